@@ -1,0 +1,212 @@
+//! Routes each incoming message to the workload that serves it, and owns the node's state.
+
+use crate::clock::Clock;
+use crate::message::{body, Envelope, RpcError};
+use crate::outbox::Outbox;
+use crate::workloads::{heartbeat::Master, kv::KvStore, lease::Lease, lease_read::LeaseConfig, pn_counter::PnCounter};
+use rand::rngs::StdRng;
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::time::Instant;
+
+/// Which workload's messages the node serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// Every workload at once; `read` with a `key` is a key/value read, without one a counter read.
+    Auto,
+    /// Time-based leases (seed 000).
+    Lease,
+    /// Leader lease reads (seed 001).
+    LeaseRead,
+    /// Raft key/value store (seed 002).
+    Raft,
+    /// GFS master failure detection (seed 003).
+    Heartbeat,
+    /// PN-counter replicated by gossip (seed 004).
+    PnCounter,
+}
+
+/// The node id and the cluster it belongs to, as `init` said.
+#[derive(Debug, Clone)]
+struct Membership {
+    id: String,
+    ids: Vec<String>,
+    peers: Vec<String>,
+}
+
+/// A reference node: membership, clock, outbox and every workload's state.
+pub struct Node<W: Write> {
+    workload: Workload,
+    membership: Option<Membership>,
+    clock: Clock,
+    out: Outbox<W>,
+    lease: Lease,
+    kv: KvStore,
+    lease_config: LeaseConfig,
+    master: Master,
+    counter: PnCounter,
+    rng: StdRng,
+}
+
+impl<W: Write> Node<W> {
+    /// A node that writes its messages to `out`.
+    pub fn new(workload: Workload, out: W) -> Self {
+        Node {
+            workload,
+            membership: None,
+            clock: Clock::new(),
+            out: Outbox::new(out),
+            lease: Lease::default(),
+            kv: KvStore::default(),
+            lease_config: LeaseConfig::default(),
+            master: Master::default(),
+            counter: PnCounter::default(),
+            rng: rand::make_rng(),
+        }
+    }
+
+    /// Handles one input line; a line that is not an envelope is logged and skipped.
+    pub fn handle_line(&mut self, line: &str) {
+        if line.trim().is_empty() {
+            return;
+        }
+        match Envelope::parse(line) {
+            Ok(message) => self.handle(&message),
+            Err(why) => eprintln!("eddy-node: ignoring input line ({why}): {}", abbreviate(line)),
+        }
+    }
+
+    /// Handles one message: answers requests, ignores replies addressed to us.
+    pub fn handle(&mut self, message: &Envelope) {
+        if message.is_reply() || message.kind() == "error" {
+            return;
+        }
+        match self.answer(message) {
+            Ok(reply) => self.out.reply(message, reply),
+            Err(error) => self.out.reply_error(message, &error),
+        }
+    }
+
+    /// When a timer next needs [`Node::tick`].
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.counter.next_deadline()
+    }
+
+    /// Runs every timer that is due.
+    pub fn tick(&mut self, now: Instant) {
+        let Some(membership) = &self.membership else { return };
+        for (peer, gossip) in self.counter.tick(now, &membership.peers, &mut self.rng) {
+            self.out.send_unnumbered(&peer, gossip);
+        }
+    }
+
+    /// Flushes the outbox.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    /// What has been written so far (for tests with an in-memory writer).
+    pub fn output(&self) -> &W {
+        self.out.writer()
+    }
+
+    fn answer(&mut self, req: &Envelope) -> Result<Map<String, Value>, RpcError> {
+        let kind = req.kind();
+        if kind == "init" {
+            return self.init(req);
+        }
+        let owner = owner_of(kind, req.body.contains_key("key")).ok_or_else(|| RpcError::not_supported(kind))?;
+        if !(owner == Owner::Any || self.serves(owner)) {
+            return Err(RpcError::not_supported(kind));
+        }
+        let membership = self.membership.clone().ok_or_else(|| RpcError::unavailable("not initialized: send init first"))?;
+        let now = self.clock.now_ms();
+        let single = membership.ids.len() <= 1;
+        let leader_only = |ok: bool| {
+            ok.then_some(()).ok_or_else(|| {
+                RpcError::unavailable("no leader: replication across several nodes is not built yet")
+            })
+        };
+        match kind {
+            "simulate_drift" => {
+                self.clock.drift(req.int("offset_ms")?).map_err(RpcError::malformed)?;
+                Ok(body("simulate_drift_ok", []))
+            }
+            "acquire_lease" => self.lease.acquire(req, now, membership.ids.len()),
+            "check_lease" => Ok(self.lease.check(now)),
+            "lease_read_config" => self.lease_config.configure(req),
+            "lease_read" => {
+                let key = req.field("key")?;
+                leader_only(single)?;
+                let value = self.kv.get(key).cloned().unwrap_or(Value::Null);
+                Ok(body("lease_read_ok", [("value", value), ("lease_valid", true.into()), ("network_round_trips", 0.into())]))
+            }
+            "read" if owner == Owner::Kv => leader_only(single).and_then(|_| self.kv.read(req)),
+            "write" => leader_only(single).and_then(|_| self.kv.write(req)),
+            "cas" => leader_only(single).and_then(|_| self.kv.cas(req)),
+            "heartbeat" => self.master.heartbeat(req, now),
+            "server_status" => Ok(self.master.status(now)),
+            "add" => self.counter.add(req, &membership.id, &membership.peers),
+            "read" => Ok(self.counter.read()),
+            "replicate" => self.counter.replicate(req, &membership.peers),
+            "gossip_status" => Ok(self.counter.status(&membership.peers)),
+            _ => Err(RpcError::not_supported(kind)),
+        }
+    }
+
+    fn init(&mut self, req: &Envelope) -> Result<Map<String, Value>, RpcError> {
+        let id = req.string("node_id")?.to_owned();
+        let ids = req.string_list("node_ids")?;
+        if id.is_empty() {
+            return Err(RpcError::malformed("field `node_id` must not be empty"));
+        }
+        let peers = ids.iter().filter(|n| **n != id).cloned().collect();
+        self.out.set_node_id(&id);
+        self.membership = Some(Membership { id, ids, peers });
+        Ok(body("init_ok", []))
+    }
+
+    fn serves(&self, owner: Owner) -> bool {
+        match (self.workload, owner) {
+            (Workload::Auto, _) => true,
+            (Workload::Lease, Owner::Lease) => true,
+            (Workload::LeaseRead, Owner::LeaseRead | Owner::Kv) => true,
+            (Workload::Raft, Owner::Kv) => true,
+            (Workload::Heartbeat, Owner::Heartbeat) => true,
+            (Workload::PnCounter, Owner::Counter) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Which part of the node a message type belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Any,
+    Lease,
+    LeaseRead,
+    Kv,
+    Heartbeat,
+    Counter,
+}
+
+fn owner_of(kind: &str, has_key: bool) -> Option<Owner> {
+    Some(match kind {
+        "simulate_drift" => Owner::Any,
+        "acquire_lease" | "check_lease" => Owner::Lease,
+        "lease_read" | "lease_read_config" => Owner::LeaseRead,
+        "read" if has_key => Owner::Kv,
+        "write" | "cas" => Owner::Kv,
+        "heartbeat" | "server_status" => Owner::Heartbeat,
+        "add" | "read" | "replicate" | "gossip_status" => Owner::Counter,
+        _ => return None,
+    })
+}
+
+fn abbreviate(line: &str) -> String {
+    const MAX: usize = 200;
+    match line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line.to_owned(),
+    }
+}

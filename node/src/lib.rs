@@ -1,0 +1,67 @@
+//! `eddy-node`: the reference node for eddy's five workloads (leases under clock drift,
+//! leader lease reads, Raft, a GFS master's heartbeats, and a gossiped PN-counter).
+//!
+//! The node speaks Maelstrom's protocol: one JSON message per line on stdin and stdout,
+//! logs on stderr. [`run`] is the whole program; the modules are its parts.
+
+pub mod clock;
+pub mod dispatch;
+pub mod message;
+pub mod outbox;
+pub mod workloads;
+
+pub use dispatch::{Node, Workload};
+
+use std::io::{BufRead, BufWriter, Write};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Instant;
+
+/// Runs a node on the process's stdin and stdout until stdin closes.
+///
+/// A reader thread feeds lines to the main loop, which sleeps until the next line or the
+/// next timer deadline, so an idle node uses no CPU between ticks.
+pub fn run(workload: Workload) -> std::io::Result<()> {
+    let (lines, inbox) = mpsc::channel::<String>();
+    std::thread::spawn(move || read_lines(std::io::stdin().lock(), lines));
+    let mut node = Node::new(workload, BufWriter::new(std::io::stdout().lock()));
+    loop {
+        let next = match node.next_deadline() {
+            Some(deadline) => inbox.recv_timeout(deadline.saturating_duration_since(Instant::now())),
+            None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match next {
+            Ok(line) => {
+                node.handle_line(&line);
+                // Serve everything already waiting before paying for a flush.
+                while let Ok(line) = inbox.try_recv() {
+                    node.handle_line(&line);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return node.flush(),
+        }
+        node.tick(Instant::now());
+        node.flush()?;
+    }
+}
+
+/// Reads newline-terminated lines; a line that is not UTF-8 is logged and skipped.
+fn read_lines(mut input: impl BufRead, lines: mpsc::Sender<String>) {
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match input.read_until(b'\n', &mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => match String::from_utf8(std::mem::take(&mut buffer)) {
+                Ok(line) => {
+                    if lines.send(line).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => {
+                    let _ = writeln!(std::io::stderr(), "eddy-node: ignoring an input line that is not UTF-8");
+                }
+            },
+        }
+    }
+}

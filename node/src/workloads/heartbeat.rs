@@ -1,0 +1,224 @@
+//! `heartbeat` (seed 003): a GFS master that learns chunk locations from heartbeats,
+//! declares silent servers dead and orders re-replication and deletion (SPEC 3.4).
+//!
+//! Liveness is judged lazily on the node's local clock, so no timer is needed: a server is
+//! dead once [`DEAD_AFTER_MS`] have passed since its last heartbeat, and alive again as soon
+//! as it heartbeats. Orders are remembered while pending so that one death does not send
+//! every live server after the same chunk, and so that deletions never take a chunk below
+//! its target.
+
+use crate::message::{body, Envelope, RpcError};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Silence after which a server is dead: three missed 5 s heartbeats.
+pub const DEAD_AFTER_MS: i64 = 15_000;
+/// How many live replicas every chunk should have.
+pub const REPLICATION_TARGET: usize = 3;
+/// How long an order stays pending before the master may give it again (three heartbeats).
+pub const ORDER_TTL_MS: i64 = 15_000;
+
+#[derive(Debug)]
+struct ServerRecord {
+    last_heartbeat_ms: i64,
+    chunks: BTreeSet<String>,
+    disk_usage_pct: f64,
+}
+
+/// A replication or deletion order still awaiting its effect.
+#[derive(Debug, Clone, PartialEq)]
+struct Order {
+    chunk: String,
+    server: String,
+    issued_ms: i64,
+}
+
+/// The master's state: what each server last reported, and the orders in flight.
+#[derive(Debug, Default)]
+pub struct Master {
+    servers: BTreeMap<String, ServerRecord>,
+    replications: Vec<Order>,
+    deletions: Vec<Order>,
+}
+
+impl Master {
+    /// `heartbeat {server, chunks, disk_usage_pct}`: records the report and answers with
+    /// the chunks this server should copy in and the ones it may drop.
+    pub fn heartbeat(&mut self, req: &Envelope, now_ms: i64) -> Result<Map<String, Value>, RpcError> {
+        let server = req.string("server")?.to_owned();
+        if server.is_empty() {
+            return Err(RpcError::malformed("field `server` must not be empty"));
+        }
+        let chunks: BTreeSet<String> = req.string_list("chunks")?.into_iter().collect();
+        let disk_usage_pct = req
+            .field("disk_usage_pct")?
+            .as_f64()
+            .filter(|pct| (0.0..=100.0).contains(pct))
+            .ok_or_else(|| RpcError::malformed("field `disk_usage_pct` must be a number from 0 to 100"))?;
+        self.servers.insert(server.clone(), ServerRecord { last_heartbeat_ms: now_ms, chunks, disk_usage_pct });
+        self.forget_settled_orders(now_ms);
+        let to_replicate = self.order_replications(&server, now_ms);
+        let to_delete = self.order_deletions(&server, now_ms);
+        Ok(body(
+            "heartbeat_ok",
+            [
+                ("status", "alive".into()),
+                ("chunks_to_delete", json!(to_delete)),
+                ("chunks_to_replicate", json!(to_replicate)),
+            ],
+        ))
+    }
+
+    /// `server_status`: every server that has ever heartbeated, by name.
+    pub fn status(&self, now_ms: i64) -> Map<String, Value> {
+        let servers: Vec<Value> = self
+            .servers
+            .iter()
+            .map(|(name, record)| {
+                let alive = is_alive(record, now_ms);
+                json!({
+                    "server": name,
+                    "status": if alive { "alive" } else { "dead" },
+                    "chunks": if alive { record.chunks.len() } else { 0 },
+                    "last_heartbeat_ms_ago": (now_ms - record.last_heartbeat_ms).max(0),
+                    "disk_usage_pct": record.disk_usage_pct,
+                })
+            })
+            .collect();
+        body("server_status_ok", [("servers", servers.into())])
+    }
+
+    fn live_servers(&self, now_ms: i64) -> impl Iterator<Item = (&String, &ServerRecord)> {
+        self.servers.iter().filter(move |(_, record)| is_alive(record, now_ms))
+    }
+
+    /// Live holders of every chunk that some live server holds.
+    fn live_holders(&self, now_ms: i64) -> BTreeMap<&str, usize> {
+        let mut holders = BTreeMap::new();
+        for (_, record) in self.live_servers(now_ms) {
+            for chunk in &record.chunks {
+                *holders.entry(chunk.as_str()).or_insert(0) += 1;
+            }
+        }
+        holders
+    }
+
+    fn target(&self, now_ms: i64) -> usize {
+        REPLICATION_TARGET.min(self.live_servers(now_ms).count())
+    }
+
+    /// Drops orders that took effect, expired, or went to a server that died.
+    fn forget_settled_orders(&mut self, now_ms: i64) {
+        let servers = &self.servers;
+        let pending = |order: &Order, done: fn(bool) -> bool| {
+            servers.get(&order.server).is_some_and(|record| {
+                is_alive(record, now_ms)
+                    && now_ms - order.issued_ms < ORDER_TTL_MS
+                    && !done(record.chunks.contains(&order.chunk))
+            })
+        };
+        self.replications.retain(|order| pending(order, |holds| holds));
+        self.deletions.retain(|order| pending(order, |holds| !holds));
+    }
+
+    fn order_replications(&mut self, server: &str, now_ms: i64) -> Vec<String> {
+        let target = self.target(now_ms);
+        let holds = &self.servers[server].chunks;
+        let mut orders = Vec::new();
+        for (chunk, holders) in self.live_holders(now_ms) {
+            let pending = self.replications.iter().filter(|o| o.chunk == chunk).count();
+            let already = self.replications.iter().any(|o| o.chunk == chunk && o.server == server);
+            if !holds.contains(chunk) && !already && holders + pending < target {
+                orders.push(chunk.to_owned());
+            }
+        }
+        for chunk in &orders {
+            self.replications.push(Order { chunk: chunk.clone(), server: server.to_owned(), issued_ms: now_ms });
+        }
+        orders
+    }
+
+    fn order_deletions(&mut self, server: &str, now_ms: i64) -> Vec<String> {
+        let target = self.target(now_ms);
+        let holders = self.live_holders(now_ms);
+        let mut orders = Vec::new();
+        for chunk in &self.servers[server].chunks {
+            let pending = self.deletions.iter().filter(|o| &o.chunk == chunk).count();
+            let already = self.deletions.iter().any(|o| &o.chunk == chunk && o.server == server);
+            if !already && holders[chunk.as_str()] > target + pending {
+                orders.push(chunk.clone());
+            }
+        }
+        for chunk in &orders {
+            self.deletions.push(Order { chunk: chunk.clone(), server: server.to_owned(), issued_ms: now_ms });
+        }
+        orders
+    }
+}
+
+fn is_alive(record: &ServerRecord, now_ms: i64) -> bool {
+    now_ms - record.last_heartbeat_ms < DEAD_AFTER_MS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beat(master: &mut Master, server: &str, chunks: &[&str], now: i64) -> Map<String, Value> {
+        let line = json!({"src": server, "dest": "n1", "body": {"type": "heartbeat", "msg_id": 1,
+            "server": server, "chunks": chunks, "disk_usage_pct": 10}});
+        master.heartbeat(&Envelope::parse(&line.to_string()).unwrap(), now).unwrap()
+    }
+
+    fn statuses(master: &Master, now: i64) -> Vec<(String, String, u64)> {
+        master.status(now)["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["server"].as_str().unwrap().into(), s["status"].as_str().unwrap().into(), s["chunks"].as_u64().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn dies_after_fifteen_seconds_and_recovers() {
+        let mut m = Master::default();
+        beat(&mut m, "a", &["c1"], 0);
+        assert_eq!(statuses(&m, 14_999)[0].1, "alive");
+        assert_eq!(statuses(&m, 15_000)[0], ("a".into(), "dead".into(), 0));
+        beat(&mut m, "a", &["c1"], 20_000);
+        assert_eq!(statuses(&m, 20_001)[0], ("a".into(), "alive".into(), 1));
+    }
+
+    #[test]
+    fn re_replicates_once_per_missing_replica_and_never_to_a_holder() {
+        let mut m = Master::default();
+        for s in ["a", "b", "c", "d", "e"] {
+            let chunks: &[&str] = if s == "d" || s == "e" { &[] } else { &["x"] };
+            assert_eq!(beat(&mut m, s, chunks, 0)["chunks_to_replicate"], json!([]));
+        }
+        // a dies; b and c keep x alive at 2 replicas, so exactly one of d/e is told to copy it.
+        for s in ["b", "c"] {
+            assert_eq!(beat(&mut m, s, &["x"], 16_000)["chunks_to_replicate"], json!([]));
+        }
+        assert_eq!(beat(&mut m, "d", &[], 16_000)["chunks_to_replicate"], json!(["x"]));
+        assert_eq!(beat(&mut m, "e", &[], 16_000)["chunks_to_replicate"], json!([]));
+        // Once d holds it, the order is settled; a returning a makes four replicas: one goes.
+        assert_eq!(beat(&mut m, "d", &["x"], 20_000)["chunks_to_delete"], json!([]));
+        assert_eq!(beat(&mut m, "a", &["x"], 21_000)["chunks_to_delete"], json!(["x"]));
+        assert_eq!(beat(&mut m, "b", &["x"], 21_000)["chunks_to_delete"], json!([]));
+    }
+
+    #[test]
+    fn bad_heartbeats_change_nothing() {
+        let mut m = Master::default();
+        for bad in [
+            json!({"type": "heartbeat", "msg_id": 1, "chunks": [], "disk_usage_pct": 1}),
+            json!({"type": "heartbeat", "msg_id": 1, "server": "a", "chunks": [1], "disk_usage_pct": 1}),
+            json!({"type": "heartbeat", "msg_id": 1, "server": "a", "chunks": [], "disk_usage_pct": 101}),
+        ] {
+            let line = json!({"src": "a", "dest": "n1", "body": bad}).to_string();
+            assert_eq!(m.heartbeat(&Envelope::parse(&line).unwrap(), 0).unwrap_err().code, 12);
+        }
+        assert!(statuses(&m, 0).is_empty());
+    }
+}

@@ -1,0 +1,221 @@
+//! `pn-counter` (seed 004): a PN-counter CRDT replicated by anti-entropy gossip (SPEC 3.5).
+//!
+//! Each node counts its own increments in `p[self]` and decrements in `n[self]`; merging
+//! takes the per-node maximum, so gossip can be lost, repeated and reordered. Gossip starts
+//! once the node has any state to share (peers with state gossip to it anyway), which keeps a
+//! node that serves another workload silent.
+
+use crate::message::{body, Envelope, RpcError};
+use rand::seq::index::sample;
+use rand::Rng;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+/// Time between gossip rounds.
+pub const GOSSIP_INTERVAL: Duration = Duration::from_millis(100);
+/// Peers contacted per round.
+pub const GOSSIP_FANOUT: usize = 2;
+
+/// Grow-only counts per node id.
+type Counts = BTreeMap<String, u64>;
+
+/// Both halves of the counter.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CounterState {
+    p: Counts,
+    n: Counts,
+}
+
+impl CounterState {
+    /// The counter's value: all increments minus all decrements.
+    pub fn value(&self) -> i64 {
+        let sum = |c: &Counts| c.values().fold(0i128, |acc, v| acc + i128::from(*v));
+        (sum(&self.p) - sum(&self.n)).clamp(i64::MIN.into(), i64::MAX.into()) as i64
+    }
+
+    /// Per-node maximum; true when anything changed.
+    fn merge(&mut self, other: &CounterState) -> bool {
+        let mut changed = false;
+        for (mine, theirs) in [(&mut self.p, &other.p), (&mut self.n, &other.n)] {
+            for (id, &count) in theirs {
+                let slot = mine.entry(id.clone()).or_insert(0);
+                if count > *slot {
+                    *slot = count;
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
+    fn is_empty(&self) -> bool {
+        self.p.values().chain(self.n.values()).all(|&c| c == 0)
+    }
+
+    fn to_gossip(&self) -> Map<String, Value> {
+        body("replicate", [("p_counters", json!(self.p)), ("n_counters", json!(self.n))])
+    }
+}
+
+/// One node's replica, its gossip schedule and what it knows of its peers.
+#[derive(Debug, Default)]
+pub struct PnCounter {
+    state: CounterState,
+    gossip_rounds: u64,
+    next_gossip: Option<Instant>,
+    /// The last state each peer gossiped to us.
+    peer_states: HashMap<String, CounterState>,
+    /// When our state last changed, while we have not yet seen every peer catch up.
+    unconverged_since: Option<Instant>,
+    /// Our latest estimate of how long the last change took to reach every peer.
+    convergence_ms: Option<u64>,
+}
+
+impl PnCounter {
+    /// `add {delta}` -> `add_ok`.
+    pub fn add(&mut self, req: &Envelope, me: &str, peers: &[String]) -> Result<Map<String, Value>, RpcError> {
+        let delta = req.int("delta")?;
+        let half = if delta >= 0 { &mut self.state.p } else { &mut self.state.n };
+        let slot = half.entry(me.to_owned()).or_insert(0);
+        *slot = slot
+            .checked_add(delta.unsigned_abs())
+            .ok_or_else(|| RpcError::malformed("counter would overflow"))?;
+        if delta != 0 {
+            self.changed(peers);
+        }
+        Ok(body("add_ok", []))
+    }
+
+    /// `read` -> `read_ok {value}`.
+    pub fn read(&self) -> Map<String, Value> {
+        body("read_ok", [("value", self.state.value().into())])
+    }
+
+    /// `replicate {p_counters, n_counters}`: merges a peer's state. The reply (sent only
+    /// when the message carries a `msg_id`) is `replicate_ok`.
+    pub fn replicate(&mut self, req: &Envelope, peers: &[String]) -> Result<Map<String, Value>, RpcError> {
+        let incoming = CounterState { p: counts(req, "p_counters")?, n: counts(req, "n_counters")? };
+        if self.state.merge(&incoming) {
+            self.changed(peers);
+        }
+        if peers.contains(&req.src) {
+            self.peer_states.insert(req.src.clone(), incoming);
+        }
+        self.note_convergence(peers);
+        Ok(body("replicate_ok", []))
+    }
+
+    /// `gossip_status` -> `gossip_status_ok {local_value, gossip_rounds, peers_synced, convergence_ms}`.
+    pub fn status(&self, peers: &[String]) -> Map<String, Value> {
+        body(
+            "gossip_status_ok",
+            [
+                ("local_value", self.state.value().into()),
+                ("gossip_rounds", self.gossip_rounds.into()),
+                ("peers_synced", self.peers_synced(peers).into()),
+                ("convergence_ms", json!(self.convergence_ms)),
+            ],
+        )
+    }
+
+    /// When the next gossip round is due, if gossip is running.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.next_gossip
+    }
+
+    /// Runs a gossip round if one is due: full state to up to [`GOSSIP_FANOUT`] random peers.
+    /// Returns the messages to send (fire and forget: no `msg_id`).
+    pub fn tick(&mut self, now: Instant, peers: &[String], rng: &mut impl Rng) -> Vec<(String, Map<String, Value>)> {
+        match self.next_gossip {
+            Some(due) if due <= now => {
+                // Keep the cadence, but never try to catch up on missed rounds.
+                self.next_gossip = Some((due + GOSSIP_INTERVAL).max(now));
+            }
+            _ => return Vec::new(),
+        }
+        self.gossip_rounds += 1;
+        let chosen = sample(rng, peers.len(), GOSSIP_FANOUT.min(peers.len()));
+        chosen.into_iter().map(|i| (peers[i].clone(), self.state.to_gossip())).collect()
+    }
+
+    fn changed(&mut self, peers: &[String]) {
+        self.unconverged_since.get_or_insert_with(Instant::now);
+        if self.next_gossip.is_none() && !peers.is_empty() && !self.state.is_empty() {
+            self.next_gossip = Some(Instant::now() + GOSSIP_INTERVAL);
+        }
+        self.note_convergence(peers);
+    }
+
+    fn peers_synced(&self, peers: &[String]) -> usize {
+        peers.iter().filter(|p| self.peer_states.get(*p) == Some(&self.state)).count()
+    }
+
+    fn note_convergence(&mut self, peers: &[String]) {
+        if let Some(since) = self.unconverged_since {
+            if self.peers_synced(peers) == peers.len() {
+                self.convergence_ms = Some(since.elapsed().as_millis() as u64);
+                self.unconverged_since = None;
+            }
+        }
+    }
+}
+
+fn counts(req: &Envelope, name: &str) -> Result<Counts, RpcError> {
+    let wrong = || RpcError::malformed(format!("field `{name}` must map node ids to non-negative integers"));
+    req.field(name)?
+        .as_object()
+        .ok_or_else(wrong)?
+        .iter()
+        .map(|(id, v)| v.as_u64().map(|c| (id.clone(), c)).ok_or_else(wrong))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn req(body: Value) -> Envelope {
+        Envelope::parse(&json!({"src": "n2", "dest": "n1", "body": body}).to_string()).unwrap()
+    }
+
+    #[test]
+    fn adds_merge_by_maximum_and_gossip_to_two_peers() {
+        let peers: Vec<String> = vec!["n2".into(), "n3".into(), "n4".into()];
+        let mut c = PnCounter::default();
+        assert!(c.next_deadline().is_none(), "no gossip before there is state");
+        c.add(&req(json!({"type": "add", "delta": 5})), "n1", &peers).unwrap();
+        c.add(&req(json!({"type": "add", "delta": -2})), "n1", &peers).unwrap();
+        let gossip = json!({"type": "replicate", "p_counters": {"n1": 1, "n2": 10}, "n_counters": {"n2": 1}});
+        c.replicate(&req(gossip.clone()), &peers).unwrap();
+        c.replicate(&req(gossip), &peers).unwrap();
+        assert_eq!(c.read()["value"], 5 - 2 + 10 - 1);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let due = c.next_deadline().unwrap();
+        let sent = c.tick(due, &peers, &mut rng);
+        assert_eq!(sent.len(), 2);
+        assert_ne!(sent[0].0, sent[1].0);
+        assert_eq!(sent[0].1["p_counters"], json!({"n1": 5, "n2": 10}));
+        assert_eq!(c.status(&peers)["gossip_rounds"], 1);
+    }
+
+    #[test]
+    fn rejects_negative_counts_without_merging() {
+        let mut c = PnCounter::default();
+        let bad = json!({"type": "replicate", "p_counters": {"n2": -1}, "n_counters": {}});
+        assert_eq!(c.replicate(&req(bad), &[]).unwrap_err().code, 12);
+        assert_eq!(c.read()["value"], 0);
+    }
+
+    #[test]
+    fn convergence_is_estimated_once_every_peer_echoes_our_state() {
+        let peers: Vec<String> = vec!["n2".into()];
+        let mut c = PnCounter::default();
+        c.add(&req(json!({"type": "add", "delta": 3})), "n1", &peers).unwrap();
+        assert_eq!(c.status(&peers)["convergence_ms"], Value::Null);
+        c.replicate(&req(json!({"type": "replicate", "p_counters": {"n1": 3}, "n_counters": {}})), &peers).unwrap();
+        assert!(c.status(&peers)["convergence_ms"].is_u64());
+        assert_eq!(c.status(&peers)["peers_synced"], 1);
+    }
+}
