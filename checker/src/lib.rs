@@ -1,0 +1,13 @@
+//! `eddy`: a test harness and conformance checker for distributed-systems node programs
+//! that speak Maelstrom's JSON-lines protocol.
+//!
+//! The binary only wires these pieces together; each module has one job.
+
+pub mod cases;
+pub mod cli;
+pub mod exit;
+pub mod process;
+pub mod protocol;
+pub mod report;
+pub mod schema;
+pub mod workload;

@@ -14,8 +14,14 @@ pub struct Clock {
 impl Clock {
     /// A clock reading the real time with no offset.
     pub fn new() -> Self {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        Clock { start_wall_ms: wall.as_millis() as i64, start: Instant::now(), offset_ms: 0 }
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Clock {
+            start_wall_ms: wall.as_millis() as i64,
+            start: Instant::now(),
+            offset_ms: 0,
+        }
     }
 
     /// Local time in milliseconds since the Unix epoch, offset included.
@@ -25,7 +31,10 @@ impl Clock {
 
     /// Adds `delta_ms` (may be negative) to the offset; `Err` when it would overflow.
     pub fn drift(&mut self, delta_ms: i64) -> Result<(), String> {
-        let offset = self.offset_ms.checked_add(delta_ms).ok_or("offset overflows")?;
+        let offset = self
+            .offset_ms
+            .checked_add(delta_ms)
+            .ok_or("offset overflows")?;
         // Keep `now_ms` itself far from overflow: a century either way is plenty.
         const LIMIT: i64 = 100 * 365 * 24 * 3600 * 1000;
         if offset.abs() > LIMIT {

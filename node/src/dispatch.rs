@@ -3,7 +3,9 @@
 use crate::clock::Clock;
 use crate::message::{body, Envelope, RpcError};
 use crate::outbox::Outbox;
-use crate::workloads::{heartbeat::Master, kv::KvStore, lease::Lease, lease_read::LeaseConfig, pn_counter::PnCounter};
+use crate::workloads::{
+    heartbeat::Master, kv::KvStore, lease::Lease, lease_read::LeaseConfig, pn_counter::PnCounter,
+};
 use rand::rngs::StdRng;
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -72,7 +74,10 @@ impl<W: Write> Node<W> {
         }
         match Envelope::parse(line) {
             Ok(message) => self.handle(&message),
-            Err(why) => eprintln!("eddy-node: ignoring input line ({why}): {}", abbreviate(line)),
+            Err(why) => eprintln!(
+                "eddy-node: ignoring input line ({why}): {}",
+                abbreviate(line)
+            ),
         }
     }
 
@@ -94,7 +99,9 @@ impl<W: Write> Node<W> {
 
     /// Runs every timer that is due.
     pub fn tick(&mut self, now: Instant) {
-        let Some(membership) = &self.membership else { return };
+        let Some(membership) = &self.membership else {
+            return;
+        };
         for (peer, gossip) in self.counter.tick(now, &membership.peers, &mut self.rng) {
             self.out.send_unnumbered(&peer, gossip);
         }
@@ -115,21 +122,29 @@ impl<W: Write> Node<W> {
         if kind == "init" {
             return self.init(req);
         }
-        let owner = owner_of(kind, req.body.contains_key("key")).ok_or_else(|| RpcError::not_supported(kind))?;
+        let owner = owner_of(kind, req.body.contains_key("key"))
+            .ok_or_else(|| RpcError::not_supported(kind))?;
         if !(owner == Owner::Any || self.serves(owner)) {
             return Err(RpcError::not_supported(kind));
         }
-        let membership = self.membership.clone().ok_or_else(|| RpcError::unavailable("not initialized: send init first"))?;
+        let membership = self
+            .membership
+            .clone()
+            .ok_or_else(|| RpcError::unavailable("not initialized: send init first"))?;
         let now = self.clock.now_ms();
         let single = membership.ids.len() <= 1;
         let leader_only = |ok: bool| {
             ok.then_some(()).ok_or_else(|| {
-                RpcError::unavailable("no leader: replication across several nodes is not built yet")
+                RpcError::unavailable(
+                    "no leader: replication across several nodes is not built yet",
+                )
             })
         };
         match kind {
             "simulate_drift" => {
-                self.clock.drift(req.int("offset_ms")?).map_err(RpcError::malformed)?;
+                self.clock
+                    .drift(req.int("offset_ms")?)
+                    .map_err(RpcError::malformed)?;
                 Ok(body("simulate_drift_ok", []))
             }
             "acquire_lease" => self.lease.acquire(req, now, membership.ids.len()),
@@ -139,7 +154,14 @@ impl<W: Write> Node<W> {
                 let key = req.field("key")?;
                 leader_only(single)?;
                 let value = self.kv.get(key).cloned().unwrap_or(Value::Null);
-                Ok(body("lease_read_ok", [("value", value), ("lease_valid", true.into()), ("network_round_trips", 0.into())]))
+                Ok(body(
+                    "lease_read_ok",
+                    [
+                        ("value", value),
+                        ("lease_valid", true.into()),
+                        ("network_round_trips", 0.into()),
+                    ],
+                ))
             }
             "read" if owner == Owner::Kv => leader_only(single).and_then(|_| self.kv.read(req)),
             "write" => leader_only(single).and_then(|_| self.kv.write(req)),

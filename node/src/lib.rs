@@ -26,7 +26,9 @@ pub fn run(workload: Workload) -> std::io::Result<()> {
     let mut node = Node::new(workload, BufWriter::new(std::io::stdout().lock()));
     loop {
         let next = match node.next_deadline() {
-            Some(deadline) => inbox.recv_timeout(deadline.saturating_duration_since(Instant::now())),
+            Some(deadline) => {
+                inbox.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            }
             None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match next {
@@ -59,7 +61,10 @@ fn read_lines(mut input: impl BufRead, lines: mpsc::Sender<String>) {
                     }
                 }
                 Err(_) => {
-                    let _ = writeln!(std::io::stderr(), "eddy-node: ignoring an input line that is not UTF-8");
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "eddy-node: ignoring an input line that is not UTF-8"
+                    );
                 }
             },
         }

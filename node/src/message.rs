@@ -109,17 +109,26 @@ pub struct RpcError {
 impl RpcError {
     /// Error 12: the request is missing a field or has one of the wrong type or range.
     pub fn malformed(text: impl Into<String>) -> Self {
-        RpcError { code: MALFORMED_REQUEST, text: text.into() }
+        RpcError {
+            code: MALFORMED_REQUEST,
+            text: text.into(),
+        }
     }
 
     /// Error 11: the request may succeed later.
     pub fn unavailable(text: impl Into<String>) -> Self {
-        RpcError { code: TEMPORARILY_UNAVAILABLE, text: text.into() }
+        RpcError {
+            code: TEMPORARILY_UNAVAILABLE,
+            text: text.into(),
+        }
     }
 
     /// Error 10: the node does not serve this message type.
     pub fn not_supported(kind: &str) -> Self {
-        RpcError { code: NOT_SUPPORTED, text: format!("unsupported message type `{kind}`") }
+        RpcError {
+            code: NOT_SUPPORTED,
+            text: format!("unsupported message type `{kind}`"),
+        }
     }
 
     /// The error body (without `in_reply_to`, which the outbox adds).
@@ -133,7 +142,10 @@ impl RpcError {
 }
 
 /// Builds a body object from a type and `(field, value)` pairs.
-pub fn body(kind: &str, fields: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String, Value> {
+pub fn body(
+    kind: &str,
+    fields: impl IntoIterator<Item = (&'static str, Value)>,
+) -> Map<String, Value> {
     let mut body = Map::new();
     body.insert("type".into(), kind.into());
     for (name, value) in fields {

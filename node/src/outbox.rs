@@ -14,7 +14,11 @@ pub struct Outbox<W: Write> {
 impl<W: Write> Outbox<W> {
     /// An outbox writing to `out`; the node id is learned at `init`.
     pub fn new(out: W) -> Self {
-        Outbox { node_id: String::new(), next_msg_id: 0, out }
+        Outbox {
+            node_id: String::new(),
+            next_msg_id: 0,
+            out,
+        }
     }
 
     /// Sets the id written as `src` of every message.

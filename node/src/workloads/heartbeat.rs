@@ -44,7 +44,11 @@ pub struct Master {
 impl Master {
     /// `heartbeat {server, chunks, disk_usage_pct}`: records the report and answers with
     /// the chunks this server should copy in and the ones it may drop.
-    pub fn heartbeat(&mut self, req: &Envelope, now_ms: i64) -> Result<Map<String, Value>, RpcError> {
+    pub fn heartbeat(
+        &mut self,
+        req: &Envelope,
+        now_ms: i64,
+    ) -> Result<Map<String, Value>, RpcError> {
         let server = req.string("server")?.to_owned();
         if server.is_empty() {
             return Err(RpcError::malformed("field `server` must not be empty"));
@@ -54,8 +58,17 @@ impl Master {
             .field("disk_usage_pct")?
             .as_f64()
             .filter(|pct| (0.0..=100.0).contains(pct))
-            .ok_or_else(|| RpcError::malformed("field `disk_usage_pct` must be a number from 0 to 100"))?;
-        self.servers.insert(server.clone(), ServerRecord { last_heartbeat_ms: now_ms, chunks, disk_usage_pct });
+            .ok_or_else(|| {
+                RpcError::malformed("field `disk_usage_pct` must be a number from 0 to 100")
+            })?;
+        self.servers.insert(
+            server.clone(),
+            ServerRecord {
+                last_heartbeat_ms: now_ms,
+                chunks,
+                disk_usage_pct,
+            },
+        );
         self.forget_settled_orders(now_ms);
         let to_replicate = self.order_replications(&server, now_ms);
         let to_delete = self.order_deletions(&server, now_ms);
@@ -89,7 +102,9 @@ impl Master {
     }
 
     fn live_servers(&self, now_ms: i64) -> impl Iterator<Item = (&String, &ServerRecord)> {
-        self.servers.iter().filter(move |(_, record)| is_alive(record, now_ms))
+        self.servers
+            .iter()
+            .filter(move |(_, record)| is_alive(record, now_ms))
     }
 
     /// Live holders of every chunk that some live server holds.
@@ -117,8 +132,10 @@ impl Master {
                     && !done(record.chunks.contains(&order.chunk))
             })
         };
-        self.replications.retain(|order| pending(order, |holds| holds));
-        self.deletions.retain(|order| pending(order, |holds| !holds));
+        self.replications
+            .retain(|order| pending(order, |holds| holds));
+        self.deletions
+            .retain(|order| pending(order, |holds| !holds));
     }
 
     fn order_replications(&mut self, server: &str, now_ms: i64) -> Vec<String> {
@@ -126,14 +143,25 @@ impl Master {
         let holds = &self.servers[server].chunks;
         let mut orders = Vec::new();
         for (chunk, holders) in self.live_holders(now_ms) {
-            let pending = self.replications.iter().filter(|o| o.chunk == chunk).count();
-            let already = self.replications.iter().any(|o| o.chunk == chunk && o.server == server);
+            let pending = self
+                .replications
+                .iter()
+                .filter(|o| o.chunk == chunk)
+                .count();
+            let already = self
+                .replications
+                .iter()
+                .any(|o| o.chunk == chunk && o.server == server);
             if !holds.contains(chunk) && !already && holders + pending < target {
                 orders.push(chunk.to_owned());
             }
         }
         for chunk in &orders {
-            self.replications.push(Order { chunk: chunk.clone(), server: server.to_owned(), issued_ms: now_ms });
+            self.replications.push(Order {
+                chunk: chunk.clone(),
+                server: server.to_owned(),
+                issued_ms: now_ms,
+            });
         }
         orders
     }
@@ -144,13 +172,20 @@ impl Master {
         let mut orders = Vec::new();
         for chunk in &self.servers[server].chunks {
             let pending = self.deletions.iter().filter(|o| &o.chunk == chunk).count();
-            let already = self.deletions.iter().any(|o| &o.chunk == chunk && o.server == server);
+            let already = self
+                .deletions
+                .iter()
+                .any(|o| &o.chunk == chunk && o.server == server);
             if !already && holders[chunk.as_str()] > target + pending {
                 orders.push(chunk.clone());
             }
         }
         for chunk in &orders {
-            self.deletions.push(Order { chunk: chunk.clone(), server: server.to_owned(), issued_ms: now_ms });
+            self.deletions.push(Order {
+                chunk: chunk.clone(),
+                server: server.to_owned(),
+                issued_ms: now_ms,
+            });
         }
         orders
     }
@@ -167,7 +202,9 @@ mod tests {
     fn beat(master: &mut Master, server: &str, chunks: &[&str], now: i64) -> Map<String, Value> {
         let line = json!({"src": server, "dest": "n1", "body": {"type": "heartbeat", "msg_id": 1,
             "server": server, "chunks": chunks, "disk_usage_pct": 10}});
-        master.heartbeat(&Envelope::parse(&line.to_string()).unwrap(), now).unwrap()
+        master
+            .heartbeat(&Envelope::parse(&line.to_string()).unwrap(), now)
+            .unwrap()
     }
 
     fn statuses(master: &Master, now: i64) -> Vec<(String, String, u64)> {
@@ -175,7 +212,13 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| (s["server"].as_str().unwrap().into(), s["status"].as_str().unwrap().into(), s["chunks"].as_u64().unwrap()))
+            .map(|s| {
+                (
+                    s["server"].as_str().unwrap().into(),
+                    s["status"].as_str().unwrap().into(),
+                    s["chunks"].as_u64().unwrap(),
+                )
+            })
             .collect()
     }
 
@@ -198,14 +241,32 @@ mod tests {
         }
         // a dies; b and c keep x alive at 2 replicas, so exactly one of d/e is told to copy it.
         for s in ["b", "c"] {
-            assert_eq!(beat(&mut m, s, &["x"], 16_000)["chunks_to_replicate"], json!([]));
+            assert_eq!(
+                beat(&mut m, s, &["x"], 16_000)["chunks_to_replicate"],
+                json!([])
+            );
         }
-        assert_eq!(beat(&mut m, "d", &[], 16_000)["chunks_to_replicate"], json!(["x"]));
-        assert_eq!(beat(&mut m, "e", &[], 16_000)["chunks_to_replicate"], json!([]));
+        assert_eq!(
+            beat(&mut m, "d", &[], 16_000)["chunks_to_replicate"],
+            json!(["x"])
+        );
+        assert_eq!(
+            beat(&mut m, "e", &[], 16_000)["chunks_to_replicate"],
+            json!([])
+        );
         // Once d holds it, the order is settled; a returning a makes four replicas: one goes.
-        assert_eq!(beat(&mut m, "d", &["x"], 20_000)["chunks_to_delete"], json!([]));
-        assert_eq!(beat(&mut m, "a", &["x"], 21_000)["chunks_to_delete"], json!(["x"]));
-        assert_eq!(beat(&mut m, "b", &["x"], 21_000)["chunks_to_delete"], json!([]));
+        assert_eq!(
+            beat(&mut m, "d", &["x"], 20_000)["chunks_to_delete"],
+            json!([])
+        );
+        assert_eq!(
+            beat(&mut m, "a", &["x"], 21_000)["chunks_to_delete"],
+            json!(["x"])
+        );
+        assert_eq!(
+            beat(&mut m, "b", &["x"], 21_000)["chunks_to_delete"],
+            json!([])
+        );
     }
 
     #[test]
@@ -217,7 +278,12 @@ mod tests {
             json!({"type": "heartbeat", "msg_id": 1, "server": "a", "chunks": [], "disk_usage_pct": 101}),
         ] {
             let line = json!({"src": "a", "dest": "n1", "body": bad}).to_string();
-            assert_eq!(m.heartbeat(&Envelope::parse(&line).unwrap(), 0).unwrap_err().code, 12);
+            assert_eq!(
+                m.heartbeat(&Envelope::parse(&line).unwrap(), 0)
+                    .unwrap_err()
+                    .code,
+                12
+            );
         }
         assert!(statuses(&m, 0).is_empty());
     }

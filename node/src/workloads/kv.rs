@@ -41,7 +41,11 @@ impl KvStore {
         let create = match req.body.get("create_if_not_exists") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(RpcError::malformed("field `create_if_not_exists` must be a boolean")),
+            Some(_) => {
+                return Err(RpcError::malformed(
+                    "field `create_if_not_exists` must be a boolean",
+                ))
+            }
         };
         match self.entries.get(&key.to_string()) {
             None if !create => return Err(missing(key)),
@@ -59,7 +63,10 @@ impl KvStore {
 }
 
 fn missing(key: &Value) -> RpcError {
-    RpcError { code: KEY_DOES_NOT_EXIST, text: format!("key {key} does not exist") }
+    RpcError {
+        code: KEY_DOES_NOT_EXIST,
+        text: format!("key {key} does not exist"),
+    }
 }
 
 #[cfg(test)]
@@ -73,16 +80,55 @@ mod tests {
     #[test]
     fn register_semantics() {
         let mut kv = KvStore::default();
-        assert_eq!(kv.read(&req(r#"{"type":"read","key":1}"#)).unwrap_err().code, 20);
-        assert_eq!(kv.cas(&req(r#"{"type":"cas","key":1,"from":1,"to":2}"#)).unwrap_err().code, 20);
-        kv.write(&req(r#"{"type":"write","key":1,"value":5}"#)).unwrap();
-        assert_eq!(kv.read(&req(r#"{"type":"read","key":1}"#)).unwrap()["value"], 5);
-        assert_eq!(kv.read(&req(r#"{"type":"read","key":"1"}"#)).unwrap_err().code, 20);
-        assert_eq!(kv.cas(&req(r#"{"type":"cas","key":1,"from":4,"to":6}"#)).unwrap_err().code, 22);
-        kv.cas(&req(r#"{"type":"cas","key":1,"from":5,"to":6}"#)).unwrap();
-        assert_eq!(kv.read(&req(r#"{"type":"read","key":1}"#)).unwrap()["value"], 6);
-        kv.cas(&req(r#"{"type":"cas","key":9,"from":0,"to":1,"create_if_not_exists":true}"#)).unwrap();
-        assert_eq!(kv.read(&req(r#"{"type":"read","key":9}"#)).unwrap()["value"], 1);
-        assert_eq!(kv.write(&req(r#"{"type":"write","key":1}"#)).unwrap_err().code, 12);
+        assert_eq!(
+            kv.read(&req(r#"{"type":"read","key":1}"#))
+                .unwrap_err()
+                .code,
+            20
+        );
+        assert_eq!(
+            kv.cas(&req(r#"{"type":"cas","key":1,"from":1,"to":2}"#))
+                .unwrap_err()
+                .code,
+            20
+        );
+        kv.write(&req(r#"{"type":"write","key":1,"value":5}"#))
+            .unwrap();
+        assert_eq!(
+            kv.read(&req(r#"{"type":"read","key":1}"#)).unwrap()["value"],
+            5
+        );
+        assert_eq!(
+            kv.read(&req(r#"{"type":"read","key":"1"}"#))
+                .unwrap_err()
+                .code,
+            20
+        );
+        assert_eq!(
+            kv.cas(&req(r#"{"type":"cas","key":1,"from":4,"to":6}"#))
+                .unwrap_err()
+                .code,
+            22
+        );
+        kv.cas(&req(r#"{"type":"cas","key":1,"from":5,"to":6}"#))
+            .unwrap();
+        assert_eq!(
+            kv.read(&req(r#"{"type":"read","key":1}"#)).unwrap()["value"],
+            6
+        );
+        kv.cas(&req(
+            r#"{"type":"cas","key":9,"from":0,"to":1,"create_if_not_exists":true}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            kv.read(&req(r#"{"type":"read","key":9}"#)).unwrap()["value"],
+            1
+        );
+        assert_eq!(
+            kv.write(&req(r#"{"type":"write","key":1}"#))
+                .unwrap_err()
+                .code,
+            12
+        );
     }
 }

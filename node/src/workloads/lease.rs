@@ -15,7 +15,12 @@ pub struct Lease {
 
 impl Lease {
     /// `acquire_lease {duration_ms}`: grant (or renew) until `now + duration_ms`.
-    pub fn acquire(&mut self, req: &Envelope, now_ms: i64, cluster_size: usize) -> Result<Map<String, Value>, RpcError> {
+    pub fn acquire(
+        &mut self,
+        req: &Envelope,
+        now_ms: i64,
+        cluster_size: usize,
+    ) -> Result<Map<String, Value>, RpcError> {
         let duration = req.int("duration_ms")?;
         if duration <= 0 {
             return Err(RpcError::malformed("field `duration_ms` must be positive"));
@@ -29,7 +34,10 @@ impl Lease {
             )));
         }
         self.expires_at = Some(expires_at);
-        Ok(crate::message::body("acquire_lease_ok", [("expires_at", expires_at.into())]))
+        Ok(crate::message::body(
+            "acquire_lease_ok",
+            [("expires_at", expires_at.into())],
+        ))
     }
 
     /// `check_lease`: whether the lease is held now and for how much longer.
@@ -37,7 +45,10 @@ impl Lease {
         let remaining = self.expires_at.map_or(0, |at| (at - now_ms).max(0));
         crate::message::body(
             "check_lease_ok",
-            [("valid", (remaining > 0).into()), ("remaining_ms", remaining.into())],
+            [
+                ("valid", (remaining > 0).into()),
+                ("remaining_ms", remaining.into()),
+            ],
         )
     }
 }
@@ -53,7 +64,9 @@ mod tests {
     #[test]
     fn grants_renews_and_expires_on_the_local_clock() {
         let mut lease = Lease::default();
-        let acquire = request(r#"{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":1,"duration_ms":5000}}"#);
+        let acquire = request(
+            r#"{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":1,"duration_ms":5000}}"#,
+        );
         let ok = lease.acquire(&acquire, 1_000, 1).unwrap();
         assert_eq!(ok["expires_at"], 6_000);
         assert_eq!(lease.check(2_000)["remaining_ms"], 4_000);
@@ -65,9 +78,13 @@ mod tests {
     #[test]
     fn refuses_bad_durations_and_multi_node_clusters() {
         let mut lease = Lease::default();
-        let zero = request(r#"{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":1,"duration_ms":0}}"#);
+        let zero = request(
+            r#"{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":1,"duration_ms":0}}"#,
+        );
         assert_eq!(lease.acquire(&zero, 0, 1).unwrap_err().code, 12);
-        let ok = request(r#"{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":1,"duration_ms":10}}"#);
+        let ok = request(
+            r#"{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":1,"duration_ms":10}}"#,
+        );
         assert_eq!(lease.acquire(&ok, 0, 3).unwrap_err().code, 11);
         assert_eq!(lease.check(0)["valid"], false);
     }

@@ -18,7 +18,10 @@ pub struct LeaseConfig {
 impl Default for LeaseConfig {
     fn default() -> Self {
         // The seed sample's configuration: 3000 ms lease, 500 ms skew, 5000 ms elections.
-        LeaseConfig { effective_lease_ms: 2_500, election_timeout_ms: 5_000 }
+        LeaseConfig {
+            effective_lease_ms: 2_500,
+            election_timeout_ms: 5_000,
+        }
     }
 }
 
@@ -35,16 +38,27 @@ impl LeaseConfig {
         let election = req.int("election_timeout_ms")?;
         let skew = req.int("max_clock_skew_ms")?;
         if lease <= 0 || election <= 0 {
-            return Err(RpcError::malformed("lease_duration_ms and election_timeout_ms must be positive"));
+            return Err(RpcError::malformed(
+                "lease_duration_ms and election_timeout_ms must be positive",
+            ));
         }
         if skew < 0 {
-            return Err(RpcError::malformed("max_clock_skew_ms must not be negative"));
+            return Err(RpcError::malformed(
+                "max_clock_skew_ms must not be negative",
+            ));
         }
         let effective = lease - skew;
         let safe = effective < election;
-        let reason = if safe { "lease - clock_skew < election_timeout" } else { "lease - clock_skew >= election_timeout" };
+        let reason = if safe {
+            "lease - clock_skew < election_timeout"
+        } else {
+            "lease - clock_skew >= election_timeout"
+        };
         if safe {
-            *self = LeaseConfig { effective_lease_ms: effective, election_timeout_ms: election };
+            *self = LeaseConfig {
+                effective_lease_ms: effective,
+                election_timeout_ms: election,
+            };
         }
         Ok(body(
             "lease_read_config_ok",
@@ -66,14 +80,20 @@ mod tests {
         let line = format!(
             r#"{{"src":"c1","dest":"n1","body":{{"type":"lease_read_config","msg_id":2,"lease_duration_ms":{lease},"election_timeout_ms":{election},"max_clock_skew_ms":{skew}}}}}"#
         );
-        let mut cfg = LeaseConfig { effective_lease_ms: 1, election_timeout_ms: 1 };
+        let mut cfg = LeaseConfig {
+            effective_lease_ms: 1,
+            election_timeout_ms: 1,
+        };
         cfg.configure(&Envelope::parse(&line).unwrap())
     }
 
     #[test]
     fn seed_sample_and_edges() {
         let ok = config(3000, 5000, 500).unwrap();
-        assert_eq!((ok["safe"].clone(), ok["effective_lease_ms"].clone()), (true.into(), 2500.into()));
+        assert_eq!(
+            (ok["safe"].clone(), ok["effective_lease_ms"].clone()),
+            (true.into(), 2500.into())
+        );
         assert_eq!(config(6000, 5000, 500).unwrap()["safe"], false);
         assert_eq!(config(5500, 5000, 500).unwrap()["safe"], false);
         assert_eq!(config(5400, 5000, 500).unwrap()["textbook_safe"], false);

@@ -54,7 +54,10 @@ impl CounterState {
     }
 
     fn to_gossip(&self) -> Map<String, Value> {
-        body("replicate", [("p_counters", json!(self.p)), ("n_counters", json!(self.n))])
+        body(
+            "replicate",
+            [("p_counters", json!(self.p)), ("n_counters", json!(self.n))],
+        )
     }
 }
 
@@ -74,9 +77,18 @@ pub struct PnCounter {
 
 impl PnCounter {
     /// `add {delta}` -> `add_ok`.
-    pub fn add(&mut self, req: &Envelope, me: &str, peers: &[String]) -> Result<Map<String, Value>, RpcError> {
+    pub fn add(
+        &mut self,
+        req: &Envelope,
+        me: &str,
+        peers: &[String],
+    ) -> Result<Map<String, Value>, RpcError> {
         let delta = req.int("delta")?;
-        let half = if delta >= 0 { &mut self.state.p } else { &mut self.state.n };
+        let half = if delta >= 0 {
+            &mut self.state.p
+        } else {
+            &mut self.state.n
+        };
         let slot = half.entry(me.to_owned()).or_insert(0);
         *slot = slot
             .checked_add(delta.unsigned_abs())
@@ -94,8 +106,15 @@ impl PnCounter {
 
     /// `replicate {p_counters, n_counters}`: merges a peer's state. The reply (sent only
     /// when the message carries a `msg_id`) is `replicate_ok`.
-    pub fn replicate(&mut self, req: &Envelope, peers: &[String]) -> Result<Map<String, Value>, RpcError> {
-        let incoming = CounterState { p: counts(req, "p_counters")?, n: counts(req, "n_counters")? };
+    pub fn replicate(
+        &mut self,
+        req: &Envelope,
+        peers: &[String],
+    ) -> Result<Map<String, Value>, RpcError> {
+        let incoming = CounterState {
+            p: counts(req, "p_counters")?,
+            n: counts(req, "n_counters")?,
+        };
         if self.state.merge(&incoming) {
             self.changed(peers);
         }
@@ -126,7 +145,12 @@ impl PnCounter {
 
     /// Runs a gossip round if one is due: full state to up to [`GOSSIP_FANOUT`] random peers.
     /// Returns the messages to send (fire and forget: no `msg_id`).
-    pub fn tick(&mut self, now: Instant, peers: &[String], rng: &mut impl Rng) -> Vec<(String, Map<String, Value>)> {
+    pub fn tick(
+        &mut self,
+        now: Instant,
+        peers: &[String],
+        rng: &mut impl Rng,
+    ) -> Vec<(String, Map<String, Value>)> {
         match self.next_gossip {
             Some(due) if due <= now => {
                 // Keep the cadence, but never try to catch up on missed rounds.
@@ -136,7 +160,10 @@ impl PnCounter {
         }
         self.gossip_rounds += 1;
         let chosen = sample(rng, peers.len(), GOSSIP_FANOUT.min(peers.len()));
-        chosen.into_iter().map(|i| (peers[i].clone(), self.state.to_gossip())).collect()
+        chosen
+            .into_iter()
+            .map(|i| (peers[i].clone(), self.state.to_gossip()))
+            .collect()
     }
 
     fn changed(&mut self, peers: &[String]) {
@@ -148,7 +175,10 @@ impl PnCounter {
     }
 
     fn peers_synced(&self, peers: &[String]) -> usize {
-        peers.iter().filter(|p| self.peer_states.get(*p) == Some(&self.state)).count()
+        peers
+            .iter()
+            .filter(|p| self.peer_states.get(*p) == Some(&self.state))
+            .count()
     }
 
     fn note_convergence(&mut self, peers: &[String]) {
@@ -162,7 +192,11 @@ impl PnCounter {
 }
 
 fn counts(req: &Envelope, name: &str) -> Result<Counts, RpcError> {
-    let wrong = || RpcError::malformed(format!("field `{name}` must map node ids to non-negative integers"));
+    let wrong = || {
+        RpcError::malformed(format!(
+            "field `{name}` must map node ids to non-negative integers"
+        ))
+    };
     req.field(name)?
         .as_object()
         .ok_or_else(wrong)?
@@ -184,9 +218,14 @@ mod tests {
     fn adds_merge_by_maximum_and_gossip_to_two_peers() {
         let peers: Vec<String> = vec!["n2".into(), "n3".into(), "n4".into()];
         let mut c = PnCounter::default();
-        assert!(c.next_deadline().is_none(), "no gossip before there is state");
-        c.add(&req(json!({"type": "add", "delta": 5})), "n1", &peers).unwrap();
-        c.add(&req(json!({"type": "add", "delta": -2})), "n1", &peers).unwrap();
+        assert!(
+            c.next_deadline().is_none(),
+            "no gossip before there is state"
+        );
+        c.add(&req(json!({"type": "add", "delta": 5})), "n1", &peers)
+            .unwrap();
+        c.add(&req(json!({"type": "add", "delta": -2})), "n1", &peers)
+            .unwrap();
         let gossip = json!({"type": "replicate", "p_counters": {"n1": 1, "n2": 10}, "n_counters": {"n2": 1}});
         c.replicate(&req(gossip.clone()), &peers).unwrap();
         c.replicate(&req(gossip), &peers).unwrap();
@@ -212,9 +251,14 @@ mod tests {
     fn convergence_is_estimated_once_every_peer_echoes_our_state() {
         let peers: Vec<String> = vec!["n2".into()];
         let mut c = PnCounter::default();
-        c.add(&req(json!({"type": "add", "delta": 3})), "n1", &peers).unwrap();
+        c.add(&req(json!({"type": "add", "delta": 3})), "n1", &peers)
+            .unwrap();
         assert_eq!(c.status(&peers)["convergence_ms"], Value::Null);
-        c.replicate(&req(json!({"type": "replicate", "p_counters": {"n1": 3}, "n_counters": {}})), &peers).unwrap();
+        c.replicate(
+            &req(json!({"type": "replicate", "p_counters": {"n1": 3}, "n_counters": {}})),
+            &peers,
+        )
+        .unwrap();
         assert!(c.status(&peers)["convergence_ms"].is_u64());
         assert_eq!(c.status(&peers)["peers_synced"], 1);
     }

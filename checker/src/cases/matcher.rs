@@ -1,0 +1,343 @@
+//! Matching an expected line against an actual one (SPEC section 2).
+//!
+//! Expected objects match when every field they name is present in the actual object with
+//! a matching value; the actual object may carry more fields. Arrays match element by
+//! element and must be the same length. Numbers compare by value (`1` equals `1.0`).
+//! An expected value may instead be a matcher, an object whose first key starts with `$`:
+//!
+//! | matcher | matches |
+//! |---|---|
+//! | `{"$type": "integer"}` or `{"$type": ["integer", "null"]}` | a value of that JSON type (`integer`, `number`, `string`, `boolean`, `null`, `array`, `object`, `any`) |
+//! | `{"$range": [lo, hi]}` | a number from `lo` to `hi` inclusive |
+//! | `{"$clock": N, "$tol": T}` | an integer within `T` ms (default 1000) of the harness's wall clock, in ms since the epoch, when the line arrived, plus `N` |
+//! | `{"$one_of": [a, b]}` | a value matching `a` or `b` |
+//! | `{"$subset_of": [a, b]}` | an array each of whose items equals one of `a`, `b` |
+//! | `{"$unordered": [a, b]}` | an array of the same length whose items match `a`, `b` in some order |
+
+use serde_json::{Map, Value};
+
+/// The default tolerance of `$clock`, in milliseconds.
+pub const DEFAULT_CLOCK_TOLERANCE_MS: i64 = 1000;
+
+/// What a matcher may need to know about the moment a line arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    /// Wall-clock milliseconds since the Unix epoch when the harness read the line.
+    pub wall_ms: i64,
+}
+
+/// Every difference between `expected` and `actual`, as `path: what` strings; empty when
+/// they match.
+pub fn differences(expected: &Value, actual: &Value, arrival: Arrival) -> Vec<String> {
+    let mut out = Vec::new();
+    compare("", expected, actual, arrival, &mut out);
+    out
+}
+
+/// True when `actual` matches `expected`.
+pub fn matches(expected: &Value, actual: &Value, arrival: Arrival) -> bool {
+    differences(expected, actual, arrival).is_empty()
+}
+
+fn compare(path: &str, expected: &Value, actual: &Value, arrival: Arrival, out: &mut Vec<String>) {
+    let at = |p: &str| {
+        if p.is_empty() {
+            "line".to_owned()
+        } else {
+            format!("`{p}`")
+        }
+    };
+    match expected {
+        Value::Object(exp) if is_matcher(exp) => {
+            if let Err(why) = apply_matcher(exp, actual, arrival) {
+                out.push(format!("{}: {why}", at(path)));
+            }
+        }
+        Value::Object(exp) => {
+            let Some(act) = actual.as_object() else {
+                out.push(format!(
+                    "{}: expected an object, got {}",
+                    at(path),
+                    short(actual)
+                ));
+                return;
+            };
+            for (key, want) in exp {
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                match act.get(key) {
+                    Some(got) => compare(&child, want, got, arrival, out),
+                    None => out.push(format!(
+                        "{}: missing (expected {})",
+                        at(&child),
+                        short(want)
+                    )),
+                }
+            }
+        }
+        Value::Array(exp) => {
+            let Some(act) = actual.as_array() else {
+                out.push(format!(
+                    "{}: expected {}, got {}",
+                    at(path),
+                    short(expected),
+                    short(actual)
+                ));
+                return;
+            };
+            if exp.len() != act.len() {
+                out.push(format!(
+                    "{}: expected {} items {}, got {} items {}",
+                    at(path),
+                    exp.len(),
+                    short(expected),
+                    act.len(),
+                    short(actual)
+                ));
+                return;
+            }
+            for (i, (want, got)) in exp.iter().zip(act).enumerate() {
+                compare(&format!("{path}[{i}]"), want, got, arrival, out);
+            }
+        }
+        _ if !scalar_equal(expected, actual) => {
+            out.push(format!(
+                "{}: expected {}, got {}",
+                at(path),
+                short(expected),
+                short(actual)
+            ));
+        }
+        _ => {}
+    }
+}
+
+fn is_matcher(object: &Map<String, Value>) -> bool {
+    object.keys().next().is_some_and(|k| k.starts_with('$'))
+}
+
+fn apply_matcher(
+    spec: &Map<String, Value>,
+    actual: &Value,
+    arrival: Arrival,
+) -> Result<(), String> {
+    let (name, arg) = spec.iter().next().expect("a matcher has a key");
+    let got = short(actual);
+    match name.as_str() {
+        "$type" => {
+            let names: Vec<&str> = match arg {
+                Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                other => other.as_str().into_iter().collect(),
+            };
+            names
+                .iter()
+                .any(|n| has_type(n, actual))
+                .then_some(())
+                .ok_or_else(|| format!("expected {}, got {got}", names.join(" or ")))
+        }
+        "$range" => {
+            let bounds = arg
+                .as_array()
+                .map(|b| b.iter().filter_map(Value::as_f64).collect::<Vec<_>>())
+                .unwrap_or_default();
+            let [lo, hi] = bounds[..] else {
+                return Err(format!("bad matcher {arg}: `$range` takes [lo, hi]"));
+            };
+            match actual.as_f64() {
+                Some(v) if (lo..=hi).contains(&v) => Ok(()),
+                _ => Err(format!("expected a number from {lo} to {hi}, got {got}")),
+            }
+        }
+        "$clock" => {
+            let offset = arg
+                .as_i64()
+                .ok_or_else(|| format!("bad matcher: `$clock` takes an integer, got {arg}"))?;
+            let tol = spec
+                .get("$tol")
+                .and_then(Value::as_i64)
+                .unwrap_or(DEFAULT_CLOCK_TOLERANCE_MS);
+            let want = arrival.wall_ms + offset;
+            match actual.as_i64() {
+                Some(v) if (v - want).abs() <= tol => Ok(()),
+                Some(v) => Err(format!("expected about {want} (arrival time {:+} ms, within {tol} ms), got {v}, off by {} ms", offset, v - want)),
+                None => Err(format!("expected an integer time, got {got}")),
+            }
+        }
+        "$one_of" => {
+            let options = arg
+                .as_array()
+                .ok_or("bad matcher: `$one_of` takes a list")?;
+            options
+                .iter()
+                .any(|o| matches(o, actual, arrival))
+                .then_some(())
+                .ok_or_else(|| format!("expected one of {}, got {got}", short(arg)))
+        }
+        "$subset_of" => {
+            let allowed = arg
+                .as_array()
+                .ok_or("bad matcher: `$subset_of` takes a list")?;
+            let items = actual
+                .as_array()
+                .ok_or_else(|| format!("expected a list, got {got}"))?;
+            match items
+                .iter()
+                .find(|item| !allowed.iter().any(|a| scalar_equal(a, item)))
+            {
+                Some(stray) => Err(format!(
+                    "{} is not allowed here (allowed: {})",
+                    short(stray),
+                    short(arg)
+                )),
+                None => Ok(()),
+            }
+        }
+        "$unordered" => {
+            let wanted = arg
+                .as_array()
+                .ok_or("bad matcher: `$unordered` takes a list")?;
+            let items = actual
+                .as_array()
+                .ok_or_else(|| format!("expected a list, got {got}"))?;
+            if items.len() != wanted.len() {
+                return Err(format!(
+                    "expected {} items, got {} items {got}",
+                    wanted.len(),
+                    items.len()
+                ));
+            }
+            let mut used = vec![false; items.len()];
+            for want in wanted {
+                let found =
+                    (0..items.len()).find(|&i| !used[i] && matches(want, &items[i], arrival));
+                match found {
+                    Some(i) => used[i] = true,
+                    None => {
+                        let nearest = items
+                            .iter()
+                            .zip(&used)
+                            .filter(|(_, u)| !**u)
+                            .map(|(item, _)| differences(want, item, arrival).join("; "))
+                            .min_by_key(String::len);
+                        return Err(format!(
+                            "no item matches {} ({})",
+                            short(want),
+                            nearest.unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        other => Err(format!("unknown matcher `{other}`")),
+    }
+}
+
+fn has_type(name: &str, value: &Value) -> bool {
+    match name {
+        "any" => true,
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "string" => value.is_string(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        _ => false,
+    }
+}
+
+fn scalar_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => match (x.as_u64(), y.as_u64()) {
+                (Some(x), Some(y)) => x == y,
+                _ => x.as_f64() == y.as_f64(),
+            },
+        },
+        _ => a == b,
+    }
+}
+
+/// A value as compact JSON, cut to a readable length.
+pub fn short(value: &Value) -> String {
+    const MAX: usize = 120;
+    let text = value.to_string();
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: Arrival = Arrival { wall_ms: 1_000_000 };
+
+    #[test]
+    fn subset_semantics_and_numbers() {
+        let expected = json!({"src": "n1", "body": {"type": "x", "n": 1}});
+        assert!(matches(
+            &expected,
+            &json!({"src": "n1", "dest": "c1", "body": {"type": "x", "n": 1.0, "extra": 2}}),
+            NOW
+        ));
+        let diffs = differences(&expected, &json!({"src": "n2", "body": {"type": "x"}}), NOW);
+        assert_eq!(
+            diffs,
+            vec![
+                "`src`: expected \"n1\", got \"n2\"",
+                "`body.n`: missing (expected 1)"
+            ]
+        );
+        assert!(!matches(&json!([1, 2]), &json!([1, 2, 3]), NOW));
+    }
+
+    #[test]
+    fn matchers() {
+        assert!(matches(
+            &json!({"$type": ["integer", "null"]}),
+            &json!(null),
+            NOW
+        ));
+        assert!(!matches(&json!({"$type": "integer"}), &json!(1.5), NOW));
+        assert!(matches(&json!({"$range": [0, 10]}), &json!(10), NOW));
+        assert!(!matches(&json!({"$range": [0, 10]}), &json!(11), NOW));
+        assert!(matches(
+            &json!({"$clock": 5000, "$tol": 10}),
+            &json!(1_005_009),
+            NOW
+        ));
+        assert!(!matches(
+            &json!({"$clock": 5000, "$tol": 10}),
+            &json!(1_005_011),
+            NOW
+        ));
+        assert!(matches(&json!({"$one_of": [1, "a"]}), &json!("a"), NOW));
+        assert!(matches(
+            &json!({"$subset_of": ["a", "b"]}),
+            &json!(["b"]),
+            NOW
+        ));
+        assert!(!matches(&json!({"$subset_of": ["a"]}), &json!(["c"]), NOW));
+        let servers =
+            json!({"$unordered": [{"server": "a"}, {"server": "b", "n": {"$range": [1, 2]}}]});
+        assert!(matches(
+            &servers,
+            &json!([{"server": "b", "n": 2}, {"server": "a"}]),
+            NOW
+        ));
+        assert!(!matches(
+            &servers,
+            &json!([{"server": "b", "n": 3}, {"server": "a"}]),
+            NOW
+        ));
+        assert!(!matches(&json!({"$bogus": 1}), &json!(1), NOW));
+    }
+}

@@ -1,0 +1,65 @@
+//! Running many cases in parallel, each against its own fresh node process.
+
+use super::runner::{run_case, Limits, Transcript};
+use super::verdict::{judge, Verdict};
+use super::Case;
+use crate::process::NodeCommand;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// A case with what it produced and its verdict.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The case.
+    pub case: Case,
+    /// What the node did.
+    pub transcript: Transcript,
+    /// The judgement.
+    pub verdict: Verdict,
+}
+
+/// Runs and judges one case.
+pub fn run_one(case: Case, command: &NodeCommand, limits: Limits) -> CaseResult {
+    let transcript = run_case(&case, command, limits);
+    let verdict = judge(&case, &transcript);
+    CaseResult {
+        case,
+        transcript,
+        verdict,
+    }
+}
+
+/// Runs `cases` on `jobs` threads; `on_done` sees each result as it completes. Results come
+/// back in the order of `cases`.
+pub fn run_all(
+    cases: Vec<Case>,
+    command: &NodeCommand,
+    jobs: usize,
+    limits: Limits,
+    on_done: &(dyn Fn(&CaseResult) + Sync),
+) -> Vec<CaseResult> {
+    let total = cases.len();
+    let queue: Vec<Mutex<Option<Case>>> = cases.into_iter().map(|c| Mutex::new(Some(c))).collect();
+    let results: Vec<Mutex<Option<CaseResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, total.max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = queue.get(i) else { return };
+                let case = slot
+                    .lock()
+                    .unwrap()
+                    .take()
+                    .expect("each case is taken once");
+                let result = run_one(case, command, limits);
+                on_done(&result);
+                *results[i].lock().unwrap() = Some(result);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.into_inner().unwrap().expect("every case ran"))
+        .collect()
+}

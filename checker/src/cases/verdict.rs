@@ -1,0 +1,345 @@
+//! Judging a transcript against its case (SPEC section 2): the expected lines as an
+//! ordered subsequence, the schema of every reply, exactly one reply per request, and
+//! whether the node ran at all.
+
+use super::matcher::{differences, matches, short};
+use super::runner::{requests, Ending, Output, Request, Transcript};
+use super::Case;
+use crate::protocol::{reply_types, Message};
+use crate::schema::check_body;
+use serde::Serialize;
+
+/// The outcome of one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every rule held.
+    Pass,
+    /// A rule was broken.
+    Fail,
+    /// The node could not be run: not found, crashed before answering init, or never
+    /// answered init.
+    NodeError,
+}
+
+/// Which rule a failure broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// An expected line was not matched in order.
+    ExpectedLine,
+    /// A reply or node message broke its schema, or a request was answered with the wrong type.
+    Schema,
+    /// A request got no reply or more than one, or a reply answered no request.
+    OneReply,
+    /// An output line was not a well-formed message.
+    Output,
+    /// The node exited, hung, or flooded.
+    Node,
+}
+
+impl Rule {
+    /// The rule's name as printed and stored.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::ExpectedLine => "expected-line",
+            Rule::Schema => "schema",
+            Rule::OneReply => "one-reply",
+            Rule::Output => "output",
+            Rule::Node => "node",
+        }
+    }
+}
+
+/// One broken rule, explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// The rule.
+    pub rule: Rule,
+    /// One line saying what went wrong.
+    pub summary: String,
+    /// Further lines: what was expected, what came.
+    pub detail: Vec<String>,
+}
+
+/// The verdict on one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Pass, fail, or node error.
+    pub status: Status,
+    /// Expected lines matched.
+    pub matched: usize,
+    /// Expected lines in all.
+    pub expected: usize,
+    /// Every broken rule.
+    pub failures: Vec<Failure>,
+    /// Remarks that do not fail the case (a node that ignored stdin closing).
+    pub notes: Vec<String>,
+}
+
+/// Judges `transcript` against `case`.
+pub fn judge(case: &Case, transcript: &Transcript) -> Verdict {
+    let requests = requests(case);
+    let messages: Vec<(usize, &Message)> = transcript
+        .outputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.line.as_ref().ok().map(|m| (i, m)))
+        .collect();
+    let mut failures = Vec::new();
+    let mut notes = Vec::new();
+
+    if let Some(failure) = node_could_not_run(&requests, &messages, transcript) {
+        return Verdict {
+            status: Status::NodeError,
+            matched: 0,
+            expected: case.expected.len(),
+            failures: vec![failure],
+            notes,
+        };
+    }
+    for (i, output) in transcript.outputs.iter().enumerate() {
+        if let Err(problem) = &output.line {
+            failures.push(failure(
+                Rule::Output,
+                format!("output line {} is {problem}", i + 1),
+                vec![],
+            ));
+        }
+    }
+    let matched = match_expected(case, &transcript.outputs, &mut failures);
+    check_replies(&requests, &messages, &mut failures);
+    match &transcript.ending {
+        Ending::Answered { lingered: true, .. } => {
+            notes.push("the node did not exit after stdin closed; it was killed".into());
+        }
+        Ending::Answered { .. } | Ending::SpawnFailed(_) => {}
+        Ending::TimedOut => failures.push(failure(
+            Rule::Node,
+            format!(
+                "timed out after {} ms waiting for replies",
+                case.timeout.as_millis()
+            ),
+            stderr_detail(transcript),
+        )),
+        Ending::Exited(how) => failures.push(failure(
+            Rule::Node,
+            format!("the node {how} before answering every request"),
+            stderr_detail(transcript),
+        )),
+        Ending::Flooded(how) => failures.push(failure(
+            Rule::Node,
+            format!("output flood: the node {how}; it was killed"),
+            vec![],
+        )),
+    }
+    let status = if failures.is_empty() {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    Verdict {
+        status,
+        matched,
+        expected: case.expected.len(),
+        failures,
+        notes,
+    }
+}
+
+fn failure(rule: Rule, summary: String, detail: Vec<String>) -> Failure {
+    Failure {
+        rule,
+        summary,
+        detail,
+    }
+}
+
+fn stderr_detail(transcript: &Transcript) -> Vec<String> {
+    let tail = &transcript.stderr_tail;
+    let shown = &tail[tail.len().saturating_sub(5)..];
+    shown.iter().map(|line| format!("stderr: {line}")).collect()
+}
+
+/// Node errors: not started, or gone or silent before answering `init`.
+fn node_could_not_run(
+    requests: &[Request],
+    messages: &[(usize, &Message)],
+    transcript: &Transcript,
+) -> Option<Failure> {
+    if let Ending::SpawnFailed(why) = &transcript.ending {
+        return Some(failure(Rule::Node, why.clone(), vec![]));
+    }
+    let init = requests.iter().find(|r| r.kind() == "init")?;
+    if messages.iter().any(|(_, m)| init.is_answered_by(m)) {
+        return None;
+    }
+    let summary = match &transcript.ending {
+        Ending::Exited(how) => format!("the node {how} before answering init"),
+        Ending::TimedOut => format!(
+            "the node never answered init (waited {} ms)",
+            transcript.elapsed.as_millis()
+        ),
+        Ending::Flooded(how) => format!("the node {how} without answering init"),
+        Ending::Answered { .. } | Ending::SpawnFailed(_) => return None,
+    };
+    Some(failure(Rule::Node, summary, stderr_detail(transcript)))
+}
+
+/// Greedy ordered-subsequence matching; every unmatched expected line is a failure that
+/// shows the closest output line. Returns how many expected lines matched.
+fn match_expected(case: &Case, outputs: &[Output], failures: &mut Vec<Failure>) -> usize {
+    let mut next = 0;
+    let mut matched = 0;
+    for (k, expected) in case.expected.iter().enumerate() {
+        let found = (next..outputs.len()).find(|&i| {
+            outputs[i]
+                .line
+                .as_ref()
+                .is_ok_and(|m| matches(expected, &m.value, outputs[i].arrival))
+        });
+        match found {
+            Some(i) => {
+                matched += 1;
+                next = i + 1;
+            }
+            None => failures.push(explain_missing(k, expected, &outputs[next..], next)),
+        }
+    }
+    matched
+}
+
+fn explain_missing(
+    k: usize,
+    expected: &serde_json::Value,
+    rest: &[Output],
+    offset: usize,
+) -> Failure {
+    let kind = expected["body"]["type"].as_str().unwrap_or("?");
+    let summary = format!(
+        "expected line {} (`{kind}`) not found{}",
+        k + 1,
+        if offset > 0 {
+            format!(" after output line {offset}")
+        } else {
+            String::new()
+        }
+    );
+    let mut detail = vec![format!("expected: {}", short(expected))];
+    let closest = rest
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.line.as_ref().ok().map(|m| (i, o, m)))
+        .filter(|(_, _, m)| {
+            m.kind() == kind
+                || (m.kind() == "error"
+                    && expected["body"]["in_reply_to"] == m.body()["in_reply_to"])
+        })
+        .map(|(i, o, m)| (i, m, differences(expected, &m.value, o.arrival)))
+        .min_by_key(|(_, _, diffs)| diffs.len());
+    match closest {
+        Some((i, message, diffs)) => {
+            detail.push(format!(
+                "closest: output line {}: {}",
+                offset + i + 1,
+                short(&message.value)
+            ));
+            detail.extend(diffs.into_iter().map(|d| format!("  {d}")));
+        }
+        None => {
+            let kinds: Vec<String> = rest
+                .iter()
+                .filter_map(|o| o.line.as_ref().ok())
+                .map(|m| m.kind().to_owned())
+                .collect();
+            detail.push(if kinds.is_empty() {
+                "got: no further output".into()
+            } else {
+                format!("got types: {}", kinds.join(", "))
+            });
+        }
+    }
+    failure(Rule::ExpectedLine, summary, detail)
+}
+
+/// Exactly one reply per request, of a type that answers it and well-formed; other
+/// messages well-formed too.
+fn check_replies(
+    requests: &[Request],
+    messages: &[(usize, &Message)],
+    failures: &mut Vec<Failure>,
+) {
+    for request in requests {
+        let replies: Vec<&(usize, &Message)> = messages
+            .iter()
+            .filter(|(_, m)| request.is_answered_by(m))
+            .collect();
+        let what = format!(
+            "request on input line {} (`{}`, msg_id {} from {})",
+            request.line,
+            request.kind(),
+            request.msg_id,
+            request.src
+        );
+        match replies.len() {
+            0 => failures.push(failure(
+                Rule::OneReply,
+                format!("{what} got no reply"),
+                vec![],
+            )),
+            1 => {}
+            n => failures.push(failure(
+                Rule::OneReply,
+                format!("{what} got {n} replies"),
+                replies
+                    .iter()
+                    .map(|(i, m)| format!("output line {}: {}", i + 1, short(&m.value)))
+                    .collect(),
+            )),
+        }
+        for (i, reply) in replies {
+            let allowed = reply_types(request.kind());
+            if !allowed.iter().any(|t| t == reply.kind()) {
+                failures.push(failure(
+                    Rule::Schema,
+                    format!(
+                        "{what} was answered with `{}` on output line {}; expected {}",
+                        reply.kind(),
+                        i + 1,
+                        allowed.join(" or ")
+                    ),
+                    vec![],
+                ));
+            } else if let Err(why) = check_body(reply.body(), Some(&request.body)) {
+                failures.push(failure(
+                    Rule::Schema,
+                    format!("output line {}: {why}", i + 1),
+                    vec![short(&reply.value)],
+                ));
+            }
+        }
+    }
+    for (i, message) in messages {
+        let Some(id) = message.in_reply_to() else {
+            if let Err(why) = check_body(message.body(), None) {
+                failures.push(failure(
+                    Rule::Schema,
+                    format!("output line {}: {why}", i + 1),
+                    vec![short(&message.value)],
+                ));
+            }
+            continue;
+        };
+        if !requests.iter().any(|r| r.is_answered_by(message)) {
+            failures.push(failure(
+                Rule::OneReply,
+                format!(
+                    "output line {} answers msg_id {id} from {}, which sent no such request",
+                    i + 1,
+                    message.dest()
+                ),
+                vec![short(&message.value)],
+            ));
+        }
+    }
+}

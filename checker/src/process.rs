@@ -1,0 +1,412 @@
+//! Spawning and supervising node processes.
+//!
+//! Every node runs in its own process group, so that killing it also kills whatever it
+//! started. A writer thread feeds stdin, a reader thread splits stdout into lines capped at
+//! [`MAX_LINE_BYTES`], and another keeps the tail of stderr (and, when asked, a full log),
+//! so a node that stops reading or floods its output never blocks the harness. Dropping a
+//! [`NodeProcess`] kills and reaps the group; [`kill_all`] does it for every live node
+//! (the Ctrl-C handler calls it).
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The longest output line a node may write; longer ones are reported, not parsed.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// How many stderr lines are kept for error messages.
+pub const STDERR_TAIL_LINES: usize = 20;
+
+/// Process groups of nodes that are running now.
+static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Kills every node process group this process started and has not yet reaped.
+pub fn kill_all() {
+    let groups = LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner());
+    for &group in groups.iter() {
+        kill_group(group);
+    }
+}
+
+fn kill_group(group: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the group.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+    }
+}
+
+/// A node's command line, split the way a shell splits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeCommand {
+    /// The program to run.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl NodeCommand {
+    /// Splits `line` like a POSIX shell (quotes and backslashes), without running a shell.
+    pub fn parse(line: &str) -> Result<NodeCommand, String> {
+        let words =
+            shell_words::split(line).map_err(|e| format!("cannot split --bin {line:?}: {e}"))?;
+        let (program, args) = words.split_first().ok_or("--bin is empty")?;
+        Ok(NodeCommand {
+            program: program.clone(),
+            args: args.to_vec(),
+        })
+    }
+
+    /// The bundled reference node: this executable's `node` subcommand.
+    pub fn reference() -> NodeCommand {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "eddy".into());
+        NodeCommand {
+            program: exe,
+            args: vec!["node".into()],
+        }
+    }
+
+    /// The command line, quoted so that it can be pasted into a shell.
+    pub fn display(&self) -> String {
+        let mut words = vec![self.program.as_str()];
+        words.extend(self.args.iter().map(String::as_str));
+        shell_words::join(words)
+    }
+}
+
+/// One line of a node's stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawLine {
+    /// A UTF-8 line without its newline.
+    Text(String),
+    /// A line that is not UTF-8, with its length in bytes.
+    NotUtf8(usize),
+    /// A line longer than [`MAX_LINE_BYTES`], with its length in bytes.
+    TooLong(usize),
+}
+
+/// What the stdout reader reports.
+#[derive(Debug)]
+pub enum OutputEvent {
+    /// A line, with the moment it was read.
+    Line(Instant, RawLine),
+    /// Stdout closed (the node exited or closed it).
+    Closed,
+}
+
+/// Why a node could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start `{program}`: {reason}")]
+pub struct SpawnError {
+    /// The program that was to run.
+    pub program: String,
+    /// The operating system's reason, in words.
+    pub reason: String,
+}
+
+/// How to start a node beyond its command line.
+#[derive(Debug, Default)]
+pub struct SpawnOptions {
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// A file that receives everything the node writes to stderr.
+    pub stderr_log: Option<File>,
+}
+
+/// A running node and the threads that serve its pipes.
+pub struct NodeProcess {
+    child: Child,
+    group: i32,
+    input: Option<Sender<Vec<u8>>>,
+    output: Receiver<OutputEvent>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    exit: Option<ExitStatus>,
+}
+
+impl NodeProcess {
+    /// Starts `command` in a new process group with piped stdin, stdout and stderr.
+    pub fn spawn(command: &NodeCommand, options: SpawnOptions) -> Result<NodeProcess, SpawnError> {
+        let mut child = Command::new(&command.program)
+            .args(&command.args)
+            .envs(options.env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| SpawnError {
+                program: command.program.clone(),
+                reason: describe_spawn_error(&e),
+            })?;
+        let group = child.id() as i32;
+        LIVE_GROUPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(group);
+        let (input, input_rx) = mpsc::channel();
+        let stdin = child.stdin.take().expect("stdin is piped");
+        thread::spawn(move || write_input(stdin, input_rx));
+        let (output_tx, output) = mpsc::sync_channel(4096);
+        let stdout = child.stdout.take().expect("stdout is piped");
+        thread::spawn(move || read_output(stdout, output_tx));
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let tail = Arc::clone(&stderr_tail);
+        thread::spawn(move || read_stderr(stderr, tail, options.stderr_log));
+        Ok(NodeProcess {
+            child,
+            group,
+            input: Some(input),
+            output,
+            stderr_tail,
+            exit: None,
+        })
+    }
+
+    /// Queues one line (a newline is added) for the node's stdin; never blocks.
+    pub fn send(&self, line: &str) {
+        if let Some(input) = &self.input {
+            let mut bytes = Vec::with_capacity(line.len() + 1);
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+            let _ = input.send(bytes);
+        }
+    }
+
+    /// Closes stdin once everything queued has been written.
+    pub fn close_stdin(&mut self) {
+        self.input = None;
+    }
+
+    /// Waits up to `timeout` for the next stdout event.
+    pub fn next_output(&self, timeout: Duration) -> Option<OutputEvent> {
+        self.output.recv_timeout(timeout).ok()
+    }
+
+    /// The exit status, if the node has exited.
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        if self.exit.is_none() {
+            self.exit = self.child.try_wait().ok().flatten();
+            if self.exit.is_some() {
+                self.forget_group();
+            }
+        }
+        self.exit
+    }
+
+    /// Waits up to `timeout` for the node to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exit_status() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Kills the whole process group and reaps the node.
+    pub fn kill(&mut self) {
+        // The group may outlive its leader (a child the node started), so kill it even
+        // when the node itself has exited.
+        kill_group(self.group);
+        if self.exit.is_none() {
+            self.exit = self.child.wait().ok();
+        }
+        self.forget_group();
+    }
+
+    /// The node's process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The last lines the node wrote to stderr.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        // The reader thread may still be draining the pipe just after an exit.
+        thread::sleep(Duration::from_millis(5));
+        self.stderr_tail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    fn forget_group(&self) {
+        LIVE_GROUPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.group);
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// "exited with code 3", "killed by signal 9 (SIGKILL)".
+pub fn describe_exit(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}{}", signal_name(signal)),
+        _ => "exited".into(),
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGKILL => " (SIGKILL)",
+        libc::SIGSEGV => " (SIGSEGV)",
+        libc::SIGABRT => " (SIGABRT)",
+        libc::SIGTERM => " (SIGTERM)",
+        libc::SIGPIPE => " (SIGPIPE)",
+        _ => "",
+    }
+}
+
+fn describe_spawn_error(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "command not found".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied (is it executable?)".into(),
+        _ => error.to_string(),
+    }
+}
+
+fn write_input(mut stdin: ChildStdin, lines: Receiver<Vec<u8>>) {
+    while let Ok(line) = lines.recv() {
+        if stdin.write_all(&line).is_err() {
+            return;
+        }
+        while let Ok(more) = lines.try_recv() {
+            if stdin.write_all(&more).is_err() {
+                return;
+            }
+        }
+        if stdin.flush().is_err() {
+            return;
+        }
+    }
+}
+
+fn read_output(stdout: impl Read, events: mpsc::SyncSender<OutputEvent>) {
+    let mut reader = BufReader::with_capacity(64 * 1024, stdout);
+    let mut line = Vec::new();
+    while let Ok(Some(raw)) = read_capped_line(&mut reader, &mut line, MAX_LINE_BYTES) {
+        if events.send(OutputEvent::Line(Instant::now(), raw)).is_err() {
+            return;
+        }
+    }
+    let _ = events.send(OutputEvent::Closed);
+}
+
+/// Reads one line, keeping at most `max` bytes of it; `None` at end of input.
+pub fn read_capped_line(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<RawLine>> {
+    line.clear();
+    let mut total = 0usize;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            if total == 0 {
+                return Ok(None);
+            }
+            break;
+        }
+        let (chunk, found_newline) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (&available[..at], true),
+            None => (available, false),
+        };
+        let room = max.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        total += chunk.len();
+        let used = chunk.len() + usize::from(found_newline);
+        reader.consume(used);
+        if found_newline {
+            break;
+        }
+    }
+    if total > max {
+        return Ok(Some(RawLine::TooLong(total)));
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(Some(match String::from_utf8(std::mem::take(line)) {
+        Ok(text) => RawLine::Text(text),
+        Err(e) => RawLine::NotUtf8(e.as_bytes().len()),
+    }))
+}
+
+fn read_stderr(stderr: impl Read, tail: Arc<Mutex<VecDeque<String>>>, mut log: Option<File>) {
+    const MAX_KEPT_CHARS: usize = 500;
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    while let Ok(Some(raw)) = read_capped_line(&mut reader, &mut line, MAX_LINE_BYTES) {
+        let text = match raw {
+            RawLine::Text(text) => text,
+            RawLine::NotUtf8(len) => format!("<{len} bytes that are not UTF-8>"),
+            RawLine::TooLong(len) => format!("<a line of {len} bytes>"),
+        };
+        if let Some(file) = &mut log {
+            if writeln!(file, "{text}").is_err() {
+                log = None;
+            }
+        }
+        let kept: String = text.chars().take(MAX_KEPT_CHARS).collect();
+        let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+        if tail.len() == STDERR_TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(kept);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_lines_report_long_and_binary_lines() {
+        let data = b"short\r\nxxxxxxxxxx\n\xff\xfe\nlast".to_vec();
+        let mut reader = BufReader::with_capacity(3, &data[..]);
+        let mut buf = Vec::new();
+        let mut lines = Vec::new();
+        while let Some(line) = read_capped_line(&mut reader, &mut buf, 8).unwrap() {
+            lines.push(line);
+        }
+        assert_eq!(
+            lines,
+            vec![
+                RawLine::Text("short".into()),
+                RawLine::TooLong(10),
+                RawLine::NotUtf8(2),
+                RawLine::Text("last".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn command_lines_split_like_a_shell() {
+        let cmd = NodeCommand::parse(r#"python3 "my node.py" --x 'a b'"#).unwrap();
+        assert_eq!(cmd.program, "python3");
+        assert_eq!(cmd.args, vec!["my node.py", "--x", "a b"]);
+        assert_eq!(cmd.display(), "python3 'my node.py' --x 'a b'");
+        assert!(NodeCommand::parse("").is_err());
+        assert!(NodeCommand::parse("python3 'unclosed").is_err());
+    }
+}

@@ -1,0 +1,53 @@
+//! The machine-readable record of a case run (`--json FILE`).
+
+use super::Tally;
+use crate::cases::suite::CaseResult;
+use crate::cases::verdict::{Failure, Status};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Record<'a> {
+    eddy: &'static str,
+    command: &'a str,
+    elapsed_ms: u128,
+    summary: Tally,
+    cases: Vec<CaseRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct CaseRecord<'a> {
+    name: &'a str,
+    source: &'a str,
+    status: Status,
+    matched: usize,
+    expected: usize,
+    elapsed_ms: u128,
+    failures: &'a [Failure],
+    notes: &'a [String],
+    stderr_tail: &'a [String],
+}
+
+/// The JSON text of a run's results.
+pub fn render(results: &[CaseResult], command: &str, elapsed: std::time::Duration) -> String {
+    let record = Record {
+        eddy: env!("CARGO_PKG_VERSION"),
+        command,
+        elapsed_ms: elapsed.as_millis(),
+        summary: Tally::of(results),
+        cases: results
+            .iter()
+            .map(|r| CaseRecord {
+                name: &r.case.name,
+                source: &r.case.source,
+                status: r.verdict.status,
+                matched: r.verdict.matched,
+                expected: r.verdict.expected,
+                elapsed_ms: r.transcript.elapsed.as_millis(),
+                failures: &r.verdict.failures,
+                notes: &r.verdict.notes,
+                stderr_tail: &r.transcript.stderr_tail,
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&record).expect("the record serializes")
+}
