@@ -64,6 +64,9 @@ pub struct CasesArgs {
     /// Write a machine-readable JSON record to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Use this timeout (ms) for every case instead of the case's own.
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
     /// Print every case, not only failures (always on for 100 cases or fewer).
     #[arg(long, short = 'v')]
     pub verbose: bool,
@@ -176,6 +179,11 @@ fn collect_cases(args: &CasesArgs) -> Result<Vec<Case>, UsageError> {
         args.paths.clone()
     };
     cases.extend(load(&paths).map_err(|e| UsageError(e.to_string()))?);
+    if let Some(ms) = args.timeout {
+        cases
+            .iter_mut()
+            .for_each(|case| case.timeout = Duration::from_millis(ms));
+    }
     Ok(cases)
 }
 

@@ -126,6 +126,7 @@ pub struct NodeProcess {
     input: Option<Sender<Vec<u8>>>,
     output: Receiver<OutputEvent>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_done: Receiver<()>,
     exit: Option<ExitStatus>,
 }
 
@@ -158,13 +159,18 @@ impl NodeProcess {
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let stderr = child.stderr.take().expect("stderr is piped");
         let tail = Arc::clone(&stderr_tail);
-        thread::spawn(move || read_stderr(stderr, tail, options.stderr_log));
+        let (done, stderr_done) = mpsc::channel();
+        thread::spawn(move || {
+            read_stderr(stderr, tail, options.stderr_log);
+            let _ = done.send(());
+        });
         Ok(NodeProcess {
             child,
             group,
             input: Some(input),
             output,
             stderr_tail,
+            stderr_done,
             exit: None,
         })
     }
@@ -230,10 +236,12 @@ impl NodeProcess {
         self.child.id()
     }
 
-    /// The last lines the node wrote to stderr.
+    /// The last lines the node wrote to stderr. After an exit or [`NodeProcess::kill`],
+    /// waits briefly for the reader to drain the pipe.
     pub fn stderr_tail(&self) -> Vec<String> {
-        // The reader thread may still be draining the pipe just after an exit.
-        thread::sleep(Duration::from_millis(5));
+        if self.exit.is_some() {
+            let _ = self.stderr_done.recv_timeout(Duration::from_millis(200));
+        }
         self.stderr_tail
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -183,7 +183,13 @@ fn node_could_not_run(
         Ending::Flooded(how) => format!("the node {how} without answering init"),
         Ending::Answered { .. } | Ending::SpawnFailed(_) => return None,
     };
-    Some(failure(Rule::Node, summary, stderr_detail(transcript)))
+    let mut detail: Vec<String> = messages
+        .iter()
+        .take(2)
+        .map(|(i, m)| format!("output line {}: {}", i + 1, short(&m.value)))
+        .collect();
+    detail.extend(stderr_detail(transcript));
+    Some(failure(Rule::Node, summary, detail))
 }
 
 /// Greedy ordered-subsequence matching; every unmatched expected line is a failure that

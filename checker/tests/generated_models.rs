@@ -1,0 +1,106 @@
+//! Generated cases judge nodes by eddy's own models: the reference passes them, and a
+//! mutated model expectation is caught.
+
+use eddy::cases::generate::generate;
+use eddy::cases::runner::Limits;
+use eddy::cases::suite::run_one;
+use eddy::cases::verdict::{Rule, Status};
+use eddy::process::NodeCommand;
+use eddy::workload::Workload;
+use serde_json::Value;
+
+fn reference() -> NodeCommand {
+    NodeCommand {
+        program: env!("CARGO_BIN_EXE_eddy").into(),
+        args: vec!["node".into()],
+    }
+}
+
+/// Changes the first value-carrying field of a reply pattern so that the model now
+/// expects something the workload's rules forbid; `None` when the line has no such field.
+fn mutate(expected: &mut Value) -> Option<String> {
+    let body = expected["body"].as_object_mut()?;
+    for field in [
+        "value",
+        "local_value",
+        "effective_lease_ms",
+        "safe",
+        "valid",
+        "code",
+        "chunks",
+    ] {
+        match body.get_mut(field) {
+            Some(Value::Number(n)) => {
+                let changed = n.as_i64()? + 1;
+                body.insert(field.into(), changed.into());
+                return Some(field.into());
+            }
+            Some(Value::Bool(b)) => {
+                let flipped = !*b;
+                body.insert(field.into(), flipped.into());
+                return Some(field.into());
+            }
+            Some(Value::String(s)) => {
+                let changed = format!("{s}-mutated");
+                body.insert(field.into(), changed.into());
+                return Some(field.into());
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[test]
+fn a_mutated_model_expectation_fails_the_case() {
+    let mut caught = std::collections::BTreeMap::new();
+    for case in generate(&Workload::ALL, 12, 99) {
+        let workload = case.source.split('/').nth(1).unwrap().to_owned();
+        let mut mutant = case.clone();
+        let Some(line) = mutant
+            .expected
+            .iter_mut()
+            .rev()
+            .find_map(|line| mutate(line).map(|_| line.clone()))
+        else {
+            continue;
+        };
+        let result = run_one(mutant, &reference(), Limits::default());
+        assert_eq!(
+            result.verdict.status,
+            Status::Fail,
+            "{}: mutated line {line} was not caught",
+            case.source
+        );
+        assert!(
+            result
+                .verdict
+                .failures
+                .iter()
+                .any(|f| f.rule == Rule::ExpectedLine),
+            "{:?}",
+            result.verdict.failures
+        );
+        *caught.entry(workload).or_insert(0) += 1;
+    }
+    for workload in Workload::ALL {
+        assert!(
+            caught.get(workload.name()).copied().unwrap_or(0) >= 3,
+            "too few mutants for {workload}: {caught:?}"
+        );
+    }
+}
+
+#[test]
+fn unmutated_generated_cases_pass() {
+    for case in generate(&Workload::ALL, 10, 99) {
+        let result = run_one(case, &reference(), Limits::default());
+        assert_eq!(
+            result.verdict.status,
+            Status::Pass,
+            "{}: {:?}",
+            result.case.source,
+            result.verdict.failures
+        );
+    }
+}
