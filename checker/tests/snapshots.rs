@@ -21,11 +21,17 @@ const GENERATED_SEED: u64 = 2026;
 
 fn snapshot_name(source: &str) -> String {
     let rel = source.split("cases/").last().unwrap_or(source);
-    rel.trim_end_matches(".case").replace(".case#", "-").replace(['/', '#', '.'], "-")
+    rel.trim_end_matches(".case")
+        .replace(".case#", "-")
+        .replace(['/', '#', '.'], "-")
 }
 
 fn transcript(result: &CaseResult) -> Value {
-    let input: Vec<Value> = result.case.input_lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| json!(l))).collect();
+    let input: Vec<Value> = result
+        .case
+        .input_lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| json!(l)))
+        .collect();
     let output: Vec<Value> = result
         .transcript
         .outputs
@@ -46,8 +52,15 @@ fn reference_transcripts_match_their_snapshots() {
     for case in &mut cases {
         case.source = case.source.replace(&format!("{}/", repo.display()), "");
     }
-    cases.extend(generate(&Workload::ALL, GENERATED_PER_WORKLOAD, GENERATED_SEED));
-    let reference = NodeCommand { program: env!("CARGO_BIN_EXE_eddy").into(), args: vec!["node".into()] };
+    cases.extend(generate(
+        &Workload::ALL,
+        GENERATED_PER_WORKLOAD,
+        GENERATED_SEED,
+    ));
+    let reference = NodeCommand {
+        program: env!("CARGO_BIN_EXE_eddy").into(),
+        args: vec!["node".into()],
+    };
     let results = run_all(cases, &reference, 2, Limits::default(), &|_| {});
 
     let snapshot_dir = repo.join("snapshots");
@@ -59,7 +72,10 @@ fn reference_transcripts_match_their_snapshots() {
     settings.bind(|| {
         for result in &results {
             let name = snapshot_name(&result.case.source);
-            assert!(names.insert(name.clone()), "two cases share the snapshot name {name}");
+            assert!(
+                names.insert(name.clone()),
+                "two cases share the snapshot name {name}"
+            );
             insta::assert_json_snapshot!(name, transcript(result), {
                 ".output[].body.expires_at" => "[time]",
                 ".output[].body.remaining_ms" => "[time]",
@@ -72,13 +88,18 @@ fn reference_transcripts_match_their_snapshots() {
     });
 
     let orphans: Vec<String> = std::fs::read_dir(&snapshot_dir)
-        .map(|dir| dir.flatten().filter_map(|e| e.file_name().to_str().map(str::to_owned)).collect::<Vec<_>>())
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default()
         .into_iter()
         .filter(|f| f.ends_with(".snap") && !names.contains(f.trim_end_matches(".snap")))
         .collect();
     if !orphans.is_empty() {
-        let message = format!("orphaned snapshots (no case produces them; delete them): {orphans:?}");
+        let message =
+            format!("orphaned snapshots (no case produces them; delete them): {orphans:?}");
         assert!(std::env::var_os("CI").is_none(), "{message}");
         eprintln!("warning: {message}");
     }

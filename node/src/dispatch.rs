@@ -189,15 +189,15 @@ impl<W: Write> Node<W> {
     }
 
     fn serves(&self, owner: Owner) -> bool {
-        match (self.workload, owner) {
-            (Workload::Auto, _) => true,
-            (Workload::Lease, Owner::Lease) => true,
-            (Workload::LeaseRead, Owner::LeaseRead | Owner::Kv) => true,
-            (Workload::Raft, Owner::Kv) => true,
-            (Workload::Heartbeat, Owner::Heartbeat) => true,
-            (Workload::PnCounter, Owner::Counter) => true,
-            _ => false,
-        }
+        matches!(
+            (self.workload, owner),
+            (Workload::Auto, _)
+                | (Workload::Lease, Owner::Lease)
+                | (Workload::LeaseRead, Owner::LeaseRead | Owner::Kv)
+                | (Workload::Raft, Owner::Kv)
+                | (Workload::Heartbeat, Owner::Heartbeat)
+                | (Workload::PnCounter, Owner::Counter)
+        )
     }
 }
 

@@ -156,13 +156,7 @@ impl Master {
                 orders.push(chunk.to_owned());
             }
         }
-        for chunk in &orders {
-            self.replications.push(Order {
-                chunk: chunk.clone(),
-                server: server.to_owned(),
-                issued_ms: now_ms,
-            });
-        }
+        remember(&mut self.replications, &orders, server, now_ms);
         orders
     }
 
@@ -180,15 +174,18 @@ impl Master {
                 orders.push(chunk.clone());
             }
         }
-        for chunk in &orders {
-            self.deletions.push(Order {
-                chunk: chunk.clone(),
-                server: server.to_owned(),
-                issued_ms: now_ms,
-            });
-        }
+        remember(&mut self.deletions, &orders, server, now_ms);
         orders
     }
+}
+
+/// Records the orders just given to `server` as pending.
+fn remember(pending: &mut Vec<Order>, chunks: &[String], server: &str, now_ms: i64) {
+    pending.extend(chunks.iter().map(|chunk| Order {
+        chunk: chunk.clone(),
+        server: server.to_owned(),
+        issued_ms: now_ms,
+    }));
 }
 
 fn is_alive(record: &ServerRecord, now_ms: i64) -> bool {
