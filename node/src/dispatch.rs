@@ -122,7 +122,7 @@ impl<W: Write> Node<W> {
         if kind == "init" {
             return self.init(req);
         }
-        let owner = owner_of(kind, req.body.contains_key("key"))
+        let owner = owner_of(kind, self.workload, req.body.contains_key("key"))
             .ok_or_else(|| RpcError::not_supported(kind))?;
         if !(owner == Owner::Any || self.serves(owner)) {
             return Err(RpcError::not_supported(kind));
@@ -212,12 +212,15 @@ enum Owner {
     Counter,
 }
 
-fn owner_of(kind: &str, has_key: bool) -> Option<Owner> {
+/// The part of the node that serves `kind`. `read` is the one name two workloads share: a
+/// node pinned to one workload reads its own way; an `auto` node goes by the `key` field.
+fn owner_of(kind: &str, workload: Workload, has_key: bool) -> Option<Owner> {
     Some(match kind {
         "simulate_drift" => Owner::Any,
         "acquire_lease" | "check_lease" => Owner::Lease,
         "lease_read" | "lease_read_config" => Owner::LeaseRead,
-        "read" if has_key => Owner::Kv,
+        "read" if workload == Workload::PnCounter => Owner::Counter,
+        "read" if has_key || workload != Workload::Auto => Owner::Kv,
         "write" | "cas" => Owner::Kv,
         "heartbeat" | "server_status" => Owner::Heartbeat,
         "add" | "read" | "replicate" | "gossip_status" => Owner::Counter,
