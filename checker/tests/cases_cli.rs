@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{eddy, fixture, text};
+use support::{eddy, eddy_cases_on_fixture, text};
 
 #[test]
 fn seed_cases_pass_on_the_reference_node() {
@@ -15,16 +15,15 @@ fn seed_cases_pass_on_the_reference_node() {
 
 #[test]
 fn the_seed_000_skeleton_fails_each_case_with_its_reason_and_credit() {
-    let bin = format!("python3 {}", fixture("seed_000_main.py"));
-    let out = eddy(&[
-        "cases",
-        "--timeout",
-        "1000",
-        "--bin",
-        &bin,
-        "cases/seed/000-lease-1.case",
-        "cases/seed/000-lease-2.case",
-    ]);
+    let out = eddy_cases_on_fixture(
+        "seed_000_main.py",
+        &[
+            "--timeout",
+            "1000",
+            "cases/seed/000-lease-1.case",
+            "cases/seed/000-lease-2.case",
+        ],
+    );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(
@@ -40,16 +39,15 @@ fn the_seed_000_skeleton_fails_each_case_with_its_reason_and_credit() {
 
 #[test]
 fn the_echo_skeletons_never_answer_init_and_cannot_run() {
-    let bin = format!("python3 {}", fixture("seed_echo_main.py"));
-    let out = eddy(&[
-        "cases",
-        "--timeout",
-        "500",
-        "--bin",
-        &bin,
-        "cases/seed/001-lease-read-2.case",
-        "cases/seed/004-pn-counter-2.case",
-    ]);
+    let out = eddy_cases_on_fixture(
+        "seed_echo_main.py",
+        &[
+            "--timeout",
+            "500",
+            "cases/seed/001-lease-read-2.case",
+            "cases/seed/004-pn-counter-2.case",
+        ],
+    );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(3), "{all}");
     assert!(all.contains("the node never answered init"), "{all}");
@@ -69,18 +67,17 @@ fn thousands_of_generated_cases_pass_on_the_reference_node() {
 
 #[test]
 fn an_independent_python_node_passes_generated_counter_cases() {
-    let bin = format!("python3 {}", fixture("python_counter.py"));
-    let out = eddy(&[
-        "cases",
-        "--generate",
-        "25",
-        "--seed",
-        "3",
-        "--workload",
-        "pn-counter",
-        "--bin",
-        &bin,
-    ]);
+    let out = eddy_cases_on_fixture(
+        "python_counter.py",
+        &[
+            "--generate",
+            "25",
+            "--seed",
+            "3",
+            "--workload",
+            "pn-counter",
+        ],
+    );
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("25 passed, 0 failed"), "{all}");
@@ -91,20 +88,19 @@ fn junit_and_json_reports_describe_every_case() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("r.xml");
     let json = dir.path().join("r.json");
-    let bin = format!("python3 {}", fixture("seed_000_main.py"));
-    let out = eddy(&[
-        "cases",
-        "--timeout",
-        "500",
-        "--bin",
-        &bin,
-        "--junit",
-        junit.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-        "cases/seed/000-lease-1.case",
-        "cases/seed/001-lease-read-2.case",
-    ]);
+    let out = eddy_cases_on_fixture(
+        "seed_000_main.py",
+        &[
+            "--timeout",
+            "500",
+            "--junit",
+            junit.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "cases/seed/000-lease-1.case",
+            "cases/seed/001-lease-read-2.case",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let xml = std::fs::read_to_string(&junit).unwrap();
     let report = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");

@@ -30,6 +30,14 @@ pub fn eddy(args: &[&str]) -> Output {
         .expect("eddy runs")
 }
 
+/// Runs `eddy cases --bin "python3 <fixture script>"` followed by `args`.
+pub fn eddy_cases_on_fixture(script: &str, args: &[&str]) -> Output {
+    let bin = format!("python3 {}", fixture(script));
+    let mut all = vec!["cases", "--bin", bin.as_str()];
+    all.extend_from_slice(args);
+    eddy(&all)
+}
+
 /// Stdout and stderr of a run, together.
 pub fn text(output: &Output) -> String {
     format!(
