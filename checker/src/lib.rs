@@ -4,10 +4,13 @@
 //! The binary only wires these pieces together; each module has one job.
 
 pub mod cases;
+pub mod check;
 pub mod cli;
 pub mod exit;
+pub mod history;
 pub mod process;
 pub mod protocol;
 pub mod report;
 pub mod schema;
+pub mod sim;
 pub mod workload;

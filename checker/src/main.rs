@@ -5,9 +5,10 @@ fn main() -> std::process::ExitCode {
     // Nodes run in their own process groups, so a terminal's Ctrl-C does not reach them:
     // kill them ourselves before leaving.
     let _ = ctrlc::set_handler(|| {
-        eddy::process::kill_all();
-        eprintln!("eddy: interrupted; every node was killed");
-        std::process::exit(130);
+        if !eddy::process::on_interrupt() {
+            eprintln!("eddy: interrupted; every node was killed");
+            std::process::exit(130);
+        }
     });
     eddy::cli::run(cli).into()
 }

@@ -22,6 +22,30 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// How many stderr lines are kept for error messages.
 pub const STDERR_TAIL_LINES: usize = 20;
 
+/// Set when Ctrl-C or SIGTERM arrives while a simulated run wants to stop gracefully.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Set while a simulated run is going: an interrupt then lets it write its results.
+static GRACEFUL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Handles Ctrl-C or SIGTERM: kills every node; returns true when a simulated run will
+/// finish its record and exit, false when the caller should exit at once.
+pub fn on_interrupt() -> bool {
+    use std::sync::atomic::Ordering;
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    kill_all();
+    GRACEFUL.load(Ordering::SeqCst)
+}
+
+/// True once an interrupt arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Says that a run will stop gracefully on an interrupt (see [`on_interrupt`]).
+pub fn stop_gracefully_on_interrupt() {
+    GRACEFUL.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Process groups of nodes that are running now.
 static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
@@ -117,6 +141,28 @@ pub struct SpawnOptions {
     pub env: Vec<(String, String)>,
     /// A file that receives everything the node writes to stderr.
     pub stderr_log: Option<File>,
+    /// Where stdout events go: by default a channel of this process's own, read with
+    /// [`NodeProcess::next_output`]; for a cluster, one channel shared by every node, each
+    /// event tagged so the reader knows which node (and which incarnation) wrote it.
+    pub shared_output: Option<(mpsc::SyncSender<TaggedOutput>, OutputTag)>,
+}
+
+/// Which node process wrote an output event: its index and how many times it was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputTag {
+    /// The node's index in its cluster.
+    pub node: usize,
+    /// 0 for the first start, 1 after the first restart, ...
+    pub incarnation: u32,
+}
+
+/// An output event on a channel shared by several nodes.
+#[derive(Debug)]
+pub struct TaggedOutput {
+    /// Who wrote it.
+    pub tag: OutputTag,
+    /// What happened.
+    pub event: OutputEvent,
 }
 
 /// A running node and the threads that serve its pipes.
@@ -155,7 +201,16 @@ impl NodeProcess {
         thread::spawn(move || write_input(stdin, input_rx));
         let (output_tx, output) = mpsc::sync_channel(4096);
         let stdout = child.stdout.take().expect("stdout is piped");
-        thread::spawn(move || read_output(stdout, output_tx));
+        match options.shared_output {
+            None => {
+                thread::spawn(move || read_output(stdout, |event| output_tx.send(event).is_ok()))
+            }
+            Some((shared, tag)) => thread::spawn(move || {
+                read_output(stdout, |event| {
+                    shared.send(TaggedOutput { tag, event }).is_ok()
+                })
+            }),
+        };
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let stderr = child.stderr.take().expect("stderr is piped");
         let tail = Arc::clone(&stderr_tail);
@@ -217,6 +272,15 @@ impl NodeProcess {
                 return None;
             }
             thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Stops (`SIGSTOP`) or continues (`SIGCONT`) the whole process group.
+    pub fn set_paused(&self, paused: bool) {
+        let signal = if paused { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the group.
+        unsafe {
+            libc::kill(-self.group, signal);
         }
     }
 
@@ -308,15 +372,16 @@ fn write_input(mut stdin: ChildStdin, lines: Receiver<Vec<u8>>) {
     }
 }
 
-fn read_output(stdout: impl Read, events: mpsc::SyncSender<OutputEvent>) {
+/// Reads stdout line by line into `emit` until the pipe closes or `emit` refuses.
+fn read_output(stdout: impl Read, emit: impl Fn(OutputEvent) -> bool) {
     let mut reader = BufReader::with_capacity(64 * 1024, stdout);
     let mut line = Vec::new();
     while let Ok(Some(raw)) = read_capped_line(&mut reader, &mut line, MAX_LINE_BYTES) {
-        if events.send(OutputEvent::Line(Instant::now(), raw)).is_err() {
+        if !emit(OutputEvent::Line(Instant::now(), raw)) {
             return;
         }
     }
-    let _ = events.send(OutputEvent::Closed);
+    emit(OutputEvent::Closed);
 }
 
 /// Reads one line, keeping at most `max` bytes of it; `None` at end of input.

@@ -3,6 +3,7 @@
 use crate::clock::Clock;
 use crate::message::{body, Envelope, RpcError};
 use crate::outbox::Outbox;
+use crate::persist::DataDir;
 use crate::workloads::{
     heartbeat::Master, kv::KvStore, lease::Lease, lease_read::LeaseConfig, pn_counter::PnCounter,
 };
@@ -28,6 +29,14 @@ pub enum Workload {
     PnCounter,
 }
 
+/// A deliberate defect, so that a check can be shown to catch what it guards against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Bug {
+    /// PN-counter: merge gossip by overwriting each count instead of taking the maximum,
+    /// so stale gossip loses increments.
+    OverwriteMerge,
+}
+
 /// The node id and the cluster it belongs to, as `init` said.
 #[derive(Debug, Clone)]
 struct Membership {
@@ -48,6 +57,7 @@ pub struct Node<W: Write> {
     master: Master,
     counter: PnCounter,
     rng: StdRng,
+    data: Option<DataDir>,
 }
 
 impl<W: Write> Node<W> {
@@ -64,7 +74,19 @@ impl<W: Write> Node<W> {
             master: Master::default(),
             counter: PnCounter::default(),
             rng: rand::make_rng(),
+            data: None,
         }
+    }
+
+    /// Turns a deliberate defect on.
+    pub fn set_bug(&mut self, bug: Option<Bug>) {
+        self.counter
+            .set_overwrite_merge(bug == Some(Bug::OverwriteMerge));
+    }
+
+    /// Where durable state lives (`NODE_DATA_DIR`); without one nothing is persisted.
+    pub fn set_data_dir(&mut self, data: Option<DataDir>) {
+        self.data = data;
     }
 
     /// Handles one input line; a line that is not an envelope is logged and skipped.
@@ -168,7 +190,11 @@ impl<W: Write> Node<W> {
             "cas" => leader_only(single).and_then(|_| self.kv.cas(req)),
             "heartbeat" => self.master.heartbeat(req, now),
             "server_status" => Ok(self.master.status(now)),
-            "add" => self.counter.add(req, &membership.id, &membership.peers),
+            "add" => {
+                let reply = self.counter.add(req, &membership.id, &membership.peers)?;
+                self.save_counter()?;
+                Ok(reply)
+            }
             "read" => Ok(self.counter.read()),
             "replicate" => self.counter.replicate(req, &membership.peers),
             "gossip_status" => Ok(self.counter.status(&membership.peers)),
@@ -184,6 +210,9 @@ impl<W: Write> Node<W> {
         }
         let peers = ids.iter().filter(|n| **n != id).cloned().collect();
         self.out.set_node_id(&id);
+        if let Some(saved) = self.data.as_ref().and_then(|d| d.load(COUNTER_FILE)) {
+            self.counter.restore(&saved);
+        }
         self.membership = Some(Membership { id, ids, peers });
         Ok(body("init_ok", []))
     }
@@ -198,6 +227,25 @@ impl<W: Write> Node<W> {
                 | (Workload::Heartbeat, Owner::Heartbeat)
                 | (Workload::PnCounter, Owner::Counter)
         )
+    }
+}
+
+/// Where the PN-counter keeps its state in `NODE_DATA_DIR`.
+const COUNTER_FILE: &str = "pn-counter.json";
+
+impl<W: Write> Node<W> {
+    /// Persists the counter before an add is acknowledged, so a restarted node never
+    /// counts its own increments from zero again (peers' larger maximum would hide them).
+    fn save_counter(&self) -> Result<(), RpcError> {
+        match &self.data {
+            Some(data) => data
+                .save(COUNTER_FILE, &self.counter.snapshot())
+                .map_err(|e| RpcError {
+                    code: 13,
+                    text: format!("could not persist the counter: {e}"),
+                }),
+            None => Ok(()),
+        }
     }
 }
 

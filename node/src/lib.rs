@@ -8,9 +8,10 @@ pub mod clock;
 pub mod dispatch;
 pub mod message;
 pub mod outbox;
+pub mod persist;
 pub mod workloads;
 
-pub use dispatch::{Node, Workload};
+pub use dispatch::{Bug, Node, Workload};
 
 use std::io::{BufRead, BufWriter, Write};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -20,10 +21,12 @@ use std::time::Instant;
 ///
 /// A reader thread feeds lines to the main loop, which sleeps until the next line or the
 /// next timer deadline, so an idle node uses no CPU between ticks.
-pub fn run(workload: Workload) -> std::io::Result<()> {
+pub fn run(workload: Workload, bug: Option<Bug>) -> std::io::Result<()> {
     let (lines, inbox) = mpsc::channel::<String>();
     std::thread::spawn(move || read_lines(std::io::stdin().lock(), lines));
     let mut node = Node::new(workload, BufWriter::new(std::io::stdout().lock()));
+    node.set_bug(bug);
+    node.set_data_dir(persist::DataDir::from_env());
     loop {
         let next = match node.next_deadline() {
             Some(deadline) => {

@@ -2,6 +2,7 @@
 
 pub mod json;
 pub mod junit;
+pub mod run;
 pub mod terminal;
 
 use crate::cases::suite::CaseResult;

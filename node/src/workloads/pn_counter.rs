@@ -34,13 +34,14 @@ impl CounterState {
         (sum(&self.p) - sum(&self.n)).clamp(i64::MIN.into(), i64::MAX.into()) as i64
     }
 
-    /// Per-node maximum; true when anything changed.
-    fn merge(&mut self, other: &CounterState) -> bool {
+    /// Per-node maximum (or, with `overwrite`, the deliberate bug of taking theirs);
+    /// true when anything changed.
+    fn merge(&mut self, other: &CounterState, overwrite: bool) -> bool {
         let mut changed = false;
         for (mine, theirs) in [(&mut self.p, &other.p), (&mut self.n, &other.n)] {
             for (id, &count) in theirs {
                 let slot = mine.entry(id.clone()).or_insert(0);
-                if count > *slot {
+                if count > *slot || (overwrite && count != *slot) {
                     *slot = count;
                     changed = true;
                 }
@@ -73,6 +74,8 @@ pub struct PnCounter {
     unconverged_since: Option<Instant>,
     /// Our latest estimate of how long the last change took to reach every peer.
     convergence_ms: Option<u64>,
+    /// The `overwrite-merge` bug.
+    overwrite_merge: bool,
 }
 
 impl PnCounter {
@@ -99,6 +102,34 @@ impl PnCounter {
         Ok(body("add_ok", []))
     }
 
+    /// Turns the `overwrite-merge` bug on or off.
+    pub fn set_overwrite_merge(&mut self, on: bool) {
+        self.overwrite_merge = on;
+    }
+
+    /// The state as JSON, for persisting.
+    pub fn snapshot(&self) -> Value {
+        json!({"p": self.state.p, "n": self.state.n})
+    }
+
+    /// Merges a persisted snapshot back in (a malformed one is ignored).
+    pub fn restore(&mut self, saved: &Value) {
+        let counts = |v: &Value| -> Counts {
+            v.as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|(k, c)| Some((k.clone(), c.as_u64()?)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let saved = CounterState {
+            p: counts(&saved["p"]),
+            n: counts(&saved["n"]),
+        };
+        self.state.merge(&saved, false);
+    }
+
     /// `read` -> `read_ok {value}`.
     pub fn read(&self) -> Map<String, Value> {
         body("read_ok", [("value", self.state.value().into())])
@@ -115,7 +146,7 @@ impl PnCounter {
             p: counts(req, "p_counters")?,
             n: counts(req, "n_counters")?,
         };
-        if self.state.merge(&incoming) {
+        if self.state.merge(&incoming, self.overwrite_merge) {
             self.changed(peers);
         }
         if peers.contains(&req.src) {

@@ -1,5 +1,6 @@
-//! The command line: argument definitions and the commands they run.
+//! `eddy cases`: scripted single-node cases against any node.
 
+use super::UsageError;
 use crate::cases::format::{load, to_case_text};
 use crate::cases::generate::generate;
 use crate::cases::runner::Limits;
@@ -9,28 +10,9 @@ use crate::exit::Outcome;
 use crate::process::NodeCommand;
 use crate::report::{json, junit, terminal, Tally};
 use crate::workload::Workload;
-use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// eddy: a test harness and conformance checker for distributed-systems node programs.
-#[derive(Parser, Debug)]
-#[command(version, about, propagate_version = true)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// eddy's commands.
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Run scripted single-node cases (files, folders, or generated) against a node.
-    Cases(CasesArgs),
-    /// Run the bundled reference node on stdin/stdout.
-    Node(NodeArgs),
-}
 
 /// Options of `eddy cases`.
 #[derive(clap::Args, Debug)]
@@ -72,53 +54,8 @@ pub struct CasesArgs {
     pub verbose: bool,
 }
 
-/// Options of `eddy node`.
-#[derive(clap::Args, Debug)]
-pub struct NodeArgs {
-    /// Serve only this workload's messages (others get error 10).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub workload: eddy_node::Workload,
-}
-
-/// A usage problem: printed as one line, exit status 64.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-/// Parses the process arguments; help and version print and exit 0, errors exit 64.
-pub fn parse() -> Cli {
-    match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(error) => {
-            let code = if error.use_stderr() {
-                Outcome::Usage.code() as i32
-            } else {
-                0
-            };
-            let _ = error.print();
-            std::process::exit(code);
-        }
-    }
-}
-
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> Outcome {
-    match cli.command {
-        Command::Node(args) => match eddy_node::run(args.workload) {
-            Ok(()) => Outcome::Valid,
-            Err(error) => {
-                eprintln!("eddy node: {error}");
-                Outcome::NodeError
-            }
-        },
-        Command::Cases(args) => run_cases(args).unwrap_or_else(|error| {
-            eprintln!("eddy cases: {error}");
-            Outcome::Usage
-        }),
-    }
-}
-
-fn run_cases(args: CasesArgs) -> Result<Outcome, UsageError> {
+/// Runs `eddy cases`.
+pub fn run_cases(args: CasesArgs) -> Result<Outcome, UsageError> {
     let command = match &args.bin {
         Some(line) => NodeCommand::parse(line).map_err(UsageError)?,
         None => NodeCommand::reference(),
@@ -213,7 +150,8 @@ fn save_generated(dir: &Path, workloads: &[Workload], cases: &[Case]) -> Result<
     Ok(())
 }
 
-fn write_file(path: &Path, text: &str) -> Result<(), UsageError> {
+/// Writes a report file; a failure is a usage error naming the path.
+pub fn write_file(path: &Path, text: &str) -> Result<(), UsageError> {
     std::fs::write(path, text)
         .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))
 }

@@ -1,0 +1,163 @@
+//! The PN-counter's safety check (SPEC 3.5): every node's final read lies in the set of
+//! sums possible from acknowledged adds plus any subset of adds whose outcome is unknown,
+//! and all nodes agree.
+
+use super::{CheckResult, Record, Validity};
+use crate::history::event::{operations, EventType};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// Past this many distinct possible sums, the check keeps only their range (and says so).
+const MAX_EXACT_SUMS: usize = 200_000;
+
+/// The sums an unknown subset of `deltas` can add: exact while small, else a range.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Possible {
+    /// Every achievable sum.
+    Exact(BTreeSet<i64>),
+    /// Too many to list: every sum lies in `[lo, hi]` (not every value in it is achievable).
+    Range(i64, i64),
+}
+
+impl Possible {
+    /// All subset sums of `deltas`.
+    pub fn of(deltas: &[i64]) -> Possible {
+        let mut sums = BTreeSet::from([0i64]);
+        for &d in deltas {
+            let shifted: Vec<i64> = sums.iter().map(|s| s.saturating_add(d)).collect();
+            sums.extend(shifted);
+            if sums.len() > MAX_EXACT_SUMS {
+                let lo = deltas.iter().filter(|d| **d < 0).sum();
+                let hi = deltas.iter().filter(|d| **d > 0).sum();
+                return Possible::Range(lo, hi);
+            }
+        }
+        Possible::Exact(sums)
+    }
+
+    fn contains(&self, v: i64) -> bool {
+        match self {
+            Possible::Exact(s) => s.contains(&v),
+            Possible::Range(lo, hi) => (*lo..=*hi).contains(&v),
+        }
+    }
+
+    fn describe(&self, base: i64) -> String {
+        match self {
+            Possible::Exact(s) if s.len() <= 8 => {
+                format!("{:?}", s.iter().map(|v| base + v).collect::<Vec<_>>())
+            }
+            Possible::Exact(s) => format!(
+                "{} values from {} to {}",
+                s.len(),
+                base + s.first().unwrap(),
+                base + s.last().unwrap()
+            ),
+            Possible::Range(lo, hi) => format!("somewhere from {} to {}", base + lo, base + hi),
+        }
+    }
+}
+
+/// The final-value check.
+pub fn final_value(record: &Record) -> CheckResult {
+    let ops = operations(&record.history);
+    let mut acknowledged = 0i64;
+    let mut unknown = Vec::new();
+    for op in ops.iter().filter(|op| op.invoke.f == "add") {
+        let delta = op.invoke.body["delta"].as_i64().unwrap_or(0);
+        match op.outcome() {
+            EventType::Ok => acknowledged += delta,
+            EventType::Info => unknown.push(delta),
+            _ => {}
+        }
+    }
+    let possible = Possible::of(&unknown);
+    let finals: Vec<_> = ops
+        .iter()
+        .filter(|op| op.invoke.f == "read" && op.invoke.phase.as_deref() == Some("final"))
+        .collect();
+    let mut witnesses = Vec::new();
+    let mut values = BTreeSet::new();
+    let mut unread = Vec::new();
+    for op in &finals {
+        let node = op.invoke.node.clone().unwrap_or_default();
+        match (
+            op.outcome(),
+            op.completion.and_then(|c| c.body["value"].as_i64()),
+        ) {
+            (EventType::Ok, Some(value)) => {
+                values.insert(value);
+                if !possible.contains(value - acknowledged) {
+                    witnesses.push(json!({
+                        "node": node,
+                        "read": value,
+                        "at_s": op.completion.map(|c| c.time as f64 / 1e9),
+                        "acknowledged_sum": acknowledged,
+                        "unknown_adds": unknown.len(),
+                        "possible": possible.describe(acknowledged),
+                        "why": format!("final read on {node} returned {value}, but acknowledged adds sum to {acknowledged} and the {} adds of unknown outcome allow only {}", unknown.len(), possible.describe(acknowledged)),
+                    }));
+                }
+            }
+            _ => unread.push(node),
+        }
+    }
+    if values.len() > 1 {
+        witnesses.push(json!({"why": format!("nodes disagree after the quiet period: final reads {values:?}")}));
+    }
+    let figures = json!({
+        "acknowledged_sum": acknowledged, "unknown_adds": unknown.len(), "final_reads": finals.len(),
+        "final_values": values, "unread_nodes": unread, "exact": matches!(possible, Possible::Exact(_)),
+    });
+    let (valid, summary) = if let Some(first) = witnesses.first() {
+        (
+            Validity::Invalid,
+            first["why"].as_str().unwrap_or_default().to_owned(),
+        )
+    } else if finals.is_empty() || !unread.is_empty() {
+        (
+            Validity::Unknown,
+            format!(
+                "no final read from {}",
+                if unread.is_empty() {
+                    "any node".into()
+                } else {
+                    unread.join(", ")
+                }
+            ),
+        )
+    } else {
+        (
+            Validity::Valid,
+            format!(
+                "all {} nodes read {} (acknowledged {acknowledged}, {} adds unknown)",
+                finals.len(),
+                values.first().copied().map(Value::from).unwrap_or_default(),
+                unknown.len()
+            ),
+        )
+    };
+    CheckResult {
+        name: "final-value".into(),
+        valid,
+        summary,
+        witnesses,
+        figures,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subset_sums_are_exact_while_small() {
+        assert_eq!(Possible::of(&[]), Possible::Exact(BTreeSet::from([0])));
+        assert_eq!(
+            Possible::of(&[2, -1]),
+            Possible::Exact(BTreeSet::from([-1, 0, 1, 2]))
+        );
+        let many: Vec<i64> = (0..40).map(|i| 1 << (i % 30)).collect();
+        assert!(matches!(Possible::of(&many), Possible::Range(0, _)));
+    }
+}

@@ -1,0 +1,124 @@
+//! Checkers: pure functions from a run's record to verdicts with witnesses, so that
+//! `eddy check STORE` reaches the same verdict as the run that wrote the store.
+
+pub mod counter;
+pub mod generic;
+pub mod net;
+
+use crate::history::HistoryEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A verdict: valid, invalid, or undecided. Merging: false > unknown > true.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// The property holds.
+    Valid,
+    /// The property is violated; the witnesses show how.
+    Invalid,
+    /// The record cannot decide.
+    Unknown,
+}
+
+impl Validity {
+    /// The worse of two verdicts.
+    pub fn merge(self, other: Validity) -> Validity {
+        match (self, other) {
+            (Validity::Invalid, _) | (_, Validity::Invalid) => Validity::Invalid,
+            (Validity::Unknown, _) | (_, Validity::Unknown) => Validity::Unknown,
+            _ => Validity::Valid,
+        }
+    }
+
+    /// The exit outcome of this verdict.
+    pub fn outcome(self) -> crate::exit::Outcome {
+        match self {
+            Validity::Valid => crate::exit::Outcome::Valid,
+            Validity::Invalid => crate::exit::Outcome::Invalid,
+            Validity::Unknown => crate::exit::Outcome::Unknown,
+        }
+    }
+}
+
+impl Serialize for Validity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Validity::Valid => s.serialize_bool(true),
+            Validity::Invalid => s.serialize_bool(false),
+            Validity::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Validity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Bool(true) => Ok(Validity::Valid),
+            Value::Bool(false) => Ok(Validity::Invalid),
+            Value::String(s) if s == "unknown" => Ok(Validity::Unknown),
+            other => Err(serde::de::Error::custom(format!("not a verdict: {other}"))),
+        }
+    }
+}
+
+/// One check's verdict, what it measured, and the evidence for a violation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The check's name.
+    pub name: String,
+    /// Its verdict.
+    pub valid: Validity,
+    /// One line a person reads first.
+    pub summary: String,
+    /// Evidence: each witness stands on its own.
+    pub witnesses: Vec<Value>,
+    /// Figures the check measured.
+    pub figures: Value,
+}
+
+impl CheckResult {
+    /// A result with no witnesses.
+    pub fn new(
+        name: &str,
+        valid: Validity,
+        summary: impl Into<String>,
+        figures: Value,
+    ) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            valid,
+            summary: summary.into(),
+            witnesses: Vec::new(),
+            figures,
+        }
+    }
+}
+
+/// Everything a checker may look at: the history, a summary of the routed traffic, and
+/// the cluster's node ids.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// `history.jsonl`, in order.
+    pub history: Vec<HistoryEvent>,
+    /// What `net.jsonl` holds, summed up.
+    pub net: net::NetSummary,
+    /// Node ids, `n1`..
+    pub nodes: Vec<String>,
+}
+
+/// The merged verdict of several checks.
+pub fn merged(results: &[CheckResult]) -> Validity {
+    results
+        .iter()
+        .fold(Validity::Valid, |acc, r| acc.merge(r.valid))
+}
+
+/// Every check of a run: the workload's own, then the generic ones.
+pub fn run_checks(
+    workload: &dyn crate::workload::SimWorkload,
+    record: &Record,
+) -> Vec<CheckResult> {
+    let mut results = workload.check(record);
+    results.extend(generic::check(record));
+    results
+}

@@ -1,0 +1,218 @@
+//! `eddy test`: a simulated cluster under a workload and faults, recorded and checked.
+
+use super::UsageError;
+use crate::check::{run_checks, Record};
+use crate::exit::Outcome;
+use crate::process::NodeCommand;
+use crate::report::run::{results_json, summary, verdict, RunFacts};
+use crate::sim::nemesis::{FaultKind, NemesisConfig};
+use crate::sim::network::{LatencyDist, NetworkConfig};
+use crate::sim::router::{run, Progress, RunEnd};
+use crate::sim::SimConfig;
+use crate::workload::Workload;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Options of `eddy test`.
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// The workload.
+    #[arg(long, short = 'w', value_enum)]
+    pub workload: Workload,
+    /// The node's command line, split like a shell would. Default: the bundled reference node.
+    #[arg(long = "bin", value_name = "COMMAND")]
+    pub bin: Option<String>,
+    /// Nodes in the cluster (ids n1..).
+    #[arg(long, default_value_t = 3)]
+    pub node_count: usize,
+    /// Seconds of client operations (after every node answered init).
+    #[arg(long, default_value_t = 10.0)]
+    pub time_limit: f64,
+    /// Operations per second over all clients.
+    #[arg(long, default_value_t = 50.0)]
+    pub rate: f64,
+    /// Simulated clients, each with at most one request in flight.
+    #[arg(long, default_value_t = 5)]
+    pub concurrency: usize,
+    /// Mean one-way latency between nodes, in ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub latency: f64,
+    /// How latency is distributed around the mean.
+    #[arg(long, value_enum, default_value = "exponential")]
+    pub latency_dist: LatencyDist,
+    /// Probability that a node-to-node message is lost.
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// Faults to inject, as a comma list.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub nemesis: Vec<FaultKind>,
+    /// Seconds between nemesis actions (a fault, then its healing, and so on).
+    #[arg(long, default_value_t = 2.0)]
+    pub nemesis_interval: f64,
+    /// Bound on every node's total clock offset under the drift fault, in ms.
+    #[arg(long, default_value_t = 500)]
+    pub max_drift_ms: i64,
+    /// Seconds a client waits for a reply before its operation completes as `info`.
+    #[arg(long, default_value_t = 5.0)]
+    pub timeout: f64,
+    /// The seed of every random choice. Default: random (always printed and stored).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder for run folders (and the `latest` link).
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+}
+
+fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
+    if value.is_finite() && value > 0.0 && value < 1e7 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(UsageError(format!(
+            "--{name} must be a positive number of seconds, got {value}"
+        )))
+    }
+}
+
+impl TestArgs {
+    fn config(&self) -> Result<SimConfig, UsageError> {
+        let command = match &self.bin {
+            Some(line) => NodeCommand::parse(line).map_err(UsageError)?,
+            None => NodeCommand::reference(),
+        };
+        let check = |ok: bool, what: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(UsageError(what.into()))
+            }
+        };
+        check(
+            (1..=100).contains(&self.node_count),
+            "--node-count must be from 1 to 100",
+        )?;
+        check(
+            self.rate.is_finite() && self.rate > 0.0,
+            "--rate must be positive",
+        )?;
+        check(
+            (1..=10_000).contains(&self.concurrency),
+            "--concurrency must be from 1 to 10000",
+        )?;
+        check(
+            self.latency.is_finite() && self.latency >= 0.0,
+            "--latency must not be negative",
+        )?;
+        check(
+            (0.0..=1.0).contains(&self.loss),
+            "--loss must be a probability from 0 to 1",
+        )?;
+        check(
+            self.max_drift_ms >= 0,
+            "--max-drift-ms must not be negative",
+        )?;
+        let mut kinds = self.nemesis.clone();
+        kinds.sort_unstable();
+        kinds.dedup();
+        Ok(SimConfig {
+            workload: self.workload,
+            command,
+            node_count: self.node_count,
+            time_limit: seconds(self.time_limit, "time-limit")?,
+            rate: self.rate,
+            concurrency: self.concurrency,
+            network: NetworkConfig {
+                latency_ms: self.latency,
+                dist: self.latency_dist,
+                loss: self.loss,
+            },
+            nemesis: NemesisConfig {
+                kinds,
+                interval: seconds(self.nemesis_interval, "nemesis-interval")?,
+                max_drift_ms: self.max_drift_ms,
+            },
+            seed: self.seed.unwrap_or_else(rand::random),
+            store_root: self.store.clone(),
+            request_timeout: seconds(self.timeout, "timeout")?,
+            init_timeout: Duration::from_secs(10),
+        })
+    }
+}
+
+/// Runs `eddy test`.
+pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
+    let cfg = args.config()?;
+    let workload = cfg.workload.simulation().ok_or_else(|| {
+        UsageError(format!(
+            "`eddy test` does not run the {} workload yet",
+            cfg.workload
+        ))
+    })?;
+    let reproduce = cfg.reproduce(args.bin.as_deref());
+    println!(
+        "eddy test: {} on {} nodes, seed {}",
+        cfg.workload, cfg.node_count, cfg.seed
+    );
+    crate::process::stop_gracefully_on_interrupt();
+    let bar = ProgressBar::new(cfg.time_limit.as_millis() as u64);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {msg}").expect("the template is valid"));
+    let limit = cfg.time_limit.as_secs_f64();
+    let show = |p: &Progress| {
+        bar.set_position((p.elapsed_s * 1000.0) as u64);
+        let faults = if p.faults.is_empty() {
+            "none".into()
+        } else {
+            p.faults.clone()
+        };
+        bar.set_message(format!(
+            "{}: {:.0}/{limit:.0} s, {} ops done, faults: {faults}",
+            p.phase,
+            p.elapsed_s.min(limit),
+            p.completed
+        ));
+    };
+    let output = run(&cfg, workload, &show)
+        .map_err(|e| UsageError(format!("cannot write the store: {e}")))?;
+    bar.finish_and_clear();
+    let workload = cfg.workload.simulation().expect("checked above");
+    let nodes: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
+    let record = Record {
+        history: output.history,
+        net: output.net,
+        nodes: nodes.clone(),
+    };
+    let stopped = match &output.end {
+        RunEnd::Finished => None,
+        RunEnd::Interrupted => Some("interrupted".to_owned()),
+        RunEnd::NodeError(why) => Some(why.clone()),
+    };
+    let checks = match output.end {
+        RunEnd::NodeError(_) => Vec::new(),
+        _ => run_checks(workload.as_ref(), &record),
+    };
+    let options = serde_json::to_value(&cfg).expect("the options serialize");
+    let facts = RunFacts {
+        workload: cfg.workload.name(),
+        seed: cfg.seed,
+        nodes: &nodes,
+        options,
+        reproduce: &reproduce,
+        stopped: stopped.as_deref(),
+    };
+    let mut store = output.store;
+    store
+        .write_results(&results_json(&facts, &checks))
+        .map_err(|e| UsageError(format!("cannot write results.json: {e}")))?;
+    print!(
+        "{}",
+        summary(&facts, &checks, &store.dir().display().to_string())
+    );
+    Ok(match output.end {
+        RunEnd::NodeError(why) => {
+            eprintln!("eddy test: the node could not be run: {why}");
+            Outcome::NodeError
+        }
+        RunEnd::Interrupted => std::process::exit(130),
+        RunEnd::Finished => verdict(&facts, &checks).outcome(),
+    })
+}

@@ -1,0 +1,87 @@
+//! Reporting a simulated run: `results.json` and the terminal summary.
+
+use crate::check::{merged, CheckResult, Validity};
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// What the report needs to know about the run besides its checks.
+pub struct RunFacts<'a> {
+    /// The workload's name.
+    pub workload: &'a str,
+    /// The seed.
+    pub seed: u64,
+    /// Node ids.
+    pub nodes: &'a [String],
+    /// Every option, as stored.
+    pub options: Value,
+    /// The command that runs the same schedule again.
+    pub reproduce: &'a str,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<&'a str>,
+}
+
+/// The verdict of a run: the merged checks, or unknown when the run stopped early.
+pub fn verdict(facts: &RunFacts, checks: &[CheckResult]) -> Validity {
+    match facts.stopped {
+        Some(_) => Validity::Unknown.merge(merged(checks)),
+        None => merged(checks),
+    }
+}
+
+/// The `results.json` document.
+pub fn results_json(facts: &RunFacts, checks: &[CheckResult]) -> Value {
+    json!({
+        "valid": verdict(facts, checks),
+        "workload": facts.workload,
+        "seed": facts.seed,
+        "nodes": facts.nodes,
+        "stopped_early": facts.stopped,
+        "reproduce": facts.reproduce,
+        "checks": checks,
+        "options": facts.options,
+        "eddy": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// The terminal summary: verdict, each check in a line, witnesses of failed checks, the
+/// seed, the store and the command to reproduce.
+pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String {
+    let word = |v: Validity| match v {
+        Validity::Valid => "valid",
+        Validity::Invalid => "INVALID",
+        Validity::Unknown => "unknown",
+    };
+    let mut out = String::new();
+    let verdict = verdict(facts, checks);
+    let _ = writeln!(
+        out,
+        "eddy test: {} on {} nodes, seed {}: {}",
+        facts.workload,
+        facts.nodes.len(),
+        facts.seed,
+        word(verdict).to_uppercase()
+    );
+    if let Some(why) = facts.stopped {
+        let _ = writeln!(out, "  stopped early: {why}");
+    }
+    for check in checks {
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<8} {}",
+            check.name,
+            word(check.valid),
+            check.summary
+        );
+        if check.valid == Validity::Invalid {
+            for witness in check.witnesses.iter().take(5) {
+                let text = witness["why"]
+                    .as_str()
+                    .map_or_else(|| witness.to_string(), str::to_owned);
+                let _ = writeln!(out, "      witness: {text}");
+            }
+        }
+    }
+    let _ = writeln!(out, "  store: {store}");
+    let _ = writeln!(out, "  reproduce: {}", facts.reproduce);
+    out
+}

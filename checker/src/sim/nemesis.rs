@@ -1,0 +1,283 @@
+//! The nemesis: a schedule of faults drawn from its own random stream before the run
+//! starts, so the same seed always brings the same faults at the same moments.
+//!
+//! Every `interval` the nemesis either heals the fault in force or starts a new one, so
+//! faults and calm alternate. Drift is a single step and needs no healing; every node's
+//! total offset stays within the bound, so a step is at most twice the bound.
+
+use rand::seq::SliceRandom;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A kind of fault.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Cut the network: one node alone, or a minority from a majority.
+    Partition,
+    /// Stop one node (SIGSTOP), later continue it (SIGCONT).
+    Pause,
+    /// Kill one node (SIGKILL), later start it again with the same id.
+    Kill,
+    /// Step one node's clock with `simulate_drift`.
+    Drift,
+}
+
+/// One thing the nemesis does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "f", rename_all = "kebab-case")]
+pub enum Action {
+    /// Cut every link between these groups of node indexes.
+    Partition {
+        /// The sides.
+        groups: Vec<Vec<usize>>,
+    },
+    /// Restore every link.
+    Heal,
+    /// Stop a node.
+    Pause {
+        /// Node index.
+        node: usize,
+    },
+    /// Continue a stopped node.
+    Resume {
+        /// Node index.
+        node: usize,
+    },
+    /// Kill a node.
+    Kill {
+        /// Node index.
+        node: usize,
+    },
+    /// Start a killed node again.
+    Restart {
+        /// Node index.
+        node: usize,
+    },
+    /// Add `step_ms` to a node's clock offset.
+    Drift {
+        /// Node index.
+        node: usize,
+        /// The step, in ms (may be negative).
+        step_ms: i64,
+    },
+}
+
+impl Action {
+    /// The action's name as recorded in the history (`f`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Partition { .. } => "partition",
+            Action::Heal => "heal",
+            Action::Pause { .. } => "pause",
+            Action::Resume { .. } => "resume",
+            Action::Kill { .. } => "kill",
+            Action::Restart { .. } => "restart",
+            Action::Drift { .. } => "drift",
+        }
+    }
+
+    /// The action that undoes this one, if it needs undoing.
+    fn undo(&self) -> Option<Action> {
+        match *self {
+            Action::Partition { .. } => Some(Action::Heal),
+            Action::Pause { node } => Some(Action::Resume { node }),
+            Action::Kill { node } => Some(Action::Restart { node }),
+            _ => None,
+        }
+    }
+}
+
+/// An action at a moment of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// When, from the start of the run.
+    pub at: Duration,
+    /// What.
+    pub action: Action,
+}
+
+/// The nemesis's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NemesisConfig {
+    /// Faults to draw from; empty means no nemesis.
+    pub kinds: Vec<FaultKind>,
+    /// Time between nemesis actions.
+    pub interval: Duration,
+    /// Bound on every node's total clock offset, in ms.
+    pub max_drift_ms: i64,
+}
+
+/// Plans the faults of a run of `duration` over `nodes` nodes. The returned plan ends with
+/// everything healed, but clock offsets are left as they are (see [`heal_drift`]).
+pub fn plan(
+    config: &NemesisConfig,
+    nodes: usize,
+    duration: Duration,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Planned> {
+    let mut planned = Vec::new();
+    if config.kinds.is_empty() || config.interval.is_zero() || nodes == 0 {
+        return planned;
+    }
+    let mut offsets = vec![0i64; nodes];
+    let mut active: Option<Action> = None;
+    let mut at = config.interval;
+    while at < duration {
+        let action = match active.take().and_then(|a| a.undo()) {
+            Some(undo) => undo,
+            None => {
+                let action = draw(config, nodes, &mut offsets, rng);
+                active = Some(action.clone());
+                action
+            }
+        };
+        planned.push(Planned { at, action });
+        at += config.interval;
+    }
+    if let Some(undo) = active.and_then(|a| a.undo()) {
+        planned.push(Planned {
+            at: duration,
+            action: undo,
+        });
+    }
+    planned
+}
+
+fn draw(config: &NemesisConfig, nodes: usize, offsets: &mut [i64], rng: &mut ChaCha8Rng) -> Action {
+    let kind = config.kinds[rng.random_range(0..config.kinds.len())];
+    let node = rng.random_range(0..nodes);
+    match kind {
+        FaultKind::Partition => {
+            let mut order: Vec<usize> = (0..nodes).collect();
+            order.shuffle(rng);
+            let minority = if nodes <= 2 || rng.random_bool(0.5) {
+                1
+            } else {
+                (nodes - 1) / 2
+            };
+            let (small, large) = order.split_at(minority);
+            let mut groups = vec![small.to_vec(), large.to_vec()];
+            groups.iter_mut().for_each(|g| g.sort_unstable());
+            Action::Partition { groups }
+        }
+        FaultKind::Pause => Action::Pause { node },
+        FaultKind::Kill => Action::Kill { node },
+        FaultKind::Drift => {
+            let bound = config.max_drift_ms.max(0);
+            let target = rng.random_range(-bound..=bound);
+            let step_ms = target - offsets[node];
+            offsets[node] = target;
+            Action::Drift { node, step_ms }
+        }
+    }
+}
+
+/// The drift steps that bring every node's offset back to zero at the end of a run.
+pub fn heal_drift(plan: &[Planned], nodes: usize) -> Vec<Action> {
+    let mut offsets = vec![0i64; nodes];
+    for p in plan {
+        if let Action::Drift { node, step_ms } = p.action {
+            offsets[node] += step_ms;
+        }
+    }
+    offsets
+        .iter()
+        .enumerate()
+        .filter(|(_, &o)| o != 0)
+        .map(|(node, &o)| Action::Drift { node, step_ms: -o })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn config(kinds: Vec<FaultKind>) -> NemesisConfig {
+        NemesisConfig {
+            kinds,
+            interval: Duration::from_secs(1),
+            max_drift_ms: 500,
+        }
+    }
+
+    #[test]
+    fn faults_alternate_with_healing_and_end_healed() {
+        let all = vec![
+            FaultKind::Partition,
+            FaultKind::Pause,
+            FaultKind::Kill,
+            FaultKind::Drift,
+        ];
+        let plan = plan(
+            &config(all),
+            5,
+            Duration::from_secs(30),
+            &mut ChaCha8Rng::seed_from_u64(3),
+        );
+        let mut open: Option<&Action> = None;
+        for p in &plan {
+            match (&p.action, open) {
+                (Action::Heal | Action::Resume { .. } | Action::Restart { .. }, Some(_)) => {
+                    open = None
+                }
+                (a, None) if a.undo().is_some() => open = Some(a),
+                (Action::Drift { .. }, None) => {}
+                (a, o) => panic!("{a:?} while {o:?} is in force"),
+            }
+        }
+        assert!(open.is_none(), "the plan ends healed");
+        assert!(plan
+            .iter()
+            .any(|p| matches!(p.action, Action::Partition { .. })));
+    }
+
+    #[test]
+    fn drift_stays_within_the_bound_and_heals_to_zero() {
+        let plan = plan(
+            &config(vec![FaultKind::Drift]),
+            3,
+            Duration::from_secs(40),
+            &mut ChaCha8Rng::seed_from_u64(9),
+        );
+        let mut offsets = [0i64; 3];
+        for p in &plan {
+            let Action::Drift { node, step_ms } = p.action else {
+                panic!("only drift")
+            };
+            assert!(step_ms.abs() <= 1000);
+            offsets[node] += step_ms;
+            assert!(offsets[node].abs() <= 500);
+        }
+        for action in heal_drift(&plan, 3) {
+            let Action::Drift { node, step_ms } = action else {
+                unreachable!()
+            };
+            offsets[node] += step_ms;
+        }
+        assert_eq!(offsets, [0, 0, 0]);
+    }
+
+    #[test]
+    fn the_same_seed_plans_the_same_faults() {
+        let kinds = vec![FaultKind::Partition, FaultKind::Kill];
+        let a = plan(
+            &config(kinds.clone()),
+            5,
+            Duration::from_secs(20),
+            &mut ChaCha8Rng::seed_from_u64(1),
+        );
+        let b = plan(
+            &config(kinds),
+            5,
+            Duration::from_secs(20),
+            &mut ChaCha8Rng::seed_from_u64(1),
+        );
+        assert_eq!(a, b);
+    }
+}

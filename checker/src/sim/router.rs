@@ -1,0 +1,774 @@
+//! The router: one thread that owns the network, the clients, the nemesis, the timers and
+//! the record, and moves every line between processes.
+//!
+//! Node output arrives on one shared channel (a reader thread per node feeds it); lines go
+//! out through each node's writer thread, so a slow or stopped node never stalls the router.
+//! Lines are routed by `dest` as written: to another node through the network model, to a
+//! client directly, to `c0` (the harness); anything else is recorded and dropped.
+
+use super::cluster::Cluster;
+use super::nemesis::{self, Action, Planned};
+use super::network::{Fate, Network};
+use super::{sub_seed, SimConfig};
+use crate::check::net::{NetFate, NetSummary};
+use crate::history::{EventType, HistoryEvent, Process, Store};
+use crate::process::{OutputEvent, RawLine, TaggedOutput, MAX_LINE_BYTES};
+use crate::protocol::{is_definite_error, Message};
+use crate::workload::{Op, SimWorkload};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// How a simulated run ended, before checking.
+#[derive(Debug)]
+pub enum RunEnd {
+    /// The run went through all its phases.
+    Finished,
+    /// Ctrl-C or SIGTERM stopped it.
+    Interrupted,
+    /// The cluster could not start: a node could not be spawned, exited, or did not answer init.
+    NodeError(String),
+}
+
+/// What a run leaves for the checks and the report.
+pub struct RunOutput {
+    /// How it ended.
+    pub end: RunEnd,
+    /// The history, as written to the store.
+    pub history: Vec<HistoryEvent>,
+    /// The routed traffic, summed.
+    pub net: NetSummary,
+    /// The store.
+    pub store: Store,
+}
+
+/// What the run is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for every node's `init_ok`.
+    Init,
+    /// Clients run operations and the nemesis injects faults.
+    Running,
+    /// Faults are healed; waiting for in-flight operations and the quiet period.
+    Quiet,
+    /// The workload's final operations run.
+    Final,
+}
+
+enum Timer {
+    Deliver {
+        to: usize,
+        writer: usize,
+        sent: u64,
+        line: String,
+    },
+    ClientTimeout {
+        client: usize,
+        msg_id: u64,
+    },
+    Nemesis(usize),
+}
+
+struct Scheduled {
+    at: Instant,
+    seq: u64,
+    timer: Timer,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+struct Pending {
+    msg_id: u64,
+    op: Op,
+    f: String,
+    final_phase: bool,
+}
+
+/// Progress as the terminal shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Seconds since clients started.
+    pub elapsed_s: f64,
+    /// Operations completed.
+    pub completed: u64,
+    /// Faults in force, in words.
+    pub faults: String,
+    /// The phase, in words.
+    pub phase: &'static str,
+}
+
+struct Router<'a> {
+    cfg: &'a SimConfig,
+    start: Instant,
+    t0: Instant,
+    store: Store,
+    history: Vec<HistoryEvent>,
+    net_summary: NetSummary,
+    net: Network,
+    cluster: Cluster,
+    inbox: Receiver<TaggedOutput>,
+    workload: Box<dyn SimWorkload>,
+    workload_rng: ChaCha8Rng,
+    timers: BinaryHeap<Reverse<Scheduled>>,
+    seq: u64,
+    clients: Vec<Option<Pending>>,
+    next_msg_id: u64,
+    phase: Phase,
+    awaiting_init: HashMap<u64, usize>,
+    next_op_at: Instant,
+    plan: Vec<Planned>,
+    final_ops: Vec<Op>,
+    completed: u64,
+    faults: Vec<String>,
+    io_error: Option<std::io::Error>,
+}
+
+/// Runs the simulation described by `cfg`, recording into a new store; `progress` is
+/// called about ten times a second.
+pub fn run(
+    cfg: &SimConfig,
+    workload: Box<dyn SimWorkload>,
+    progress: &dyn Fn(&Progress),
+) -> std::io::Result<RunOutput> {
+    let store = Store::create(&cfg.store_root, cfg.workload.name(), cfg.seed)?;
+    let ids: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
+    let (tx, inbox) = mpsc::sync_channel(65_536);
+    let cluster = Cluster::new(
+        cfg.command.clone(),
+        ids,
+        tx,
+        store.dir().join("node-logs"),
+        store.dir().join("data"),
+    );
+    let mut nemesis_rng = ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, 3));
+    let mut plan = nemesis::plan(
+        &cfg.nemesis,
+        cfg.node_count,
+        cfg.time_limit,
+        &mut nemesis_rng,
+    );
+    let drift_back = nemesis::heal_drift(&plan, cfg.node_count);
+    plan.extend(drift_back.into_iter().map(|action| Planned {
+        at: cfg.time_limit,
+        action,
+    }));
+    let now = Instant::now();
+    let mut router = Router {
+        cfg,
+        start: now,
+        t0: now,
+        store,
+        history: Vec::new(),
+        net_summary: NetSummary::default(),
+        net: Network::new(cfg.network, sub_seed(cfg.seed, 2)),
+        cluster,
+        inbox,
+        workload,
+        workload_rng: ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, 1)),
+        timers: BinaryHeap::new(),
+        seq: 0,
+        clients: (0..cfg.concurrency).map(|_| None).collect(),
+        next_msg_id: 1,
+        phase: Phase::Init,
+        awaiting_init: HashMap::new(),
+        next_op_at: now,
+        plan,
+        final_ops: Vec::new(),
+        completed: 0,
+        faults: Vec::new(),
+        io_error: None,
+    };
+    let end = router.run(progress);
+    router.finish();
+    if let Some(error) = router.io_error {
+        return Err(error);
+    }
+    Ok(RunOutput {
+        end,
+        history: router.history,
+        net: router.net_summary,
+        store: router.store,
+    })
+}
+
+impl Router<'_> {
+    fn run(&mut self, progress: &dyn Fn(&Progress)) -> RunEnd {
+        for i in 0..self.cfg.node_count {
+            if let Err(error) = self.start_node(i) {
+                return RunEnd::NodeError(error.to_string());
+            }
+        }
+        let init_deadline = Instant::now() + self.cfg.init_timeout;
+        let mut last_progress = Instant::now();
+        loop {
+            if crate::process::interrupted() {
+                return RunEnd::Interrupted;
+            }
+            let now = Instant::now();
+            if self.phase == Phase::Init {
+                if self.awaiting_init.is_empty() {
+                    self.begin_running();
+                } else if now >= init_deadline {
+                    let mut late: Vec<&str> = self
+                        .awaiting_init
+                        .values()
+                        .map(|&i| self.cluster.ids()[i].as_str())
+                        .collect();
+                    late.sort_unstable();
+                    return RunEnd::NodeError(format!(
+                        "{} never answered init within {} s",
+                        late.join(", "),
+                        self.cfg.init_timeout.as_secs_f64()
+                    ));
+                }
+            }
+            if let Some(error) = self.fire_due_timers(now) {
+                return error;
+            }
+            if self.advance_phase(now) {
+                return RunEnd::Finished;
+            }
+            if now.duration_since(last_progress) >= Duration::from_millis(100) {
+                last_progress = now;
+                progress(&self.progress());
+                if let Err(e) = self.store.flush() {
+                    self.io_error = Some(e);
+                    return RunEnd::Interrupted;
+                }
+            }
+            let wake = self
+                .next_wake(init_deadline)
+                .min(now + Duration::from_millis(100));
+            match self
+                .inbox
+                .recv_timeout(wake.saturating_duration_since(Instant::now()))
+            {
+                Ok(output) => {
+                    if let Some(error) = self.on_output(output) {
+                        return error;
+                    }
+                    for _ in 0..4096 {
+                        match self.inbox.try_recv() {
+                            Ok(output) => {
+                                if let Some(error) = self.on_output(output) {
+                                    return error;
+                                }
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    unreachable!("the router holds a sender through the cluster")
+                }
+            }
+        }
+    }
+
+    fn ns(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.start).as_nanos() as u64
+    }
+
+    fn next_wake(&self, init_deadline: Instant) -> Instant {
+        let mut wake = self
+            .timers
+            .peek()
+            .map_or(Instant::now() + Duration::from_secs(1), |t| t.0.at);
+        match self.phase {
+            Phase::Init => wake = wake.min(init_deadline),
+            Phase::Running => wake = wake.min(self.next_op_at).min(self.t0 + self.cfg.time_limit),
+            Phase::Quiet => {
+                wake = wake.min(self.t0 + self.cfg.time_limit + self.workload.quiet_period())
+            }
+            Phase::Final => {}
+        }
+        wake
+    }
+
+    fn schedule(&mut self, at: Instant, timer: Timer) {
+        self.seq += 1;
+        self.timers.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            timer,
+        }));
+    }
+
+    fn msg_id(&mut self) -> u64 {
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        id
+    }
+
+    fn start_node(&mut self, i: usize) -> Result<(), crate::process::SpawnError> {
+        let msg_id = self.msg_id();
+        let id = &self.cluster.ids()[i];
+        let init = json!({"src": "c0", "dest": id, "body": {"type": "init", "msg_id": msg_id, "node_id": id, "node_ids": self.cluster.ids()}});
+        self.awaiting_init.insert(msg_id, i);
+        self.cluster.start(i, &init.to_string())
+    }
+
+    fn begin_running(&mut self) {
+        self.phase = Phase::Running;
+        self.t0 = Instant::now();
+        self.next_op_at = self.t0;
+        for (i, p) in self.plan.iter().enumerate() {
+            self.seq += 1;
+            self.timers.push(Reverse(Scheduled {
+                at: self.t0 + p.at,
+                seq: self.seq,
+                timer: Timer::Nemesis(i),
+            }));
+        }
+    }
+
+    /// Moves between phases and dispatches operations; true when the run is over.
+    fn advance_phase(&mut self, now: Instant) -> bool {
+        let end_of_ops = self.t0 + self.cfg.time_limit;
+        match self.phase {
+            Phase::Init => {}
+            Phase::Running if now >= end_of_ops => self.phase = Phase::Quiet,
+            Phase::Running => {
+                while now >= self.next_op_at {
+                    let Some(client) = self.free_client() else {
+                        break;
+                    };
+                    let op = self
+                        .workload
+                        .next_op(&mut self.workload_rng, self.cfg.node_count);
+                    self.invoke(client, op, false);
+                    let gap =
+                        -(1.0 - self.workload_rng.random::<f64>()).ln() / self.cfg.rate.max(1e-9);
+                    self.next_op_at += Duration::from_secs_f64(gap);
+                    if self.next_op_at < now {
+                        // Do not make up for time lost waiting on a free client.
+                        self.next_op_at = now;
+                    }
+                }
+            }
+            Phase::Quiet => {
+                let quiet_end = end_of_ops + self.workload.quiet_period();
+                if now >= quiet_end && self.clients.iter().all(Option::is_none) {
+                    self.phase = Phase::Final;
+                    self.final_ops = self.workload.final_ops(self.cfg.node_count);
+                    self.final_ops.reverse();
+                }
+            }
+            Phase::Final => {
+                while !self.final_ops.is_empty() {
+                    let Some(client) = self.free_client() else {
+                        break;
+                    };
+                    let op = self.final_ops.pop().expect("not empty");
+                    self.invoke(client, op, true);
+                }
+                return self.final_ops.is_empty() && self.clients.iter().all(Option::is_none);
+            }
+        }
+        false
+    }
+
+    fn free_client(&self) -> Option<usize> {
+        self.clients.iter().position(Option::is_none)
+    }
+
+    fn record(
+        &mut self,
+        process: Process,
+        node: Option<String>,
+        kind: EventType,
+        f: &str,
+        body: Value,
+        final_phase: bool,
+    ) {
+        let event = HistoryEvent {
+            index: self.history.len() as u64,
+            time: self.ns(Instant::now()),
+            process,
+            node,
+            kind,
+            f: f.to_owned(),
+            body,
+            phase: final_phase.then(|| "final".to_owned()),
+        };
+        if let Err(e) = self.store.history(&event) {
+            self.io_error.get_or_insert(e);
+        }
+        self.history.push(event);
+    }
+
+    fn invoke(&mut self, client: usize, op: Op, final_phase: bool) {
+        let msg_id = self.msg_id();
+        let node_id = self.cluster.ids()[op.node].clone();
+        let f = op.body["type"].as_str().unwrap_or("?").to_owned();
+        self.record(
+            Process::Client(client as u64 + 1),
+            Some(node_id.clone()),
+            EventType::Invoke,
+            &f,
+            op.body.clone(),
+            final_phase,
+        );
+        let mut body = op.body.clone();
+        body["msg_id"] = msg_id.into();
+        let line =
+            json!({"src": format!("c{}", client + 1), "dest": node_id, "body": body}).to_string();
+        let pending = Pending {
+            msg_id,
+            op,
+            f,
+            final_phase,
+        };
+        if self.cluster.send(pending.op.node, &line) {
+            self.clients[client] = Some(pending);
+            self.schedule(
+                Instant::now() + self.cfg.request_timeout,
+                Timer::ClientTimeout { client, msg_id },
+            );
+        } else {
+            // The node is down: the request certainly never reached it.
+            let reply =
+                json!({"type": "error", "code": 1, "text": format!("eddy: {node_id} is down")});
+            self.clients[client] = Some(pending);
+            self.complete(client, EventType::Fail, reply);
+        }
+    }
+
+    fn complete(&mut self, client: usize, kind: EventType, reply: Value) {
+        let Some(pending) = self.clients[client].take() else {
+            return;
+        };
+        let node = self.cluster.ids()[pending.op.node].clone();
+        self.record(
+            Process::Client(client as u64 + 1),
+            Some(node),
+            kind,
+            &pending.f,
+            reply,
+            pending.final_phase,
+        );
+        self.completed += 1;
+    }
+
+    fn fire_due_timers(&mut self, now: Instant) -> Option<RunEnd> {
+        while self.timers.peek().is_some_and(|t| t.0.at <= now) {
+            let Reverse(Scheduled { timer, .. }) = self.timers.pop().expect("peeked");
+            match timer {
+                Timer::Deliver {
+                    to,
+                    writer,
+                    sent,
+                    line,
+                } => self.deliver(to, writer, sent, &line),
+                Timer::ClientTimeout { client, msg_id } => {
+                    if self.clients[client]
+                        .as_ref()
+                        .is_some_and(|p| p.msg_id == msg_id)
+                    {
+                        let text = format!(
+                            "eddy: no reply within {} ms",
+                            self.cfg.request_timeout.as_millis()
+                        );
+                        self.complete(
+                            client,
+                            EventType::Info,
+                            json!({"type": "error", "code": 0, "text": text}),
+                        );
+                    }
+                }
+                Timer::Nemesis(i) => {
+                    let action = self.plan[i].action.clone();
+                    if let Some(error) = self.apply(action) {
+                        return Some(error);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn apply(&mut self, action: Action) -> Option<RunEnd> {
+        let ids = self.cluster.ids().to_vec();
+        let (node, body) = match &action {
+            Action::Partition { groups } => {
+                self.net.partition(groups);
+                let named: Vec<Vec<&str>> = groups
+                    .iter()
+                    .map(|g| g.iter().map(|&i| ids[i].as_str()).collect())
+                    .collect();
+                self.faults.push(format!("partition {named:?}"));
+                (None, json!({"groups": named}))
+            }
+            Action::Heal => {
+                self.net.heal();
+                self.faults.retain(|f| !f.starts_with("partition"));
+                (None, json!({}))
+            }
+            Action::Pause { node } => {
+                self.cluster.set_paused(*node, true);
+                self.faults.push(format!("pause {}", ids[*node]));
+                (Some(*node), json!({}))
+            }
+            Action::Resume { node } => {
+                self.cluster.set_paused(*node, false);
+                self.faults
+                    .retain(|f| *f != format!("pause {}", ids[*node]));
+                (Some(*node), json!({}))
+            }
+            Action::Kill { node } => {
+                self.cluster.kill(*node);
+                self.faults.push(format!("kill {}", ids[*node]));
+                (Some(*node), json!({}))
+            }
+            Action::Restart { node } => {
+                self.faults.retain(|f| *f != format!("kill {}", ids[*node]));
+                if let Err(error) = self.start_node(*node) {
+                    return Some(RunEnd::NodeError(format!(
+                        "restarting {}: {error}",
+                        ids[*node]
+                    )));
+                }
+                (Some(*node), json!({}))
+            }
+            Action::Drift { node, step_ms } => {
+                let msg_id = self.msg_id();
+                let line = json!({"src": "c0", "dest": ids[*node], "body": {"type": "simulate_drift", "msg_id": msg_id, "offset_ms": step_ms}});
+                self.cluster.send(*node, &line.to_string());
+                (Some(*node), json!({"step_ms": step_ms}))
+            }
+        };
+        let mut body = body;
+        body["f"] = action.name().into();
+        self.record(
+            Process::Named("nemesis".into()),
+            node.map(|i| ids[i].clone()),
+            EventType::Info,
+            action.name(),
+            body,
+            false,
+        );
+        None
+    }
+
+    fn on_output(&mut self, output: TaggedOutput) -> Option<RunEnd> {
+        let node = output.tag.node;
+        if output.tag.incarnation != self.cluster.incarnation(node) || !self.cluster.is_up(node) {
+            return None;
+        }
+        match output.event {
+            OutputEvent::Line(at, raw) => {
+                self.route(node, self.ns(at), raw);
+                None
+            }
+            OutputEvent::Closed => self.on_exit(node),
+        }
+    }
+
+    fn on_exit(&mut self, node: usize) -> Option<RunEnd> {
+        if crate::process::interrupted() {
+            return None;
+        }
+        let id = self.cluster.ids()[node].clone();
+        let (exit, stderr) = self.cluster.reap(node)?;
+        if self.phase == Phase::Init && self.awaiting_init.values().any(|&i| i == node) {
+            let tail = stderr
+                .last()
+                .map(|l| format!("; stderr: {l}"))
+                .unwrap_or_default();
+            return Some(RunEnd::NodeError(format!(
+                "{id} {exit} before answering init{tail}"
+            )));
+        }
+        self.record(
+            Process::Named("harness".into()),
+            Some(id),
+            EventType::Info,
+            "crash",
+            json!({"exit": exit, "stderr": stderr}),
+            false,
+        );
+        None
+    }
+
+    fn route(&mut self, writer: usize, sent: u64, raw: RawLine) {
+        let writer_id = self.cluster.ids()[writer].clone();
+        let text = match raw {
+            RawLine::Text(text) => text,
+            RawLine::NotUtf8(len) => {
+                return self.invalid(&writer_id, sent, &format!("not UTF-8 ({len} bytes)"), "")
+            }
+            RawLine::TooLong(len) => {
+                return self.invalid(
+                    &writer_id,
+                    sent,
+                    &format!("longer than {} MiB ({len} bytes)", MAX_LINE_BYTES >> 20),
+                    "",
+                )
+            }
+        };
+        let message = match serde_json::from_str::<Value>(&text)
+            .map_err(|e| format!("not JSON: {e}"))
+            .and_then(Message::from_value)
+        {
+            Ok(message) => message,
+            Err(problem) => return self.invalid(&writer_id, sent, &problem, &text),
+        };
+        let dest = message.dest();
+        if let Some(to) = self.cluster.ids().iter().position(|id| id == dest) {
+            match self.net.fate(writer, to) {
+                Fate::Drop(reason) => self.net_line(&writer_id, sent, None, Some(reason), &text),
+                Fate::Deliver(delay) if delay.is_zero() => self.deliver(to, writer, sent, &text),
+                Fate::Deliver(delay) => {
+                    let at = self.start + Duration::from_nanos(sent) + delay;
+                    self.schedule(
+                        at,
+                        Timer::Deliver {
+                            to,
+                            writer,
+                            sent,
+                            line: text,
+                        },
+                    );
+                }
+            }
+        } else if dest == "c0" {
+            if let Some(id) = message.in_reply_to().and_then(Value::as_u64) {
+                self.awaiting_init.remove(&id);
+            }
+        } else if let Some(client) = dest
+            .strip_prefix('c')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n >= 1 && n <= self.clients.len())
+        {
+            let answers = self.clients[client - 1]
+                .as_ref()
+                .is_some_and(|p| message.in_reply_to().and_then(Value::as_u64) == Some(p.msg_id));
+            if answers {
+                let body = message.body().clone();
+                let kind = match body["type"].as_str() {
+                    Some("error") if body["code"].as_u64().is_some_and(is_definite_error) => {
+                        EventType::Fail
+                    }
+                    Some("error") => EventType::Info,
+                    _ => EventType::Ok,
+                };
+                self.complete(client - 1, kind, body);
+            }
+        } else {
+            self.net_line(&writer_id, sent, None, Some("unknown destination"), &text);
+        }
+    }
+
+    fn deliver(&mut self, to: usize, writer: usize, sent: u64, line: &str) {
+        let writer_id = self.cluster.ids()[writer].clone();
+        let reason = if !self.cluster.is_up(to) {
+            Some("node down")
+        } else if self.net.is_cut(writer, to) {
+            Some("partition")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => self.net_line(&writer_id, sent, None, Some(reason), line),
+            None => {
+                self.cluster.send(to, line);
+                let now = self.ns(Instant::now());
+                self.net_line(&writer_id, sent, Some(now), None, line);
+            }
+        }
+    }
+
+    /// One `net.jsonl` line: the message's own fields with send time, delivery time or
+    /// drop reason, and the process that wrote it.
+    fn net_line(
+        &mut self,
+        writer: &str,
+        sent: u64,
+        delivered: Option<u64>,
+        dropped: Option<&str>,
+        line: &str,
+    ) {
+        let fate = match (delivered, dropped) {
+            (Some(at), _) => format!("\"deliver\":{at}"),
+            (None, Some(reason)) => format!("\"drop\":{}", json!(reason)),
+            (None, None) => "\"drop\":\"run ended\"".into(),
+        };
+        let fields = line.trim().strip_prefix('{').unwrap_or("}");
+        let record = format!("{{\"send\":{sent},{fate},\"writer\":\"{writer}\",{fields}");
+        if let Err(e) = self.store.net(&record) {
+            self.io_error.get_or_insert(e);
+        }
+        let net_fate = match dropped {
+            Some(reason) => NetFate::Dropped(reason),
+            None => NetFate::Delivered,
+        };
+        self.net_summary.add(writer, sent, net_fate);
+    }
+
+    fn invalid(&mut self, writer: &str, sent: u64, problem: &str, text: &str) {
+        let excerpt = crate::cases::matcher::short(&Value::String(text.to_owned()));
+        let record = json!({"send": sent, "writer": writer, "invalid": problem, "line": excerpt});
+        if let Err(e) = self.store.net(&record.to_string()) {
+            self.io_error.get_or_insert(e);
+        }
+        self.net_summary
+            .add(writer, sent, NetFate::Invalid(problem, &excerpt));
+    }
+
+    fn progress(&self) -> Progress {
+        let phase = match self.phase {
+            Phase::Init => "starting",
+            Phase::Running => "running",
+            Phase::Quiet => "healed, quiet",
+            Phase::Final => "final reads",
+        };
+        let elapsed_s = if self.phase == Phase::Init {
+            0.0
+        } else {
+            self.t0.elapsed().as_secs_f64()
+        };
+        Progress {
+            elapsed_s,
+            completed: self.completed,
+            faults: self.faults.join(", "),
+            phase,
+        }
+    }
+
+    /// Records messages still in flight as dropped, kills every node, flushes the store.
+    fn finish(&mut self) {
+        while let Some(Reverse(Scheduled { timer, .. })) = self.timers.pop() {
+            if let Timer::Deliver {
+                writer, sent, line, ..
+            } = timer
+            {
+                let writer_id = self.cluster.ids()[writer].clone();
+                self.net_line(&writer_id, sent, None, Some("run ended"), &line);
+            }
+        }
+        self.cluster.shutdown();
+        if let Err(e) = self.store.flush() {
+            self.io_error.get_or_insert(e);
+        }
+    }
+}

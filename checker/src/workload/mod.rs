@@ -1,0 +1,98 @@
+//! The five workloads: their names, and for simulated runs (`eddy test`) what each one
+//! generates and which checks judge it. Each workload that runs in simulation has a module
+//! holding its generator beside its checks.
+
+pub mod pn_counter;
+
+use crate::check::{CheckResult, Record};
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use std::fmt;
+use std::time::Duration;
+
+/// A workload of SPEC section 3.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// Time-based leases under clock drift (seed 000).
+    Lease,
+    /// Leader lease reads (seed 001).
+    LeaseRead,
+    /// Raft leader election and log replication (seed 002).
+    Raft,
+    /// GFS master failure detection (seed 003).
+    Heartbeat,
+    /// PN-counter replicated by gossip (seed 004).
+    PnCounter,
+}
+
+impl Workload {
+    /// Every workload, in seed order.
+    pub const ALL: [Workload; 5] = [
+        Workload::Lease,
+        Workload::LeaseRead,
+        Workload::Raft,
+        Workload::Heartbeat,
+        Workload::PnCounter,
+    ];
+
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Lease => "lease",
+            Workload::LeaseRead => "lease-read",
+            Workload::Raft => "raft",
+            Workload::Heartbeat => "heartbeat",
+            Workload::PnCounter => "pn-counter",
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One client request: which node it goes to and its body (without `msg_id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Op {
+    /// Index of the node (0 is `n1`).
+    pub node: usize,
+    /// The request body.
+    pub body: Value,
+}
+
+/// What a workload does in a simulated run.
+pub trait SimWorkload: Send {
+    /// The next client operation, drawn from the workload's own random stream.
+    fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Op;
+    /// How long to wait after the last fault heals before the final phase.
+    fn quiet_period(&self) -> Duration;
+    /// The final phase's operations (for example one read on every node).
+    fn final_ops(&self, nodes: usize) -> Vec<Op>;
+    /// The workload's own checks over a run's record.
+    fn check(&self, record: &Record) -> Vec<CheckResult>;
+}
+
+impl Workload {
+    /// The workload's simulated-run behaviour, when `eddy test` supports it yet.
+    pub fn simulation(self) -> Option<Box<dyn SimWorkload>> {
+        match self {
+            Workload::PnCounter => Some(Box::new(pn_counter::PnCounter)),
+            _ => None,
+        }
+    }
+}
