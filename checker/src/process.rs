@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 /// The longest output line a node may write; longer ones are reported, not parsed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// Lines that may wait in a node's stdin queue; beyond this, [`NodeProcess::send`] drops
+/// the line, so a node that reads slower than others write cannot grow eddy's memory.
+pub const MAX_QUEUED_LINES: usize = 100_000;
 /// How many stderr lines are kept for error messages.
 pub const STDERR_TAIL_LINES: usize = 20;
 
@@ -170,6 +173,7 @@ pub struct NodeProcess {
     child: Child,
     group: i32,
     input: Option<Sender<Vec<u8>>>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
     output: Receiver<OutputEvent>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
     stderr_done: Receiver<()>,
@@ -198,7 +202,9 @@ impl NodeProcess {
             .insert(group);
         let (input, input_rx) = mpsc::channel();
         let stdin = child.stdin.take().expect("stdin is piped");
-        thread::spawn(move || write_input(stdin, input_rx));
+        let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let written = Arc::clone(&queued);
+        thread::spawn(move || write_input(stdin, input_rx, &written));
         let (output_tx, output) = mpsc::sync_channel(4096);
         let stdout = child.stdout.take().expect("stdout is piped");
         match options.shared_output {
@@ -223,6 +229,7 @@ impl NodeProcess {
             child,
             group,
             input: Some(input),
+            queued,
             output,
             stderr_tail,
             stderr_done,
@@ -230,14 +237,21 @@ impl NodeProcess {
         })
     }
 
-    /// Queues one line (a newline is added) for the node's stdin; never blocks.
-    pub fn send(&self, line: &str) {
-        if let Some(input) = &self.input {
-            let mut bytes = Vec::with_capacity(line.len() + 1);
-            bytes.extend_from_slice(line.as_bytes());
-            bytes.push(b'\n');
-            let _ = input.send(bytes);
+    /// Queues one line (a newline is added) for the node's stdin; never blocks. False when
+    /// the line was dropped: stdin is closed, or [`MAX_QUEUED_LINES`] already wait.
+    pub fn send(&self, line: &str) -> bool {
+        use std::sync::atomic::Ordering;
+        let Some(input) = &self.input else {
+            return false;
+        };
+        if self.queued.load(Ordering::Relaxed) >= MAX_QUEUED_LINES {
+            return false;
         }
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        input.send(bytes).is_ok()
     }
 
     /// Closes stdin once everything queued has been written.
@@ -356,12 +370,19 @@ fn describe_spawn_error(error: &std::io::Error) -> String {
     }
 }
 
-fn write_input(mut stdin: ChildStdin, lines: Receiver<Vec<u8>>) {
+fn write_input(
+    mut stdin: ChildStdin,
+    lines: Receiver<Vec<u8>>,
+    queued: &std::sync::atomic::AtomicUsize,
+) {
+    use std::sync::atomic::Ordering;
     while let Ok(line) = lines.recv() {
+        queued.fetch_sub(1, Ordering::Relaxed);
         if stdin.write_all(&line).is_err() {
             return;
         }
         while let Ok(more) = lines.try_recv() {
+            queued.fetch_sub(1, Ordering::Relaxed);
             if stdin.write_all(&more).is_err() {
                 return;
             }

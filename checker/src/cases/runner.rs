@@ -148,7 +148,9 @@ pub fn run_case(case: &Case, command: &NodeCommand, limits: Limits) -> Transcrip
     let ending = loop {
         while !fed_all && Instant::now() >= next_step_at {
             match steps.next() {
-                Some(Step::Send(line)) => node.send(line),
+                Some(Step::Send(line)) => {
+                    node.send(line);
+                }
                 Some(Step::Sleep(pause)) => next_step_at = Instant::now() + *pause,
                 None => fed_all = true,
             }

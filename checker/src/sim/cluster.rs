@@ -91,7 +91,7 @@ impl Cluster {
             )),
         };
         let process = NodeProcess::spawn(&self.command, options)?;
-        process.send(init_line);
+        let _ = process.send(init_line);
         *slot = Slot {
             process: Some(process),
             incarnation,
@@ -100,15 +100,12 @@ impl Cluster {
         Ok(())
     }
 
-    /// Writes a line to node `i`'s stdin; false when the node is down.
+    /// Queues a line for node `i`'s stdin; false when the node is down or its queue is full.
     pub fn send(&self, i: usize, line: &str) -> bool {
-        match &self.slots[i].process {
-            Some(process) => {
-                process.send(line);
-                true
-            }
-            None => false,
-        }
+        self.slots[i]
+            .process
+            .as_ref()
+            .is_some_and(|process| process.send(line))
     }
 
     /// True when node `i` has a running (possibly paused) process.

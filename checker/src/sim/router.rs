@@ -690,8 +690,10 @@ impl Router<'_> {
         };
         match reason {
             Some(reason) => self.net_line(&writer_id, sent, None, Some(reason), line),
+            None if !self.cluster.send(to, line) => {
+                self.net_line(&writer_id, sent, None, Some("inbox full"), line)
+            }
             None => {
-                self.cluster.send(to, line);
                 let now = self.ns(Instant::now());
                 self.net_line(&writer_id, sent, Some(now), None, line);
             }

@@ -59,7 +59,9 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
         let zombie = status
             .lines()
             .any(|l| l.starts_with("State:") && l.contains('Z'));
-        if !zombie && String::from_utf8_lossy(&cmdline).contains(marker) {
+        // Arguments are separated by NUL bytes; join them with spaces to compare.
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if !zombie && cmdline.contains(marker) && !cmdline.contains("cargo") {
             found.push(pid);
         }
     }
