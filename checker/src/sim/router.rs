@@ -139,6 +139,7 @@ struct Router<'a> {
     final_ops: Vec<Op>,
     completed: u64,
     faults: Vec<String>,
+    offsets: Vec<i64>,
     io_error: Option<std::io::Error>,
 }
 
@@ -150,15 +151,6 @@ pub fn run(
     progress: &dyn Fn(&Progress),
 ) -> std::io::Result<RunOutput> {
     let store = Store::create(&cfg.store_root, cfg.workload.name(), cfg.seed)?;
-    let ids: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
-    let (tx, inbox) = mpsc::sync_channel(65_536);
-    let cluster = Cluster::new(
-        cfg.command.clone(),
-        ids,
-        tx,
-        store.dir().join("node-logs"),
-        store.dir().join("data"),
-    );
     let mut nemesis_rng = ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, 3));
     let mut plan = nemesis::plan(
         &cfg.nemesis,
@@ -171,32 +163,7 @@ pub fn run(
         at: cfg.time_limit,
         action,
     }));
-    let now = Instant::now();
-    let mut router = Router {
-        cfg,
-        start: now,
-        t0: now,
-        store,
-        history: Vec::new(),
-        net_summary: NetSummary::default(),
-        net: Network::new(cfg.network, sub_seed(cfg.seed, 2)),
-        cluster,
-        inbox,
-        workload,
-        workload_rng: ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, 1)),
-        timers: BinaryHeap::new(),
-        seq: 0,
-        clients: (0..cfg.concurrency).map(|_| None).collect(),
-        next_msg_id: 1,
-        phase: Phase::Init,
-        awaiting_init: HashMap::new(),
-        next_op_at: now,
-        plan,
-        final_ops: Vec::new(),
-        completed: 0,
-        faults: Vec::new(),
-        io_error: None,
-    };
+    let mut router = Router::new(cfg, workload, store, plan);
     let end = router.run(progress);
     router.finish();
     if let Some(error) = router.io_error {
@@ -210,7 +177,96 @@ pub fn run(
     })
 }
 
-impl Router<'_> {
+/// For the router benchmark: starts `cfg.node_count` nodes, writes `messages` requests
+/// into them that each make a node answer another node (a `replicate` that names another
+/// node as its sender), and routes the answers through the network model and the store
+/// exactly as a run does. Returns how long routing all of them took.
+pub fn relay_benchmark(cfg: &SimConfig, messages: usize) -> std::io::Result<Duration> {
+    let idle = crate::workload::Workload::PnCounter
+        .simulation()
+        .expect("pn-counter simulates");
+    let store = Store::create(&cfg.store_root, "relay", cfg.seed)?;
+    let mut router = Router::new(cfg, idle, store, Vec::new());
+    let ids = router.cluster.ids().to_vec();
+    for i in 0..cfg.node_count {
+        router.start_node(i).map_err(std::io::Error::other)?;
+    }
+    while !router.awaiting_init.is_empty() {
+        let output = router
+            .inbox
+            .recv_timeout(cfg.init_timeout)
+            .map_err(std::io::Error::other)?;
+        router.on_output(output);
+    }
+    let n = cfg.node_count;
+    let requests: Vec<(usize, String)> = (0..messages)
+        .map(|k| {
+            let (to, from) = (k % n, (k + 1 + k / n % (n - 1).max(1)) % n);
+            let line = json!({"src": ids[from], "dest": ids[to], "body": {"type": "replicate", "msg_id": k, "p_counters": {}, "n_counters": {}}});
+            (to, line.to_string())
+        })
+        .collect();
+    let started = Instant::now();
+    for (to, line) in &requests {
+        router.cluster.send(*to, line);
+    }
+    while router.net_summary.sent() < messages as u64 {
+        let output = router
+            .inbox
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(std::io::Error::other)?;
+        router.on_output(output);
+        router.fire_due_timers(Instant::now());
+    }
+    let elapsed = started.elapsed();
+    router.finish();
+    Ok(elapsed)
+}
+
+impl<'a> Router<'a> {
+    fn new(
+        cfg: &'a SimConfig,
+        workload: Box<dyn SimWorkload>,
+        store: Store,
+        plan: Vec<Planned>,
+    ) -> Router<'a> {
+        let ids: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
+        let (tx, inbox) = mpsc::sync_channel(65_536);
+        let cluster = Cluster::new(
+            cfg.command.clone(),
+            ids,
+            tx,
+            store.dir().join("node-logs"),
+            store.dir().join("data"),
+        );
+        let now = Instant::now();
+        Router {
+            cfg,
+            start: now,
+            t0: now,
+            store,
+            history: Vec::new(),
+            net_summary: NetSummary::default(),
+            net: Network::new(cfg.network, sub_seed(cfg.seed, 2)),
+            cluster,
+            inbox,
+            workload,
+            workload_rng: ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, 1)),
+            timers: BinaryHeap::new(),
+            seq: 0,
+            clients: (0..cfg.concurrency).map(|_| None).collect(),
+            next_msg_id: 1,
+            phase: Phase::Init,
+            awaiting_init: HashMap::new(),
+            next_op_at: now,
+            plan,
+            final_ops: Vec::new(),
+            completed: 0,
+            faults: Vec::new(),
+            offsets: vec![0; cfg.node_count],
+            io_error: None,
+        }
+    }
     fn run(&mut self, progress: &dyn Fn(&Progress)) -> RunEnd {
         for i in 0..self.cfg.node_count {
             if let Err(error) = self.start_node(i) {
@@ -554,11 +610,18 @@ impl Router<'_> {
                 let msg_id = self.msg_id();
                 let line = json!({"src": "c0", "dest": ids[*node], "body": {"type": "simulate_drift", "msg_id": msg_id, "offset_ms": step_ms}});
                 self.cluster.send(*node, &line.to_string());
-                (Some(*node), json!({"step_ms": step_ms}))
+                self.offsets[*node] += step_ms;
+                let in_force: serde_json::Map<String, Value> = ids
+                    .iter()
+                    .cloned()
+                    .zip(self.offsets.iter().map(|&o| Value::from(o)))
+                    .collect();
+                (
+                    Some(*node),
+                    json!({"step_ms": step_ms, "offsets_ms": in_force}),
+                )
             }
         };
-        let mut body = body;
-        body["f"] = action.name().into();
         self.record(
             Process::Named("nemesis".into()),
             node.map(|i| ids[i].clone()),
