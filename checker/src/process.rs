@@ -183,7 +183,17 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts `command` in a new process group with piped stdin, stdout and stderr.
     pub fn spawn(command: &NodeCommand, options: SpawnOptions) -> Result<NodeProcess, SpawnError> {
-        let mut child = Command::new(&command.program)
+        let mut child = Command::new(&command.program);
+        // SAFETY: the closure runs in the child between fork and exec and only calls
+        // prctl(2), which is async-signal-safe. It asks the kernel to kill the node if the
+        // thread that started it dies, so not even a SIGKILL of eddy leaves it running.
+        unsafe {
+            child.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = child
             .args(&command.args)
             .envs(options.env)
             .stdin(Stdio::piped())

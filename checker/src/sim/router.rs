@@ -150,7 +150,14 @@ pub fn run(
     workload: Box<dyn SimWorkload>,
     progress: &dyn Fn(&Progress),
 ) -> std::io::Result<RunOutput> {
-    let store = Store::create(&cfg.store_root, cfg.workload.name(), cfg.seed)?;
+    let mut store = Store::create(&cfg.store_root, cfg.workload.name(), cfg.seed)?;
+    // Until the run ends well, the store says its verdict is unknown: if eddy itself dies,
+    // that is what stays.
+    store.write_results(&json!({
+        "valid": "unknown", "workload": cfg.workload, "seed": cfg.seed,
+        "nodes": (1..=cfg.node_count).map(|i| format!("n{i}")).collect::<Vec<_>>(),
+        "stopped_early": "eddy did not finish this run", "options": cfg,
+    }))?;
     let mut nemesis_rng = ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, 3));
     let mut plan = nemesis::plan(
         &cfg.nemesis,
