@@ -224,6 +224,29 @@ fn misbehaving(flag: &str, n: &str) -> (Output, Value, String) {
 }
 
 #[test]
+fn replies_without_their_own_msg_id_complete_operations() {
+    let store = tempfile::tempdir().unwrap();
+    let bin = format!("python3 {} --bare-replies 1", fixture("python_counter.py"));
+    let (out, run) = pn_counter(
+        &store,
+        &[
+            "--node-count",
+            "1",
+            "--time-limit",
+            "2",
+            "--seed",
+            "8",
+            "--bin",
+            &bin,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let results = results(&run);
+    assert_eq!(check(&results, "stats")["figures"]["availability"], 1.0);
+    assert_eq!(check(&results, "final-value")["valid"], true);
+}
+
+#[test]
 fn a_node_that_crashes_mid_run_is_reported() {
     let (out, results, _) = misbehaving("--crash-after", "30");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
