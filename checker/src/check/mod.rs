@@ -3,6 +3,7 @@
 
 pub mod counter;
 pub mod generic;
+pub mod linear;
 pub mod net;
 
 use crate::history::HistoryEvent;

@@ -1,0 +1,326 @@
+//! Is a key/value history linearizable? Each key on its own (P-compositionality), keys in
+//! parallel with an early stop on the first illegal key. Per key: shrink soundly
+//! ([`shrink`]), look for stale reads directly ([`witness`]), then search segment by
+//! segment ([`search`]), carrying the set of states a segment can end in to the next.
+
+pub mod history;
+pub mod model;
+pub mod search;
+pub mod shrink;
+pub mod witness;
+
+use super::{CheckResult, Validity};
+use history::KvHistory;
+use model::{Interner, LinOp, ABSENT, NEVER};
+use search::{Budget, Stopped};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Limits of a linearizability check.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time for the whole check; an exhausted search is `unknown`.
+    pub timeout: Duration,
+    /// Configurations remembered per key at most (about 40 bytes each).
+    pub max_cache: usize,
+    /// Threads (keys checked at once).
+    pub threads: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(60),
+            max_cache: 10_000_000,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// One key's verdict.
+#[derive(Debug, Clone)]
+enum KeyVerdict {
+    Valid,
+    Invalid(Value),
+    Unknown(String),
+}
+
+/// A key's position in the work list, its verdict, its stale reads and its shrinking.
+type KeyOutcome = (usize, KeyVerdict, Vec<Value>, shrink::ShrinkStats);
+
+/// The verdict on a whole history, with its evidence.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Valid, invalid or unknown.
+    pub valid: Validity,
+    /// Stale reads found, each explained (they are counted whatever else happens).
+    pub stale_reads: Vec<Value>,
+    /// The first illegal key's witness, when the search (not the stale-read scan) found it.
+    pub violation: Option<Value>,
+    /// Keys whose search ran out of budget.
+    pub unknown: Vec<String>,
+    /// Keys, operations, what shrinking did.
+    pub figures: Value,
+}
+
+/// Checks `history` within `limits`.
+pub fn check(mut history: KvHistory, limits: Limits) -> Report {
+    let deadline = Instant::now() + limits.timeout;
+    let cancel = AtomicBool::new(false);
+    let total_ops: usize = history.keys.iter().map(|(_, ops)| ops.len()).sum();
+    history
+        .keys
+        .sort_by_key(|(_, ops)| std::cmp::Reverse(ops.len()));
+    let values = &history.values;
+    let keys = &history.keys;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<KeyOutcome>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..limits.threads.clamp(1, keys.len().max(1)) {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some((key, ops)) = keys.get(k) else {
+                    return;
+                };
+                let budget = Budget {
+                    deadline,
+                    max_cache: limits.max_cache,
+                    cancel: &cancel,
+                };
+                let (verdict, stale, stats) = check_key(key, ops.clone(), values, &budget);
+                if matches!(verdict, KeyVerdict::Invalid(_)) {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+                results.lock().unwrap().push((k, verdict, stale, stats));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|r| r.0);
+    let mut report = Report {
+        valid: Validity::Valid,
+        stale_reads: Vec::new(),
+        violation: None,
+        unknown: Vec::new(),
+        figures: Value::Null,
+    };
+    let (mut dropped, mut resolved) = (0, 0);
+    for (k, verdict, stale, stats) in results {
+        dropped += stats.dropped;
+        resolved += stats.resolved;
+        report.stale_reads.extend(stale);
+        match verdict {
+            KeyVerdict::Valid => {}
+            KeyVerdict::Invalid(witness) => {
+                report.valid = Validity::Invalid;
+                if report.violation.is_none() && witness["kind"] == "search" {
+                    report.violation = Some(witness);
+                }
+            }
+            KeyVerdict::Unknown(why) if why != "cancelled" => {
+                report.unknown.push(format!("{}: {why}", keys[k].0))
+            }
+            KeyVerdict::Unknown(_) => {}
+        }
+    }
+    if report.valid == Validity::Valid && !report.unknown.is_empty() {
+        report.valid = Validity::Unknown;
+    }
+    report.figures = json!({
+        "keys": keys.len(), "operations": total_ops, "stale_reads": report.stale_reads.len(),
+        "indefinite_dropped": dropped, "indefinite_resolved": resolved, "unknown_keys": report.unknown.len(),
+    });
+    report
+}
+
+fn check_key(
+    key: &str,
+    mut ops: Vec<LinOp>,
+    values: &Interner,
+    budget: &Budget,
+) -> (KeyVerdict, Vec<Value>, shrink::ShrinkStats) {
+    let stats = shrink::shrink(&mut ops);
+    let explain = Explain {
+        key,
+        ops: &ops,
+        values,
+    };
+    let stale: Vec<Value> = witness::stale_reads(&ops)
+        .iter()
+        .map(|s| explain.stale(s))
+        .collect();
+    if let Some(first) = stale.first() {
+        return (KeyVerdict::Invalid(first.clone()), stale, stats);
+    }
+    let mut states = vec![ABSENT];
+    let segments = shrink::segments(&ops);
+    for (n, range) in segments.iter().enumerate() {
+        let last = n + 1 == segments.len();
+        let piece = &ops[range.clone()];
+        match search::search(piece, &states, !last, budget) {
+            Err(Stopped::Cancelled) => {
+                return (KeyVerdict::Unknown("cancelled".into()), stale, stats)
+            }
+            Err(Stopped::Timeout) => {
+                return (
+                    KeyVerdict::Unknown("the search ran out of time".into()),
+                    stale,
+                    stats,
+                )
+            }
+            Ok(found) if found.ends.is_empty() => {
+                let witness = explain.violation(piece, &states, found.stuck);
+                return (KeyVerdict::Invalid(witness), stale, stats);
+            }
+            Ok(found) => states = found.ends,
+        }
+    }
+    (KeyVerdict::Valid, stale, stats)
+}
+
+/// Words for witnesses.
+struct Explain<'a> {
+    key: &'a str,
+    ops: &'a [LinOp],
+    values: &'a Interner,
+}
+
+fn seconds(ns: u64) -> String {
+    if ns == NEVER {
+        "never".into()
+    } else {
+        format!("{:.3} s", ns as f64 / 1e9)
+    }
+}
+
+impl Explain<'_> {
+    fn describe(&self, op: &LinOp) -> String {
+        let v = |id| self.values.text(id);
+        let what = match op.kind {
+            model::Kind::Read(id) if id == ABSENT => {
+                format!("{} of {} found it absent", op.f, self.key)
+            }
+            model::Kind::Read(id) => format!("{} of {} returned {}", op.f, self.key, v(id)),
+            model::Kind::Write(id) => format!("write {}={}", self.key, v(id)),
+            model::Kind::Cas(from, to) => format!("cas {} from {} to {}", self.key, v(from), v(to)),
+        };
+        let outcome = if op.definite {
+            ""
+        } else {
+            " (outcome unknown)"
+        };
+        format!(
+            "{what}{outcome} [client {}, {} to {}]",
+            op.process,
+            seconds(op.call),
+            seconds(op.ret)
+        )
+    }
+
+    fn op_json(&self, op: &LinOp) -> Value {
+        json!({"index": op.index, "process": op.process, "f": op.f, "op": self.describe(op), "invoked_s": op.call as f64 / 1e9,
+               "completed_s": if op.ret == NEVER { Value::Null } else { json!(op.ret as f64 / 1e9) }})
+    }
+
+    fn stale(&self, s: &witness::StaleRead) -> Value {
+        let read = &self.ops[s.read];
+        let returned = match read.kind {
+            model::Kind::Read(id) => id,
+            _ => unreachable!("stale reads are reads"),
+        };
+        let got = if returned == ABSENT {
+            "found the key absent".to_owned()
+        } else {
+            format!("returned {}", self.values.text(returned))
+        };
+        let why = match s.missed {
+            None => format!(
+                "{} of {} {got} at {}, but nothing ever wrote {}",
+                read.f,
+                self.key,
+                seconds(read.ret),
+                self.values.text(returned)
+            ),
+            Some(m) => {
+                let missed = &self.ops[m];
+                let wrote = self.values.text(missed.kind.writes().expect("a writer"));
+                let after = if returned == ABSENT {
+                    "and keys are never deleted".to_owned()
+                } else {
+                    format!("and nothing wrote {} after it", self.values.text(returned))
+                };
+                format!(
+                    "{} of {} {got} at {}, but {}={wrote} completed at {} {after}",
+                    read.f,
+                    self.key,
+                    seconds(read.ret),
+                    if missed.f == "cas" {
+                        format!("cas {}", self.key)
+                    } else {
+                        format!("write {}", self.key)
+                    },
+                    seconds(missed.ret)
+                )
+            }
+        };
+        json!({
+            "kind": "stale-read", "key": self.key, "why": why, "read": self.op_json(read),
+            "missed": s.missed.map(|m| self.op_json(&self.ops[m])), "source": s.source.map(|w| self.op_json(&self.ops[w])),
+        })
+    }
+
+    fn violation(
+        &self,
+        piece: &[LinOp],
+        starts: &[model::ValueId],
+        stuck: Option<(usize, usize)>,
+    ) -> Value {
+        let states: Vec<&str> = starts.iter().map(|&s| self.values.text(s)).collect();
+        let (why, stuck_op) = match stuck {
+            Some((i, placed)) => {
+                let op = &piece[i];
+                (format!("{} cannot be placed: no order of the {} operations from {} to {} that respects real time and starts from {} allows it (at best {placed} were placed before it)",
+                    self.describe(op), piece.len(), seconds(piece[0].call), seconds(piece.iter().map(|o| o.ret).max().unwrap_or(0)), states.join(" or ")),
+                 Some(self.op_json(op)))
+            }
+            None => ("no order of these operations is legal".into(), None),
+        };
+        const SHOWN: usize = 20;
+        json!({
+            "kind": "search", "key": self.key, "why": why, "cannot_place": stuck_op, "starting_states": states,
+            "piece": piece.iter().take(SHOWN).map(|op| self.op_json(op)).collect::<Vec<_>>(), "piece_len": piece.len(),
+        })
+    }
+}
+
+/// The check's verdict as a [`CheckResult`] named `linearizable`.
+pub fn to_check_result(report: &Report) -> CheckResult {
+    let summary = match (&report.violation, report.stale_reads.first(), report.valid) {
+        (_, Some(stale), _) => format!(
+            "{} stale read(s); first: {}",
+            report.stale_reads.len(),
+            stale["why"].as_str().unwrap_or_default()
+        ),
+        (Some(v), None, _) => format!(
+            "key {}: {}",
+            v["key"].as_str().unwrap_or_default(),
+            v["why"].as_str().unwrap_or_default()
+        ),
+        (None, None, Validity::Unknown) => format!("undecided: {}", report.unknown.join("; ")),
+        _ => format!(
+            "{} operations on {} keys are linearizable",
+            report.figures["operations"], report.figures["keys"]
+        ),
+    };
+    let mut witnesses = report.stale_reads.clone();
+    witnesses.extend(report.violation.clone());
+    CheckResult {
+        name: "linearizable".into(),
+        valid: report.valid,
+        summary,
+        witnesses,
+        figures: report.figures.clone(),
+    }
+}

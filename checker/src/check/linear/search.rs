@@ -1,0 +1,298 @@
+//! Wing & Gong's search with Lowe's memoization, as Porcupine does it: operations as call
+//! and return entries in a doubly linked list; linearize a pending call when the model
+//! allows and the configuration (set of linearized operations, state) is new, else try the
+//! next call; reaching a return means its operation could not be placed: backtrack.
+//!
+//! Configurations are remembered by a 128-bit Zobrist hash of the linearized set plus the
+//! state (a collision, about one chance in 2^100 for a billion configurations, could only
+//! prune a path that was not explored). The cache is bounded; a full cache only stops
+//! remembering. A deadline or a cancel flag stops the search with `Stopped`.
+
+use super::model::{LinOp, ValueId};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Limits of one key's search.
+pub struct Budget<'a> {
+    /// When to give up.
+    pub deadline: Instant,
+    /// Most configurations remembered.
+    pub max_cache: usize,
+    /// Set when another key already proved the history invalid.
+    pub cancel: &'a AtomicBool,
+}
+
+/// Why a search stopped before deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The time budget ran out.
+    Timeout,
+    /// Another key decided the verdict.
+    Cancelled,
+}
+
+/// What a segment's search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// States the segment can end in (with `all_ends`; else the first one found).
+    pub ends: Vec<ValueId>,
+    /// The operation that could not be placed when the search got deepest, and how many
+    /// operations were placed then.
+    pub stuck: Option<(usize, usize)>,
+    /// Configurations remembered.
+    pub cache: usize,
+    /// True when the cache filled up.
+    pub cache_full: bool,
+}
+
+const HEAD: usize = usize::MAX - 1;
+const NIL: usize = usize::MAX;
+
+struct Entry {
+    op: usize,
+    call: bool,
+}
+
+/// Searches `ops` from every state in `starts`; with `all_ends`, collects every state a
+/// full linearization of the definite operations can end in, else stops at the first.
+pub fn search(
+    ops: &[LinOp],
+    starts: &[ValueId],
+    all_ends: bool,
+    budget: &Budget,
+) -> Result<Found, Stopped> {
+    let n = ops.len();
+    let mut order: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * n);
+    for (i, op) in ops.iter().enumerate() {
+        order.push((op.call, false, i));
+        order.push((op.ret, true, i));
+    }
+    // At equal times calls come first: operations that touch are concurrent.
+    order.sort_unstable();
+    let entries: Vec<Entry> = order
+        .iter()
+        .map(|&(_, is_return, op)| Entry {
+            op,
+            call: !is_return,
+        })
+        .collect();
+    let mut ret_entry = vec![0; n];
+    for (e, entry) in entries.iter().enumerate() {
+        if !entry.call {
+            ret_entry[entry.op] = e;
+        }
+    }
+    let zobrist: Vec<(u64, u64)> = (0..n as u64)
+        .map(|i| (mix(i.wrapping_mul(2) + 1), mix(i.wrapping_mul(2) + 2)))
+        .collect();
+    let definite = ops.iter().filter(|op| op.definite).count();
+    let mut next: Vec<usize> = (1..=entries.len())
+        .map(|e| if e == entries.len() { NIL } else { e })
+        .collect();
+    let mut prev: Vec<usize> = (0..entries.len())
+        .map(|e| if e == 0 { HEAD } else { e - 1 })
+        .collect();
+    let mut head_next = if entries.is_empty() { NIL } else { 0 };
+    let mut cache: HashSet<(u64, u64, ValueId)> = HashSet::new();
+    let mut found = Found {
+        ends: Vec::new(),
+        stuck: None,
+        cache: 0,
+        cache_full: false,
+    };
+    let mut deepest = 0usize;
+    let mut steps = 0u64;
+
+    macro_rules! unlink {
+        ($e:expr) => {{
+            let (p, q) = (prev[$e], next[$e]);
+            if p == HEAD {
+                head_next = q
+            } else {
+                next[p] = q
+            }
+            if q != NIL {
+                prev[q] = p
+            }
+        }};
+    }
+    macro_rules! relink {
+        ($e:expr) => {{
+            let (p, q) = (prev[$e], next[$e]);
+            if p == HEAD {
+                head_next = $e
+            } else {
+                next[p] = $e
+            }
+            if q != NIL {
+                prev[q] = $e
+            }
+        }};
+    }
+
+    for &start in starts {
+        let mut stack: Vec<(usize, ValueId, u64, u64)> = Vec::new();
+        let (mut state, mut h1, mut h2) = (start, 0u64, 0u64);
+        let mut remaining = definite;
+        let mut entry = head_next;
+        loop {
+            steps += 1;
+            if steps.is_multiple_of(4096) {
+                if budget.cancel.load(Ordering::Relaxed) {
+                    return Err(Stopped::Cancelled);
+                }
+                if Instant::now() >= budget.deadline {
+                    return Err(Stopped::Timeout);
+                }
+            }
+            let must_backtrack = if remaining == 0 {
+                if !found.ends.contains(&state) {
+                    found.ends.push(state);
+                }
+                if !all_ends {
+                    break;
+                }
+                true
+            } else if entry == NIL {
+                true
+            } else if entries[entry].call {
+                let i = entries[entry].op;
+                if let Some(after) = ops[i].kind.step(state) {
+                    let (g1, g2) = (h1 ^ zobrist[i].0, h2 ^ zobrist[i].1);
+                    let fresh = if cache.contains(&(g1, g2, after)) {
+                        false
+                    } else {
+                        if cache.len() < budget.max_cache {
+                            cache.insert((g1, g2, after));
+                        } else {
+                            found.cache_full = true;
+                        }
+                        true
+                    };
+                    if fresh {
+                        stack.push((entry, state, h1, h2));
+                        (state, h1, h2) = (after, g1, g2);
+                        if ops[i].definite {
+                            remaining -= 1;
+                        }
+                        unlink!(entry);
+                        unlink!(ret_entry[i]);
+                        entry = head_next;
+                        continue;
+                    }
+                }
+                entry = next[entry];
+                false
+            } else {
+                if stack.len() >= deepest {
+                    deepest = stack.len();
+                    found.stuck = Some((entries[entry].op, deepest));
+                }
+                true
+            };
+            if must_backtrack {
+                let Some((call, before, a, b)) = stack.pop() else {
+                    break;
+                };
+                let i = entries[call].op;
+                (state, h1, h2) = (before, a, b);
+                if ops[i].definite {
+                    remaining += 1;
+                }
+                relink!(ret_entry[i]);
+                relink!(call);
+                entry = next[call];
+            }
+        }
+        if !all_ends && !found.ends.is_empty() {
+            break;
+        }
+    }
+    found.cache = cache.len();
+    Ok(found)
+}
+
+/// splitmix64: well-spread 64-bit values from a counter.
+fn mix(i: u64) -> u64 {
+    let mut z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Kind, ABSENT, NEVER};
+    use super::*;
+    use std::time::Duration;
+
+    fn op(kind: Kind, call: u64, ret: u64) -> LinOp {
+        LinOp {
+            kind,
+            call,
+            ret,
+            definite: ret != NEVER,
+            process: 0,
+            index: call,
+            f: "x",
+        }
+    }
+
+    fn run(ops: &[LinOp], all: bool) -> Found {
+        let cancel = AtomicBool::new(false);
+        let budget = Budget {
+            deadline: Instant::now() + Duration::from_secs(5),
+            max_cache: 1 << 20,
+            cancel: &cancel,
+        };
+        search(ops, &[ABSENT], all, &budget).unwrap()
+    }
+
+    #[test]
+    fn concurrent_writes_may_land_in_either_order() {
+        let ops = [
+            op(Kind::Write(1), 0, 10),
+            op(Kind::Write(2), 0, 10),
+            op(Kind::Read(1), 20, 30),
+        ];
+        assert_eq!(run(&ops, false).ends, vec![1]);
+        let both = [op(Kind::Write(1), 0, 10), op(Kind::Write(2), 0, 10)];
+        let mut ends = run(&both, true).ends;
+        ends.sort();
+        assert_eq!(ends, vec![1, 2]);
+    }
+
+    #[test]
+    fn a_cas_chain_and_its_violation() {
+        let good = [
+            op(Kind::Write(1), 0, 1),
+            op(Kind::Cas(1, 2), 2, 3),
+            op(Kind::Cas(2, 3), 4, 5),
+            op(Kind::Read(3), 6, 7),
+        ];
+        assert!(!run(&good, false).ends.is_empty());
+        let bad = [op(Kind::Write(1), 0, 1), op(Kind::Cas(2, 3), 2, 3)];
+        let found = run(&bad, false);
+        assert!(found.ends.is_empty());
+        assert_eq!(found.stuck.map(|s| s.0), Some(1));
+    }
+
+    #[test]
+    fn an_indefinite_write_may_or_may_not_have_happened() {
+        let happened = [
+            op(Kind::Write(1), 0, 1),
+            op(Kind::Write(2), 2, NEVER),
+            op(Kind::Read(2), 5, 6),
+        ];
+        assert!(!run(&happened, false).ends.is_empty());
+        let not = [
+            op(Kind::Write(1), 0, 1),
+            op(Kind::Write(2), 2, NEVER),
+            op(Kind::Read(1), 5, 6),
+        ];
+        assert!(!run(&not, false).ends.is_empty());
+        let too_early = [op(Kind::Read(2), 0, 1), op(Kind::Write(2), 2, NEVER)];
+        assert!(run(&too_early, false).ends.is_empty());
+    }
+}

@@ -1,0 +1,205 @@
+//! Random key/value histories for the linearizability tests and benchmark: executed
+//! sequentially at hidden linearization points (so known linearizable), optionally with
+//! one read made stale.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use eddy::history::{EventType, HistoryEvent, Process};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// How to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub ops: usize,
+    pub keys: usize,
+    pub clients: usize,
+    /// Share of operations whose outcome is unknown.
+    pub indefinite: f64,
+}
+
+struct Planned {
+    client: usize,
+    key: usize,
+    call: u64,
+    ret: u64,
+    at: u64,
+    body: Value,
+    info: bool,
+    effect: bool,
+}
+
+/// A linearizable history: each client runs operations back to back with random gaps and
+/// durations; each takes effect at a random point inside its interval (an indefinite one
+/// half the time, at a point that may lie after the client gave up on it).
+pub fn linearizable(shape: Shape, seed: u64) -> Vec<HistoryEvent> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut planned = Vec::with_capacity(shape.ops);
+    let mut clock = vec![0u64; shape.clients];
+    let mut next_value = 1u64;
+    for _ in 0..shape.ops {
+        let client = rng.random_range(0..shape.clients);
+        let call = clock[client] + rng.random_range(0..2_000_000);
+        let ret = call + rng.random_range(100_000..5_000_000);
+        clock[client] = ret;
+        let key = rng.random_range(0..shape.keys);
+        let info = rng.random_bool(shape.indefinite);
+        let at = if info {
+            call + rng.random_range(0..20_000_000)
+        } else {
+            rng.random_range(call..=ret)
+        };
+        let body = match rng.random_range(0..10) {
+            0..=3 => json!({"type": "read", "key": key}),
+            4..=7 => {
+                next_value += 1;
+                json!({"type": "write", "key": key, "value": next_value})
+            }
+            _ => json!({"type": "cas", "key": key, "from": 0, "to": 0}),
+        };
+        planned.push(Planned {
+            client,
+            key,
+            call,
+            ret,
+            at,
+            body,
+            info,
+            effect: !info || rng.random_bool(0.5),
+        });
+    }
+    // Execute in linearization order; a cas asks for the current value most of the time.
+    let mut order: Vec<usize> = (0..planned.len()).collect();
+    order.sort_by_key(|&i| planned[i].at);
+    let mut state: HashMap<usize, u64> = HashMap::new();
+    let mut replies: Vec<Value> = vec![Value::Null; planned.len()];
+    for &i in &order {
+        let p = &mut planned[i];
+        let current = state.get(&p.key).copied();
+        replies[i] = match p.body["type"].as_str().unwrap() {
+            "read" => match current {
+                Some(v) => json!({"type": "read_ok", "value": v}),
+                None => json!({"type": "error", "code": 20}),
+            },
+            "write" => {
+                if p.effect {
+                    state.insert(p.key, p.body["value"].as_u64().unwrap());
+                }
+                json!({"type": "write_ok"})
+            }
+            _ => {
+                next_value += 1;
+                let from = if rng.random_bool(0.8) {
+                    current.unwrap_or(1)
+                } else {
+                    next_value + 1_000_000
+                };
+                p.body["from"] = json!(from);
+                p.body["to"] = json!(next_value);
+                match current {
+                    Some(v) if v == from => {
+                        if p.effect {
+                            state.insert(p.key, next_value);
+                        }
+                        json!({"type": "cas_ok"})
+                    }
+                    Some(_) => json!({"type": "error", "code": 22}),
+                    None => json!({"type": "error", "code": 20}),
+                }
+            }
+        };
+    }
+    let mut events: Vec<(u64, u8, HistoryEvent)> = Vec::with_capacity(2 * planned.len());
+    for (i, p) in planned.iter().enumerate() {
+        let f = p.body["type"].as_str().unwrap().to_owned();
+        let event = |kind, body: Value| HistoryEvent {
+            index: 0,
+            time: 0,
+            process: Process::Client(p.client as u64 + 1),
+            node: Some("n1".into()),
+            kind,
+            f: f.clone(),
+            body,
+            phase: None,
+        };
+        let mut invoke = event(EventType::Invoke, p.body.clone());
+        invoke.time = p.call;
+        let reply = &replies[i];
+        let (kind, body) = if p.info {
+            (EventType::Info, json!({"type": "error", "code": 0}))
+        } else if reply["type"] == "error" {
+            (EventType::Fail, reply.clone())
+        } else {
+            (EventType::Ok, reply.clone())
+        };
+        let mut done = event(kind, body);
+        done.time = p.ret;
+        events.push((p.call, 0, invoke));
+        events.push((p.ret, 1, done));
+    }
+    events.sort_by_key(|(t, phase, _)| (*t, *phase));
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, _, mut e))| {
+            e.index = i as u64;
+            e
+        })
+        .collect()
+}
+
+/// Makes one ok read return a value that was overwritten before it began; returns the
+/// index of the read's completion, or `None` when no read qualifies.
+pub fn make_one_read_stale(events: &mut [HistoryEvent]) -> Option<usize> {
+    // Completed writes per key: (call, ret, value), and ok reads: (completion index, call).
+    let mut open: HashMap<u64, (usize, u64)> = HashMap::new();
+    let mut writes: HashMap<String, Vec<(u64, u64, Value)>> = HashMap::new();
+    let mut reads: Vec<(usize, u64, String)> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let client = e.client()?;
+        if e.kind == EventType::Invoke {
+            open.insert(client, (i, e.time));
+            continue;
+        }
+        let (inv, call) = open.remove(&client)?;
+        let key = events[inv].body["key"].to_string();
+        match (e.kind, e.f.as_str()) {
+            (EventType::Ok, "write") => writes.entry(key).or_default().push((
+                call,
+                e.time,
+                events[inv].body["value"].clone(),
+            )),
+            (EventType::Ok, "cas") => {
+                writes
+                    .entry(key)
+                    .or_default()
+                    .push((call, e.time, events[inv].body["to"].clone()))
+            }
+            (EventType::Ok, "read") => reads.push((i, call, key)),
+            _ => {}
+        }
+    }
+    for (i, call, key) in reads.iter().rev() {
+        let Some(ws) = writes.get(key) else { continue };
+        // X completed before W began, and W completed before the read began.
+        for x in ws {
+            if ws.iter().any(|w| x.1 < w.0 && w.1 < *call && w.2 != x.2) {
+                events[*i].body["value"] = x.2.clone();
+                return Some(*i);
+            }
+        }
+    }
+    None
+}
+
+/// The history as `history.jsonl` text.
+pub fn to_jsonl(events: &[HistoryEvent]) -> String {
+    let mut out = String::new();
+    for e in events {
+        out.push_str(&serde_json::to_string(e).unwrap());
+        out.push('\n');
+    }
+    out
+}
