@@ -2,7 +2,7 @@
 
 use super::UsageError;
 use crate::check::net::NetSummary;
-use crate::check::{run_checks, Record};
+use crate::check::{linear, run_checks, Record};
 use crate::exit::Outcome;
 use crate::history::store::read_history;
 use crate::report::run::{summary, verdict, RunFacts};
@@ -14,12 +14,28 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
     /// A run folder (holding results.json, history.jsonl and net.jsonl), or a store folder
-    /// whose `latest` run is meant.
+    /// whose `latest` run is meant; with --model, a history.jsonl file (or a folder holding one).
     pub store: PathBuf,
+    /// Check a history recorded elsewhere against this model instead of re-checking a run.
+    #[arg(long, value_enum)]
+    pub model: Option<Model>,
+    /// Seconds the linearizability search may take before the verdict is unknown.
+    #[arg(long, default_value_t = 60.0)]
+    pub lin_timeout: f64,
+}
+
+/// Models a bare history can be checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Model {
+    /// A linearizable key/value register: read, lease_read, write, cas.
+    Kv,
 }
 
 /// Runs `eddy check`.
 pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
+    if args.model.is_some() {
+        return check_history(&args);
+    }
     let dir = if args.store.join("results.json").exists() {
         args.store.clone()
     } else {
@@ -59,4 +75,69 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
     };
     print!("{}", summary(&facts, &checks, &dir.display().to_string()));
     Ok(verdict(&facts, &checks).outcome())
+}
+
+/// `eddy check --model kv HISTORY`: is a bare history linearizable?
+fn check_history(args: &CheckArgs) -> Result<Outcome, UsageError> {
+    let path = if args.store.is_dir() {
+        args.store.join("history.jsonl")
+    } else {
+        args.store.clone()
+    };
+    let file =
+        std::fs::File::open(&path).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+    if !(args.lin_timeout.is_finite() && args.lin_timeout > 0.0) {
+        return Err(UsageError(
+            "--lin-timeout must be a positive number of seconds".into(),
+        ));
+    }
+    let started = std::time::Instant::now();
+    let history = linear::history::read(std::io::BufReader::with_capacity(1 << 20, file))
+        .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+    let limits = linear::Limits {
+        timeout: std::time::Duration::from_secs_f64(args.lin_timeout),
+        ..linear::Limits::default()
+    };
+    let report = linear::check(history, limits);
+    let result = linear::to_check_result(&report);
+    print!(
+        "{}",
+        linear_summary(&path.display().to_string(), &result, started.elapsed())
+    );
+    Ok(result.valid.outcome())
+}
+
+/// The terminal text for a bare-history check: verdict, figures, stale reads, the witness.
+fn linear_summary(
+    path: &str,
+    result: &crate::check::CheckResult,
+    elapsed: std::time::Duration,
+) -> String {
+    use std::fmt::Write;
+    let word = match result.valid {
+        crate::check::Validity::Valid => "VALID",
+        crate::check::Validity::Invalid => "INVALID",
+        crate::check::Validity::Unknown => "UNKNOWN",
+    };
+    let f = &result.figures;
+    let mut out = format!(
+        "eddy check --model kv {path}: {word} ({} operations on {} keys, {} stale reads, {:.3} s)\n  {}\n",
+        f["operations"], f["keys"], f["stale_reads"], elapsed.as_secs_f64(), result.summary
+    );
+    for witness in result.witnesses.iter().take(10) {
+        let _ = writeln!(
+            out,
+            "  witness: {}",
+            witness["why"].as_str().unwrap_or_default()
+        );
+        if let Some(piece) = witness["piece"].as_array() {
+            for op in piece {
+                let _ = writeln!(out, "      {}", op["op"].as_str().unwrap_or_default());
+            }
+        }
+    }
+    if result.witnesses.len() > 10 {
+        let _ = writeln!(out, "  ... and {} more", result.witnesses.len() - 10);
+    }
+    out
 }

@@ -43,7 +43,8 @@ pub fn linearizable(shape: Shape, seed: u64) -> Vec<HistoryEvent> {
         let client = rng.random_range(0..shape.clients);
         let call = clock[client] + rng.random_range(0..2_000_000);
         let ret = call + rng.random_range(100_000..5_000_000);
-        clock[client] = ret;
+        // A client's next operation starts strictly after its last one completed.
+        clock[client] = ret + 1;
         let key = rng.random_range(0..shape.keys);
         let info = rng.random_bool(shape.indefinite);
         let at = if info {

@@ -76,6 +76,10 @@ impl Builder {
             return;
         };
         if kind == EventType::Invoke {
+            // A client invoking again while its last operation is open gave up on it.
+            if let Some(abandoned) = self.open.remove(&process) {
+                self.complete(process, abandoned, EventType::Info, NEVER, &Value::Null);
+            }
             let Some(key) = body.get("key") else { return };
             self.open.insert(
                 process,
@@ -240,5 +244,21 @@ mod tests {
         assert!(read(std::io::Cursor::new("{oops\n{}\n"))
             .unwrap_err()
             .starts_with("line 1"));
+    }
+
+    #[test]
+    fn an_invoke_over_an_open_operation_makes_it_indefinite() {
+        let text = r#"{"index":0,"time":10,"process":1,"type":"invoke","f":"write","body":{"type":"write","key":"x","value":1}}
+{"index":1,"time":20,"process":1,"type":"invoke","f":"write","body":{"type":"write","key":"x","value":2}}
+{"index":2,"time":30,"process":1,"type":"ok","f":"write","body":{"type":"write_ok"}}"#;
+        let ops = read(std::io::Cursor::new(text)).unwrap().keys.remove(0).1;
+        assert_eq!(
+            (ops[0].kind, ops[0].definite, ops[0].ret),
+            (Kind::Write(1), false, NEVER)
+        );
+        assert_eq!(
+            (ops[1].kind, ops[1].definite, ops[1].ret),
+            (Kind::Write(2), true, 30)
+        );
     }
 }

@@ -3,6 +3,11 @@
 //! allows and the configuration (set of linearized operations, state) is new, else try the
 //! next call; reaching a return means its operation could not be placed: backtrack.
 //!
+//! One refinement: a pending read that observes the current state is placed at once and
+//! never branched on. A read changes nothing, and every pending operation is still open
+//! when the read's call entry is reached, so any legal order from here can be rearranged to
+//! put that read first; if placing it first fails, so does everything from here.
+//!
 //! Configurations are remembered by a 128-bit Zobrist hash of the linearized set plus the
 //! state (a collision, about one chance in 2^100 for a billion configurations, could only
 //! prune a path that was not explored). The cache is bounded; a full cache only stops
@@ -45,6 +50,10 @@ pub struct Found {
     /// True when the cache filled up.
     pub cache_full: bool,
 }
+
+/// A placed operation: its call entry, the state and hashes before it, and whether it was
+/// a forced read (nothing else needs trying in its place).
+type Frame = (usize, ValueId, u64, u64, bool);
 
 const HEAD: usize = usize::MAX - 1;
 const NIL: usize = usize::MAX;
@@ -132,7 +141,7 @@ pub fn search(
     }
 
     for &start in starts {
-        let mut stack: Vec<(usize, ValueId, u64, u64)> = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
         let (mut state, mut h1, mut h2) = (start, 0u64, 0u64);
         let mut remaining = definite;
         let mut entry = head_next;
@@ -157,6 +166,19 @@ pub fn search(
             } else if entry == NIL {
                 true
             } else if entries[entry].call {
+                let mut forced = false;
+                if entry == head_next {
+                    // Starting a scan: look for a read of the current state to place first.
+                    let mut e = head_next;
+                    while e != NIL && entries[e].call {
+                        if ops[entries[e].op].kind == super::model::Kind::Read(state) {
+                            entry = e;
+                            forced = true;
+                            break;
+                        }
+                        e = next[e];
+                    }
+                }
                 let i = entries[entry].op;
                 if let Some(after) = ops[i].kind.step(state) {
                     let (g1, g2) = (h1 ^ zobrist[i].0, h2 ^ zobrist[i].1);
@@ -171,7 +193,7 @@ pub fn search(
                         true
                     };
                     if fresh {
-                        stack.push((entry, state, h1, h2));
+                        stack.push((entry, state, h1, h2, forced));
                         (state, h1, h2) = (after, g1, g2);
                         if ops[i].definite {
                             remaining -= 1;
@@ -182,8 +204,14 @@ pub fn search(
                         continue;
                     }
                 }
-                entry = next[entry];
-                false
+                if forced {
+                    // Placing the read here was explored before and failed, so everything
+                    // from the configuration before it fails too.
+                    true
+                } else {
+                    entry = next[entry];
+                    false
+                }
             } else {
                 if stack.len() >= deepest {
                     deepest = stack.len();
@@ -192,17 +220,25 @@ pub fn search(
                 true
             };
             if must_backtrack {
-                let Some((call, before, a, b)) = stack.pop() else {
-                    break;
-                };
-                let i = entries[call].op;
-                (state, h1, h2) = (before, a, b);
-                if ops[i].definite {
-                    remaining += 1;
+                // Undo placements; a forced read has no alternative, so keep undoing.
+                let mut resumed = false;
+                while let Some((call, before, a, b, forced)) = stack.pop() {
+                    let i = entries[call].op;
+                    (state, h1, h2) = (before, a, b);
+                    if ops[i].definite {
+                        remaining += 1;
+                    }
+                    relink!(ret_entry[i]);
+                    relink!(call);
+                    if !forced {
+                        entry = next[call];
+                        resumed = true;
+                        break;
+                    }
                 }
-                relink!(ret_entry[i]);
-                relink!(call);
-                entry = next[call];
+                if !resumed {
+                    break;
+                }
             }
         }
         if !all_ends && !found.ends.is_empty() {

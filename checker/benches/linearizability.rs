@@ -1,0 +1,157 @@
+//! Benchmark: `eddy check --model kv` on generated histories (10 clients unless said, 10% of
+//! operations indefinite), each also with one stale read injected. Wall time includes
+//! parsing; memory is the checking process's peak resident size. Targets (issue 4) are
+//! printed beside each figure. Run with `cargo bench -p eddy --bench linearizability`;
+//! `EDDY_BENCH_QUICK=1` skips the million-operation case.
+
+#[path = "../tests/support/histories.rs"]
+mod histories;
+
+use histories::{linearizable, make_one_read_stale, to_jsonl, Shape};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Case {
+    name: &'static str,
+    shape: Shape,
+    target: &'static str,
+}
+
+/// Runs `eddy check --model kv FILE`; returns wall time, peak RSS in MiB, exit code and the
+/// first line of output. The peak is the child's own `VmHWM` (fresh at exec), read every
+/// 2 ms while it runs; `ru_maxrss` would carry this process's peak across the fork.
+fn measure(file: &std::path::Path) -> (Duration, f64, i32, String) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args([
+            "check",
+            "--model",
+            "kv",
+            "--lin-timeout",
+            "50",
+            file.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            if let Some(kib) = text
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+            {
+                peak_kib = peak_kib.max(kib);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = started.elapsed();
+    let mut out = String::new();
+    use std::io::Read;
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    (
+        elapsed,
+        peak_kib as f64 / 1024.0,
+        status.code().unwrap_or(-1),
+        out.lines().next().unwrap_or_default().to_owned(),
+    )
+}
+
+fn main() {
+    let quick = std::env::var_os("EDDY_BENCH_QUICK").is_some();
+    let cases = [
+        Case {
+            name: "10,000 ops / 100 keys",
+            shape: Shape {
+                ops: 10_000,
+                keys: 100,
+                clients: 10,
+                indefinite: 0.1,
+            },
+            target: "< 0.05 s",
+        },
+        Case {
+            name: "100,000 ops / 100 keys",
+            shape: Shape {
+                ops: 100_000,
+                keys: 100,
+                clients: 10,
+                indefinite: 0.1,
+            },
+            target: "< 0.5 s",
+        },
+        Case {
+            name: "1,000,000 ops / 100 keys",
+            shape: Shape {
+                ops: 1_000_000,
+                keys: 100,
+                clients: 10,
+                indefinite: 0.1,
+            },
+            target: "< 5 s, < 1 GiB",
+        },
+        Case {
+            name: "10,000 ops / 1 key / 10 clients",
+            shape: Shape {
+                ops: 10_000,
+                keys: 1,
+                clients: 10,
+                indefinite: 0.1,
+            },
+            target: "< 0.5 s",
+        },
+        Case {
+            name: "10,000 ops / 1 key / 50 clients",
+            shape: Shape {
+                ops: 10_000,
+                keys: 1,
+                clients: 50,
+                indefinite: 0.1,
+            },
+            target: "finishes < 60 s, < 2 GiB",
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    println!(
+        "{:<34} {:>9} {:>9} {:>7}  {:<26} verdict",
+        "history", "wall", "peak", "exit", "target"
+    );
+    for case in &cases {
+        if quick && case.shape.ops >= 1_000_000 {
+            continue;
+        }
+        let mut events = linearizable(case.shape, 42);
+        for stale in [false, true] {
+            if stale && make_one_read_stale(&mut events).is_none() {
+                continue;
+            }
+            let file = dir.path().join("history.jsonl");
+            std::fs::write(&file, to_jsonl(&events)).unwrap();
+            let (wall, mib, code, first) = measure(&file);
+            let verdict = first.split(": ").nth(1).unwrap_or("?").to_owned();
+            let name = format!("{}{}", case.name, if stale { " + 1 stale" } else { "" });
+            let target = if stale {
+                "invalid, < 1 s at 100,000"
+            } else {
+                case.target
+            };
+            println!(
+                "{name:<34} {:>7.3} s {:>5.0} MiB {code:>7}  {target:<26} {verdict}",
+                wall.as_secs_f64(),
+                mib
+            );
+        }
+    }
+}
