@@ -20,7 +20,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum)]
     pub model: Option<Model>,
     /// Seconds the linearizability search may take before the verdict is unknown.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 30.0)]
     pub lin_timeout: f64,
 }
 

@@ -32,7 +32,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
             max_cache: 10_000_000,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
@@ -154,12 +154,18 @@ fn check_key(
     if let Some(first) = stale.first() {
         return (KeyVerdict::Invalid(first.clone()), stale, stats);
     }
+    let observed: std::collections::HashSet<model::ValueId> =
+        ops.iter().filter_map(|op| op.kind.observes()).collect();
+    let blind: Vec<bool> = ops
+        .iter()
+        .map(|op| op.definite && matches!(op.kind, model::Kind::Write(v) if !observed.contains(&v)))
+        .collect();
     let mut states = vec![ABSENT];
     let segments = shrink::segments(&ops);
     for (n, range) in segments.iter().enumerate() {
         let last = n + 1 == segments.len();
         let piece = &ops[range.clone()];
-        match search::search(piece, &states, !last, budget) {
+        match search::search(piece, &blind[range.clone()], &states, !last, budget) {
             Err(Stopped::Cancelled) => {
                 return (KeyVerdict::Unknown("cancelled".into()), stale, stats)
             }

@@ -8,12 +8,19 @@
 //! when the read's call entry is reached, so any legal order from here can be rearranged to
 //! put that read first; if placing it first fails, so does everything from here.
 //!
+//! Another: a definite write whose value no operation of the key ever observes (a blind
+//! write) can only be followed by another write or by nothing, so it is never tried on
+//! its own. Before a plain write is placed, every blind write that can go is placed just
+//! before it (their values are overwritten at once, so any legal order can be rearranged
+//! that way); a blind write still pending at its own deadline is placed there, since every
+//! other choice from that configuration was already tried.
+//!
 //! Configurations are remembered by a 128-bit Zobrist hash of the linearized set plus the
 //! state (a collision, about one chance in 2^100 for a billion configurations, could only
 //! prune a path that was not explored). The cache is bounded; a full cache only stops
 //! remembering. A deadline or a cancel flag stops the search with `Stopped`.
 
-use super::model::{LinOp, ValueId};
+use super::model::{Kind, LinOp, ValueId};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -51,9 +58,17 @@ pub struct Found {
     pub cache_full: bool,
 }
 
-/// A placed operation: its call entry, the state and hashes before it, and whether it was
-/// a forced read (nothing else needs trying in its place).
-type Frame = (usize, ValueId, u64, u64, bool);
+/// A placed operation: its call entry, the state and hashes before it, whether it was
+/// forced (nothing else needs trying in its place), and how many blind writes were placed
+/// just before it, to be undone with it.
+struct Frame {
+    call: usize,
+    state: ValueId,
+    h1: u64,
+    h2: u64,
+    forced: bool,
+    group: usize,
+}
 
 const HEAD: usize = usize::MAX - 1;
 const NIL: usize = usize::MAX;
@@ -67,6 +82,7 @@ struct Entry {
 /// full linearization of the definite operations can end in, else stops at the first.
 pub fn search(
     ops: &[LinOp],
+    blind: &[bool],
     starts: &[ValueId],
     all_ends: bool,
     budget: &Budget,
@@ -86,9 +102,11 @@ pub fn search(
             call: !is_return,
         })
         .collect();
-    let mut ret_entry = vec![0; n];
+    let (mut call_entry, mut ret_entry) = (vec![0; n], vec![0; n]);
     for (e, entry) in entries.iter().enumerate() {
-        if !entry.call {
+        if entry.call {
+            call_entry[entry.op] = e;
+        } else {
             ret_entry[entry.op] = e;
         }
     }
@@ -145,6 +163,70 @@ pub fn search(
         let (mut state, mut h1, mut h2) = (start, 0u64, 0u64);
         let mut remaining = definite;
         let mut entry = head_next;
+
+        // Places the operation whose call entry is `$e`.
+        macro_rules! place {
+            ($e:expr, $forced:expr, $group:expr) => {{
+                let e = $e;
+                let i = entries[e].op;
+                stack.push(Frame {
+                    call: e,
+                    state,
+                    h1,
+                    h2,
+                    forced: $forced,
+                    group: $group,
+                });
+                state = ops[i].kind.step(state).expect("placed only where legal");
+                h1 ^= zobrist[i].0;
+                h2 ^= zobrist[i].1;
+                if ops[i].definite {
+                    remaining -= 1;
+                }
+                unlink!(e);
+                unlink!(ret_entry[i]);
+            }};
+        }
+        // Undoes the last placement (and the blind writes placed with it); returns it.
+        macro_rules! undo {
+            () => {{
+                let top = stack.pop();
+                if let Some(frame) = &top {
+                    let mut undo_one = |f: &Frame| {
+                        let i = entries[f.call].op;
+                        (state, h1, h2) = (f.state, f.h1, f.h2);
+                        if ops[i].definite {
+                            remaining += 1;
+                        }
+                        relink!(ret_entry[i]);
+                        relink!(f.call);
+                    };
+                    undo_one(frame);
+                    for _ in 0..frame.group {
+                        let blind_frame = stack.pop().expect("grouped frames are on the stack");
+                        undo_one(&blind_frame);
+                    }
+                }
+                top
+            }};
+        }
+        // True when the configuration after placing `i` from here is new (and remembers it).
+        macro_rules! fresh {
+            ($g1:expr, $g2:expr, $after:expr) => {{
+                let key = ($g1, $g2, $after);
+                if cache.contains(&key) {
+                    false
+                } else {
+                    if cache.len() < budget.max_cache {
+                        cache.insert(key);
+                    } else {
+                        found.cache_full = true;
+                    }
+                    true
+                }
+            }};
+        }
+
         loop {
             steps += 1;
             if steps.is_multiple_of(4096) {
@@ -171,7 +253,7 @@ pub fn search(
                     // Starting a scan: look for a read of the current state to place first.
                     let mut e = head_next;
                     while e != NIL && entries[e].call {
-                        if ops[entries[e].op].kind == super::model::Kind::Read(state) {
+                        if ops[entries[e].op].kind == Kind::Read(state) {
                             entry = e;
                             forced = true;
                             break;
@@ -180,58 +262,79 @@ pub fn search(
                     }
                 }
                 let i = entries[entry].op;
-                if let Some(after) = ops[i].kind.step(state) {
-                    let (g1, g2) = (h1 ^ zobrist[i].0, h2 ^ zobrist[i].1);
-                    let fresh = if cache.contains(&(g1, g2, after)) {
+                match ops[i].kind.step(state) {
+                    _ if blind[i] => {
+                        // Never tried on its own: see the module's notes.
+                        entry = next[entry];
                         false
-                    } else {
-                        if cache.len() < budget.max_cache {
-                            cache.insert((g1, g2, after));
+                    }
+                    Some(after) => {
+                        // Before a plain write, every blind write that can go goes.
+                        let mut group = 0;
+                        if matches!(ops[i].kind, Kind::Write(_)) {
+                            loop {
+                                let mut e = head_next;
+                                while e != NIL && entries[e].call && !blind[entries[e].op] {
+                                    e = next[e];
+                                }
+                                if e == NIL || !entries[e].call {
+                                    break;
+                                }
+                                place!(e, true, 0);
+                                group += 1;
+                            }
+                        }
+                        let (g1, g2) = (h1 ^ zobrist[i].0, h2 ^ zobrist[i].1);
+                        if fresh!(g1, g2, after) {
+                            place!(entry, forced, group);
+                            entry = head_next;
+                            continue;
+                        }
+                        for _ in 0..group {
+                            undo!();
+                        }
+                        if forced {
+                            // Placing the read here was explored before and failed, so
+                            // everything from the configuration before it fails too.
+                            true
                         } else {
-                            found.cache_full = true;
+                            entry = next[entry];
+                            false
                         }
-                        true
-                    };
-                    if fresh {
-                        stack.push((entry, state, h1, h2, forced));
-                        (state, h1, h2) = (after, g1, g2);
-                        if ops[i].definite {
-                            remaining -= 1;
-                        }
-                        unlink!(entry);
-                        unlink!(ret_entry[i]);
-                        entry = head_next;
-                        continue;
+                    }
+                    None if forced => true,
+                    None => {
+                        entry = next[entry];
+                        false
                     }
                 }
-                if forced {
-                    // Placing the read here was explored before and failed, so everything
-                    // from the configuration before it fails too.
-                    true
-                } else {
-                    entry = next[entry];
-                    false
-                }
             } else {
-                if stack.len() >= deepest {
+                let i = entries[entry].op;
+                let written = ops[i].kind.writes();
+                if blind[i]
+                    && fresh!(
+                        h1 ^ zobrist[i].0,
+                        h2 ^ zobrist[i].1,
+                        written.expect("blind ops write")
+                    )
+                {
+                    // A blind write at its deadline goes now: nothing else was possible.
+                    place!(call_entry[i], true, 0);
+                    entry = head_next;
+                    continue;
+                }
+                if !blind[i] && stack.len() >= deepest {
                     deepest = stack.len();
-                    found.stuck = Some((entries[entry].op, deepest));
+                    found.stuck = Some((i, deepest));
                 }
                 true
             };
             if must_backtrack {
-                // Undo placements; a forced read has no alternative, so keep undoing.
+                // Undo placements; a forced one has no alternative, so keep undoing.
                 let mut resumed = false;
-                while let Some((call, before, a, b, forced)) = stack.pop() {
-                    let i = entries[call].op;
-                    (state, h1, h2) = (before, a, b);
-                    if ops[i].definite {
-                        remaining += 1;
-                    }
-                    relink!(ret_entry[i]);
-                    relink!(call);
-                    if !forced {
-                        entry = next[call];
+                while let Some(frame) = undo!() {
+                    if !frame.forced {
+                        entry = next[frame.call];
                         resumed = true;
                         break;
                     }
@@ -282,7 +385,7 @@ mod tests {
             max_cache: 1 << 20,
             cancel: &cancel,
         };
-        search(ops, &[ABSENT], all, &budget).unwrap()
+        search(ops, &vec![false; ops.len()], &[ABSENT], all, &budget).unwrap()
     }
 
     #[test]
