@@ -69,6 +69,7 @@ fn routed() -> Duration {
     let store = tempfile::tempdir().unwrap();
     let cfg = SimConfig {
         workload: Workload::PnCounter,
+        workload_options: Default::default(),
         command: reference(),
         node_count: NODES,
         time_limit: Duration::from_secs(1),

@@ -5,7 +5,11 @@ use crate::message::{body, Envelope, RpcError};
 use crate::outbox::Outbox;
 use crate::persist::DataDir;
 use crate::workloads::{
-    heartbeat::Master, kv::KvStore, lease::Lease, lease_read::LeaseConfig, pn_counter::PnCounter,
+    heartbeat::Master,
+    kv::KvStore,
+    lease::Lease,
+    lease_read::LeaseConfig,
+    pn_counter::{Merge, PnCounter},
 };
 use rand::rngs::StdRng;
 use serde_json::{Map, Value};
@@ -35,6 +39,10 @@ pub enum Bug {
     /// PN-counter: merge gossip by overwriting each count instead of taking the maximum,
     /// so stale gossip loses increments.
     OverwriteMerge,
+    /// PN-counter: merge gossip by adding counts, so repeated gossip counts twice.
+    DoubleCount,
+    /// PN-counter: never send gossip, so replicas never converge.
+    NoGossip,
 }
 
 /// The node id and the cluster it belongs to, as `init` said.
@@ -80,8 +88,13 @@ impl<W: Write> Node<W> {
 
     /// Turns a deliberate defect on.
     pub fn set_bug(&mut self, bug: Option<Bug>) {
+        let merge = match bug {
+            Some(Bug::OverwriteMerge) => Merge::Overwrite,
+            Some(Bug::DoubleCount) => Merge::Sum,
+            _ => Merge::Maximum,
+        };
         self.counter
-            .set_overwrite_merge(bug == Some(Bug::OverwriteMerge));
+            .set_behaviour(merge, bug != Some(Bug::NoGossip));
     }
 
     /// Where durable state lives (`NODE_DATA_DIR`); without one nothing is persisted.

@@ -146,6 +146,101 @@ pub fn final_value(record: &Record) -> CheckResult {
     }
 }
 
+/// Convergence time, measured by eddy after every round of adds and after the last one
+/// (see `sim::probe`): a liveness check, judged against `target_ms` separately from the
+/// safety of the final value.
+pub fn convergence(record: &Record, target_ms: f64) -> CheckResult {
+    let events: Vec<&crate::history::HistoryEvent> = record
+        .history
+        .iter()
+        .filter(|e| e.f == "convergence")
+        .collect();
+    let mut samples: Vec<f64> = events
+        .iter()
+        .filter_map(|e| e.body["ms"].as_f64())
+        .collect();
+    let timed_out: Vec<Value> = events
+        .iter()
+        .filter(|e| e.body["timed_out"] == true)
+        .map(|e| json!({"at_s": e.time as f64 / 1e9, "reason": e.body["reason"], "last_values": e.body["last_values"],
+            "why": format!("after {} the nodes still disagreed when eddy stopped waiting at {:.1} s; last reads {}", moment(&e.body["reason"]), e.time as f64 / 1e9, e.body["last_values"])}))
+        .collect();
+    let skipped = events
+        .iter()
+        .filter(|e| e.body.get("skipped").is_some())
+        .count();
+    samples.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        samples
+            .get(((samples.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+    };
+    let slow: Vec<Value> = events
+        .iter()
+        .filter(|e| e.body["ms"].as_f64().is_some_and(|ms| ms > target_ms))
+        .map(|e| json!({"at_s": e.time as f64 / 1e9, "ms": e.body["ms"], "reason": e.body["reason"],
+            "why": format!("convergence took {} ms after {} at {:.1} s (target {target_ms} ms)", e.body["ms"], moment(&e.body["reason"]), e.time as f64 / 1e9)}))
+        .collect();
+    let figures = json!({
+        "measurements": samples.len(), "p50_ms": q(0.5), "p95_ms": q(0.95), "max_ms": samples.last(),
+        "timed_out": timed_out.len(), "skipped_during_faults": skipped, "target_ms": target_ms,
+    });
+    let describe = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+    let (valid, summary) = if !timed_out.is_empty() {
+        (
+            Validity::Invalid,
+            format!(
+                "liveness: {} measurement(s) never converged; first: {}",
+                timed_out.len(),
+                timed_out[0]["why"].as_str().unwrap_or_default()
+            ),
+        )
+    } else if !slow.is_empty() {
+        (
+            Validity::Invalid,
+            format!(
+                "liveness: {} of {} convergence times over the {target_ms} ms target; max {} ms",
+                slow.len(),
+                samples.len(),
+                describe(q(1.0))
+            ),
+        )
+    } else if samples.is_empty() {
+        (
+            Validity::Unknown,
+            format!("no quiet moment to measure convergence in ({skipped} skipped during faults)"),
+        )
+    } else {
+        (
+            Validity::Valid,
+            format!(
+                "{} measurements: p50 {} ms, p95 {} ms, max {} ms (target {target_ms} ms)",
+                samples.len(),
+                describe(q(0.5)),
+                describe(q(0.95)),
+                describe(q(1.0))
+            ),
+        )
+    };
+    let mut witnesses = timed_out;
+    witnesses.extend(slow);
+    CheckResult {
+        name: "convergence".into(),
+        valid,
+        summary,
+        witnesses,
+        figures,
+    }
+}
+
+/// Words for the moment a convergence measurement started.
+fn moment(reason: &Value) -> &'static str {
+    match reason.as_str() {
+        Some("end") => "the last add and the final healing",
+        _ => "a round of adds",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

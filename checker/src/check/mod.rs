@@ -3,6 +3,7 @@
 
 pub mod counter;
 pub mod generic;
+pub mod gossip;
 pub mod linear;
 pub mod net;
 
@@ -105,6 +106,28 @@ pub struct Record {
     pub net: net::NetSummary,
     /// Node ids, `n1`..
     pub nodes: Vec<String>,
+    /// The run folder, for checks that read `net.jsonl` message by message.
+    pub dir: Option<std::path::PathBuf>,
+}
+
+impl Record {
+    /// The `net.jsonl` lines that `keep` accepts (none without a run folder); a torn last
+    /// line is skipped.
+    pub fn net_lines(&self, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+        use std::io::BufRead;
+        let Some(dir) = &self.dir else {
+            return Vec::new();
+        };
+        let Ok(file) = std::fs::File::open(dir.join("net.jsonl")) else {
+            return Vec::new();
+        };
+        std::io::BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+            .filter(|v| keep(v))
+            .collect()
+    }
 }
 
 /// The merged verdict of several checks.

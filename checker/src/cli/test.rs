@@ -29,9 +29,10 @@ pub struct TestArgs {
     /// Seconds of client operations (after every node answered init).
     #[arg(long, default_value_t = 10.0)]
     pub time_limit: f64,
-    /// Operations per second over all clients.
-    #[arg(long, default_value_t = 50.0)]
-    pub rate: f64,
+    /// Operations per second over all clients. Default: 150 for pn-counter (its 1000 adds
+    /// fit in 10 s), else 50.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Simulated clients, each with at most one request in flight.
     #[arg(long, default_value_t = 5)]
     pub concurrency: usize,
@@ -59,6 +60,15 @@ pub struct TestArgs {
     /// The seed of every random choice. Default: random (always printed and stored).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// pn-counter: adds in the run (it ends when they are done or the time is up).
+    #[arg(long, default_value_t = 1000)]
+    pub adds: usize,
+    /// pn-counter: adds per round; eddy measures convergence after each round.
+    #[arg(long, default_value_t = 100)]
+    pub round_adds: usize,
+    /// pn-counter: the convergence target in ms; a slower convergence fails the liveness check.
+    #[arg(long, default_value_t = 1000.0)]
+    pub convergence_target_ms: f64,
     /// Folder for run folders (and the `latest` link).
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -91,9 +101,12 @@ impl TestArgs {
             (1..=100).contains(&self.node_count),
             "--node-count must be from 1 to 100",
         )?;
+        let rate = self.rate.unwrap_or_else(|| self.workload.default_rate());
+        check(rate.is_finite() && rate > 0.0, "--rate must be positive")?;
+        check(self.round_adds > 0, "--round-adds must be at least 1")?;
         check(
-            self.rate.is_finite() && self.rate > 0.0,
-            "--rate must be positive",
+            self.convergence_target_ms.is_finite() && self.convergence_target_ms > 0.0,
+            "--convergence-target-ms must be positive",
         )?;
         check(
             (1..=10_000).contains(&self.concurrency),
@@ -116,10 +129,15 @@ impl TestArgs {
         kinds.dedup();
         Ok(SimConfig {
             workload: self.workload,
+            workload_options: crate::workload::WorkloadOptions {
+                adds: self.adds,
+                round_adds: self.round_adds,
+                convergence_target_ms: self.convergence_target_ms,
+            },
             command,
             node_count: self.node_count,
             time_limit: seconds(self.time_limit, "time-limit")?,
-            rate: self.rate,
+            rate,
             concurrency: self.concurrency,
             network: NetworkConfig {
                 latency_ms: self.latency,
@@ -142,12 +160,15 @@ impl TestArgs {
 /// Runs `eddy test`.
 pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
     let cfg = args.config()?;
-    let workload = cfg.workload.simulation().ok_or_else(|| {
-        UsageError(format!(
-            "`eddy test` does not run the {} workload yet",
-            cfg.workload
-        ))
-    })?;
+    let workload = cfg
+        .workload
+        .simulation(&cfg.workload_options)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "`eddy test` does not run the {} workload yet",
+                cfg.workload
+            ))
+        })?;
     let reproduce = cfg.reproduce(args.bin.as_deref());
     println!(
         "eddy test: {} on {} nodes, seed {}",
@@ -174,12 +195,16 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
     let output = run(&cfg, workload, &show)
         .map_err(|e| UsageError(format!("cannot write the store: {e}")))?;
     bar.finish_and_clear();
-    let workload = cfg.workload.simulation().expect("checked above");
+    let workload = cfg
+        .workload
+        .simulation(&cfg.workload_options)
+        .expect("checked above");
     let nodes: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
     let record = Record {
         history: output.history,
         net: output.net,
         nodes: nodes.clone(),
+        dir: Some(output.store.dir().to_owned()),
     };
     let stopped = match &output.end {
         RunEnd::Finished => None,

@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod nemesis;
 pub mod network;
+pub mod probe;
 pub mod router;
 
 use crate::process::NodeCommand;
@@ -19,6 +20,8 @@ use std::time::Duration;
 pub struct SimConfig {
     /// The workload.
     pub workload: Workload,
+    /// The workload's own settings.
+    pub workload_options: crate::workload::WorkloadOptions,
     /// The node's command line.
     #[serde(serialize_with = "serialize_command")]
     pub command: NodeCommand,
@@ -85,6 +88,17 @@ impl SimConfig {
                 self.nemesis.interval.as_secs_f64().to_string(),
                 "--max-drift-ms".into(),
                 self.nemesis.max_drift_ms.to_string(),
+            ]);
+        }
+        if self.workload == Workload::PnCounter {
+            let o = &self.workload_options;
+            words.extend([
+                "--adds".into(),
+                o.adds.to_string(),
+                "--round-adds".into(),
+                o.round_adds.to_string(),
+                "--convergence-target-ms".into(),
+                o.convergence_target_ms.to_string(),
             ]);
         }
         words.extend(["--seed".into(), self.seed.to_string()]);

@@ -9,12 +9,13 @@
 use super::cluster::Cluster;
 use super::nemesis::{self, Action, Planned};
 use super::network::{Fate, Network};
+use super::probe::{Probe, ProbeEnd};
 use super::{sub_seed, SimConfig};
 use crate::check::net::{NetFate, NetSummary};
 use crate::history::{EventType, HistoryEvent, Process, Store};
 use crate::process::{OutputEvent, RawLine, TaggedOutput, MAX_LINE_BYTES};
 use crate::protocol::{is_definite_error, Message};
-use crate::workload::{Op, SimWorkload};
+use crate::workload::{Next, Op, SimWorkload};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -139,6 +140,10 @@ struct Router<'a> {
     final_ops: Vec<Op>,
     completed: u64,
     faults: Vec<String>,
+    killed: std::collections::BTreeSet<usize>,
+    probe: Option<Probe>,
+    draining: bool,
+    quiet_until: Instant,
     offsets: Vec<i64>,
     io_error: Option<std::io::Error>,
 }
@@ -159,17 +164,12 @@ pub fn run(
         "stopped_early": "eddy did not finish this run", "options": cfg,
     }))?;
     let mut nemesis_rng = ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, 3));
-    let mut plan = nemesis::plan(
+    let plan = nemesis::plan(
         &cfg.nemesis,
         cfg.node_count,
         cfg.time_limit,
         &mut nemesis_rng,
     );
-    let drift_back = nemesis::heal_drift(&plan, cfg.node_count);
-    plan.extend(drift_back.into_iter().map(|action| Planned {
-        at: cfg.time_limit,
-        action,
-    }));
     let mut router = Router::new(cfg, workload, store, plan);
     let end = router.run(progress);
     router.finish();
@@ -190,7 +190,7 @@ pub fn run(
 /// exactly as a run does. Returns how long routing all of them took.
 pub fn relay_benchmark(cfg: &SimConfig, messages: usize) -> std::io::Result<Duration> {
     let idle = crate::workload::Workload::PnCounter
-        .simulation()
+        .simulation(&cfg.workload_options)
         .expect("pn-counter simulates");
     let store = Store::create(&cfg.store_root, "relay", cfg.seed)?;
     let mut router = Router::new(cfg, idle, store, Vec::new());
@@ -270,6 +270,10 @@ impl<'a> Router<'a> {
             final_ops: Vec::new(),
             completed: 0,
             faults: Vec::new(),
+            killed: std::collections::BTreeSet::new(),
+            probe: None,
+            draining: false,
+            quiet_until: now,
             offsets: vec![0; cfg.node_count],
             io_error: None,
         }
@@ -360,10 +364,11 @@ impl<'a> Router<'a> {
         match self.phase {
             Phase::Init => wake = wake.min(init_deadline),
             Phase::Running => wake = wake.min(self.next_op_at).min(self.t0 + self.cfg.time_limit),
-            Phase::Quiet => {
-                wake = wake.min(self.t0 + self.cfg.time_limit + self.workload.quiet_period())
-            }
+            Phase::Quiet => wake = wake.min(self.quiet_until),
             Phase::Final => {}
+        }
+        if let Some(probe) = &self.probe {
+            wake = wake.min(probe.next_wake());
         }
         wake
     }
@@ -410,16 +415,33 @@ impl<'a> Router<'a> {
         let end_of_ops = self.t0 + self.cfg.time_limit;
         match self.phase {
             Phase::Init => {}
-            Phase::Running if now >= end_of_ops => self.phase = Phase::Quiet,
+            Phase::Running if now >= end_of_ops => self.end_running(now),
+            Phase::Running if self.probe.is_some() => self.drive_probe(now),
+            Phase::Running if self.draining => {
+                if self.clients.iter().all(Option::is_none) {
+                    self.draining = false;
+                    self.start_probe("round");
+                }
+            }
             Phase::Running => {
                 while now >= self.next_op_at {
                     let Some(client) = self.free_client() else {
                         break;
                     };
-                    let op = self
+                    match self
                         .workload
-                        .next_op(&mut self.workload_rng, self.cfg.node_count);
-                    self.invoke(client, op, false);
+                        .next_op(&mut self.workload_rng, self.cfg.node_count)
+                    {
+                        Next::Op(op) => self.invoke(client, op, false),
+                        Next::EndOfRound => {
+                            self.draining = true;
+                            break;
+                        }
+                        Next::Done => {
+                            self.end_running(now);
+                            return false;
+                        }
+                    }
                     let gap =
                         -(1.0 - self.workload_rng.random::<f64>()).ln() / self.cfg.rate.max(1e-9);
                     self.next_op_at += Duration::from_secs_f64(gap);
@@ -429,12 +451,18 @@ impl<'a> Router<'a> {
                     }
                 }
             }
+            Phase::Quiet if self.probe.is_some() => {
+                self.drive_probe(now);
+                if self.probe.is_none() {
+                    self.begin_final();
+                }
+            }
             Phase::Quiet => {
-                let quiet_end = end_of_ops + self.workload.quiet_period();
-                if now >= quiet_end && self.clients.iter().all(Option::is_none) {
-                    self.phase = Phase::Final;
-                    self.final_ops = self.workload.final_ops(self.cfg.node_count);
-                    self.final_ops.reverse();
+                let idle = self.clients.iter().all(Option::is_none);
+                if idle && self.workload.probe().is_some() {
+                    self.start_probe("end");
+                } else if idle && now >= self.quiet_until {
+                    self.begin_final();
                 }
             }
             Phase::Final => {
@@ -449,6 +477,115 @@ impl<'a> Router<'a> {
             }
         }
         false
+    }
+
+    /// Ends the running phase: no more operations, every fault healed, every clock offset
+    /// stepped back to zero.
+    fn end_running(&mut self, now: Instant) {
+        self.phase = Phase::Quiet;
+        self.probe = None;
+        self.draining = false;
+        self.quiet_until = now + self.workload.quiet_period();
+        let mut heals = Vec::new();
+        if self.faults.iter().any(|f| f.starts_with("partition")) {
+            heals.push(Action::Heal);
+        }
+        heals.extend(
+            (0..self.cfg.node_count)
+                .filter(|&n| self.cluster.is_paused(n))
+                .map(|node| Action::Resume { node }),
+        );
+        heals.extend(self.killed.iter().map(|&node| Action::Restart { node }));
+        heals.extend(
+            self.offsets
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| **o != 0)
+                .map(|(node, o)| Action::Drift { node, step_ms: -o }),
+        );
+        for action in heals {
+            if let Some(RunEnd::NodeError(why)) = self.apply(action) {
+                self.record(
+                    Process::Named("harness".into()),
+                    None,
+                    EventType::Info,
+                    "crash",
+                    json!({"exit": why}),
+                    false,
+                );
+            }
+        }
+    }
+
+    fn begin_final(&mut self) {
+        self.phase = Phase::Final;
+        self.final_ops = self.workload.final_ops(self.cfg.node_count);
+        self.final_ops.reverse();
+    }
+
+    /// Starts measuring convergence, unless a fault makes agreement impossible.
+    fn start_probe(&mut self, reason: &str) {
+        let Some(request) = self.workload.probe() else {
+            return;
+        };
+        if !self.faults.is_empty() {
+            let body = json!({"reason": reason, "skipped": self.faults.join(", ")});
+            self.record(
+                Process::Named("harness".into()),
+                None,
+                EventType::Info,
+                "convergence",
+                body,
+                false,
+            );
+            return;
+        }
+        self.probe = Some(Probe::new(
+            reason,
+            request,
+            self.cfg.node_count,
+            self.workload.probe_timeout(),
+        ));
+    }
+
+    /// Sends due probes and records the measurement once it ends.
+    fn drive_probe(&mut self, now: Instant) {
+        let up: Vec<bool> = (0..self.cfg.node_count)
+            .map(|n| self.cluster.is_up(n))
+            .collect();
+        let Some(probe) = self.probe.as_mut() else {
+            return;
+        };
+        let mut next_id = self.next_msg_id;
+        let requests = probe.poll(now, &up, || {
+            next_id += 1;
+            next_id - 1
+        });
+        self.next_msg_id = next_id;
+        for (node, body) in requests {
+            let line = json!({"src": "c0", "dest": self.cluster.ids()[node], "body": body});
+            self.cluster.send(node, &line.to_string());
+        }
+        let Some(end) = self.probe.as_ref().and_then(|p| p.end(now, &up)) else {
+            return;
+        };
+        let reason = self.probe.take().expect("probing").reason;
+        let body = match end {
+            ProbeEnd::Converged { ms, value } => {
+                json!({"reason": reason, "ms": (ms * 1000.0).round() / 1000.0, "value": value})
+            }
+            ProbeEnd::TimedOut { last } => {
+                json!({"reason": reason, "timed_out": true, "last_values": last})
+            }
+        };
+        self.record(
+            Process::Named("harness".into()),
+            None,
+            EventType::Info,
+            "convergence",
+            body,
+            false,
+        );
     }
 
     fn free_client(&self) -> Option<usize> {
@@ -559,6 +696,8 @@ impl<'a> Router<'a> {
                         );
                     }
                 }
+                // Faults belong to the running phase; its end heals whatever is in force.
+                Timer::Nemesis(_) if self.phase != Phase::Running => {}
                 Timer::Nemesis(i) => {
                     let action = self.plan[i].action.clone();
                     if let Some(error) = self.apply(action) {
@@ -600,10 +739,12 @@ impl<'a> Router<'a> {
             }
             Action::Kill { node } => {
                 self.cluster.kill(*node);
+                self.killed.insert(*node);
                 self.faults.push(format!("kill {}", ids[*node]));
                 (Some(*node), json!({}))
             }
             Action::Restart { node } => {
+                self.killed.remove(node);
                 self.faults.retain(|f| *f != format!("kill {}", ids[*node]));
                 if let Err(error) = self.start_node(*node) {
                     return Some(RunEnd::NodeError(format!(
@@ -723,7 +864,13 @@ impl<'a> Router<'a> {
             }
         } else if dest == "c0" {
             if let Some(id) = message.in_reply_to().and_then(Value::as_u64) {
-                self.awaiting_init.remove(&id);
+                let probed = self
+                    .probe
+                    .as_mut()
+                    .is_some_and(|p| p.on_reply(id, message.body()));
+                if !probed {
+                    self.awaiting_init.remove(&id);
+                }
             }
         } else if let Some(client) = dest
             .strip_prefix('c')

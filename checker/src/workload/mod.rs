@@ -75,24 +75,74 @@ pub struct Op {
     pub body: Value,
 }
 
+/// What the generator wants next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Run this operation.
+    Op(Op),
+    /// A round is over: let operations in flight finish, then measure convergence.
+    EndOfRound,
+    /// The workload has run every operation it meant to.
+    Done,
+}
+
+/// Settings of the workloads, stored with a run so `eddy check` judges it the same way.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadOptions {
+    /// pn-counter: adds in the run.
+    pub adds: usize,
+    /// pn-counter: adds per round; convergence is measured after each round.
+    pub round_adds: usize,
+    /// pn-counter: the longest acceptable convergence time, in ms (the seed's 1 s).
+    pub convergence_target_ms: f64,
+}
+
+impl Default for WorkloadOptions {
+    fn default() -> Self {
+        WorkloadOptions {
+            adds: 1000,
+            round_adds: 100,
+            convergence_target_ms: 1000.0,
+        }
+    }
+}
+
 /// What a workload does in a simulated run.
 pub trait SimWorkload: Send {
-    /// The next client operation, drawn from the workload's own random stream.
-    fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Op;
+    /// What comes next, drawn from the workload's own random stream.
+    fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Next;
     /// How long to wait after the last fault heals before the final phase.
     fn quiet_period(&self) -> Duration;
     /// The final phase's operations (for example one read on every node).
     fn final_ops(&self, nodes: usize) -> Vec<Op>;
+    /// The request that asks a node for its value when measuring convergence, for
+    /// workloads that converge.
+    fn probe(&self) -> Option<Value> {
+        None
+    }
+    /// How long one convergence measurement may take before it counts as not converged.
+    fn probe_timeout(&self) -> Duration {
+        Duration::from_secs(10)
+    }
     /// The workload's own checks over a run's record.
     fn check(&self, record: &Record) -> Vec<CheckResult>;
 }
 
 impl Workload {
     /// The workload's simulated-run behaviour, when `eddy test` supports it yet.
-    pub fn simulation(self) -> Option<Box<dyn SimWorkload>> {
+    pub fn simulation(self, options: &WorkloadOptions) -> Option<Box<dyn SimWorkload>> {
         match self {
-            Workload::PnCounter => Some(Box::new(pn_counter::PnCounter)),
+            Workload::PnCounter => Some(Box::new(pn_counter::PnCounter::new(options.clone()))),
             _ => None,
+        }
+    }
+
+    /// Operations per second when `--rate` is not given.
+    pub fn default_rate(self) -> f64 {
+        match self {
+            // 1000 adds (and the reads between them) fit in the default 10 s.
+            Workload::PnCounter => 150.0,
+            _ => 50.0,
         }
     }
 }

@@ -34,15 +34,20 @@ impl CounterState {
         (sum(&self.p) - sum(&self.n)).clamp(i64::MIN.into(), i64::MAX.into()) as i64
     }
 
-    /// Per-node maximum (or, with `overwrite`, the deliberate bug of taking theirs);
-    /// true when anything changed.
-    fn merge(&mut self, other: &CounterState, overwrite: bool) -> bool {
+    /// Merges by `mode` (the per-node maximum, unless a deliberate bug is on); true when
+    /// anything changed.
+    fn merge(&mut self, other: &CounterState, mode: Merge) -> bool {
         let mut changed = false;
         for (mine, theirs) in [(&mut self.p, &other.p), (&mut self.n, &other.n)] {
             for (id, &count) in theirs {
                 let slot = mine.entry(id.clone()).or_insert(0);
-                if count > *slot || (overwrite && count != *slot) {
-                    *slot = count;
+                let merged = match mode {
+                    Merge::Maximum => (*slot).max(count),
+                    Merge::Overwrite => count,
+                    Merge::Sum => slot.saturating_add(count),
+                };
+                if merged != *slot {
+                    *slot = merged;
                     changed = true;
                 }
             }
@@ -62,6 +67,18 @@ impl CounterState {
     }
 }
 
+/// How incoming gossip is merged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Merge {
+    /// Per-node maximum: the correct CRDT merge.
+    #[default]
+    Maximum,
+    /// Bug: take theirs, so stale gossip loses increments.
+    Overwrite,
+    /// Bug: add theirs, so every repeated gossip counts again.
+    Sum,
+}
+
 /// One node's replica, its gossip schedule and what it knows of its peers.
 #[derive(Debug, Default)]
 pub struct PnCounter {
@@ -74,8 +91,10 @@ pub struct PnCounter {
     unconverged_since: Option<Instant>,
     /// Our latest estimate of how long the last change took to reach every peer.
     convergence_ms: Option<u64>,
-    /// The `overwrite-merge` bug.
-    overwrite_merge: bool,
+    /// How gossip is merged (a deliberate bug may change it).
+    merge: Merge,
+    /// The `no-gossip` bug: never send gossip.
+    silent: bool,
 }
 
 impl PnCounter {
@@ -102,9 +121,10 @@ impl PnCounter {
         Ok(body("add_ok", []))
     }
 
-    /// Turns the `overwrite-merge` bug on or off.
-    pub fn set_overwrite_merge(&mut self, on: bool) {
-        self.overwrite_merge = on;
+    /// Sets the merge rule and whether gossip is sent (deliberate bugs).
+    pub fn set_behaviour(&mut self, merge: Merge, gossip: bool) {
+        self.merge = merge;
+        self.silent = !gossip;
     }
 
     /// The state as JSON, for persisting.
@@ -127,7 +147,7 @@ impl PnCounter {
             p: counts(&saved["p"]),
             n: counts(&saved["n"]),
         };
-        self.state.merge(&saved, false);
+        self.state.merge(&saved, Merge::Maximum);
     }
 
     /// `read` -> `read_ok {value}`.
@@ -146,7 +166,7 @@ impl PnCounter {
             p: counts(req, "p_counters")?,
             n: counts(req, "n_counters")?,
         };
-        if self.state.merge(&incoming, self.overwrite_merge) {
+        if self.state.merge(&incoming, self.merge) {
             self.changed(peers);
         }
         if peers.contains(&req.src) {
@@ -182,6 +202,9 @@ impl PnCounter {
         peers: &[String],
         rng: &mut impl Rng,
     ) -> Vec<(String, Map<String, Value>)> {
+        if self.silent {
+            return Vec::new();
+        }
         match self.next_gossip {
             Some(due) if due <= now => {
                 // Keep the cadence, but never try to catch up on missed rounds.

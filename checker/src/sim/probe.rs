@@ -1,0 +1,146 @@
+//! Convergence probes: in a quiet moment the harness asks every node for its value (from
+//! `c0`, every [`POLL_INTERVAL`]) until all nodes that are up answer the same, and records
+//! how long that took.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Time between two probes of one node.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// How a probe ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeEnd {
+    /// Every node that is up answered this value, this long after the probe started.
+    Converged {
+        /// Milliseconds from the start of the probe.
+        ms: f64,
+        /// The value they agree on.
+        value: Value,
+    },
+    /// The nodes did not agree before the timeout.
+    TimedOut {
+        /// The last answer of each node (null when it never answered).
+        last: Vec<Value>,
+    },
+}
+
+/// One probe in progress.
+pub struct Probe {
+    /// Why it runs (`round`, `end`).
+    pub reason: String,
+    started: Instant,
+    timeout: Duration,
+    request: Value,
+    latest: Vec<Option<Value>>,
+    asked: HashMap<u64, usize>,
+    next_poll: Instant,
+}
+
+impl Probe {
+    /// A probe of `nodes` nodes with `request` (a body without `msg_id`).
+    pub fn new(reason: &str, request: Value, nodes: usize, timeout: Duration) -> Probe {
+        let now = Instant::now();
+        Probe {
+            reason: reason.into(),
+            started: now,
+            timeout,
+            request,
+            latest: vec![None; nodes],
+            asked: HashMap::new(),
+            next_poll: now,
+        }
+    }
+
+    /// When the probe wants to act next.
+    pub fn next_wake(&self) -> Instant {
+        self.next_poll.min(self.started + self.timeout)
+    }
+
+    /// The requests to send now, as `(node, body)` with `msg_id`s from `msg_id`.
+    pub fn poll(
+        &mut self,
+        now: Instant,
+        up: &[bool],
+        mut msg_id: impl FnMut() -> u64,
+    ) -> Vec<(usize, Value)> {
+        if now < self.next_poll {
+            return Vec::new();
+        }
+        self.next_poll = now + POLL_INTERVAL;
+        (0..self.latest.len())
+            .filter(|&i| up[i])
+            .map(|i| {
+                let id = msg_id();
+                self.asked.insert(id, i);
+                let mut body = self.request.clone();
+                body["msg_id"] = id.into();
+                (i, body)
+            })
+            .collect()
+    }
+
+    /// Takes a reply addressed to `c0`; false when it is not one of this probe's.
+    pub fn on_reply(&mut self, in_reply_to: u64, body: &Value) -> bool {
+        let Some(node) = self.asked.remove(&in_reply_to) else {
+            return false;
+        };
+        if let Some(value) = body.get("value") {
+            self.latest[node] = Some(value.clone());
+        }
+        true
+    }
+
+    /// The probe's end, once every node that is up agrees or the time is up.
+    pub fn end(&self, now: Instant, up: &[bool]) -> Option<ProbeEnd> {
+        let answers: Vec<&Option<Value>> = self
+            .latest
+            .iter()
+            .zip(up)
+            .filter(|(_, u)| **u)
+            .map(|(v, _)| v)
+            .collect();
+        if let Some(Some(first)) = answers.first() {
+            if answers.iter().all(|v| v.as_ref() == Some(first)) {
+                return Some(ProbeEnd::Converged {
+                    ms: now.duration_since(self.started).as_secs_f64() * 1000.0,
+                    value: first.clone(),
+                });
+            }
+        }
+        (now >= self.started + self.timeout).then(|| ProbeEnd::TimedOut {
+            last: self
+                .latest
+                .iter()
+                .map(|v| v.clone().unwrap_or(Value::Null))
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn converges_when_every_live_node_agrees() {
+        let mut probe = Probe::new("round", json!({"type": "read"}), 3, Duration::from_secs(1));
+        let mut id = 0;
+        let asked = probe.poll(Instant::now(), &[true, true, false], || {
+            id += 1;
+            id
+        });
+        assert_eq!(asked.len(), 2);
+        assert!(probe.end(Instant::now(), &[true, true, false]).is_none());
+        probe.on_reply(1, &json!({"type": "read_ok", "value": 5}));
+        assert!(probe.end(Instant::now(), &[true, true, false]).is_none());
+        assert!(!probe.on_reply(99, &json!({})));
+        probe.on_reply(2, &json!({"type": "read_ok", "value": 5}));
+        assert!(matches!(
+            probe.end(Instant::now(), &[true, true, false]),
+            Some(ProbeEnd::Converged { .. })
+        ));
+    }
+}
