@@ -5,7 +5,7 @@ use crate::message::{body, Envelope, RpcError};
 use crate::outbox::Outbox;
 use crate::persist::DataDir;
 use crate::workloads::{
-    heartbeat::Master,
+    heartbeat::{Master, MasterBugs},
     kv::KvStore,
     lease::Lease,
     lease_read::LeaseConfig,
@@ -43,6 +43,14 @@ pub enum Bug {
     DoubleCount,
     /// PN-counter: never send gossip, so replicas never converge.
     NoGossip,
+    /// GFS master: never declare a server dead.
+    NeverDead,
+    /// GFS master: declare a server dead after one missed heartbeat.
+    HastyDeath,
+    /// GFS master: order deletion of replicas that are still needed.
+    DeleteNeeded,
+    /// GFS master: keep counting a dead server's chunks.
+    CountDeadChunks,
 }
 
 /// The node id and the cluster it belongs to, as `init` said.
@@ -93,8 +101,13 @@ impl<W: Write> Node<W> {
             Some(Bug::DoubleCount) => Merge::Sum,
             _ => Merge::Maximum,
         };
-        self.counter
-            .set_behaviour(merge, bug != Some(Bug::NoGossip));
+        self.counter.set_behaviour(merge, bug != Some(Bug::NoGossip));
+        self.master.set_bugs(MasterBugs {
+            never_dead: bug == Some(Bug::NeverDead),
+            hasty_death: bug == Some(Bug::HastyDeath),
+            delete_needed: bug == Some(Bug::DeleteNeeded),
+            count_dead_chunks: bug == Some(Bug::CountDeadChunks),
+        });
     }
 
     /// Where durable state lives (`NODE_DATA_DIR`); without one nothing is persisted.

@@ -33,9 +33,34 @@ struct Order {
     issued_ms: i64,
 }
 
+/// Deliberate defects of a master, for proving that eddy's checks catch them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MasterBugs {
+    /// Never declare a server dead.
+    pub never_dead: bool,
+    /// Declare a server dead after one missed heartbeat (6 s) instead of three (15 s).
+    pub hasty_death: bool,
+    /// Order deletion of a replica even when that leaves the chunk at its target minus one.
+    pub delete_needed: bool,
+    /// Keep counting a dead server's chunks (in the replica counts and in `server_status`).
+    pub count_dead_chunks: bool,
+}
+
+impl MasterBugs {
+    /// Silence after which a server is dead, if ever.
+    fn dead_after(self) -> Option<i64> {
+        match (self.never_dead, self.hasty_death) {
+            (true, _) => None,
+            (false, true) => Some(6_000),
+            (false, false) => Some(DEAD_AFTER_MS),
+        }
+    }
+}
+
 /// The master's state: what each server last reported, and the orders in flight.
 #[derive(Debug, Default)]
 pub struct Master {
+    bugs: MasterBugs,
     servers: BTreeMap<String, ServerRecord>,
     replications: Vec<Order>,
     deletions: Vec<Order>,
@@ -88,11 +113,11 @@ impl Master {
             .servers
             .iter()
             .map(|(name, record)| {
-                let alive = is_alive(record, now_ms);
+                let alive = is_alive(record, now_ms, self.bugs);
                 json!({
                     "server": name,
                     "status": if alive { "alive" } else { "dead" },
-                    "chunks": if alive { record.chunks.len() } else { 0 },
+                    "chunks": if alive || self.bugs.count_dead_chunks { record.chunks.len() } else { 0 },
                     "last_heartbeat_ms_ago": (now_ms - record.last_heartbeat_ms).max(0),
                     "disk_usage_pct": record.disk_usage_pct,
                 })
@@ -102,15 +127,26 @@ impl Master {
     }
 
     fn live_servers(&self, now_ms: i64) -> impl Iterator<Item = (&String, &ServerRecord)> {
+        let bugs = self.bugs;
         self.servers
             .iter()
-            .filter(move |(_, record)| is_alive(record, now_ms))
+            .filter(move |(_, record)| is_alive(record, now_ms, bugs))
+    }
+
+    /// Turns deliberate defects on.
+    pub fn set_bugs(&mut self, bugs: MasterBugs) {
+        self.bugs = bugs;
     }
 
     /// Live holders of every chunk that some live server holds.
     fn live_holders(&self, now_ms: i64) -> BTreeMap<&str, usize> {
         let mut holders = BTreeMap::new();
-        for (_, record) in self.live_servers(now_ms) {
+        let counted: Vec<&ServerRecord> = if self.bugs.count_dead_chunks {
+            self.servers.values().collect()
+        } else {
+            self.live_servers(now_ms).map(|(_, r)| r).collect()
+        };
+        for record in counted {
             for chunk in &record.chunks {
                 *holders.entry(chunk.as_str()).or_insert(0) += 1;
             }
@@ -125,9 +161,10 @@ impl Master {
     /// Drops orders that took effect, expired, or went to a server that died.
     fn forget_settled_orders(&mut self, now_ms: i64) {
         let servers = &self.servers;
+        let bugs = self.bugs;
         let pending = |order: &Order, done: fn(bool) -> bool| {
             servers.get(&order.server).is_some_and(|record| {
-                is_alive(record, now_ms)
+                is_alive(record, now_ms, bugs)
                     && now_ms - order.issued_ms < ORDER_TTL_MS
                     && !done(record.chunks.contains(&order.chunk))
             })
@@ -170,7 +207,8 @@ impl Master {
                 .deletions
                 .iter()
                 .any(|o| &o.chunk == chunk && o.server == server);
-            if !already && holders[chunk.as_str()] > target + pending {
+            let spare = if self.bugs.delete_needed { target + pending } else { target + pending + 1 };
+            if !already && holders[chunk.as_str()] >= spare {
                 orders.push(chunk.clone());
             }
         }
@@ -188,8 +226,8 @@ fn remember(pending: &mut Vec<Order>, chunks: &[String], server: &str, now_ms: i
     }));
 }
 
-fn is_alive(record: &ServerRecord, now_ms: i64) -> bool {
-    now_ms - record.last_heartbeat_ms < DEAD_AFTER_MS
+fn is_alive(record: &ServerRecord, now_ms: i64, bugs: MasterBugs) -> bool {
+    bugs.dead_after().is_none_or(|after| now_ms - record.last_heartbeat_ms < after)
 }
 
 #[cfg(test)]
