@@ -101,7 +101,8 @@ impl<W: Write> Node<W> {
             Some(Bug::DoubleCount) => Merge::Sum,
             _ => Merge::Maximum,
         };
-        self.counter.set_behaviour(merge, bug != Some(Bug::NoGossip));
+        self.counter
+            .set_behaviour(merge, bug != Some(Bug::NoGossip));
         self.master.set_bugs(MasterBugs {
             never_dead: bug == Some(Bug::NeverDead),
             hasty_death: bug == Some(Bug::HastyDeath),

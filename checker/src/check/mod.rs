@@ -2,6 +2,7 @@
 //! `eddy check STORE` reaches the same verdict as the run that wrote the store.
 
 pub mod counter;
+pub mod failure;
 pub mod generic;
 pub mod gossip;
 pub mod linear;
@@ -139,10 +140,11 @@ pub fn merged(results: &[CheckResult]) -> Validity {
 
 /// Every check of a run: the workload's own, then the generic ones.
 pub fn run_checks(
-    workload: &dyn crate::workload::SimWorkload,
+    workload: crate::workload::Workload,
+    options: &crate::workload::WorkloadOptions,
     record: &Record,
 ) -> Vec<CheckResult> {
-    let mut results = workload.check(record);
+    let mut results = workload.checks(options, record);
     results.extend(generic::check(record));
     results
 }

@@ -55,9 +55,11 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
     let nodes: Vec<String> = serde_json::from_value(stored["nodes"].clone()).unwrap_or_default();
     let options: crate::workload::WorkloadOptions =
         serde_json::from_value(stored["options"]["workload_options"].clone()).unwrap_or_default();
-    let simulation = workload
-        .simulation(&options)
-        .ok_or_else(|| UsageError(format!("cannot check the {workload} workload yet")))?;
+    if !workload.simulated() {
+        return Err(UsageError(format!(
+            "cannot check the {workload} workload yet"
+        )));
+    }
     let history = read_history(&dir).map_err(UsageError)?;
     let net = NetSummary::read(&dir).map_err(UsageError)?;
     let record = Record {
@@ -66,7 +68,7 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
         nodes: nodes.clone(),
         dir: Some(dir.clone()),
     };
-    let checks = run_checks(simulation.as_ref(), &record);
+    let checks = run_checks(workload, &options, &record);
     let stopped = stored["stopped_early"].as_str();
     let facts = RunFacts {
         workload: workload.name(),

@@ -6,6 +6,7 @@ pub mod nemesis;
 pub mod network;
 pub mod probe;
 pub mod router;
+pub mod servers;
 
 use crate::process::NodeCommand;
 use crate::workload::Workload;
@@ -88,6 +89,12 @@ impl SimConfig {
                 self.nemesis.interval.as_secs_f64().to_string(),
                 "--max-drift-ms".into(),
                 self.nemesis.max_drift_ms.to_string(),
+            ]);
+        }
+        if self.workload == Workload::Heartbeat {
+            words.extend([
+                "--tolerance-ms".into(),
+                self.workload_options.tolerance_ms.to_string(),
             ]);
         }
         if self.workload == Workload::PnCounter {

@@ -148,13 +148,9 @@ struct Router<'a> {
     io_error: Option<std::io::Error>,
 }
 
-/// Runs the simulation described by `cfg`, recording into a new store; `progress` is
-/// called about ten times a second.
-pub fn run(
-    cfg: &SimConfig,
-    workload: Box<dyn SimWorkload>,
-    progress: &dyn Fn(&Progress),
-) -> std::io::Result<RunOutput> {
+/// Creates the run folder; until the run ends well its results say "unknown", so that is
+/// what stays if eddy itself dies.
+pub fn open_store(cfg: &SimConfig) -> std::io::Result<Store> {
     let mut store = Store::create(&cfg.store_root, cfg.workload.name(), cfg.seed)?;
     // Until the run ends well, the store says its verdict is unknown: if eddy itself dies,
     // that is what stays.
@@ -163,6 +159,17 @@ pub fn run(
         "nodes": (1..=cfg.node_count).map(|i| format!("n{i}")).collect::<Vec<_>>(),
         "stopped_early": "eddy did not finish this run", "options": cfg,
     }))?;
+    Ok(store)
+}
+
+/// Runs the simulation described by `cfg`, recording into a new store; `progress` is
+/// called about ten times a second.
+pub fn run(
+    cfg: &SimConfig,
+    workload: Box<dyn SimWorkload>,
+    progress: &dyn Fn(&Progress),
+) -> std::io::Result<RunOutput> {
+    let store = open_store(cfg)?;
     let mut nemesis_rng = ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, 3));
     let plan = nemesis::plan(
         &cfg.nemesis,

@@ -95,6 +95,13 @@ pub struct WorkloadOptions {
     pub round_adds: usize,
     /// pn-counter: the longest acceptable convergence time, in ms (the seed's 1 s).
     pub convergence_target_ms: f64,
+    /// heartbeat: slack around the 15 s deadline and other timings, in ms.
+    #[serde(default = "default_tolerance")]
+    pub tolerance_ms: f64,
+}
+
+fn default_tolerance() -> f64 {
+    1000.0
 }
 
 impl Default for WorkloadOptions {
@@ -103,6 +110,7 @@ impl Default for WorkloadOptions {
             adds: 1000,
             round_adds: 100,
             convergence_target_ms: 1000.0,
+            tolerance_ms: default_tolerance(),
         }
     }
 }
@@ -124,8 +132,6 @@ pub trait SimWorkload: Send {
     fn probe_timeout(&self) -> Duration {
         Duration::from_secs(10)
     }
-    /// The workload's own checks over a run's record.
-    fn check(&self, record: &Record) -> Vec<CheckResult>;
 }
 
 impl Workload {
@@ -134,6 +140,40 @@ impl Workload {
         match self {
             Workload::PnCounter => Some(Box::new(pn_counter::PnCounter::new(options.clone()))),
             _ => None,
+        }
+    }
+
+    /// True when `eddy test` runs this workload.
+    pub fn simulated(self) -> bool {
+        matches!(self, Workload::PnCounter | Workload::Heartbeat)
+    }
+
+    /// The workload's own checks over a run's record.
+    pub fn checks(self, options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
+        match self {
+            Workload::PnCounter => pn_counter::checks(options, record),
+            Workload::Heartbeat => crate::check::failure::checks(options, record),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Nodes when `--node-count` is not given: the master and five chunk servers for
+    /// heartbeat, else 3.
+    pub fn default_node_count(self) -> usize {
+        if self == Workload::Heartbeat {
+            6
+        } else {
+            3
+        }
+    }
+
+    /// Seconds of operations when `--time-limit` is not given: heartbeat needs one silence
+    /// past the 15 s deadline, a return, and a heartbeat round after each.
+    pub fn default_time_limit(self) -> f64 {
+        if self == Workload::Heartbeat {
+            35.0
+        } else {
+            10.0
         }
     }
 

@@ -80,13 +80,14 @@ impl SimWorkload for PnCounter {
         // Five times the target: long enough to tell slow from never.
         Duration::from_secs_f64((self.options.convergence_target_ms * 5.0 / 1000.0).max(1.0))
     }
+}
 
-    fn check(&self, record: &Record) -> Vec<CheckResult> {
-        vec![
-            counter::final_value(record),
-            counter::convergence(record, self.options.convergence_target_ms),
-            gossip::replicate_wire(record),
-            gossip::gossip_status(record),
-        ]
-    }
+/// pn-counter's own checks.
+pub fn checks(options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
+    vec![
+        counter::final_value(record),
+        counter::convergence(record, options.convergence_target_ms),
+        gossip::replicate_wire(record),
+        gossip::gossip_status(record),
+    ]
 }

@@ -207,7 +207,11 @@ impl Master {
                 .deletions
                 .iter()
                 .any(|o| &o.chunk == chunk && o.server == server);
-            let spare = if self.bugs.delete_needed { target + pending } else { target + pending + 1 };
+            let spare = if self.bugs.delete_needed {
+                target + pending
+            } else {
+                target + pending + 1
+            };
             if !already && holders[chunk.as_str()] >= spare {
                 orders.push(chunk.clone());
             }
@@ -227,7 +231,8 @@ fn remember(pending: &mut Vec<Order>, chunks: &[String], server: &str, now_ms: i
 }
 
 fn is_alive(record: &ServerRecord, now_ms: i64, bugs: MasterBugs) -> bool {
-    bugs.dead_after().is_none_or(|after| now_ms - record.last_heartbeat_ms < after)
+    bugs.dead_after()
+        .is_none_or(|after| now_ms - record.last_heartbeat_ms < after)
 }
 
 #[cfg(test)]
