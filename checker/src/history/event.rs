@@ -53,6 +53,26 @@ pub struct HistoryEvent {
 }
 
 impl HistoryEvent {
+    /// An event not yet numbered or stamped (see `Store::append`).
+    pub fn new(
+        process: Process,
+        node: Option<String>,
+        kind: EventType,
+        f: &str,
+        body: Value,
+    ) -> HistoryEvent {
+        HistoryEvent {
+            index: 0,
+            time: 0,
+            process,
+            node,
+            kind,
+            f: f.to_owned(),
+            body,
+            phase: None,
+        }
+    }
+
     /// The client number, for client events.
     pub fn client(&self) -> Option<u64> {
         match self.process {

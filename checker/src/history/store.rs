@@ -48,6 +48,21 @@ impl Store {
         &self.dir
     }
 
+    /// Numbers `event` after what `history` holds, stamps it with `time` (ns since the run
+    /// started), writes it and keeps it in `history`.
+    pub fn append(
+        &mut self,
+        history: &mut Vec<HistoryEvent>,
+        mut event: HistoryEvent,
+        time: u64,
+    ) -> std::io::Result<()> {
+        event.index = history.len() as u64;
+        event.time = time;
+        let written = self.history(&event);
+        history.push(event);
+        written
+    }
+
     /// Appends one history event.
     pub fn history(&mut self, event: &HistoryEvent) -> std::io::Result<()> {
         serde_json::to_writer(&mut self.history, event)?;

@@ -512,14 +512,7 @@ impl<'a> Router<'a> {
         );
         for action in heals {
             if let Some(RunEnd::NodeError(why)) = self.apply(action) {
-                self.record(
-                    Process::Named("harness".into()),
-                    None,
-                    EventType::Info,
-                    "crash",
-                    json!({"exit": why}),
-                    false,
-                );
+                self.harness(None, "crash", json!({"exit": why}));
             }
         }
     }
@@ -537,14 +530,7 @@ impl<'a> Router<'a> {
         };
         if !self.faults.is_empty() {
             let body = json!({"reason": reason, "skipped": self.faults.join(", ")});
-            self.record(
-                Process::Named("harness".into()),
-                None,
-                EventType::Info,
-                "convergence",
-                body,
-                false,
-            );
+            self.harness(None, "convergence", body);
             return;
         }
         self.probe = Some(Probe::new(
@@ -585,14 +571,7 @@ impl<'a> Router<'a> {
                 json!({"reason": reason, "timed_out": true, "last_values": last})
             }
         };
-        self.record(
-            Process::Named("harness".into()),
-            None,
-            EventType::Info,
-            "convergence",
-            body,
-            false,
-        );
+        self.harness(None, "convergence", body);
     }
 
     fn free_client(&self) -> Option<usize> {
@@ -608,20 +587,24 @@ impl<'a> Router<'a> {
         body: Value,
         final_phase: bool,
     ) {
-        let event = HistoryEvent {
-            index: self.history.len() as u64,
-            time: self.ns(Instant::now()),
-            process,
-            node,
-            kind,
-            f: f.to_owned(),
-            body,
-            phase: final_phase.then(|| "final".to_owned()),
-        };
-        if let Err(e) = self.store.history(&event) {
+        let mut event = HistoryEvent::new(process, node, kind, f, body);
+        event.phase = final_phase.then(|| "final".to_owned());
+        let time = self.ns(Instant::now());
+        if let Err(e) = self.store.append(&mut self.history, event, time) {
             self.io_error.get_or_insert(e);
         }
-        self.history.push(event);
+    }
+
+    /// Records something eddy itself saw or measured (process `harness`).
+    fn harness(&mut self, node: Option<String>, f: &str, body: Value) {
+        self.record(
+            Process::Named("harness".into()),
+            node,
+            EventType::Info,
+            f,
+            body,
+            false,
+        );
     }
 
     fn invoke(&mut self, client: usize, op: Op, final_phase: bool) {
@@ -817,14 +800,7 @@ impl<'a> Router<'a> {
                 "{id} {exit} before answering init{tail}"
             )));
         }
-        self.record(
-            Process::Named("harness".into()),
-            Some(id),
-            EventType::Info,
-            "crash",
-            json!({"exit": exit, "stderr": stderr}),
-            false,
-        );
+        self.harness(Some(id), "crash", json!({"exit": exit, "stderr": stderr}));
         None
     }
 

@@ -332,18 +332,12 @@ impl Driver<'_> {
         f: &str,
         body: Value,
     ) {
-        let event = HistoryEvent {
-            index: self.history.len() as u64,
-            time: self.ns(Instant::now()),
-            process,
-            node,
-            kind,
-            f: f.into(),
-            body,
-            phase: None,
-        };
-        let _ = self.store.history(&event);
-        self.history.push(event);
+        let time = self.ns(Instant::now());
+        let _ = self.store.append(
+            &mut self.history,
+            HistoryEvent::new(process, node, kind, f, body),
+            time,
+        );
     }
 
     fn request(
