@@ -60,7 +60,7 @@ fn the_reference_converges_well_under_the_target() {
     assert_eq!(check(&results, "gossip-wire")["figures"]["observed"], true);
     assert_eq!(check(&results, "gossip-status")["valid"], true);
     assert!(
-        out.contains("convergence    valid    4 measurements: p50"),
+        out.contains("convergence       valid    4 measurements: p50"),
         "{out}"
     );
 }

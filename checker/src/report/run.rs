@@ -67,7 +67,7 @@ pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String 
     for check in checks {
         let _ = writeln!(
             out,
-            "  {:<14} {:<8} {}",
+            "  {:<17} {:<8} {}",
             check.name,
             word(check.valid),
             check.summary
