@@ -10,6 +10,7 @@ use crate::workloads::{
     lease::Lease,
     lease_read::LeaseConfig,
     pn_counter::{Merge, PnCounter},
+    raft::Raft,
 };
 use rand::rngs::StdRng;
 use serde_json::{Map, Value};
@@ -74,6 +75,7 @@ pub struct Node<W: Write> {
     counter: PnCounter,
     rng: StdRng,
     data: Option<DataDir>,
+    raft: Option<Raft>,
 }
 
 impl<W: Write> Node<W> {
@@ -91,6 +93,7 @@ impl<W: Write> Node<W> {
             counter: PnCounter::default(),
             rng: rand::make_rng(),
             data: None,
+            raft: None,
         }
     }
 
@@ -133,17 +136,25 @@ impl<W: Write> Node<W> {
     /// Handles one message: answers requests, ignores replies addressed to us.
     pub fn handle(&mut self, message: &Envelope) {
         if message.is_reply() || message.kind() == "error" {
+            if let Some(raft) = &mut self.raft {
+                raft.reply(message, &mut self.out);
+            }
             return;
         }
         match self.answer(message) {
-            Ok(reply) => self.out.reply(message, reply),
+            Ok(Some(reply)) => self.out.reply(message, reply),
+            Ok(None) => {}
             Err(error) => self.out.reply_error(message, &error),
         }
     }
 
     /// When a timer next needs [`Node::tick`].
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.counter.next_deadline()
+        let raft = self.raft.as_ref().and_then(Raft::next_deadline);
+        match (self.counter.next_deadline(), raft) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Runs every timer that is due.
@@ -153,6 +164,9 @@ impl<W: Write> Node<W> {
         };
         for (peer, gossip) in self.counter.tick(now, &membership.peers, &mut self.rng) {
             self.out.send_unnumbered(&peer, gossip);
+        }
+        if let Some(raft) = &mut self.raft {
+            raft.tick(now, &mut self.out, &mut self.rng);
         }
     }
 
@@ -166,11 +180,39 @@ impl<W: Write> Node<W> {
         self.out.writer()
     }
 
-    fn answer(&mut self, req: &Envelope) -> Result<Map<String, Value>, RpcError> {
+    /// The reply to a request: `Ok(None)` when it comes later (a Raft client request is
+    /// answered once committed, or by the leader it was forwarded to).
+    fn answer(&mut self, req: &Envelope) -> Result<Option<Map<String, Value>>, RpcError> {
         let kind = req.kind();
         if kind == "init" {
-            return self.init(req);
+            return self.init(req).map(Some);
         }
+        if let (
+            Some(raft),
+            "read" | "write" | "cas" | "request_vote" | "append_entries" | "raft_status",
+        ) = (&mut self.raft, kind)
+        {
+            if self.workload != Workload::LeaseRead
+                && (kind != "read"
+                    || req.body.contains_key("key")
+                    || self.workload == Workload::Raft)
+            {
+                raft.wake(&mut self.rng);
+                return match kind {
+                    "request_vote" => raft.request_vote(req, &mut self.rng).map(Some),
+                    "append_entries" => raft
+                        .append_entries(req, &mut self.out, &mut self.rng)
+                        .map(Some),
+                    "raft_status" => Ok(Some(raft.status())),
+                    _ => raft.client(req, &mut self.out),
+                };
+            }
+        }
+        self.answer_now(req).map(Some)
+    }
+
+    fn answer_now(&mut self, req: &Envelope) -> Result<Map<String, Value>, RpcError> {
+        let kind = req.kind();
         let owner = owner_of(kind, self.workload, req.body.contains_key("key"))
             .ok_or_else(|| RpcError::not_supported(kind))?;
         if !(owner == Owner::Any || self.serves(owner)) {
@@ -235,10 +277,17 @@ impl<W: Write> Node<W> {
         if id.is_empty() {
             return Err(RpcError::malformed("field `node_id` must not be empty"));
         }
-        let peers = ids.iter().filter(|n| **n != id).cloned().collect();
+        let peers: Vec<String> = ids.iter().filter(|n| **n != id).cloned().collect();
         self.out.set_node_id(&id);
         if let Some(saved) = self.data.as_ref().and_then(|d| d.load(COUNTER_FILE)) {
             self.counter.restore(&saved);
+        }
+        let raft_runs = matches!(self.workload, Workload::Auto | Workload::Raft) && ids.len() > 1;
+        self.raft = raft_runs.then(|| Raft::new(&id, &peers, self.data.clone()));
+        if self.workload == Workload::Raft {
+            if let Some(raft) = &mut self.raft {
+                raft.wake(&mut self.rng);
+            }
         }
         self.membership = Some(Membership { id, ids, peers });
         Ok(body("init_ok", []))

@@ -53,6 +53,21 @@ impl<W: Write> Outbox<W> {
         }
     }
 
+    /// Answers request `msg_id` of `client` (a reply the node owes after it is committed).
+    pub fn reply_to(&mut self, client: &str, msg_id: &Value, mut body: Map<String, Value>) {
+        if msg_id.is_null() {
+            return;
+        }
+        body.insert("in_reply_to".into(), msg_id.clone());
+        self.send(client, body);
+    }
+
+    /// Passes a request on to `dest` unchanged, `src` and `msg_id` included, so that
+    /// `dest` answers the original sender.
+    pub fn forward(&mut self, request: &Envelope, dest: &str) {
+        self.write_from(&request.src, dest, request.body.clone());
+    }
+
     /// Replies with an error body.
     pub fn reply_error(&mut self, request: &Envelope, error: &RpcError) {
         self.reply(request, error.to_body());

@@ -7,6 +7,7 @@ pub mod generic;
 pub mod gossip;
 pub mod linear;
 pub mod net;
+pub mod raft;
 
 use crate::history::HistoryEvent;
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,7 @@
 //! holding its generator beside its checks.
 
 pub mod pn_counter;
+pub mod raft;
 
 use crate::check::{CheckResult, Record};
 use rand_chacha::ChaCha8Rng;
@@ -139,13 +140,17 @@ impl Workload {
     pub fn simulation(self, options: &WorkloadOptions) -> Option<Box<dyn SimWorkload>> {
         match self {
             Workload::PnCounter => Some(Box::new(pn_counter::PnCounter::new(options.clone()))),
+            Workload::Raft => Some(Box::new(raft::RaftKv::default())),
             _ => None,
         }
     }
 
     /// True when `eddy test` runs this workload.
     pub fn simulated(self) -> bool {
-        matches!(self, Workload::PnCounter | Workload::Heartbeat)
+        matches!(
+            self,
+            Workload::PnCounter | Workload::Heartbeat | Workload::Raft
+        )
     }
 
     /// The workload's own checks over a run's record.
@@ -153,6 +158,7 @@ impl Workload {
         match self {
             Workload::PnCounter => pn_counter::checks(options, record),
             Workload::Heartbeat => crate::check::failure::checks(options, record),
+            Workload::Raft => raft::checks(options, record),
             _ => Vec::new(),
         }
     }

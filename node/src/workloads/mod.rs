@@ -5,3 +5,4 @@ pub mod kv;
 pub mod lease;
 pub mod lease_read;
 pub mod pn_counter;
+pub mod raft;

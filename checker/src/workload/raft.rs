@@ -1,0 +1,62 @@
+//! `raft` in simulation (SPEC 3.3, seed 002): random `read`, `write` and `cas` on a few
+//! keys, sent to random nodes (followers forward or refuse); written values are unique so
+//! the linearizability checker can say which write a read saw.
+
+use super::{Next, Op, SimWorkload, WorkloadOptions};
+use crate::check::{linear, raft, CheckResult, Record};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use std::time::Duration;
+
+/// Keys the clients use.
+const KEYS: u64 = 5;
+
+/// The raft workload's generator.
+#[derive(Default)]
+pub struct RaftKv {
+    next_value: u64,
+    last_written: [Option<u64>; KEYS as usize],
+}
+
+impl SimWorkload for RaftKv {
+    fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Next {
+        let node = rng.random_range(0..nodes);
+        let key = rng.random_range(0..KEYS);
+        let body = match rng.random_range(0..10) {
+            0..=3 => json!({"type": "read", "key": key}),
+            4..=7 => {
+                self.next_value += 1;
+                self.last_written[key as usize] = Some(self.next_value);
+                json!({"type": "write", "key": key, "value": self.next_value})
+            }
+            _ => {
+                self.next_value += 1;
+                let from = self.last_written[key as usize].unwrap_or(0);
+                self.last_written[key as usize] = Some(self.next_value);
+                json!({"type": "cas", "key": key, "from": from, "to": self.next_value})
+            }
+        };
+        Next::Op(Op { node, body })
+    }
+
+    fn quiet_period(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn final_ops(&self, _nodes: usize) -> Vec<Op> {
+        Vec::new()
+    }
+}
+
+/// raft's checks: the state machine is linearizable, and what the nodes said to each other
+/// obeys Raft's safety rules.
+pub fn checks(_options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
+    let report = linear::check(
+        linear::history::from_events(&record.history),
+        linear::Limits::default(),
+    );
+    let mut results = vec![linear::to_check_result(&report)];
+    results.extend(raft::checks(record));
+    results
+}

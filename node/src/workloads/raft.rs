@@ -1,0 +1,541 @@
+//! `raft` (seed 002, SPEC 3.3): leader election with randomized timeouts, log replication
+//! with consistency checks and conflict repair, commitment by majority (only entries of the
+//! leader's own term, as in the paper), and a key/value state machine. Reads go through
+//! the log too, so every answer is linearizable. A new leader appends a no-op to commit what
+//! earlier terms left. Followers forward a client's request to the leader with the client's
+//! `src` kept, so the leader answers the client directly (Maelstrom's convention), or answer
+//! error 11 when no leader is known. Term, vote and log are synced to `NODE_DATA_DIR`
+//! before any message that depends on them is sent. Logs are 1-indexed.
+
+use super::kv::KvStore;
+use crate::message::{body, Envelope, RpcError};
+use crate::outbox::Outbox;
+use crate::persist::DataDir;
+use rand::{Rng, RngExt};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// Time between a leader's heartbeats.
+pub const HEARTBEAT: Duration = Duration::from_millis(50);
+/// Entries sent in one `append_entries` at most.
+const BATCH: usize = 256;
+
+/// A node's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Follows a leader.
+    Follower,
+    /// Asks for votes.
+    Candidate,
+    /// Leads its term.
+    Leader,
+}
+
+/// One log entry: its term and the client request it carries (`null` for a no-op).
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    term: u64,
+    op: Value,
+}
+
+/// One node's Raft state.
+pub struct Raft {
+    me: String,
+    peers: Vec<String>,
+    term: u64,
+    voted_for: Option<String>,
+    log: Vec<Entry>,
+    commit: usize,
+    applied: usize,
+    role: Role,
+    leader: Option<String>,
+    votes: BTreeSet<String>,
+    next_index: HashMap<String, usize>,
+    match_index: HashMap<String, usize>,
+    election_due: Option<Instant>,
+    heartbeat_due: Option<Instant>,
+    timeout_ms: (u64, u64),
+    kv: KvStore,
+    waiting: HashMap<usize, (String, Value)>,
+    data: Option<DataDir>,
+}
+
+const META: &str = "raft-meta.json";
+const LOG: &str = "raft-log.json";
+
+impl Raft {
+    /// A follower of a cluster of `me` and `peers`, restored from `data` when it holds state.
+    pub fn new(me: &str, peers: &[String], data: Option<DataDir>) -> Raft {
+        let mut raft = Raft {
+            me: me.into(),
+            peers: peers.to_vec(),
+            term: 0,
+            voted_for: None,
+            log: vec![Entry {
+                term: 0,
+                op: Value::Null,
+            }],
+            commit: 0,
+            applied: 0,
+            role: Role::Follower,
+            leader: None,
+            votes: BTreeSet::new(),
+            next_index: HashMap::new(),
+            match_index: HashMap::new(),
+            election_due: None,
+            heartbeat_due: None,
+            timeout_ms: (150, 300),
+            kv: KvStore::default(),
+            waiting: HashMap::new(),
+            data,
+        };
+        if let Some(data) = &raft.data {
+            if let Some(meta) = data.load(META) {
+                raft.term = meta["term"].as_u64().unwrap_or(0);
+                raft.voted_for = meta["voted_for"].as_str().map(str::to_owned);
+            }
+            if let Some(Value::Array(entries)) = data.load(LOG) {
+                raft.log.extend(entries.iter().map(|e| Entry {
+                    term: e["term"].as_u64().unwrap_or(0),
+                    op: e["op"].clone(),
+                }));
+            }
+        }
+        raft
+    }
+
+    /// True once the election timer runs (Raft wakes on its first message).
+    pub fn is_awake(&self) -> bool {
+        self.election_due.is_some() || self.role == Role::Leader
+    }
+
+    /// Starts the election timer if it is not running.
+    pub fn wake(&mut self, rng: &mut impl Rng) {
+        if !self.is_awake() {
+            self.reset_election(rng);
+        }
+    }
+
+    /// Sets the election timeout range (the lease-read configuration may raise it).
+    pub fn set_timeout(&mut self, min_ms: u64, max_ms: u64) {
+        self.timeout_ms = (min_ms, max_ms.max(min_ms + 1));
+    }
+
+    fn reset_election(&mut self, rng: &mut impl Rng) {
+        let ms = rng.random_range(self.timeout_ms.0..self.timeout_ms.1);
+        self.election_due = Some(Instant::now() + Duration::from_millis(ms));
+    }
+
+    fn last_index(&self) -> usize {
+        self.log.len() - 1
+    }
+
+    fn majority(&self) -> usize {
+        self.peers.len().div_ceil(2) + 1
+    }
+
+    fn persist_meta(&self) -> Result<(), RpcError> {
+        match &self.data {
+            Some(data) => data
+                .save(
+                    META,
+                    &json!({"term": self.term, "voted_for": self.voted_for}),
+                )
+                .map_err(crash),
+            None => Ok(()),
+        }
+    }
+
+    fn persist_log(&self) -> Result<(), RpcError> {
+        match &self.data {
+            Some(data) => {
+                let entries: Vec<Value> = self.log[1..]
+                    .iter()
+                    .map(|e| json!({"term": e.term, "op": e.op}))
+                    .collect();
+                data.save(LOG, &Value::Array(entries)).map_err(crash)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Adopts a newer term as a follower.
+    fn step_down(&mut self, term: u64) -> Result<(), RpcError> {
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.persist_meta()?;
+        }
+        if self.role == Role::Leader {
+            self.waiting.clear();
+        }
+        self.role = Role::Follower;
+        self.heartbeat_due = None;
+        Ok(())
+    }
+
+    /// When a timer is next due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match self.role {
+            Role::Leader => self.heartbeat_due,
+            _ => self.election_due,
+        }
+    }
+
+    /// Runs due timers: an election when the leader went quiet, heartbeats when leading.
+    pub fn tick<W: Write>(&mut self, now: Instant, out: &mut Outbox<W>, rng: &mut impl Rng) {
+        match self.role {
+            Role::Leader if self.heartbeat_due.is_some_and(|d| d <= now) => {
+                self.replicate(out);
+                self.heartbeat_due = Some(now + HEARTBEAT);
+            }
+            Role::Follower | Role::Candidate if self.election_due.is_some_and(|d| d <= now) => {
+                self.campaign(out, rng)
+            }
+            _ => {}
+        }
+    }
+
+    fn campaign<W: Write>(&mut self, out: &mut Outbox<W>, rng: &mut impl Rng) {
+        self.term += 1;
+        self.role = Role::Candidate;
+        self.voted_for = Some(self.me.clone());
+        self.leader = None;
+        self.votes = BTreeSet::from([self.me.clone()]);
+        self.reset_election(rng);
+        if self.persist_meta().is_err() {
+            return;
+        }
+        if self.votes.len() >= self.majority() {
+            return self.lead(out);
+        }
+        let last = self.last_index();
+        for peer in self.peers.clone() {
+            let req = body(
+                "request_vote",
+                [
+                    ("term", self.term.into()),
+                    ("candidate_id", self.me.clone().into()),
+                    ("last_log_index", last.into()),
+                    ("last_log_term", self.log[last].term.into()),
+                ],
+            );
+            out.send(&peer, req);
+        }
+    }
+
+    fn lead<W: Write>(&mut self, out: &mut Outbox<W>) {
+        self.role = Role::Leader;
+        self.leader = Some(self.me.clone());
+        self.log.push(Entry {
+            term: self.term,
+            op: Value::Null,
+        });
+        let _ = self.persist_log();
+        for peer in &self.peers {
+            self.next_index.insert(peer.clone(), self.last_index());
+            self.match_index.insert(peer.clone(), 0);
+        }
+        self.replicate(out);
+        self.heartbeat_due = Some(Instant::now() + HEARTBEAT);
+        self.advance_commit(out);
+    }
+
+    /// Sends every peer what it lacks (or an empty heartbeat).
+    fn replicate<W: Write>(&mut self, out: &mut Outbox<W>) {
+        for peer in self.peers.clone() {
+            let next = self
+                .next_index
+                .get(&peer)
+                .copied()
+                .unwrap_or(1)
+                .clamp(1, self.last_index() + 1);
+            let prev = next - 1;
+            let entries: Vec<Value> = self.log[next..]
+                .iter()
+                .take(BATCH)
+                .map(|e| json!({"term": e.term, "op": e.op}))
+                .collect();
+            let req = body(
+                "append_entries",
+                [
+                    ("term", self.term.into()),
+                    ("leader_id", self.me.clone().into()),
+                    ("prev_log_index", prev.into()),
+                    ("prev_log_term", self.log[prev].term.into()),
+                    ("entries", entries.into()),
+                    ("leader_commit", self.commit.into()),
+                ],
+            );
+            out.send(&peer, req);
+        }
+    }
+
+    /// A client's `read`, `write` or `cas`: the leader logs it and answers once it is
+    /// committed and applied; a follower forwards it to the leader it knows.
+    pub fn client<W: Write>(
+        &mut self,
+        req: &Envelope,
+        out: &mut Outbox<W>,
+    ) -> Result<Option<Map<String, Value>>, RpcError> {
+        req.field("key")?;
+        match (self.role, &self.leader) {
+            (Role::Leader, _) => {
+                let op = json!({"src": req.src, "body": req.body});
+                self.log.push(Entry {
+                    term: self.term,
+                    op,
+                });
+                self.persist_log()?;
+                self.waiting.insert(
+                    self.last_index(),
+                    (
+                        req.src.clone(),
+                        req.msg_id().cloned().unwrap_or(Value::Null),
+                    ),
+                );
+                self.replicate(out);
+                self.advance_commit(out);
+                Ok(None)
+            }
+            (_, Some(leader)) if *leader != self.me => {
+                out.forward(req, leader);
+                Ok(None)
+            }
+            _ => Err(RpcError::unavailable("no leader known; try again")),
+        }
+    }
+
+    /// `request_vote`: grant at most one vote per term, and only to a candidate whose log is
+    /// at least as up to date; the vote is synced before the answer.
+    pub fn request_vote(
+        &mut self,
+        req: &Envelope,
+        rng: &mut impl Rng,
+    ) -> Result<Map<String, Value>, RpcError> {
+        let term = req.int("term")? as u64;
+        let candidate = req.string("candidate_id")?.to_owned();
+        let (last_index, last_term) = (
+            req.int("last_log_index")? as usize,
+            req.int("last_log_term")? as u64,
+        );
+        if term > self.term {
+            self.step_down(term)?;
+        }
+        let mine = self.last_index();
+        let up_to_date = last_term > self.log[mine].term
+            || (last_term == self.log[mine].term && last_index >= mine);
+        let granted = term == self.term
+            && self.voted_for.as_ref().is_none_or(|v| *v == candidate)
+            && up_to_date;
+        if granted {
+            self.voted_for = Some(candidate);
+            self.persist_meta()?;
+            self.reset_election(rng);
+        }
+        Ok(body(
+            "request_vote_res",
+            [("term", self.term.into()), ("vote_granted", granted.into())],
+        ))
+    }
+
+    /// `append_entries`: check the previous entry, repair conflicts, append, commit.
+    pub fn append_entries<W: Write>(
+        &mut self,
+        req: &Envelope,
+        out: &mut Outbox<W>,
+        rng: &mut impl Rng,
+    ) -> Result<Map<String, Value>, RpcError> {
+        let term = req.int("term")? as u64;
+        let leader = req.string("leader_id")?.to_owned();
+        let prev = req.int("prev_log_index")? as usize;
+        let prev_term = req.int("prev_log_term")? as u64;
+        let leader_commit = req.int("leader_commit")? as usize;
+        let entries = req
+            .field("entries")?
+            .as_array()
+            .cloned()
+            .ok_or_else(|| RpcError::malformed("`entries` must be a list"))?;
+        let refuse = |raft: &Raft, hint: usize| {
+            body(
+                "append_entries_res",
+                [
+                    ("term", raft.term.into()),
+                    ("success", false.into()),
+                    ("conflict_index", hint.into()),
+                ],
+            )
+        };
+        if term < self.term {
+            return Ok(refuse(self, 0));
+        }
+        if term > self.term || self.role != Role::Follower {
+            self.step_down(term)?;
+        }
+        self.leader = Some(leader);
+        self.reset_election(rng);
+        if prev > self.last_index() {
+            return Ok(refuse(self, self.last_index() + 1));
+        }
+        if self.log[prev].term != prev_term {
+            let bad = self.log[prev].term;
+            let first = (1..=prev).find(|&i| self.log[i].term == bad).unwrap_or(1);
+            return Ok(refuse(self, first));
+        }
+        let mut changed = false;
+        for (k, e) in entries.iter().enumerate() {
+            let index = prev + 1 + k;
+            let entry = Entry {
+                term: e["term"].as_u64().unwrap_or(0),
+                op: e["op"].clone(),
+            };
+            if index <= self.last_index() && self.log[index].term != entry.term {
+                self.log.truncate(index);
+                changed = true;
+            }
+            if index > self.last_index() {
+                self.log.push(entry);
+                changed = true;
+            }
+        }
+        if changed {
+            self.persist_log()?;
+        }
+        let matched = prev + entries.len();
+        if leader_commit > self.commit {
+            self.commit = leader_commit.min(matched);
+            self.apply(out);
+        }
+        Ok(body(
+            "append_entries_res",
+            [
+                ("term", self.term.into()),
+                ("success", true.into()),
+                ("match_index", matched.into()),
+            ],
+        ))
+    }
+
+    /// A reply to one of our RPCs.
+    pub fn reply<W: Write>(&mut self, msg: &Envelope, out: &mut Outbox<W>) {
+        let term = msg.body.get("term").and_then(Value::as_u64).unwrap_or(0);
+        if term > self.term {
+            let _ = self.step_down(term);
+            return;
+        }
+        match msg.kind() {
+            "request_vote_res"
+                if self.role == Role::Candidate
+                    && term == self.term
+                    && msg.body.get("vote_granted") == Some(&Value::Bool(true)) =>
+            {
+                self.votes.insert(msg.src.clone());
+                if self.votes.len() >= self.majority() {
+                    self.lead(out);
+                }
+            }
+            "append_entries_res" if self.role == Role::Leader && term == self.term => {
+                let peer = msg.src.clone();
+                if msg.body.get("success") == Some(&Value::Bool(true)) {
+                    let matched = msg
+                        .body
+                        .get("match_index")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0) as usize;
+                    let slot = self.match_index.entry(peer.clone()).or_insert(0);
+                    *slot = (*slot).max(matched);
+                    self.next_index.insert(peer, *slot + 1);
+                    self.advance_commit(out);
+                } else {
+                    let hint = msg
+                        .body
+                        .get("conflict_index")
+                        .and_then(Value::as_u64)
+                        .map(|h| h as usize);
+                    let next = self.next_index.get(&peer).copied().unwrap_or(1);
+                    self.next_index.insert(
+                        peer,
+                        hint.filter(|&h| h >= 1)
+                            .unwrap_or(next.saturating_sub(1))
+                            .max(1),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Commits the highest index of our own term that a majority holds, then applies.
+    fn advance_commit<W: Write>(&mut self, out: &mut Outbox<W>) {
+        for n in (self.commit + 1..=self.last_index()).rev() {
+            if self.log[n].term != self.term {
+                break;
+            }
+            let holders = 1 + self.match_index.values().filter(|&&m| m >= n).count();
+            if holders >= self.majority() {
+                self.commit = n;
+                break;
+            }
+        }
+        self.apply(out);
+    }
+
+    /// Applies committed entries; the leader answers the clients that wait on them.
+    fn apply<W: Write>(&mut self, out: &mut Outbox<W>) {
+        while self.applied < self.commit {
+            self.applied += 1;
+            let op = self.log[self.applied].op.clone();
+            if op.is_null() {
+                continue;
+            }
+            let Ok(req) = serde_json::from_value::<Value>(op.clone())
+                .map_err(|_| ())
+                .and_then(|op| {
+                    let line =
+                        json!({"src": op["src"], "dest": self.me, "body": op["body"]}).to_string();
+                    Envelope::parse(&line).map_err(|_| ())
+                })
+            else {
+                continue;
+            };
+            let result = match req.kind() {
+                "read" => self.kv.read(&req),
+                "write" => self.kv.write(&req),
+                "cas" => self.kv.cas(&req),
+                other => Err(RpcError::not_supported(other)),
+            };
+            if let Some((client, msg_id)) = self.waiting.remove(&self.applied) {
+                let reply = result.unwrap_or_else(|e| e.to_body());
+                out.reply_to(&client, &msg_id, reply);
+            }
+        }
+    }
+
+    /// `raft_status`.
+    pub fn status(&self) -> Map<String, Value> {
+        let role = match self.role {
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        };
+        body(
+            "raft_status_ok",
+            [
+                ("term", self.term.into()),
+                ("role", role.into()),
+                ("leader", json!(self.leader)),
+                ("commit_index", self.commit.into()),
+                ("log_len", self.last_index().into()),
+            ],
+        )
+    }
+}
+
+fn crash(e: std::io::Error) -> RpcError {
+    RpcError {
+        code: 13,
+        text: format!("could not persist Raft state: {e}"),
+    }
+}
