@@ -10,7 +10,7 @@ use crate::workloads::{
     lease::Lease,
     lease_read::LeaseConfig,
     pn_counter::{Merge, PnCounter},
-    raft::Raft,
+    raft::{Raft, RaftBugs},
 };
 use rand::rngs::StdRng;
 use serde_json::{Map, Value};
@@ -52,6 +52,14 @@ pub enum Bug {
     DeleteNeeded,
     /// GFS master: keep counting a dead server's chunks.
     CountDeadChunks,
+    /// Raft: vote for every up-to-date candidate, even twice in a term.
+    VoteTwice,
+    /// Raft: keep nothing in NODE_DATA_DIR, so a restarted node forgets its term and vote.
+    ForgetVote,
+    /// Raft: acknowledge writes before a majority holds them.
+    EarlyAck,
+    /// Raft: the leader answers reads from its own state without confirming leadership.
+    LocalReads,
 }
 
 /// The node id and the cluster it belongs to, as `init` said.
@@ -76,6 +84,7 @@ pub struct Node<W: Write> {
     rng: StdRng,
     data: Option<DataDir>,
     raft: Option<Raft>,
+    bug: Option<Bug>,
 }
 
 impl<W: Write> Node<W> {
@@ -94,11 +103,13 @@ impl<W: Write> Node<W> {
             rng: rand::make_rng(),
             data: None,
             raft: None,
+            bug: None,
         }
     }
 
     /// Turns a deliberate defect on.
     pub fn set_bug(&mut self, bug: Option<Bug>) {
+        self.bug = bug;
         let merge = match bug {
             Some(Bug::OverwriteMerge) => Merge::Overwrite,
             Some(Bug::DoubleCount) => Merge::Sum,
@@ -283,7 +294,21 @@ impl<W: Write> Node<W> {
             self.counter.restore(&saved);
         }
         let raft_runs = matches!(self.workload, Workload::Auto | Workload::Raft) && ids.len() > 1;
-        self.raft = raft_runs.then(|| Raft::new(&id, &peers, self.data.clone()));
+        let durable = if self.bug == Some(Bug::ForgetVote) {
+            None
+        } else {
+            self.data.clone()
+        };
+        let bugs = RaftBugs {
+            vote_twice: self.bug == Some(Bug::VoteTwice),
+            early_ack: self.bug == Some(Bug::EarlyAck),
+            local_reads: self.bug == Some(Bug::LocalReads),
+        };
+        self.raft = raft_runs.then(|| {
+            let mut raft = Raft::new(&id, &peers, durable);
+            raft.set_bugs(bugs);
+            raft
+        });
         if self.workload == Workload::Raft {
             if let Some(raft) = &mut self.raft {
                 raft.wake(&mut self.rng);

@@ -152,7 +152,11 @@ fn votes(lines: &[Value]) -> CheckResult {
 fn terms(lines: &[Value]) -> CheckResult {
     let mut last: BTreeMap<String, (u64, f64)> = BTreeMap::new();
     let mut witnesses = Vec::new();
-    for l in lines {
+    // net.jsonl is written as messages are delivered or dropped; what a node sent is in
+    // the order of the send times.
+    let mut sent: Vec<&Value> = lines.iter().collect();
+    sent.sort_by(|a, b| a["send"].as_u64().cmp(&b["send"].as_u64()));
+    for l in sent {
         let (Some(term), Some(writer)) = (l["body"]["term"].as_u64(), l["writer"].as_str()) else {
             continue;
         };

@@ -143,6 +143,7 @@ struct Router<'a> {
     killed: std::collections::BTreeSet<usize>,
     probe: Option<Probe>,
     draining: bool,
+    leader_hint: Option<usize>,
     quiet_until: Instant,
     offsets: Vec<i64>,
     io_error: Option<std::io::Error>,
@@ -280,6 +281,7 @@ impl<'a> Router<'a> {
             killed: std::collections::BTreeSet::new(),
             probe: None,
             draining: false,
+            leader_hint: None,
             quiet_until: now,
             offsets: vec![0; cfg.node_count],
             io_error: None,
@@ -523,6 +525,20 @@ impl<'a> Router<'a> {
         self.final_ops.reverse();
     }
 
+    /// For workloads with a leader, a partition that isolates one node isolates the node that
+    /// last sent `append_entries`: cutting the leader off is the fault that matters.
+    fn aim_at_leader(&self, groups: &[Vec<usize>]) -> Vec<Vec<usize>> {
+        match (self.workload.cut_off_leader(), self.leader_hint, groups) {
+            (true, Some(leader), [alone, _]) if alone.len() == 1 => {
+                vec![
+                    vec![leader],
+                    (0..self.cfg.node_count).filter(|&n| n != leader).collect(),
+                ]
+            }
+            _ => groups.to_vec(),
+        }
+    }
+
     /// Starts measuring convergence, unless a fault makes agreement impossible.
     fn start_probe(&mut self, reason: &str) {
         let Some(request) = self.workload.probe() else {
@@ -703,6 +719,7 @@ impl<'a> Router<'a> {
         let ids = self.cluster.ids().to_vec();
         let (node, body) = match &action {
             Action::Partition { groups } => {
+                let groups = &self.aim_at_leader(groups);
                 self.net.partition(groups);
                 let named: Vec<Vec<&str>> = groups
                     .iter()
@@ -827,6 +844,9 @@ impl<'a> Router<'a> {
             Ok(message) => message,
             Err(problem) => return self.invalid(&writer_id, sent, &problem, &text),
         };
+        if message.kind() == "append_entries" {
+            self.leader_hint = Some(writer);
+        }
         let dest = message.dest();
         if let Some(to) = self.cluster.ids().iter().position(|id| id == dest) {
             match self.net.fate(writer, to) {

@@ -129,6 +129,10 @@ pub trait SimWorkload: Send {
     fn probe(&self) -> Option<Value> {
         None
     }
+    /// True when a partition that isolates one node should isolate the current leader.
+    fn cut_off_leader(&self) -> bool {
+        false
+    }
     /// How long one convergence measurement may take before it counts as not converged.
     fn probe_timeout(&self) -> Duration {
         Duration::from_secs(10)

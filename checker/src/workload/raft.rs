@@ -47,6 +47,10 @@ impl SimWorkload for RaftKv {
     fn final_ops(&self, _nodes: usize) -> Vec<Op> {
         Vec::new()
     }
+
+    fn cut_off_leader(&self) -> bool {
+        true
+    }
 }
 
 /// raft's checks: the state machine is linearizable, and what the nodes said to each other

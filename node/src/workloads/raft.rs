@@ -40,8 +40,20 @@ struct Entry {
     op: Value,
 }
 
+/// Deliberate defects, for proving that eddy's checks catch them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RaftBugs {
+    /// Grant every candidate whose log is up to date, even after voting in the term.
+    pub vote_twice: bool,
+    /// Acknowledge a write or cas as soon as the leader logs it, before a majority has it.
+    pub early_ack: bool,
+    /// Answer reads from the leader's own state without confirming it is still leader.
+    pub local_reads: bool,
+}
+
 /// One node's Raft state.
 pub struct Raft {
+    bugs: RaftBugs,
     me: String,
     peers: Vec<String>,
     term: u64,
@@ -69,6 +81,7 @@ impl Raft {
     /// A follower of a cluster of `me` and `peers`, restored from `data` when it holds state.
     pub fn new(me: &str, peers: &[String], data: Option<DataDir>) -> Raft {
         let mut raft = Raft {
+            bugs: RaftBugs::default(),
             me: me.into(),
             peers: peers.to_vec(),
             term: 0,
@@ -104,6 +117,11 @@ impl Raft {
             }
         }
         raft
+    }
+
+    /// Turns deliberate defects on.
+    pub fn set_bugs(&mut self, bugs: RaftBugs) {
+        self.bugs = bugs;
     }
 
     /// True once the election timer runs (Raft wakes on its first message).
@@ -282,8 +300,21 @@ impl Raft {
     ) -> Result<Option<Map<String, Value>>, RpcError> {
         req.field("key")?;
         match (self.role, &self.leader) {
+            (Role::Leader, _) if self.bugs.local_reads && req.kind() == "read" => {
+                self.kv.read(req).map(Some)
+            }
             (Role::Leader, _) => {
                 let op = json!({"src": req.src, "body": req.body});
+                if self.bugs.early_ack && req.kind() != "read" {
+                    self.log.push(Entry {
+                        term: self.term,
+                        op,
+                    });
+                    self.persist_log()?;
+                    self.replicate(out);
+                    self.advance_commit(out);
+                    return Ok(Some(body(&format!("{}_ok", req.kind()), [])));
+                }
                 self.log.push(Entry {
                     term: self.term,
                     op,
@@ -327,9 +358,8 @@ impl Raft {
         let mine = self.last_index();
         let up_to_date = last_term > self.log[mine].term
             || (last_term == self.log[mine].term && last_index >= mine);
-        let granted = term == self.term
-            && self.voted_for.as_ref().is_none_or(|v| *v == candidate)
-            && up_to_date;
+        let free = self.bugs.vote_twice || self.voted_for.as_ref().is_none_or(|v| *v == candidate);
+        let granted = term == self.term && free && up_to_date;
         if granted {
             self.voted_for = Some(candidate);
             self.persist_meta()?;
