@@ -1,6 +1,6 @@
 //! The raft workload's checks, proven both ways: the reference passes under partitions,
 //! pauses and kills; broken modes fail with witnesses. Whether a broken node misbehaves
-//! within a short run depends on real timing, so each broken mode gets three seeds and
+//! within a short run depends on real timing, so each broken mode gets several seeds and
 //! must fail on at least one.
 
 use serde_json::Value;
@@ -29,7 +29,9 @@ fn run((bug, nemesis, latency, interval, seed): Case) -> (i32, Value) {
         "--node-count",
         "5",
         "--time-limit",
-        "8",
+        "12",
+        "--timeout",
+        "1",
         "--latency",
         latency,
         "--rate",
@@ -73,11 +75,14 @@ fn the_reference_passes_and_broken_modes_fail() {
         (Some("vote-twice"), "partition,kill", "20", "0.5", 7),
         (Some("vote-twice"), "partition,kill", "20", "0.5", 8),
         (Some("vote-twice"), "partition,kill", "20", "0.5", 9),
+        (Some("vote-twice"), "partition,kill", "20", "0.5", 10),
         (Some("early-ack"), "partition", "5", "2", 5),
         (Some("early-ack"), "partition", "5", "2", 6),
+        (Some("early-ack"), "partition", "5", "2", 7),
         (Some("local-reads"), "partition", "5", "2", 1),
         (Some("local-reads"), "partition", "5", "2", 2),
         (Some("local-reads"), "partition", "5", "2", 3),
+        (Some("local-reads"), "partition", "5", "2", 4),
     ];
     let results: Vec<(i32, Value)> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases

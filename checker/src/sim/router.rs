@@ -525,18 +525,27 @@ impl<'a> Router<'a> {
         self.final_ops.reverse();
     }
 
-    /// For workloads with a leader, a partition that isolates one node isolates the node that
-    /// last sent `append_entries`: cutting the leader off is the fault that matters.
+    /// For workloads with a leader, every partition puts the node that last sent
+    /// `append_entries` on the minority side (swapping it with a minority member): cutting
+    /// the leader off is the fault that matters.
     fn aim_at_leader(&self, groups: &[Vec<usize>]) -> Vec<Vec<usize>> {
-        match (self.workload.cut_off_leader(), self.leader_hint, groups) {
-            (true, Some(leader), [alone, _]) if alone.len() == 1 => {
-                vec![
-                    vec![leader],
-                    (0..self.cfg.node_count).filter(|&n| n != leader).collect(),
-                ]
-            }
-            _ => groups.to_vec(),
+        let (true, Some(leader), [a, b]) =
+            (self.workload.cut_off_leader(), self.leader_hint, groups)
+        else {
+            return groups.to_vec();
+        };
+        let (mut minority, mut majority) = if a.len() <= b.len() {
+            (a.clone(), b.clone())
+        } else {
+            (b.clone(), a.clone())
+        };
+        if let Some(at) = majority.iter().position(|&n| n == leader) {
+            majority[at] = minority[0];
+            minority[0] = leader;
         }
+        minority.sort_unstable();
+        majority.sort_unstable();
+        vec![minority, majority]
     }
 
     /// Starts measuring convergence, unless a fault makes agreement impossible.
