@@ -7,7 +7,7 @@
 //! judgement below allows for that, plus `--tolerance-ms`, and flags only what no such
 //! timing can explain.
 
-use super::{CheckResult, Record, Validity};
+use super::{CheckResult, Record};
 use crate::history::event::{operations, EventType};
 use crate::workload::WorkloadOptions;
 use serde_json::{json, Value};
@@ -153,7 +153,7 @@ fn detection(beats: &BTreeMap<String, Vec<Beat>>, record: &Record, tol: f64) -> 
         }
     }
     let figures = json!({"statuses": statuses, "servers": beats.len()});
-    verdict(
+    CheckResult::from_witnesses(
         "failure-detection",
         witnesses,
         figures,
@@ -281,7 +281,7 @@ fn orders(beats: &BTreeMap<String, Vec<Beat>>, record: &Record, tol: f64) -> Che
         ordered.len(),
         deletions.len()
     );
-    verdict("replication", witnesses, figures, summary)
+    CheckResult::from_witnesses("replication", witnesses, figures, summary)
 }
 
 /// True when `server`'s deletion order given at `when` may still be pending at `at`: the
@@ -292,26 +292,4 @@ fn pending_delete(beats: &BTreeMap<String, Vec<Beat>>, server: &str, when: f64, 
         .into_iter()
         .flatten()
         .any(|b| b.sent > when && b.sent < at)
-}
-
-fn verdict(name: &str, mut witnesses: Vec<Value>, figures: Value, ok: String) -> CheckResult {
-    let (valid, summary) = match witnesses.first() {
-        Some(first) => (
-            Validity::Invalid,
-            format!(
-                "{} violation(s); first: {}",
-                witnesses.len(),
-                first["why"].as_str().unwrap_or_default()
-            ),
-        ),
-        None => (Validity::Valid, ok),
-    };
-    witnesses.truncate(20);
-    CheckResult {
-        name: name.into(),
-        valid,
-        summary,
-        witnesses,
-        figures,
-    }
 }

@@ -81,6 +81,39 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// Invalid when there are witnesses (the first one's `why` is the summary, at most 20
+    /// are kept), else valid with `ok_summary`.
+    pub fn from_witnesses(
+        name: &str,
+        mut witnesses: Vec<Value>,
+        figures: Value,
+        ok_summary: String,
+    ) -> CheckResult {
+        let (valid, summary) = match witnesses.first() {
+            Some(first) if witnesses.len() > 1 => (
+                Validity::Invalid,
+                format!(
+                    "{} violations; first: {}",
+                    witnesses.len(),
+                    first["why"].as_str().unwrap_or_default()
+                ),
+            ),
+            Some(first) => (
+                Validity::Invalid,
+                first["why"].as_str().unwrap_or_default().to_owned(),
+            ),
+            None => (Validity::Valid, ok_summary),
+        };
+        witnesses.truncate(20);
+        CheckResult {
+            name: name.into(),
+            valid,
+            summary,
+            witnesses,
+            figures,
+        }
+    }
+
     /// A result with no witnesses.
     pub fn new(
         name: &str,

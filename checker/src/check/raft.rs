@@ -72,27 +72,16 @@ fn election_safety(lines: &[Value]) -> CheckResult {
             figures,
         );
     }
-    let (valid, summary) = match witnesses.first() {
-        Some(w) => (
-            Validity::Invalid,
-            w["why"].as_str().unwrap_or_default().to_owned(),
-        ),
-        None => (
-            Validity::Valid,
-            format!(
-                "one leader in each of {} terms; {elections} elections; first leader at {} s",
-                leaders.len(),
-                first.map_or("-".into(), |f| format!("{f:.3}"))
-            ),
-        ),
-    };
-    CheckResult {
-        name: "election-safety".into(),
-        valid,
-        summary,
+    CheckResult::from_witnesses(
+        "election-safety",
         witnesses,
         figures,
-    }
+        format!(
+            "one leader in each of {} terms; {elections} elections; first leader at {} s",
+            leaders.len(),
+            first.map_or("-".into(), |f| format!("{f:.3}"))
+        ),
+    )
 }
 
 /// One granted vote per voter per term.
@@ -129,23 +118,12 @@ fn votes(lines: &[Value]) -> CheckResult {
         })
         .collect();
     let figures = json!({"granted_votes": granted.values().map(BTreeMap::len).sum::<usize>()});
-    let (valid, summary) = match witnesses.first() {
-        Some(w) => (
-            Validity::Invalid,
-            w["why"].as_str().unwrap_or_default().to_owned(),
-        ),
-        None => (
-            Validity::Valid,
-            "every voter granted at most one vote per term".to_owned(),
-        ),
-    };
-    CheckResult {
-        name: "one-vote-per-term".into(),
-        valid,
-        summary,
+    CheckResult::from_witnesses(
+        "one-vote-per-term",
         witnesses,
         figures,
-    }
+        "every voter granted at most one vote per term".to_owned(),
+    )
 }
 
 /// A node's term never goes backwards in what it sends.
@@ -170,18 +148,11 @@ fn terms(lines: &[Value]) -> CheckResult {
             *slot = (term, seconds(l));
         }
     }
-    let (valid, summary) = match witnesses.first() {
-        Some(w) => (
-            Validity::Invalid,
-            w["why"].as_str().unwrap_or_default().to_owned(),
-        ),
-        None => (Validity::Valid, "no node's term went backwards".to_owned()),
-    };
-    CheckResult {
-        name: "terms".into(),
-        valid,
-        summary,
+    let figures = json!({"nodes": last.len()});
+    CheckResult::from_witnesses(
+        "terms",
         witnesses,
-        figures: json!({"nodes": last.len()}),
-    }
+        figures,
+        "no node's term went backwards".to_owned(),
+    )
 }

@@ -107,6 +107,20 @@ impl Interner {
     }
 }
 
+/// An operation for tests: definite unless it never completed.
+#[cfg(test)]
+pub fn test_op(kind: Kind, call: u64, ret: u64) -> LinOp {
+    LinOp {
+        kind,
+        call,
+        ret,
+        definite: ret != NEVER,
+        process: 0,
+        index: call,
+        f: "x",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

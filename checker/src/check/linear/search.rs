@@ -366,17 +366,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn op(kind: Kind, call: u64, ret: u64) -> LinOp {
-        LinOp {
-            kind,
-            call,
-            ret,
-            definite: ret != NEVER,
-            process: 0,
-            index: call,
-            f: "x",
-        }
-    }
+    use super::super::model::test_op as op;
 
     fn run(ops: &[LinOp], all: bool) -> Found {
         let cancel = AtomicBool::new(false);

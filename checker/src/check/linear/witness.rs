@@ -88,17 +88,7 @@ mod tests {
     use super::super::model::Kind;
     use super::*;
 
-    fn op(kind: Kind, call: u64, ret: u64) -> LinOp {
-        LinOp {
-            kind,
-            call,
-            ret,
-            definite: ret != NEVER,
-            process: 0,
-            index: call,
-            f: "x",
-        }
-    }
+    use super::super::model::test_op as op;
 
     #[test]
     fn finds_reads_of_overwritten_values() {
