@@ -107,3 +107,36 @@ fn the_reference_passes_and_broken_modes_fail() {
         );
     }
 }
+
+#[test]
+fn liveness_is_judged_against_its_thresholds_apart_from_safety() {
+    let store = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args([
+            "test",
+            "-w",
+            "raft",
+            "--node-count",
+            "3",
+            "--time-limit",
+            "2",
+            "--seed",
+            "4",
+            "--max-first-leader-ms",
+            "1",
+        ])
+        .args(["--store", store.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(store.path().join("latest/results.json")).unwrap(),
+    )
+    .unwrap();
+    let failed = failed_checks(&results);
+    assert_eq!(failed.len(), 1, "only liveness fails: {failed:?}");
+    assert!(
+        failed[0].contains("raft-liveness") && failed[0].contains("the first leader took"),
+        "{failed:?}"
+    );
+}

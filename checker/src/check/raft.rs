@@ -7,8 +7,9 @@ use super::{CheckResult, Record, Validity};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Every Raft check, from `net.jsonl`.
-pub fn checks(record: &Record) -> Vec<CheckResult> {
+/// Every Raft check, from `net.jsonl` and the history; liveness is judged against
+/// `max_first_leader_ms` and `max_failover_ms`.
+pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -> Vec<CheckResult> {
     let lines = record.net_lines(|l| {
         matches!(
             l["body"]["type"].as_str(),
@@ -22,7 +23,111 @@ pub fn checks(record: &Record) -> Vec<CheckResult> {
             )
         )
     });
-    vec![election_safety(&lines), votes(&lines), terms(&lines)]
+    vec![
+        election_safety(&lines),
+        votes(&lines),
+        terms(&lines),
+        liveness(record, &lines, max_first_leader_ms, max_failover_ms),
+    ]
+}
+
+/// When each leader began, as `(seconds, term, leader)`, in time order.
+fn leader_starts(lines: &[Value]) -> Vec<(f64, u64, String)> {
+    let mut first: BTreeMap<(u64, String), f64> = BTreeMap::new();
+    for l in lines
+        .iter()
+        .filter(|l| l["body"]["type"] == "append_entries")
+    {
+        let (Some(term), Some(writer)) = (l["body"]["term"].as_u64(), l["writer"].as_str()) else {
+            continue;
+        };
+        let t = seconds(l);
+        let slot = first.entry((term, writer.to_owned())).or_insert(t);
+        *slot = slot.min(t);
+    }
+    let mut starts: Vec<(f64, u64, String)> = first
+        .into_iter()
+        .map(|((term, leader), t)| (t, term, leader))
+        .collect();
+    starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    starts
+}
+
+/// Liveness, apart from safety: time from the first client request to the first leader, and
+/// from each fault that takes the leader away (killed, paused, or on the minority side of a
+/// partition) to the next leader.
+fn liveness(
+    record: &Record,
+    lines: &[Value],
+    max_first_ms: f64,
+    max_failover_ms: f64,
+) -> CheckResult {
+    let starts = leader_starts(lines);
+    let first_request = record
+        .history
+        .iter()
+        .find(|e| e.client().is_some())
+        .map(|e| e.time as f64 / 1e9);
+    let first_leader_ms = match (first_request, starts.first()) {
+        (Some(r), Some((t, _, _))) => Some(((t - r).max(0.0) * 1000.0).round()),
+        _ => None,
+    };
+    let mut failovers = Vec::new();
+    let mut witnesses = Vec::new();
+    for e in record
+        .history
+        .iter()
+        .filter(|e| e.process == crate::history::Process::Named("nemesis".into()))
+    {
+        let t = e.time as f64 / 1e9;
+        let Some((_, term, leader)) = starts.iter().rev().find(|(s, _, _)| *s <= t) else {
+            continue;
+        };
+        let hit = match e.f.as_str() {
+            "kill" | "pause" => e.node.as_deref() == Some(leader.as_str()),
+            "partition" => e.body["groups"]
+                .as_array()
+                .and_then(|g| g.iter().min_by_key(|g| g.as_array().map_or(0, Vec::len)))
+                .is_some_and(|minority| {
+                    minority
+                        .as_array()
+                        .is_some_and(|m| m.iter().any(|n| n == leader.as_str()))
+                }),
+            _ => false,
+        };
+        if !hit {
+            continue;
+        }
+        match starts.iter().find(|(s, t2, _)| *s > t && *t2 > *term) {
+            Some((s, _, new)) => {
+                let ms = ((s - t) * 1000.0).round();
+                failovers.push(json!({"fault": e.f, "at_s": (t * 1000.0).round() / 1000.0, "old_leader": leader, "new_leader": new, "ms": ms}));
+                if ms > max_failover_ms {
+                    witnesses.push(json!({"why": format!("after the {} of leader {leader} at {t:.3} s, the next leader ({new}) took {ms} ms (limit {max_failover_ms} ms)", e.f)}));
+                }
+            }
+            None => failovers.push(json!({"fault": e.f, "at_s": (t * 1000.0).round() / 1000.0, "old_leader": leader, "new_leader": Value::Null, "ms": Value::Null})),
+        }
+    }
+    if let Some(ms) = first_leader_ms.filter(|ms| *ms > max_first_ms) {
+        witnesses.insert(0, json!({"why": format!("the first leader took {ms} ms after the first request (limit {max_first_ms} ms)")}));
+    }
+    if first_request.is_some() && starts.is_empty() && !lines.is_empty() {
+        witnesses.insert(0, json!({"why": "no node ever became leader"}));
+    }
+    let mut times: Vec<f64> = failovers.iter().filter_map(|f| f["ms"].as_f64()).collect();
+    times.sort_by(f64::total_cmp);
+    let figures = json!({
+        "first_leader_ms": first_leader_ms, "failovers": failovers, "failover_p50_ms": times.get(times.len() / 2), "failover_max_ms": times.last(),
+        "max_first_leader_ms": max_first_ms, "max_failover_ms": max_failover_ms,
+    });
+    let ok = format!(
+        "liveness: first leader after {} ms; {} failover(s), max {} ms",
+        first_leader_ms.map_or("-".into(), |m| m.to_string()),
+        times.len(),
+        times.last().map_or("-".into(), |m| m.to_string())
+    );
+    CheckResult::from_witnesses("raft-liveness", witnesses, figures, ok)
 }
 
 fn seconds(line: &Value) -> f64 {

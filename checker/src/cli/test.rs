@@ -74,6 +74,12 @@ pub struct TestArgs {
     /// heartbeat: slack around the 15 s deadline and the other timings, in ms.
     #[arg(long, default_value_t = 1000.0)]
     pub tolerance_ms: f64,
+    /// raft: the longest acceptable time to the first leader, in ms (a liveness check).
+    #[arg(long, default_value_t = 3000.0)]
+    pub max_first_leader_ms: f64,
+    /// raft: the longest acceptable time to a new leader after losing one, in ms.
+    #[arg(long, default_value_t = 3000.0)]
+    pub max_failover_ms: f64,
     /// Folder for run folders (and the `latest` link).
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -142,6 +148,8 @@ impl TestArgs {
                 round_adds: self.round_adds,
                 convergence_target_ms: self.convergence_target_ms,
                 tolerance_ms: self.tolerance_ms,
+                max_first_leader_ms: self.max_first_leader_ms,
+                max_failover_ms: self.max_failover_ms,
             },
             command,
             node_count,

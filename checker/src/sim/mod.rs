@@ -91,6 +91,14 @@ impl SimConfig {
                 self.nemesis.max_drift_ms.to_string(),
             ]);
         }
+        if self.workload == Workload::Raft {
+            words.extend([
+                "--max-first-leader-ms".into(),
+                self.workload_options.max_first_leader_ms.to_string(),
+                "--max-failover-ms".into(),
+                self.workload_options.max_failover_ms.to_string(),
+            ]);
+        }
         if self.workload == Workload::Heartbeat {
             words.extend([
                 "--tolerance-ms".into(),

@@ -99,6 +99,16 @@ pub struct WorkloadOptions {
     /// heartbeat: slack around the 15 s deadline and other timings, in ms.
     #[serde(default = "default_tolerance")]
     pub tolerance_ms: f64,
+    /// raft: the longest acceptable time from the first request to the first leader, in ms.
+    #[serde(default = "default_liveness_ms")]
+    pub max_first_leader_ms: f64,
+    /// raft: the longest acceptable time from losing the leader to the next one, in ms.
+    #[serde(default = "default_liveness_ms")]
+    pub max_failover_ms: f64,
+}
+
+fn default_liveness_ms() -> f64 {
+    3000.0
 }
 
 fn default_tolerance() -> f64 {
@@ -112,6 +122,8 @@ impl Default for WorkloadOptions {
             round_adds: 100,
             convergence_target_ms: 1000.0,
             tolerance_ms: default_tolerance(),
+            max_first_leader_ms: default_liveness_ms(),
+            max_failover_ms: default_liveness_ms(),
         }
     }
 }

@@ -55,12 +55,16 @@ impl SimWorkload for RaftKv {
 
 /// raft's checks: the state machine is linearizable, and what the nodes said to each other
 /// obeys Raft's safety rules.
-pub fn checks(_options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
+pub fn checks(options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
     let report = linear::check(
         linear::history::from_events(&record.history),
         linear::Limits::default(),
     );
     let mut results = vec![linear::to_check_result(&report)];
-    results.extend(raft::checks(record));
+    results.extend(raft::checks(
+        record,
+        options.max_first_leader_ms,
+        options.max_failover_ms,
+    ));
     results
 }
