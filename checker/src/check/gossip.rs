@@ -38,7 +38,7 @@ pub fn replicate_wire(record: &Record) -> CheckResult {
     let mut sent: BTreeMap<String, u64> = BTreeMap::new();
     let mut windows: HashMap<(String, u64), u64> = HashMap::new();
     let mut total = 0u64;
-    let lines = record.net_lines(|line| line["body"]["type"] == "replicate");
+    let lines = record.net_lines(|line: &serde_json::Value| line["body"]["type"] == "replicate");
     for line in &lines {
         let writer = line["writer"].as_str().unwrap_or("?").to_owned();
         let time = line["send"].as_u64().unwrap_or(0);

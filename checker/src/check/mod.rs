@@ -146,9 +146,9 @@ pub struct Record {
 }
 
 impl Record {
-    /// The `net.jsonl` lines that `keep` accepts (none without a run folder); a torn last
-    /// line is skipped.
-    pub fn net_lines(&self, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+    /// The `net.jsonl` lines that `keep` accepts, parsed as `T` (a small struct parses only
+    /// the fields it names); none without a run folder; a torn last line is skipped.
+    pub fn net_lines<T: serde::de::DeserializeOwned>(&self, keep: impl Fn(&T) -> bool) -> Vec<T> {
         use std::io::BufRead;
         let Some(dir) = &self.dir else {
             return Vec::new();
@@ -159,7 +159,7 @@ impl Record {
         std::io::BufReader::new(file)
             .lines()
             .map_while(Result::ok)
-            .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+            .filter_map(|line| serde_json::from_str::<T>(&line).ok())
             .filter(|v| keep(v))
             .collect()
     }

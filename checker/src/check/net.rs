@@ -19,6 +19,17 @@ pub enum NetFate<'a> {
     Invalid(&'a str, &'a str),
 }
 
+/// The fields of a `net.jsonl` line the summary needs; the message itself is skipped.
+#[derive(serde::Deserialize)]
+struct NetLine {
+    #[serde(default)]
+    send: u64,
+    writer: Option<String>,
+    invalid: Option<String>,
+    line: Option<String>,
+    drop: Option<String>,
+}
+
 /// Counts over the routed traffic.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetSummary {
@@ -60,20 +71,19 @@ impl NetSummary {
                 .sum::<u64>()
     }
 
-    /// Counts one line of `net.jsonl`.
-    pub fn add_line(&mut self, line: &Value) {
-        let writer = line["writer"].as_str().unwrap_or("?");
-        let time = line["send"].as_u64().unwrap_or(0);
-        if let Some(problem) = line["invalid"].as_str() {
+    /// Counts one parsed line of `net.jsonl`.
+    fn add_parsed(&mut self, line: &NetLine) {
+        let writer = line.writer.as_deref().unwrap_or("?");
+        if let Some(problem) = &line.invalid {
             self.add(
                 writer,
-                time,
-                NetFate::Invalid(problem, line["line"].as_str().unwrap_or("")),
+                line.send,
+                NetFate::Invalid(problem, line.line.as_deref().unwrap_or("")),
             );
-        } else if let Some(reason) = line["drop"].as_str() {
-            self.add(writer, time, NetFate::Dropped(reason));
+        } else if let Some(reason) = &line.drop {
+            self.add(writer, line.send, NetFate::Dropped(reason));
         } else {
-            self.add(writer, time, NetFate::Delivered);
+            self.add(writer, line.send, NetFate::Delivered);
         }
     }
 
@@ -86,8 +96,8 @@ impl NetSummary {
         for line in std::io::BufReader::new(file).lines() {
             let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
             // A torn last line (eddy was killed mid-write) is skipped.
-            if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                summary.add_line(&value);
+            if let Ok(line) = serde_json::from_str::<NetLine>(&line) {
+                summary.add_parsed(&line);
             }
         }
         Ok(summary)

@@ -7,20 +7,40 @@ use super::{CheckResult, Record, Validity};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The fields of a `net.jsonl` line that the Raft checks read (the rest, `entries` above
+/// all, is skipped while parsing).
+#[derive(Debug, serde::Deserialize)]
+struct Wire {
+    #[serde(default)]
+    send: u64,
+    #[serde(default)]
+    writer: String,
+    #[serde(default)]
+    dest: String,
+    #[serde(default)]
+    body: WireBody,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct WireBody {
+    #[serde(rename = "type", default)]
+    kind: String,
+    term: Option<u64>,
+    vote_granted: Option<bool>,
+}
+
 /// Every Raft check, from `net.jsonl` and the history; liveness is judged against
 /// `max_first_leader_ms` and `max_failover_ms`.
 pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -> Vec<CheckResult> {
-    let lines = record.net_lines(|l| {
+    let lines = record.net_lines(|l: &Wire| {
         matches!(
-            l["body"]["type"].as_str(),
-            Some(
-                "append_entries"
-                    | "request_vote"
-                    | "request_vote_res"
-                    | "request_vote_ok"
-                    | "append_entries_res"
-                    | "append_entries_ok"
-            )
+            l.body.kind.as_str(),
+            "append_entries"
+                | "request_vote"
+                | "request_vote_res"
+                | "request_vote_ok"
+                | "append_entries_res"
+                | "append_entries_ok"
         )
     });
     vec![
@@ -32,13 +52,10 @@ pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -
 }
 
 /// When each leader began, as `(seconds, term, leader)`, in time order.
-fn leader_starts(lines: &[Value]) -> Vec<(f64, u64, String)> {
+fn leader_starts(lines: &[Wire]) -> Vec<(f64, u64, String)> {
     let mut first: BTreeMap<(u64, String), f64> = BTreeMap::new();
-    for l in lines
-        .iter()
-        .filter(|l| l["body"]["type"] == "append_entries")
-    {
-        let (Some(term), Some(writer)) = (l["body"]["term"].as_u64(), l["writer"].as_str()) else {
+    for l in lines.iter().filter(|l| l.body.kind == "append_entries") {
+        let (Some(term), Some(writer)) = (l.body.term, Some(l.writer.as_str())) else {
             continue;
         };
         let t = seconds(l);
@@ -58,7 +75,7 @@ fn leader_starts(lines: &[Value]) -> Vec<(f64, u64, String)> {
 /// partition) to the next leader.
 fn liveness(
     record: &Record,
-    lines: &[Value],
+    lines: &[Wire],
     max_first_ms: f64,
     max_failover_ms: f64,
 ) -> CheckResult {
@@ -130,18 +147,15 @@ fn liveness(
     CheckResult::from_witnesses("raft-liveness", witnesses, figures, ok)
 }
 
-fn seconds(line: &Value) -> f64 {
-    line["send"].as_f64().unwrap_or(0.0) / 1e9
+fn seconds(line: &Wire) -> f64 {
+    line.send as f64 / 1e9
 }
 
 /// One leader per term, and the timeline of leaders.
-fn election_safety(lines: &[Value]) -> CheckResult {
+fn election_safety(lines: &[Wire]) -> CheckResult {
     let mut leaders: BTreeMap<u64, BTreeMap<String, f64>> = BTreeMap::new();
-    for l in lines
-        .iter()
-        .filter(|l| l["body"]["type"] == "append_entries")
-    {
-        let (Some(term), Some(writer)) = (l["body"]["term"].as_u64(), l["writer"].as_str()) else {
+    for l in lines.iter().filter(|l| l.body.kind == "append_entries") {
+        let (Some(term), Some(writer)) = (l.body.term, Some(l.writer.as_str())) else {
             continue;
         };
         leaders
@@ -164,8 +178,8 @@ fn election_safety(lines: &[Value]) -> CheckResult {
     let first = timeline.first().and_then(|t| t["from_s"].as_f64());
     let elections = lines
         .iter()
-        .filter(|l| l["body"]["type"] == "request_vote")
-        .filter_map(|l| l["body"]["term"].as_u64())
+        .filter(|l| l.body.kind == "request_vote")
+        .filter_map(|l| l.body.term)
         .collect::<BTreeSet<_>>()
         .len();
     let figures = json!({"terms_with_a_leader": leaders.len(), "elections": elections, "first_leader_s": first, "timeline": timeline});
@@ -190,22 +204,18 @@ fn election_safety(lines: &[Value]) -> CheckResult {
 }
 
 /// One granted vote per voter per term.
-fn votes(lines: &[Value]) -> CheckResult {
+fn votes(lines: &[Wire]) -> CheckResult {
     let mut granted: BTreeMap<(String, u64), BTreeMap<String, f64>> = BTreeMap::new();
-    for l in lines.iter().filter(|l| {
-        matches!(
-            l["body"]["type"].as_str(),
-            Some("request_vote_res" | "request_vote_ok")
-        )
-    }) {
-        if l["body"]["vote_granted"] != true {
+    for l in lines
+        .iter()
+        .filter(|l| matches!(l.body.kind.as_str(), "request_vote_res" | "request_vote_ok"))
+    {
+        if l.body.vote_granted != Some(true) {
             continue;
         }
-        let (Some(term), Some(voter), Some(candidate)) = (
-            l["body"]["term"].as_u64(),
-            l["writer"].as_str(),
-            l["dest"].as_str(),
-        ) else {
+        let (Some(term), Some(voter), Some(candidate)) =
+            (l.body.term, Some(l.writer.as_str()), Some(l.dest.as_str()))
+        else {
             continue;
         };
         granted
@@ -232,15 +242,15 @@ fn votes(lines: &[Value]) -> CheckResult {
 }
 
 /// A node's term never goes backwards in what it sends.
-fn terms(lines: &[Value]) -> CheckResult {
+fn terms(lines: &[Wire]) -> CheckResult {
     let mut last: BTreeMap<String, (u64, f64)> = BTreeMap::new();
     let mut witnesses = Vec::new();
     // net.jsonl is written as messages are delivered or dropped; what a node sent is in
     // the order of the send times.
-    let mut sent: Vec<&Value> = lines.iter().collect();
-    sent.sort_by(|a, b| a["send"].as_u64().cmp(&b["send"].as_u64()));
+    let mut sent: Vec<&Wire> = lines.iter().collect();
+    sent.sort_by_key(|l| l.send);
     for l in sent {
-        let (Some(term), Some(writer)) = (l["body"]["term"].as_u64(), l["writer"].as_str()) else {
+        let (Some(term), Some(writer)) = (l.body.term, Some(l.writer.as_str())) else {
             continue;
         };
         if let Some(&(before, at)) = last.get(writer) {
