@@ -319,11 +319,6 @@ impl NodeProcess {
         self.forget_group();
     }
 
-    /// The node's process id (also its process group id).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// The last lines the node wrote to stderr. After an exit or [`NodeProcess::kill`],
     /// waits briefly for the reader to drain the pipe.
     pub fn stderr_tail(&self) -> Vec<String> {

@@ -52,10 +52,6 @@ pub struct Found {
     /// The operation that could not be placed when the search got deepest, and how many
     /// operations were placed then.
     pub stuck: Option<(usize, usize)>,
-    /// Configurations remembered.
-    pub cache: usize,
-    /// True when the cache filled up.
-    pub cache_full: bool,
 }
 
 /// A placed operation: its call entry, the state and hashes before it, whether it was
@@ -125,8 +121,6 @@ pub fn search(
     let mut found = Found {
         ends: Vec::new(),
         stuck: None,
-        cache: 0,
-        cache_full: false,
     };
     let mut deepest = 0usize;
     let mut steps = 0u64;
@@ -219,8 +213,6 @@ pub fn search(
                 } else {
                     if cache.len() < budget.max_cache {
                         cache.insert(key);
-                    } else {
-                        found.cache_full = true;
                     }
                     true
                 }
@@ -348,7 +340,6 @@ pub fn search(
             break;
         }
     }
-    found.cache = cache.len();
     Ok(found)
 }
 
