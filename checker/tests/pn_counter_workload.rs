@@ -157,3 +157,29 @@ fn a_node_gossiping_under_other_names_is_not_observed_on_the_wire() {
         .starts_with("not observed"));
     assert_eq!(check(&results, "final-value")["valid"], true);
 }
+
+#[test]
+fn a_gossip_status_that_disagrees_with_reads_fails() {
+    let bin = format!("python3 {} --lie-status 1", fixture("python_counter.py"));
+    let (code, results, out) = run(&[
+        "--adds",
+        "100",
+        "--node-count",
+        "1",
+        "--seed",
+        "26",
+        "--bin",
+        &bin,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let status = check(&results, "gossip-status");
+    assert_eq!(status["valid"], false);
+    assert!(
+        status["witnesses"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("in the quiet final phase, but read"),
+        "{status}"
+    );
+    assert_eq!(check(&results, "final-value")["valid"], true);
+}

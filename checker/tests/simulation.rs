@@ -127,6 +127,16 @@ fn a_merge_that_overwrites_fails_with_a_witness() {
         "{}",
         text(&out)
     );
+    // Stale gossip overwrote counts, so the nodes' own replicate messages went backwards.
+    let wire = check(&results, "gossip-wire");
+    assert_eq!(wire["valid"], false, "{wire}");
+    assert!(
+        wire["witnesses"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("a count went down"),
+        "{wire}"
+    );
     // Re-checking the store reaches the same verdict and exit status.
     let again = Command::new(env!("CARGO_BIN_EXE_eddy"))
         .args(["check", run.to_str().unwrap()])

@@ -271,3 +271,88 @@ fn terms(lines: &[Wire]) -> CheckResult {
         "no node's term went backwards".to_owned(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::net::NetSummary;
+
+    fn record(lines: &[Value]) -> (tempfile::TempDir, Record) {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(dir.path().join("net.jsonl"), text).unwrap();
+        let record = Record {
+            history: Vec::new(),
+            net: NetSummary::default(),
+            nodes: vec![],
+            dir: Some(dir.path().to_owned()),
+        };
+        (dir, record)
+    }
+
+    fn line(send: u64, writer: &str, dest: &str, body: Value) -> Value {
+        json!({"send": send, "deliver": send + 1, "writer": writer, "src": writer, "dest": dest, "body": body})
+    }
+
+    fn check_named(lines: &[Value], name: &str) -> CheckResult {
+        let (_dir, record) = record(lines);
+        checks(&record, 3000.0, 3000.0)
+            .into_iter()
+            .find(|r| r.name == name)
+            .unwrap()
+    }
+
+    #[test]
+    fn wire_checks_pass_a_clean_election_and_fail_each_violation() {
+        let vote = |send, voter: &str, candidate: &str, term: u64| {
+            line(
+                send,
+                voter,
+                candidate,
+                json!({"type": "request_vote_res", "term": term, "vote_granted": true}),
+            )
+        };
+        let append = |send, leader: &str, term: u64| {
+            line(
+                send,
+                leader,
+                "n3",
+                json!({"type": "append_entries", "term": term}),
+            )
+        };
+        let clean = [
+            vote(1, "n2", "n1", 1),
+            append(2, "n1", 1),
+            append(5, "n1", 1),
+            vote(6, "n3", "n2", 2),
+            append(7, "n2", 2),
+        ];
+        for name in ["election-safety", "one-vote-per-term", "terms"] {
+            assert_eq!(check_named(&clean, name).valid, Validity::Valid, "{name}");
+        }
+        assert_eq!(
+            check_named(&[append(2, "n1", 1), append(3, "n2", 1)], "election-safety").valid,
+            Validity::Invalid
+        );
+        assert_eq!(
+            check_named(
+                &[vote(1, "n3", "n1", 4), vote(2, "n3", "n2", 4)],
+                "one-vote-per-term"
+            )
+            .valid,
+            Validity::Invalid
+        );
+        // Written in delivery order (the later send first): still in order by send time.
+        assert_eq!(
+            check_named(&[append(9, "n1", 3), append(8, "n1", 2)], "terms").valid,
+            Validity::Valid
+        );
+        let backwards = check_named(&[append(8, "n1", 3), append(9, "n1", 2)], "terms");
+        assert_eq!(backwards.valid, Validity::Invalid);
+        assert!(
+            backwards.summary.contains("n1 sent term 2"),
+            "{}",
+            backwards.summary
+        );
+    }
+}
