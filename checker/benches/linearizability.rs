@@ -4,12 +4,13 @@
 //! printed beside each figure. Run with `cargo bench -p eddy --bench linearizability`;
 //! `EDDY_BENCH_QUICK=1` skips the million-operation case.
 
+#[path = "support/child.rs"]
+mod child;
 #[path = "../tests/support/histories.rs"]
 mod histories;
 
 use histories::{linearizable, make_one_read_stale, to_jsonl, Shape};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Case {
     name: &'static str,
@@ -18,54 +19,24 @@ struct Case {
 }
 
 /// Runs `eddy check --model kv FILE`; returns wall time, peak RSS in MiB, exit code and the
-/// first line of output. The peak is the child's own `VmHWM` (fresh at exec), read every
-/// 2 ms while it runs; `ru_maxrss` would carry this process's peak across the fork.
+/// first line of output.
 fn measure(file: &std::path::Path) -> (Duration, f64, i32, String) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
-        .args([
+    let run = child::measure(
+        env!("CARGO_BIN_EXE_eddy"),
+        &[
             "check",
             "--model",
             "kv",
             "--lin-timeout",
             "50",
             file.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0u64;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if let Ok(text) = std::fs::read_to_string(&status_path) {
-            if let Some(kib) = text
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-            {
-                peak_kib = peak_kib.max(kib);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let elapsed = started.elapsed();
-    let mut out = String::new();
-    use std::io::Read;
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
+        ],
+    );
     (
-        elapsed,
-        peak_kib as f64 / 1024.0,
-        status.code().unwrap_or(-1),
-        out.lines().next().unwrap_or_default().to_owned(),
+        run.wall,
+        run.peak_mib,
+        run.code,
+        run.stdout.lines().next().unwrap_or_default().to_owned(),
     )
 }
 

@@ -5,14 +5,14 @@
 //! every 10,000 operations). Wall time includes reading both files; memory is the checking
 //! process's peak. Run with `cargo bench -p eddy --bench raft_checks`.
 
+#[path = "support/child.rs"]
+mod child;
 #[path = "../tests/support/histories.rs"]
 mod histories;
 
 use histories::{linearizable, to_jsonl, Shape};
 use serde_json::json;
 use std::fmt::Write;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 const OPS: usize = 100_000;
 const NODES: usize = 5;
@@ -63,41 +63,12 @@ fn main() {
     let results = json!({"valid": "unknown", "workload": "raft", "seed": 9, "nodes": nodes, "options": {}, "reproduce": ""});
     std::fs::write(run.join("results.json"), results.to_string()).unwrap();
     let lines = net.lines().count();
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
-        .args(["check", run.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0u64;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if let Ok(text) = std::fs::read_to_string(&status_path) {
-            if let Some(kib) = text
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-            {
-                peak_kib = peak_kib.max(kib);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let wall = started.elapsed();
-    let mut out = String::new();
-    use std::io::Read;
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    println!("eddy check on a raft run of {OPS} operations and {lines} net.jsonl lines: {:.2} s, peak {} MiB, exit {:?}", wall.as_secs_f64(), peak_kib / 1024, status.code());
-    for line in out.lines().take(8) {
+    let run_check = child::measure(
+        env!("CARGO_BIN_EXE_eddy"),
+        &["check", run.to_str().unwrap()],
+    );
+    println!("eddy check on a raft run of {OPS} operations and {lines} net.jsonl lines: {:.2} s, peak {:.0} MiB, exit {}", run_check.wall.as_secs_f64(), run_check.peak_mib, run_check.code);
+    for line in run_check.stdout.lines().take(8) {
         println!("  {line}");
     }
 }
