@@ -34,15 +34,14 @@ fn run(bug: Option<&str>, seed: &str) -> (i32, Value) {
     )
 }
 
-fn first_witness(results: &Value, check: &str) -> String {
-    let c = results["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == check)
-        .unwrap();
-    assert_eq!(c["valid"], false, "{check} should fail: {c}");
-    c["witnesses"][0]["why"].as_str().unwrap().to_owned()
+/// The first witness of a check that must have failed.
+fn first_witness(results: &Value, name: &str) -> String {
+    assert_eq!(
+        support::check(results, name)["valid"],
+        false,
+        "{name} should fail"
+    );
+    support::first_why(results, name)
 }
 
 #[test]

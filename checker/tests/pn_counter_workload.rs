@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::Value;
 use std::process::Command;
-use support::{fixture, text};
+use support::{check, fixture, text};
 
 fn run(args: &[&str]) -> (i32, Value, String) {
     let store = tempfile::tempdir().unwrap();
@@ -31,15 +31,6 @@ fn run(args: &[&str]) -> (i32, Value, String) {
         serde_json::from_str(&results).unwrap(),
         text(&out),
     )
-}
-
-fn check<'a>(results: &'a Value, name: &str) -> &'a Value {
-    results["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap()
 }
 
 fn bug(name: &str) -> String {

@@ -8,7 +8,7 @@ mod support;
 use serde_json::Value;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-use support::{fixture, leftovers, marker, text};
+use support::{check, fixture, leftovers, marker, text};
 
 /// Runs `eddy test -w pn-counter` into a fresh store, for 3 s with a fault every 0.5 s
 /// unless `args` say otherwise; returns the output and the run folder.
@@ -35,16 +35,6 @@ fn pn_counter(store: &tempfile::TempDir, args: &[&str]) -> (Output, std::path::P
 
 fn results(run: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap()
-}
-
-fn check(results: &Value, name: &str) -> Value {
-    results["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no check {name}: {results}"))
 }
 
 fn lines(path: &std::path::Path) -> Vec<Value> {

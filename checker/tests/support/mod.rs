@@ -93,3 +93,19 @@ pub fn leftovers(marker: &str) -> Vec<u32> {
 pub fn marker(test: &str) -> String {
     format!("eddy-test-marker-{test}-{}", std::process::id())
 }
+
+/// The named check in a `results.json` document.
+pub fn check<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    results["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no check {name}: {results}"))
+}
+
+/// The `why` of a check's first witness (empty when it has none).
+pub fn first_why(results: &serde_json::Value, name: &str) -> String {
+    check(results, name)["witnesses"][0]["why"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
