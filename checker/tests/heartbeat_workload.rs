@@ -64,6 +64,13 @@ fn the_reference_master_passes_and_every_broken_master_fails() {
     assert_eq!(*code, 0, "{reference}");
     assert_eq!(reference["valid"], true);
     assert!(first_witness(&results[1].1, "failure-detection").contains("alive after at least"));
+    // A master that never sees a death never re-replicates its chunks.
+    assert!(
+        first_witness(&results[1].1, "replication").contains("but no server was told to copy it")
+    );
+    assert!(
+        first_witness(&results[4].1, "replication").contains("but no server was told to copy it")
+    );
     assert!(first_witness(&results[2].1, "failure-detection").contains("dead after at most"));
     assert!(first_witness(&results[3].1, "replication").contains("to delete"));
     assert!(first_witness(&results[4].1, "failure-detection")

@@ -235,43 +235,54 @@ fn orders(beats: &BTreeMap<String, Vec<Beat>>, record: &Record, tol: f64) -> Che
             }
         }
     }
-    // Completeness: once a silent server is surely dead, every chunk it held that is below
-    // target and has a live non-holder must be ordered within a heartbeat round.
-    for (server, server_beats) in beats {
-        for (i, last) in server_beats.iter().enumerate() {
-            let Some(heard) = last.answered else { continue };
-            let next = server_beats.get(i + 1).map(|b| b.sent);
-            let dead_by = heard + DEAD_AFTER_MS + tol;
-            let deadline = dead_by + INTERVAL_MS + tol;
-            if next.is_some_and(|n| n < deadline) || deadline > end {
+    // Completeness: a chunk that is short (even counting every holder the master may still
+    // believe alive, it is below target), has a surely live non-holder, and is still short a
+    // heartbeat round later, must have been ordered somewhere around that round.
+    let round = INTERVAL_MS + tol;
+    let surely_live = |t: f64| {
+        beats
+            .values()
+            .filter(|b| {
+                view(b, t, t)
+                    .age_max
+                    .is_some_and(|a| a < DEAD_AFTER_MS - tol)
+            })
+            .count()
+    };
+    let short = |chunk: &str, t: f64| -> bool {
+        let may_hold = holders(chunk, t, t, false);
+        let can_copy = beats.values().any(|b| {
+            let v = view(b, t, t);
+            v.age_max.is_some_and(|a| a < DEAD_AFTER_MS - tol)
+                && !v.candidates.iter().any(|c| c.chunks.contains(chunk))
+        });
+        may_hold >= 1 && may_hold < TARGET.min(surely_live(t)) && can_copy
+    };
+    let chunks: BTreeSet<&String> = beats
+        .values()
+        .flatten()
+        .flat_map(|b| b.chunks.iter())
+        .collect();
+    let mut moments: Vec<f64> = beats
+        .values()
+        .flatten()
+        .map(|b| b.sent)
+        .filter(|t| t + round <= end)
+        .collect();
+    moments.sort_by(f64::total_cmp);
+    let mut reported: BTreeSet<&String> = BTreeSet::new();
+    for &t in &moments {
+        for &chunk in &chunks {
+            if reported.contains(chunk) || !short(chunk, t) || !short(chunk, t + round) {
                 continue;
             }
-            for chunk in &last.chunks {
-                let live_holders = holders(chunk, dead_by, dead_by, true);
-                let non_holders = beats
-                    .iter()
-                    .filter(|(s, b)| {
-                        *s != server
-                            && view(b, dead_by, dead_by)
-                                .age_max
-                                .is_some_and(|a| a < DEAD_AFTER_MS - tol)
-                            && !view(b, dead_by, dead_by)
-                                .candidates
-                                .iter()
-                                .any(|c| c.chunks.contains(chunk))
-                    })
-                    .count();
-                let target = TARGET.min(live(dead_by, dead_by));
-                if live_holders == 0 || live_holders >= target || non_holders == 0 {
-                    continue;
-                }
-                let earliest = last.sent + DEAD_AFTER_MS - tol;
-                if !ordered
-                    .iter()
-                    .any(|(c, _, at, _)| c == chunk && *at >= earliest && *at <= deadline)
-                {
-                    witnesses.push(json!({"why": format!("after {server} fell silent (last heard at {:.3} s), {chunk} had {live_holders} live replicas, but no server was told to copy it by {:.3} s", heard / 1000.0, deadline / 1000.0)}));
-                }
+            if !ordered
+                .iter()
+                .any(|(c, _, at, _)| c == chunk && *at >= t - round && *at <= t + round)
+            {
+                let live_holders = holders(chunk, t, t, false);
+                witnesses.push(json!({"why": format!("{chunk} had at most {live_holders} live replicas from {:.3} s to {:.3} s, but no server was told to copy it", t / 1000.0, (t + round) / 1000.0)}));
+                reported.insert(chunk);
             }
         }
     }
