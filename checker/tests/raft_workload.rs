@@ -3,6 +3,8 @@
 //! within a short run depends on real timing, so each broken mode gets several seeds and
 //! must fail on at least one.
 
+mod support;
+
 use serde_json::Value;
 use std::process::Command;
 
@@ -16,36 +18,41 @@ type Case = (
 );
 
 fn run((bug, nemesis, latency, interval, seed): Case) -> (i32, Value) {
-    let store = tempfile::tempdir().unwrap();
     let bin = match bug {
         Some(bug) => format!("{} node --bug {bug}", env!("CARGO_BIN_EXE_eddy")),
         None => format!("{} node", env!("CARGO_BIN_EXE_eddy")),
     };
     let seed = seed.to_string();
-    let args = [
-        "test",
-        "-w",
-        "raft",
-        "--node-count",
-        "5",
-        "--time-limit",
-        "12",
-        "--timeout",
-        "1",
-        "--latency",
-        latency,
-        "--rate",
-        "100",
-        "--nemesis",
-        nemesis,
-        "--nemesis-interval",
-        interval,
-        "--seed",
-        &seed,
-    ];
+    raft_run(
+        &bin,
+        &[
+            "--node-count",
+            "5",
+            "--time-limit",
+            "12",
+            "--timeout",
+            "1",
+            "--latency",
+            latency,
+            "--rate",
+            "100",
+            "--nemesis",
+            nemesis,
+            "--nemesis-interval",
+            interval,
+            "--seed",
+            &seed,
+        ],
+    )
+}
+
+/// Runs `eddy test -w raft` on `bin` with `args`: its exit code and results.json.
+fn raft_run(bin: &str, args: &[&str]) -> (i32, Value) {
+    let store = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args(["test", "-w", "raft"])
         .args(args)
-        .args(["--bin", &bin, "--store", store.path().to_str().unwrap()])
+        .args(["--bin", bin, "--store", store.path().to_str().unwrap()])
         .output()
         .unwrap();
     let results = std::fs::read_to_string(store.path().join("latest/results.json")).unwrap();
@@ -83,6 +90,9 @@ fn the_reference_passes_and_broken_modes_fail() {
         (Some("local-reads"), "partition", "5", "2", 2),
         (Some("local-reads"), "partition", "5", "2", 3),
         (Some("local-reads"), "partition", "5", "2", 4),
+        (Some("forget-vote"), "kill", "5", "1", 2),
+        (Some("forget-vote"), "kill", "5", "1", 3),
+        (Some("forget-vote"), "kill", "5", "1", 4),
     ];
     let results: Vec<(i32, Value)> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases
@@ -94,7 +104,7 @@ fn the_reference_passes_and_broken_modes_fail() {
     for (case, (code, result)) in cases.iter().zip(&results).filter(|(c, _)| c.0.is_none()) {
         assert_eq!(*code, 0, "{case:?}: {:?}", failed_checks(result));
     }
-    for bug in ["vote-twice", "early-ack", "local-reads"] {
+    for bug in ["vote-twice", "early-ack", "local-reads", "forget-vote"] {
         let failures: Vec<Vec<String>> = cases
             .iter()
             .zip(&results)
@@ -105,6 +115,13 @@ fn the_reference_passes_and_broken_modes_fail() {
             failures.iter().any(|f| !f.is_empty()),
             "{bug} was never caught: {failures:?}"
         );
+        if bug == "forget-vote" {
+            // A cluster restarted without its state starts again from term 0.
+            assert!(
+                failures.iter().flatten().any(|f| f.contains("\"terms\"")),
+                "the terms check never saw a term go backwards: {failures:?}"
+            );
+        }
     }
 }
 
@@ -138,5 +155,85 @@ fn liveness_is_judged_against_its_thresholds_apart_from_safety() {
     assert!(
         failed[0].contains("raft-liveness") && failed[0].contains("the first leader took"),
         "{failed:?}"
+    );
+}
+
+#[test]
+fn a_node_written_for_maelstrom_runs_unchanged_and_is_judged_alike() {
+    // A tutorial-style Python Raft: 1-indexed log, forwarding with the client's src, 2 s
+    // election timeouts. Its first leader comes after 2 s at the earliest, so a 1 s
+    // first-leader limit fails liveness alone while every safety check stays valid.
+    let node = format!("python3 {}", support::fixture("maelstrom_raft.py"));
+    let slow = [
+        "--node-count",
+        "5",
+        "--time-limit",
+        "8",
+        "--latency",
+        "5",
+        "--nemesis",
+        "partition,pause",
+        "--nemesis-interval",
+        "2",
+        "--seed",
+        "1",
+        "--max-first-leader-ms",
+        "1000",
+    ];
+    let broken = format!("{node} --election-ms 300 --heartbeat-ms 100 --local-reads");
+    let (plain, stale) = std::thread::scope(|scope| {
+        let plain = scope.spawn(|| raft_run(&node, &slow));
+        let stale: Vec<_> = ["1", "2"]
+            .map(|seed| {
+                let broken = &broken;
+                scope.spawn(move || {
+                    raft_run(
+                        broken,
+                        &[
+                            "--node-count",
+                            "5",
+                            "--time-limit",
+                            "10",
+                            "--timeout",
+                            "1",
+                            "--rate",
+                            "100",
+                            "--latency",
+                            "5",
+                            "--nemesis",
+                            "partition",
+                            "--nemesis-interval",
+                            "2",
+                            "--seed",
+                            seed,
+                        ],
+                    )
+                })
+            })
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        (plain.join().unwrap(), stale)
+    });
+    let (code, results) = plain;
+    let failed = failed_checks(&results);
+    assert_eq!(code, 1, "{failed:?}");
+    assert_eq!(failed.len(), 1, "only liveness fails: {failed:?}");
+    assert!(failed[0].contains("raft-liveness"), "{failed:?}");
+    let linearizable = &results["checks"][0];
+    assert_eq!(linearizable["name"], "linearizable");
+    assert!(
+        linearizable["figures"]["operations"].as_u64().unwrap_or(0) > 50,
+        "the node served clients: {linearizable}"
+    );
+    assert!(
+        stale
+            .iter()
+            .any(|(_, r)| failed_checks(r).iter().any(|f| f.contains("stale read"))),
+        "local reads were never caught: {:?}",
+        stale
+            .iter()
+            .map(|(_, r)| failed_checks(r))
+            .collect::<Vec<_>>()
     );
 }

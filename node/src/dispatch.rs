@@ -309,8 +309,8 @@ impl<W: Write> Node<W> {
             raft.set_bugs(bugs);
             raft
         });
-        if self.workload == Workload::Raft {
-            if let Some(raft) = &mut self.raft {
+        if let Some(raft) = &mut self.raft {
+            if self.workload == Workload::Raft || raft.has_history() {
                 raft.wake(&mut self.rng);
             }
         }

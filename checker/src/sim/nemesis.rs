@@ -21,7 +21,8 @@ pub enum FaultKind {
     Partition,
     /// Stop one node (SIGSTOP), later continue it (SIGCONT).
     Pause,
-    /// Kill one node (SIGKILL), later start it again with the same id.
+    /// Kill one node, a majority or every node at once (SIGKILL), later start them again
+    /// with the same ids.
     Kill,
     /// Step one node's clock with `simulate_drift`.
     Drift,
@@ -126,30 +127,47 @@ pub fn plan(
         return planned;
     }
     let mut offsets = vec![0i64; nodes];
-    let mut active: Option<Action> = None;
+    let mut active: Vec<Action> = Vec::new();
     let mut at = config.interval;
     while at < duration {
-        let action = match active.take().and_then(|a| a.undo()) {
-            Some(undo) => undo,
-            None => {
-                let action = draw(config, nodes, &mut offsets, rng);
-                active = Some(action.clone());
-                action
-            }
+        let actions = if active.is_empty() {
+            let fault = draw(config, nodes, &mut offsets, rng);
+            active = fault
+                .iter()
+                .filter(|a| a.undo().is_some())
+                .cloned()
+                .collect();
+            fault
+        } else {
+            std::mem::take(&mut active)
+                .iter()
+                .filter_map(Action::undo)
+                .collect()
         };
-        planned.push(Planned { at, action });
+        planned.extend(actions.into_iter().map(|action| Planned { at, action }));
         at += config.interval;
     }
-    if let Some(undo) = active.and_then(|a| a.undo()) {
-        planned.push(Planned {
-            at: duration,
-            action: undo,
-        });
-    }
+    planned.extend(
+        active
+            .iter()
+            .filter_map(Action::undo)
+            .map(|action| Planned {
+                at: duration,
+                action,
+            }),
+    );
     planned
 }
 
-fn draw(config: &NemesisConfig, nodes: usize, offsets: &mut [i64], rng: &mut ChaCha8Rng) -> Action {
+/// Draws one fault: usually one action, but half the kills take down a majority or the
+/// whole cluster at once (which is what finds nodes that do not persist what they
+/// promised).
+fn draw(
+    config: &NemesisConfig,
+    nodes: usize,
+    offsets: &mut [i64],
+    rng: &mut ChaCha8Rng,
+) -> Vec<Action> {
     let kind = config.kinds[rng.random_range(0..config.kinds.len())];
     let node = rng.random_range(0..nodes);
     match kind {
@@ -164,16 +182,28 @@ fn draw(config: &NemesisConfig, nodes: usize, offsets: &mut [i64], rng: &mut Cha
             let (small, large) = order.split_at(minority);
             let mut groups = vec![small.to_vec(), large.to_vec()];
             groups.iter_mut().for_each(|g| g.sort_unstable());
-            Action::Partition { groups }
+            vec![Action::Partition { groups }]
         }
-        FaultKind::Pause => Action::Pause { node },
-        FaultKind::Kill => Action::Kill { node },
+        FaultKind::Pause => vec![Action::Pause { node }],
+        FaultKind::Kill if nodes >= 3 && rng.random_bool(0.5) => {
+            let mut order: Vec<usize> = (0..nodes).collect();
+            order.shuffle(rng);
+            if rng.random_bool(0.5) {
+                order.truncate(nodes / 2 + 1);
+            }
+            order.sort_unstable();
+            order
+                .into_iter()
+                .map(|node| Action::Kill { node })
+                .collect()
+        }
+        FaultKind::Kill => vec![Action::Kill { node }],
         FaultKind::Drift => {
             let bound = config.max_drift_ms.max(0);
             let target = rng.random_range(-bound..=bound);
             let step_ms = target - offsets[node];
             offsets[node] = target;
-            Action::Drift { node, step_ms }
+            vec![Action::Drift { node, step_ms }]
         }
     }
 }
@@ -205,18 +235,31 @@ mod tests {
             Duration::from_secs(30),
             &mut ChaCha8Rng::seed_from_u64(3),
         );
-        let mut open: Option<&Action> = None;
-        for p in &plan {
-            match (&p.action, open) {
-                (Action::Heal | Action::Resume { .. } | Action::Restart { .. }, Some(_)) => {
-                    open = None
-                }
-                (a, None) if a.undo().is_some() => open = Some(a),
-                (Action::Drift { .. }, None) => {}
-                (a, o) => panic!("{a:?} while {o:?} is in force"),
+        let mut open: Vec<&Action> = Vec::new();
+        let mut majority_kills = 0;
+        for moment in plan.chunk_by(|a, b| a.at == b.at) {
+            let undoes: Vec<Action> = open.iter().filter_map(|a| a.undo()).collect();
+            if !open.is_empty() {
+                let done: Vec<Action> = moment.iter().map(|p| p.action.clone()).collect();
+                assert_eq!(done, undoes, "a moment after a fault heals exactly it");
+                open.clear();
+                continue;
             }
+            let kills = moment
+                .iter()
+                .filter(|p| matches!(p.action, Action::Kill { .. }))
+                .count();
+            assert!(moment.len() == 1 || kills == moment.len(), "{moment:?}");
+            majority_kills += usize::from(kills >= 3);
+            open.extend(
+                moment
+                    .iter()
+                    .map(|p| &p.action)
+                    .filter(|a| a.undo().is_some()),
+            );
         }
-        assert!(open.is_none(), "the plan ends healed");
+        assert!(majority_kills > 0, "some kills take down a majority");
+        assert!(open.is_empty(), "the plan ends healed");
         assert!(plan
             .iter()
             .any(|p| matches!(p.action, Action::Partition { .. })));

@@ -119,6 +119,12 @@ impl Raft {
         raft
     }
 
+    /// True when this node took part in Raft before a restart (its saved term or log say
+    /// so): such a node rejoins at once instead of waiting for a first message.
+    pub fn has_history(&self) -> bool {
+        self.term > 0 || self.log.len() > 1
+    }
+
     /// Turns deliberate defects on.
     pub fn set_bugs(&mut self, bugs: RaftBugs) {
         self.bugs = bugs;
