@@ -7,7 +7,7 @@ use crate::persist::DataDir;
 use crate::workloads::{
     heartbeat::{Master, MasterBugs},
     kv::KvStore,
-    lease::Lease,
+    lease::{Cluster, Lease},
     lease_read::LeaseConfig,
     pn_counter::{Merge, PnCounter},
     raft::{Raft, RaftBugs},
@@ -60,6 +60,8 @@ pub enum Bug {
     EarlyAck,
     /// Raft: the leader answers reads from its own state without confirming leadership.
     LocalReads,
+    /// lease: grant every acquisition locally, asking no other node.
+    LocalGrant,
 }
 
 /// The node id and the cluster it belongs to, as `init` said.
@@ -117,12 +119,18 @@ impl<W: Write> Node<W> {
         };
         self.counter
             .set_behaviour(merge, bug != Some(Bug::NoGossip));
+        self.lease.set_local_grant(bug == Some(Bug::LocalGrant));
         self.master.set_bugs(MasterBugs {
             never_dead: bug == Some(Bug::NeverDead),
             hasty_death: bug == Some(Bug::HastyDeath),
             delete_needed: bug == Some(Bug::DeleteNeeded),
             count_dead_chunks: bug == Some(Bug::CountDeadChunks),
         });
+    }
+
+    /// Sets the lease's drift guard in ms (see [`crate::workloads::lease`]).
+    pub fn set_lease_guard_ms(&mut self, guard_ms: i64) {
+        self.lease.set_guard_ms(guard_ms);
     }
 
     /// Where durable state lives (`NODE_DATA_DIR`); without one nothing is persisted.
@@ -146,6 +154,16 @@ impl<W: Write> Node<W> {
 
     /// Handles one message: answers requests, ignores replies addressed to us.
     pub fn handle(&mut self, message: &Envelope) {
+        if message.kind() == "lease_request_ok" {
+            if let Some(membership) = &self.membership {
+                let cluster = Cluster {
+                    me: &membership.id,
+                    peers: &membership.peers,
+                };
+                self.lease.answer(message, &cluster, &mut self.out);
+            }
+            return;
+        }
         if message.is_reply() || message.kind() == "error" {
             if let Some(raft) = &mut self.raft {
                 raft.reply(message, &mut self.out);
@@ -162,10 +180,14 @@ impl<W: Write> Node<W> {
     /// When a timer next needs [`Node::tick`].
     pub fn next_deadline(&self) -> Option<Instant> {
         let raft = self.raft.as_ref().and_then(Raft::next_deadline);
-        match (self.counter.next_deadline(), raft) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.counter.next_deadline(),
+            raft,
+            self.lease.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs every timer that is due.
@@ -179,6 +201,7 @@ impl<W: Write> Node<W> {
         if let Some(raft) = &mut self.raft {
             raft.tick(now, &mut self.out, &mut self.rng);
         }
+        self.lease.tick(now, &mut self.out);
     }
 
     /// Flushes the outbox.
@@ -219,6 +242,22 @@ impl<W: Write> Node<W> {
                 };
             }
         }
+        if matches!(kind, "acquire_lease" | "lease_release") && self.serves(Owner::Lease) {
+            let membership = self
+                .membership
+                .as_ref()
+                .ok_or_else(|| RpcError::unavailable("not initialized: send init first"))?;
+            if kind == "lease_release" {
+                self.lease.release(req);
+                return Ok(None);
+            }
+            let cluster = Cluster {
+                me: &membership.id,
+                peers: &membership.peers,
+            };
+            let now = self.clock.now_ms();
+            return self.lease.acquire(req, now, &cluster, &mut self.out);
+        }
         self.answer_now(req).map(Some)
     }
 
@@ -249,8 +288,8 @@ impl<W: Write> Node<W> {
                     .map_err(RpcError::malformed)?;
                 Ok(body("simulate_drift_ok", []))
             }
-            "acquire_lease" => self.lease.acquire(req, now, membership.ids.len()),
             "check_lease" => Ok(self.lease.check(now)),
+            "lease_request" => self.lease.request(req, now),
             "lease_read_config" => self.lease_config.configure(req),
             "lease_read" => {
                 let key = req.field("key")?;
@@ -366,7 +405,7 @@ enum Owner {
 fn owner_of(kind: &str, workload: Workload, has_key: bool) -> Option<Owner> {
     Some(match kind {
         "simulate_drift" => Owner::Any,
-        "acquire_lease" | "check_lease" => Owner::Lease,
+        "acquire_lease" | "check_lease" | "lease_request" | "lease_release" => Owner::Lease,
         "lease_read" | "lease_read_config" => Owner::LeaseRead,
         "read" if workload == Workload::PnCounter => Owner::Counter,
         "read" if has_key || workload != Workload::Auto => Owner::Kv,

@@ -17,15 +17,31 @@ use std::io::{BufRead, BufWriter, Write};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Instant;
 
+/// How the node behaves: the flags of `eddy-node` and of `eddy node`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Options {
+    /// Serve only this workload's messages (others get error 10).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub workload: Workload,
+    /// Misbehave on purpose, to prove that eddy's checks catch it.
+    #[arg(long, value_enum)]
+    pub bug: Option<Bug>,
+    /// lease: how much clock drift (ms) a lease grant absorbs; safe while, during one lease,
+    /// a granter's clock gains plus the holder's clock loses no more than this.
+    #[arg(long, default_value_t = workloads::lease::DEFAULT_GUARD_MS, value_parser = clap::value_parser!(i64).range(0..=3_600_000))]
+    pub lease_guard_ms: i64,
+}
+
 /// Runs a node on the process's stdin and stdout until stdin closes.
 ///
 /// A reader thread feeds lines to the main loop, which sleeps until the next line or the
 /// next timer deadline, so an idle node uses no CPU between ticks.
-pub fn run(workload: Workload, bug: Option<Bug>) -> std::io::Result<()> {
+pub fn run(options: &Options) -> std::io::Result<()> {
     let (lines, inbox) = mpsc::channel::<String>();
     std::thread::spawn(move || read_lines(std::io::stdin().lock(), lines));
-    let mut node = Node::new(workload, BufWriter::new(std::io::stdout().lock()));
-    node.set_bug(bug);
+    let mut node = Node::new(options.workload, BufWriter::new(std::io::stdout().lock()));
+    node.set_bug(options.bug);
+    node.set_lease_guard_ms(options.lease_guard_ms);
     node.set_data_dir(persist::DataDir::from_env());
     loop {
         let next = match node.next_deadline() {

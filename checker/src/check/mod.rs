@@ -5,6 +5,7 @@ pub mod counter;
 pub mod failure;
 pub mod generic;
 pub mod gossip;
+pub mod lease;
 pub mod linear;
 pub mod net;
 pub mod raft;

@@ -5,7 +5,7 @@ use crate::check::net::NetSummary;
 use crate::check::{linear, run_checks, Record};
 use crate::exit::Outcome;
 use crate::history::store::read_history;
-use crate::report::run::{summary, verdict, RunFacts};
+use crate::report::run::{draw_pictures, summary, verdict, RunFacts};
 use crate::workload::Workload;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -77,6 +77,7 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
         options: stored["options"].clone(),
         reproduce: stored["reproduce"].as_str().unwrap_or_default(),
         stopped,
+        pictures: draw_pictures(workload, &record, &dir),
     };
     print!("{}", summary(&facts, &checks, &dir.display().to_string()));
     Ok(verdict(&facts, &checks).outcome())

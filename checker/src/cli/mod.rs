@@ -29,15 +29,11 @@ pub enum Command {
     Node(NodeArgs),
 }
 
-/// Options of `eddy node`.
+/// Options of `eddy node`: those of `eddy-node`.
 #[derive(clap::Args, Debug)]
 pub struct NodeArgs {
-    /// Serve only this workload's messages (others get error 10).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub workload: eddy_node::Workload,
-    /// Misbehave on purpose, to prove that eddy's checks catch it.
-    #[arg(long, value_enum)]
-    pub bug: Option<eddy_node::Bug>,
+    #[command(flatten)]
+    pub options: eddy_node::Options,
 }
 
 /// A usage problem: printed as one line, exit status 64.
@@ -64,7 +60,7 @@ pub fn parse() -> Cli {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
-        Command::Node(args) => match eddy_node::run(args.workload, args.bug) {
+        Command::Node(args) => match eddy_node::run(&args.options) {
             Ok(()) => Outcome::Valid,
             Err(error) => {
                 eprintln!("eddy node: {error}");

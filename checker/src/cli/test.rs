@@ -4,7 +4,7 @@ use super::UsageError;
 use crate::check::{run_checks, Record};
 use crate::exit::Outcome;
 use crate::process::NodeCommand;
-use crate::report::run::{results_json, summary, verdict, RunFacts};
+use crate::report::run::{draw_pictures, results_json, summary, verdict, RunFacts};
 use crate::sim::nemesis::{FaultKind, NemesisConfig};
 use crate::sim::network::{LatencyDist, NetworkConfig};
 use crate::sim::router::{run, Progress, RunEnd};
@@ -240,6 +240,7 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
         options,
         reproduce: &reproduce,
         stopped: stopped.as_deref(),
+        pictures: draw_pictures(cfg.workload, &record, output.store.dir()),
     };
     let mut store = output.store;
     store

@@ -4,6 +4,7 @@ pub mod json;
 pub mod junit;
 pub mod run;
 pub mod terminal;
+pub mod timeline;
 
 use crate::cases::suite::CaseResult;
 use crate::cases::verdict::Status;

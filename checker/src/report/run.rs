@@ -18,6 +18,28 @@ pub struct RunFacts<'a> {
     pub reproduce: &'a str,
     /// Why the run stopped early, if it did.
     pub stopped: Option<&'a str>,
+    /// Pictures drawn of the run (paths).
+    pub pictures: Vec<String>,
+}
+
+/// Draws the pictures a workload has (the lease timeline) into the run folder `dir`; a
+/// picture that cannot be drawn is reported on stderr and left out, never failing the run.
+pub fn draw_pictures(
+    workload: crate::workload::Workload,
+    record: &crate::check::Record,
+    dir: &std::path::Path,
+) -> Vec<String> {
+    if workload != crate::workload::Workload::Lease {
+        return Vec::new();
+    }
+    let path = dir.join("timeline.svg");
+    match super::timeline::lease_timeline(record, &path) {
+        Ok(()) => vec![path.display().to_string()],
+        Err(why) => {
+            eprintln!("eddy: could not draw {}: {why}", path.display());
+            Vec::new()
+        }
+    }
 }
 
 /// The verdict of a run: the merged checks, or unknown when the run stopped early.
@@ -38,6 +60,7 @@ pub fn results_json(facts: &RunFacts, checks: &[CheckResult]) -> Value {
         "stopped_early": facts.stopped,
         "reproduce": facts.reproduce,
         "checks": checks,
+        "pictures": facts.pictures,
         "options": facts.options,
         "eddy": env!("CARGO_PKG_VERSION"),
     })
@@ -80,6 +103,9 @@ pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String 
                 let _ = writeln!(out, "      witness: {text}");
             }
         }
+    }
+    for picture in &facts.pictures {
+        let _ = writeln!(out, "  picture: {picture}");
     }
     let _ = writeln!(out, "  store: {store}");
     let _ = writeln!(out, "  reproduce: {}", facts.reproduce);

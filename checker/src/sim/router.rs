@@ -409,6 +409,17 @@ impl<'a> Router<'a> {
         self.phase = Phase::Running;
         self.t0 = Instant::now();
         self.next_op_at = self.t0;
+        // Where history time 0 falls on the wall clock that nodes read, so that a node's
+        // local time (wall clock plus the offsets eddy applied) can be mapped to run time.
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_sub(self.start.elapsed());
+        self.harness(
+            None,
+            "clock",
+            json!({"unix_ms_at_zero": wall.as_micros() as f64 / 1000.0}),
+        );
         for (i, p) in self.plan.iter().enumerate() {
             self.seq += 1;
             self.timers.push(Reverse(Scheduled {
@@ -767,6 +778,13 @@ impl<'a> Router<'a> {
                         "restarting {}: {error}",
                         ids[*node]
                     )));
+                }
+                // A fresh process starts from offset 0: put back the offset in force, so
+                // that what the history says of its clock stays true.
+                if self.offsets[*node] != 0 {
+                    let msg_id = self.msg_id();
+                    let line = json!({"src": "c0", "dest": ids[*node], "body": {"type": "simulate_drift", "msg_id": msg_id, "offset_ms": self.offsets[*node]}});
+                    self.cluster.send(*node, &line.to_string());
                 }
                 (Some(*node), json!({}))
             }

@@ -2,6 +2,7 @@
 //! generates and which checks judge it. Each workload that runs in simulation has a module
 //! holding its generator beside its checks.
 
+pub mod lease;
 pub mod pn_counter;
 pub mod raft;
 
@@ -157,6 +158,7 @@ impl Workload {
         match self {
             Workload::PnCounter => Some(Box::new(pn_counter::PnCounter::new(options.clone()))),
             Workload::Raft => Some(Box::new(raft::RaftKv::default())),
+            Workload::Lease => Some(Box::new(lease::Leases::default())),
             _ => None,
         }
     }
@@ -165,7 +167,7 @@ impl Workload {
     pub fn simulated(self) -> bool {
         matches!(
             self,
-            Workload::PnCounter | Workload::Heartbeat | Workload::Raft
+            Workload::PnCounter | Workload::Heartbeat | Workload::Raft | Workload::Lease
         )
     }
 
@@ -175,6 +177,7 @@ impl Workload {
             Workload::PnCounter => pn_counter::checks(options, record),
             Workload::Heartbeat => crate::check::failure::checks(options, record),
             Workload::Raft => raft::checks(options, record),
+            Workload::Lease => lease::checks(record),
             _ => Vec::new(),
         }
     }

@@ -1,49 +1,229 @@
-//! `lease` (seed 000): one exclusive, time-based lease per cluster.
+//! `lease` (seed 000): one exclusive, time-based lease per cluster, granted by a majority.
 //!
-//! A one-node cluster grants locally. In a larger cluster a lease needs grants from a
-//! majority; that protocol is not built yet, so such a node refuses with error 11 (which is
-//! what a node that cannot reach a majority must answer anyway) rather than grant unsafely.
+//! A node asked to acquire promises the lease to itself and sends `lease_request {round,
+//! duration_ms}` to every peer. A peer grants (`lease_request_ok {round, granted: true}`)
+//! unless it has promised the lease to another node and that promise has not run out on its
+//! own clock; a grant is a promise not to grant anyone else until `duration_ms` plus the
+//! drift guard has passed on the granter's clock. Once a majority (itself included) granted,
+//! the node holds until the moment it asked plus `duration_ms`, on its own clock; if a
+//! majority refuses or does not answer in time, it answers error 11, holds nothing, and
+//! releases the promises made for that round.
+//!
+//! Why it is safe: the holder's lease ends `duration_ms` after it asked; every granter's
+//! promise ends `duration_ms + guard` after it granted, which was later. Two majorities
+//! share a node, so a second holder can only start once that node's promise ran out. Clocks
+//! that move apart during a lease eat into the guard: it is safe while the granter's clock
+//! gains plus the holder's clock loses no more than the guard (with every offset within
+//! `±B`, a guard of `4B` covers every case).
+//!
+//! A one-node cluster grants locally.
 
-use crate::message::{Envelope, RpcError};
+use crate::message::{body, Envelope, RpcError};
+use crate::outbox::Outbox;
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::{Duration, Instant};
 
-/// The lease as this node holds it, in local-clock milliseconds.
-#[derive(Debug, Default)]
+/// The drift guard used unless `--lease-guard-ms` says otherwise: four times eddy's default
+/// drift bound of 500 ms.
+pub const DEFAULT_GUARD_MS: i64 = 2000;
+
+/// The longest a node waits for grants before it gives up.
+const MAX_WAIT: Duration = Duration::from_millis(1000);
+
+/// A promise not to grant the lease to anyone but `holder` until `until` (local ms).
+#[derive(Debug, Clone)]
+struct Promise {
+    holder: String,
+    round: u64,
+    until: i64,
+}
+
+/// An acquisition waiting for grants.
+#[derive(Debug)]
+struct Pending {
+    round: u64,
+    client: String,
+    msg_id: Value,
+    asked_at: i64,
+    duration: i64,
+    granted: BTreeSet<String>,
+    refused: BTreeSet<String>,
+    deadline: Instant,
+}
+
+/// The lease as this node holds it and promises it, in local-clock milliseconds.
+#[derive(Debug)]
 pub struct Lease {
+    guard_ms: i64,
+    local_grant: bool,
     expires_at: Option<i64>,
+    promise: Option<Promise>,
+    pending: Option<Pending>,
+    next_round: u64,
+}
+
+impl Default for Lease {
+    fn default() -> Self {
+        Lease {
+            guard_ms: DEFAULT_GUARD_MS,
+            local_grant: false,
+            expires_at: None,
+            promise: None,
+            pending: None,
+            next_round: 0,
+        }
+    }
+}
+
+/// Who this node is and who its peers are.
+pub struct Cluster<'a> {
+    /// This node's id.
+    pub me: &'a str,
+    /// Every other node.
+    pub peers: &'a [String],
 }
 
 impl Lease {
-    /// `acquire_lease {duration_ms}`: grant (or renew) until `now + duration_ms`.
-    pub fn acquire(
+    /// Sets the drift guard (ms) that grants add to every promise.
+    pub fn set_guard_ms(&mut self, guard_ms: i64) {
+        self.guard_ms = guard_ms;
+    }
+
+    /// A deliberate defect: grant every acquisition locally, asking nobody.
+    pub fn set_local_grant(&mut self, on: bool) {
+        self.local_grant = on;
+    }
+
+    /// `acquire_lease {duration_ms}`: grants at once on a one-node cluster; otherwise asks
+    /// the peers and answers later (`Ok(None)`).
+    pub fn acquire<W: Write>(
         &mut self,
         req: &Envelope,
         now_ms: i64,
-        cluster_size: usize,
-    ) -> Result<Map<String, Value>, RpcError> {
+        cluster: &Cluster,
+        out: &mut Outbox<W>,
+    ) -> Result<Option<Map<String, Value>>, RpcError> {
         let duration = req.int("duration_ms")?;
         if duration <= 0 {
             return Err(RpcError::malformed("field `duration_ms` must be positive"));
         }
         let expires_at = now_ms
             .checked_add(duration)
+            .filter(|e| e.checked_add(self.guard_ms).is_some())
             .ok_or_else(|| RpcError::malformed("field `duration_ms` is too large"))?;
-        if cluster_size > 1 {
+        if cluster.peers.is_empty() || self.local_grant {
+            return Ok(Some(granted(self.hold_until(expires_at))));
+        }
+        if let Some(other) = self.promised_elsewhere(cluster.me, now_ms) {
             return Err(RpcError::unavailable(format!(
-                "a lease needs grants from a majority of {cluster_size} nodes and this node cannot obtain them"
+                "the lease is promised to {other}"
             )));
         }
-        self.expires_at = Some(expires_at);
-        Ok(crate::message::body(
-            "acquire_lease_ok",
-            [("expires_at", expires_at.into())],
-        ))
+        if self.pending.is_some() {
+            return Err(RpcError::unavailable(
+                "another acquisition is in progress on this node",
+            ));
+        }
+        let round = self.next_round;
+        self.next_round += 1;
+        self.promise_to(cluster.me, round, now_ms + duration + self.guard_ms);
+        for peer in cluster.peers {
+            out.send(
+                peer,
+                body(
+                    "lease_request",
+                    [("round", round.into()), ("duration_ms", duration.into())],
+                ),
+            );
+        }
+        self.pending = Some(Pending {
+            round,
+            client: req.src.clone(),
+            msg_id: req.msg_id().cloned().unwrap_or(Value::Null),
+            asked_at: now_ms,
+            duration,
+            granted: BTreeSet::new(),
+            refused: BTreeSet::new(),
+            deadline: Instant::now() + MAX_WAIT.min(Duration::from_millis(duration as u64)),
+        });
+        Ok(None)
+    }
+
+    /// `lease_request {round, duration_ms}` from a peer: grant unless promised elsewhere.
+    pub fn request(&mut self, req: &Envelope, now_ms: i64) -> Result<Map<String, Value>, RpcError> {
+        let round = req.int("round")?;
+        let duration = req.int("duration_ms")?;
+        if duration <= 0 || round < 0 {
+            return Err(RpcError::malformed(
+                "`duration_ms` must be positive and `round` not negative",
+            ));
+        }
+        let mut reply = body("lease_request_ok", [("round", round.into())]);
+        if let Some(other) = self.promised_elsewhere(&req.src, now_ms) {
+            reply.insert("granted".into(), false.into());
+            reply.insert("holder".into(), other.into());
+            return Ok(reply);
+        }
+        let until = now_ms
+            .saturating_add(duration)
+            .saturating_add(self.guard_ms);
+        self.promise_to(&req.src, round as u64, until);
+        reply.insert("granted".into(), true.into());
+        Ok(reply)
+    }
+
+    /// `lease_request_ok` from a peer: counts it, and answers the client once a majority
+    /// granted or refused.
+    pub fn answer<W: Write>(&mut self, msg: &Envelope, cluster: &Cluster, out: &mut Outbox<W>) {
+        let (Some(pending), Ok(round)) = (&mut self.pending, msg.int("round")) else {
+            return;
+        };
+        if pending.round != round as u64 {
+            return;
+        }
+        if msg.body.get("granted") == Some(&Value::Bool(true)) {
+            pending.granted.insert(msg.src.clone());
+        } else {
+            pending.refused.insert(msg.src.clone());
+        }
+        let size = cluster.peers.len() + 1;
+        let majority = size / 2 + 1;
+        if pending.granted.len() + 1 >= majority {
+            let pending = self.pending.take().expect("pending");
+            let expires_at = self.hold_until(pending.asked_at + pending.duration);
+            out.reply_to(&pending.client, &pending.msg_id, granted(expires_at));
+        } else if pending.refused.len() > size - majority {
+            let why = format!(
+                "refused by {} of {size} nodes",
+                pending
+                    .refused
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            self.give_up(&why, out);
+        }
+    }
+
+    /// `lease_release {round}`: forget a promise made for that round (its acquisition failed).
+    pub fn release(&mut self, msg: &Envelope) {
+        let round = msg.int("round").ok();
+        if self
+            .promise
+            .as_ref()
+            .is_some_and(|p| p.holder == msg.src && Some(p.round as i64) == round)
+        {
+            self.promise = None;
+        }
     }
 
     /// `check_lease`: whether the lease is held now and for how much longer.
     pub fn check(&self, now_ms: i64) -> Map<String, Value> {
         let remaining = self.expires_at.map_or(0, |at| (at - now_ms).max(0));
-        crate::message::body(
+        body(
             "check_lease_ok",
             [
                 ("valid", (remaining > 0).into()),
@@ -51,6 +231,74 @@ impl Lease {
             ],
         )
     }
+
+    /// When [`Lease::tick`] is next due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.pending.as_ref().map(|p| p.deadline)
+    }
+
+    /// Gives up an acquisition whose grants did not come in time.
+    pub fn tick<W: Write>(&mut self, now: Instant, out: &mut Outbox<W>) {
+        if self.pending.as_ref().is_some_and(|p| p.deadline <= now) {
+            self.give_up("a majority did not answer in time", out);
+        }
+    }
+
+    fn give_up<W: Write>(&mut self, why: &str, out: &mut Outbox<W>) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        let error = RpcError::unavailable(format!("no lease: {why}"));
+        out.reply_to(&pending.client, &pending.msg_id, error.to_body());
+        // Promises made for this round protect nothing this node holds; a lease it still
+        // holds from an earlier round keeps its own promises.
+        if self.expires_at.is_none_or(|at| at <= pending.asked_at) {
+            if self
+                .promise
+                .as_ref()
+                .is_some_and(|p| p.round == pending.round)
+            {
+                self.promise = None;
+            }
+            for peer in &pending.granted {
+                out.send_unnumbered(
+                    peer,
+                    body("lease_release", [("round", pending.round.into())]),
+                );
+            }
+        }
+    }
+
+    /// Holds until `until`, or longer if an earlier grant still runs longer (a shorter
+    /// renewal never cuts a lease short); returns the expiry now in force.
+    fn hold_until(&mut self, until: i64) -> i64 {
+        let until = self.expires_at.map_or(until, |e| e.max(until));
+        self.expires_at = Some(until);
+        until
+    }
+
+    fn promised_elsewhere(&self, asker: &str, now_ms: i64) -> Option<String> {
+        self.promise
+            .as_ref()
+            .filter(|p| p.holder != asker && p.until > now_ms)
+            .map(|p| p.holder.clone())
+    }
+
+    fn promise_to(&mut self, holder: &str, round: u64, until: i64) {
+        let until = match &self.promise {
+            Some(p) if p.holder == holder => p.until.max(until),
+            _ => until,
+        };
+        self.promise = Some(Promise {
+            holder: holder.to_owned(),
+            round,
+            until,
+        });
+    }
+}
+
+fn granted(expires_at: i64) -> Map<String, Value> {
+    body("acquire_lease_ok", [("expires_at", expires_at.into())])
 }
 
 #[cfg(test)]
@@ -61,31 +309,138 @@ mod tests {
         Envelope::parse(json).unwrap()
     }
 
-    #[test]
-    fn grants_renews_and_expires_on_the_local_clock() {
-        let mut lease = Lease::default();
-        let acquire = request(
-            r#"{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":1,"duration_ms":5000}}"#,
-        );
-        let ok = lease.acquire(&acquire, 1_000, 1).unwrap();
-        assert_eq!(ok["expires_at"], 6_000);
-        assert_eq!(lease.check(2_000)["remaining_ms"], 4_000);
-        assert_eq!(lease.check(6_000)["valid"], false);
-        lease.acquire(&acquire, 5_000, 1).unwrap();
-        assert_eq!(lease.check(6_000)["remaining_ms"], 4_000);
+    fn acquire(duration: i64) -> Envelope {
+        request(&format!(
+            r#"{{"src":"c1","dest":"n1","body":{{"type":"acquire_lease","msg_id":7,"duration_ms":{duration}}}}}"#
+        ))
+    }
+
+    fn outbox() -> Outbox<Vec<u8>> {
+        let mut out = Outbox::new(Vec::new());
+        out.set_node_id("n1");
+        out
+    }
+
+    fn written(out: &Outbox<Vec<u8>>) -> Vec<Value> {
+        String::from_utf8_lossy(out.writer())
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    const PEERS: [&str; 2] = ["n2", "n3"];
+
+    fn with_cluster<T>(f: impl FnOnce(&Cluster) -> T) -> T {
+        let peers: Vec<String> = PEERS.map(String::from).to_vec();
+        f(&Cluster {
+            me: "n1",
+            peers: &peers,
+        })
     }
 
     #[test]
-    fn refuses_bad_durations_and_multi_node_clusters() {
+    fn a_single_node_grants_renews_and_expires_on_its_clock() {
         let mut lease = Lease::default();
-        let zero = request(
-            r#"{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":1,"duration_ms":0}}"#,
+        let mut out = outbox();
+        let cluster = Cluster {
+            me: "n1",
+            peers: &[],
+        };
+        let ok = lease.acquire(&acquire(5000), 1_000, &cluster, &mut out);
+        assert_eq!(ok.unwrap().unwrap()["expires_at"], 6_000);
+        assert_eq!(lease.check(2_000)["remaining_ms"], 4_000);
+        assert_eq!(lease.check(6_000)["valid"], false);
+        lease
+            .acquire(&acquire(5000), 5_000, &cluster, &mut out)
+            .unwrap();
+        assert_eq!(lease.check(6_000)["remaining_ms"], 4_000);
+        let zero = lease.acquire(&acquire(0), 0, &cluster, &mut out);
+        assert_eq!(zero.unwrap_err().code, 12);
+    }
+
+    #[test]
+    fn a_majority_of_grants_makes_a_holder_counted_from_when_it_asked() {
+        with_cluster(|cluster| {
+            let mut lease = Lease::default();
+            let mut out = outbox();
+            assert_eq!(
+                lease.acquire(&acquire(3000), 1_000, cluster, &mut out),
+                Ok(None)
+            );
+            let asked = written(&out);
+            assert_eq!(asked.len(), 2);
+            assert_eq!(asked[0]["body"]["type"], "lease_request");
+            assert_eq!(
+                lease.check(1_500)["valid"],
+                false,
+                "nothing held before grants"
+            );
+            let grant = request(
+                r#"{"src":"n2","dest":"n1","body":{"type":"lease_request_ok","in_reply_to":0,"round":0,"granted":true}}"#,
+            );
+            lease.answer(&grant, cluster, &mut out);
+            let reply = written(&out).pop().unwrap();
+            assert_eq!(reply["dest"], "c1");
+            assert_eq!(reply["body"]["type"], "acquire_lease_ok");
+            assert_eq!(reply["body"]["in_reply_to"], 7);
+            assert_eq!(reply["body"]["expires_at"], 4_000);
+            assert_eq!(lease.check(3_000)["remaining_ms"], 1_000);
+        });
+    }
+
+    #[test]
+    fn a_granter_refuses_others_until_the_lease_and_its_guard_have_passed() {
+        let mut lease = Lease::default();
+        lease.set_guard_ms(500);
+        let ask = |from: &str| {
+            request(&format!(
+                r#"{{"src":"{from}","dest":"n1","body":{{"type":"lease_request","msg_id":1,"round":0,"duration_ms":1000}}}}"#
+            ))
+        };
+        assert_eq!(lease.request(&ask("n2"), 10_000).unwrap()["granted"], true);
+        let refused = lease.request(&ask("n3"), 11_499).unwrap();
+        assert_eq!(refused["granted"], false);
+        assert_eq!(refused["holder"], "n2");
+        assert_eq!(
+            lease.request(&ask("n2"), 11_000).unwrap()["granted"],
+            true,
+            "renewal"
         );
-        assert_eq!(lease.acquire(&zero, 0, 1).unwrap_err().code, 12);
-        let ok = request(
-            r#"{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":1,"duration_ms":10}}"#,
-        );
-        assert_eq!(lease.acquire(&ok, 0, 3).unwrap_err().code, 11);
-        assert_eq!(lease.check(0)["valid"], false);
+        assert_eq!(lease.request(&ask("n3"), 12_499).unwrap()["granted"], false);
+        assert_eq!(lease.request(&ask("n3"), 12_500).unwrap()["granted"], true);
+    }
+
+    #[test]
+    fn refusals_or_silence_end_in_error_11_and_release_the_grants() {
+        with_cluster(|cluster| {
+            let mut lease = Lease::default();
+            let mut out = outbox();
+            lease.acquire(&acquire(3000), 0, cluster, &mut out).unwrap();
+            for from in PEERS {
+                let no = request(&format!(
+                    r#"{{"src":"{from}","dest":"n1","body":{{"type":"lease_request_ok","in_reply_to":0,"round":0,"granted":false,"holder":"n9"}}}}"#
+                ));
+                lease.answer(&no, cluster, &mut out);
+            }
+            let reply = written(&out).pop().unwrap();
+            assert_eq!(reply["body"]["code"], 11, "{reply}");
+            assert_eq!(lease.check(1)["valid"], false);
+
+            let mut out = outbox();
+            lease.acquire(&acquire(3000), 0, cluster, &mut out).unwrap();
+            let yes = request(
+                r#"{"src":"n2","dest":"n1","body":{"type":"lease_request_ok","in_reply_to":0,"round":0,"granted":true}}"#,
+            );
+            lease.answer(&yes, cluster, &mut out);
+            assert_eq!(
+                written(&out).len(),
+                2,
+                "a grant for an old round counts for nothing"
+            );
+            lease.tick(Instant::now() + Duration::from_secs(2), &mut out);
+            let lines = written(&out);
+            assert_eq!(lines[2]["body"]["code"], 11);
+            assert!(lines.iter().all(|l| l["body"]["type"] != "lease_release"));
+        });
     }
 }

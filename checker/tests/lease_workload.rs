@@ -1,0 +1,136 @@
+//! The lease workload's checks, proven both ways on real processes: the reference stays
+//! safe under drift inside its guard, partitions and pauses; a guard of 0, drift beyond the
+//! guard, and a node that grants locally each show split-brain with a witness and a picture.
+//! Whether drift lands inside a lease hand-off depends on timing, so each broken mode gets
+//! several seeds and must fail on at least one.
+
+use serde_json::Value;
+use std::process::Command;
+
+/// Runs `eddy test -w lease` with `args` on `eddy node` with `node_flags`: exit code,
+/// results.json and the picture's text.
+fn lease_run(node_flags: &str, args: &[&str]) -> (i32, Value, String) {
+    let store = tempfile::tempdir().unwrap();
+    let bin = format!("{} node {node_flags}", env!("CARGO_BIN_EXE_eddy"));
+    let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args(["test", "-w", "lease"])
+        .args(args)
+        .args(["--bin", &bin, "--store", store.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let run = store.path().join("latest");
+    let results = std::fs::read_to_string(run.join("results.json")).unwrap();
+    let picture = std::fs::read_to_string(run.join("timeline.svg")).unwrap_or_default();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stdout.contains("picture: "), "{stdout}");
+    (
+        out.status.code().unwrap(),
+        serde_json::from_str(&results).unwrap(),
+        picture,
+    )
+}
+
+fn check<'a>(results: &'a Value, name: &str) -> &'a Value {
+    results["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
+#[test]
+fn split_brain_is_caught_and_drawn_and_the_reference_is_safe() {
+    let faults = [
+        "--nemesis",
+        "drift,partition,pause",
+        "--nemesis-interval",
+        "1",
+    ];
+    let drift = ["--nemesis", "drift", "--nemesis-interval", "1"];
+    let short = ["--time-limit", "10"];
+    // Drift beyond the default 2000 ms guard: offsets within 3000 ms, so a granter's clock
+    // can gain and a holder's lose up to 6000 ms each; hand-offs are fewer, runs longer.
+    let wide = ["--max-drift-ms", "3000", "--time-limit", "15"];
+    let cases: Vec<(&str, &str, Vec<&str>, &str)> = vec![
+        ("reference", "", [&faults[..], &short[..]].concat(), "1"),
+        ("reference", "", [&faults[..], &short[..]].concat(), "3"),
+        (
+            "guard 0",
+            "--lease-guard-ms 0",
+            [&drift[..], &short[..]].concat(),
+            "1",
+        ),
+        (
+            "guard 0",
+            "--lease-guard-ms 0",
+            [&drift[..], &short[..]].concat(),
+            "5",
+        ),
+        (
+            "guard 0",
+            "--lease-guard-ms 0",
+            [&drift[..], &short[..]].concat(),
+            "7",
+        ),
+        ("beyond guard", "", [&drift[..], &wide[..]].concat(), "1"),
+        ("beyond guard", "", [&drift[..], &wide[..]].concat(), "3"),
+        ("beyond guard", "", [&drift[..], &wide[..]].concat(), "6"),
+        (
+            "local grant",
+            "--bug local-grant",
+            [&faults[..], &short[..]].concat(),
+            "1",
+        ),
+    ];
+    let results: Vec<(i32, Value, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|(_, flags, args, seed)| {
+                scope.spawn(move || {
+                    let args: Vec<&str> = args.iter().copied().chain(["--seed", seed]).collect();
+                    lease_run(flags, &args)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for ((name, ..), (code, results, picture)) in cases.iter().zip(&results) {
+        if *name == "reference" {
+            assert_eq!(*code, 0, "{}", check(results, "split-brain"));
+            assert_eq!(check(results, "lease-answers")["valid"], true);
+            let holders = &check(results, "split-brain")["figures"]["holders"];
+            assert!(
+                holders.as_array().unwrap().len() >= 2,
+                "the lease changed hands: {holders}"
+            );
+            assert!(picture.contains("no two holders at once"), "{picture:.300}");
+        }
+    }
+    for broken in ["guard 0", "beyond guard", "local grant"] {
+        let caught: Vec<&(i32, Value, String)> = cases
+            .iter()
+            .zip(&results)
+            .filter(|((name, ..), (_, r, _))| {
+                *name == broken && check(r, "split-brain")["valid"] == false
+            })
+            .map(|(_, r)| r)
+            .collect();
+        assert!(!caught.is_empty(), "{broken} was never caught");
+        let (code, results, picture) = caught[0];
+        assert_eq!(*code, 1);
+        let why = check(results, "split-brain")["witnesses"][0]["why"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            why.starts_with("split-brain for ") && why.contains("offsets in force"),
+            "{why}"
+        );
+        assert!(picture.contains("overlap(s) of two holders"), "{broken}");
+        assert!(
+            picture.contains("#DC1E1E"),
+            "{broken}: overlaps are drawn in red"
+        );
+    }
+}
