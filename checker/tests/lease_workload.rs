@@ -52,36 +52,20 @@ fn split_brain_is_caught_and_drawn_and_the_reference_is_safe() {
     // Drift beyond the default 2000 ms guard: offsets within 3000 ms, so a granter's clock
     // can gain and a holder's lose up to 6000 ms each; hand-offs are fewer, runs longer.
     let wide = ["--max-drift-ms", "3000", "--time-limit", "15"];
-    let cases: Vec<(&str, &str, Vec<&str>, &str)> = vec![
-        ("reference", "", [&faults[..], &short[..]].concat(), "1"),
-        ("reference", "", [&faults[..], &short[..]].concat(), "3"),
-        (
-            "guard 0",
-            "--lease-guard-ms 0",
-            [&drift[..], &short[..]].concat(),
-            "1",
-        ),
-        (
-            "guard 0",
-            "--lease-guard-ms 0",
-            [&drift[..], &short[..]].concat(),
-            "5",
-        ),
-        (
-            "guard 0",
-            "--lease-guard-ms 0",
-            [&drift[..], &short[..]].concat(),
-            "7",
-        ),
-        ("beyond guard", "", [&drift[..], &wide[..]].concat(), "1"),
-        ("beyond guard", "", [&drift[..], &wide[..]].concat(), "3"),
-        ("beyond guard", "", [&drift[..], &wide[..]].concat(), "6"),
-        (
-            "local grant",
-            "--bug local-grant",
-            [&faults[..], &short[..]].concat(),
-            "1",
-        ),
+    let under_drift = [&drift[..], &short[..]].concat();
+    let beyond = [&drift[..], &wide[..]].concat();
+    let with_faults = [&faults[..], &short[..]].concat();
+    let guard_0 = "--lease-guard-ms 0";
+    let cases: Vec<(&str, &str, &[&str], &str)> = vec![
+        ("reference", "", &with_faults, "1"),
+        ("reference", "", &with_faults, "3"),
+        ("guard 0", guard_0, &under_drift, "1"),
+        ("guard 0", guard_0, &under_drift, "5"),
+        ("guard 0", guard_0, &under_drift, "7"),
+        ("beyond guard", "", &beyond, "1"),
+        ("beyond guard", "", &beyond, "3"),
+        ("beyond guard", "", &beyond, "6"),
+        ("local grant", "--bug local-grant", &with_faults, "1"),
     ];
     let results: Vec<(i32, Value, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases

@@ -406,6 +406,34 @@ mod tests {
         ]
     }
 
+    fn check_lease(
+        client: u64,
+        node: &str,
+        at: u64,
+        done: u64,
+        remaining: u64,
+    ) -> Vec<HistoryEvent> {
+        let ok = json!({"type": "check_lease_ok", "valid": true, "remaining_ms": remaining});
+        vec![
+            event(
+                at,
+                Process::Client(client),
+                node,
+                EventType::Invoke,
+                "check_lease",
+                json!({"type": "check_lease"}),
+            ),
+            event(
+                done,
+                Process::Client(client),
+                node,
+                EventType::Ok,
+                "check_lease",
+                ok,
+            ),
+        ]
+    }
+
     fn drift(at: u64, n1: i64, n2: i64) -> HistoryEvent {
         event(
             at,
@@ -454,22 +482,7 @@ mod tests {
     #[test]
     fn a_valid_check_inside_another_nodes_lease_is_split_brain() {
         let mut events = acquire(1, "n1", 100, 100, 1_001_100);
-        events.push(event(
-            300,
-            Process::Client(2),
-            "n2",
-            EventType::Invoke,
-            "check_lease",
-            json!({"type": "check_lease"}),
-        ));
-        events.push(event(
-            310,
-            Process::Client(2),
-            "n2",
-            EventType::Ok,
-            "check_lease",
-            json!({"type": "check_lease_ok", "valid": true, "remaining_ms": 10}),
-        ));
+        events.extend(check_lease(2, "n2", 300, 310, 10));
         let results = verdicts(events);
         assert_eq!(results[0].valid, Validity::Invalid);
         assert!(
@@ -487,39 +500,9 @@ mod tests {
     #[test]
     fn check_answers_must_agree_with_the_grants() {
         let mut events = acquire(1, "n1", 100, 100, 1_001_100);
-        events.push(event(
-            600,
-            Process::Client(1),
-            "n1",
-            EventType::Invoke,
-            "check_lease",
-            json!({"type": "check_lease"}),
-        ));
-        events.push(event(
-            601,
-            Process::Client(1),
-            "n1",
-            EventType::Ok,
-            "check_lease",
-            json!({"type": "check_lease_ok", "valid": true, "remaining_ms": 500}),
-        ));
+        events.extend(check_lease(1, "n1", 600, 601, 500));
         assert_eq!(verdicts(events.clone())[1].valid, Validity::Valid);
-        events.push(event(
-            700,
-            Process::Client(1),
-            "n1",
-            EventType::Invoke,
-            "check_lease",
-            json!({"type": "check_lease"}),
-        ));
-        events.push(event(
-            701,
-            Process::Client(1),
-            "n1",
-            EventType::Ok,
-            "check_lease",
-            json!({"type": "check_lease_ok", "valid": true, "remaining_ms": 900}),
-        ));
+        events.extend(check_lease(1, "n1", 700, 701, 900));
         let results = verdicts(events);
         assert_eq!(results[1].valid, Validity::Invalid);
         assert!(
