@@ -8,11 +8,14 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// An open run folder.
+/// An open run folder. A failed write is remembered and reported by the next
+/// [`Store::flush`] (and every one after), so that whoever writes events need not handle
+/// errors one by one and none goes unnoticed.
 pub struct Store {
     dir: PathBuf,
     history: BufWriter<File>,
     net: BufWriter<File>,
+    failed: Option<(std::io::ErrorKind, String)>,
 }
 
 impl Store {
@@ -40,6 +43,7 @@ impl Store {
             history: open("history.jsonl")?,
             net: open("net.jsonl")?,
             dir,
+            failed: None,
         })
     }
 
@@ -50,35 +54,40 @@ impl Store {
 
     /// Numbers `event` after what `history` holds, stamps it with `time` (ns since the run
     /// started), writes it and keeps it in `history`.
-    pub fn append(
-        &mut self,
-        history: &mut Vec<HistoryEvent>,
-        mut event: HistoryEvent,
-        time: u64,
-    ) -> std::io::Result<()> {
+    pub fn append(&mut self, history: &mut Vec<HistoryEvent>, mut event: HistoryEvent, time: u64) {
         event.index = history.len() as u64;
         event.time = time;
-        let written = self.history(&event);
+        let written = serde_json::to_writer(&mut self.history, &event)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.history.write_all(b"\n"));
+        self.remember(written);
         history.push(event);
-        written
-    }
-
-    /// Appends one history event.
-    pub fn history(&mut self, event: &HistoryEvent) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.history, event)?;
-        self.history.write_all(b"\n")
     }
 
     /// Appends one `net.jsonl` line (already serialized, without newline).
-    pub fn net(&mut self, line: &str) -> std::io::Result<()> {
-        self.net.write_all(line.as_bytes())?;
-        self.net.write_all(b"\n")
+    pub fn net(&mut self, line: &str) {
+        let written = self
+            .net
+            .write_all(line.as_bytes())
+            .and_then(|()| self.net.write_all(b"\n"));
+        self.remember(written);
     }
 
-    /// Pushes everything written so far to the files.
+    /// Pushes everything written so far to the files; fails if this or any earlier write
+    /// failed.
     pub fn flush(&mut self) -> std::io::Result<()> {
-        self.history.flush()?;
-        self.net.flush()
+        let flushed = self.history.flush().and_then(|()| self.net.flush());
+        self.remember(flushed);
+        match &self.failed {
+            Some((kind, text)) => Err(std::io::Error::new(*kind, text.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn remember(&mut self, written: std::io::Result<()>) {
+        if let (Err(e), None) = (written, &self.failed) {
+            self.failed = Some((e.kind(), e.to_string()));
+        }
     }
 
     /// Writes `results.json`.
@@ -113,4 +122,54 @@ pub fn read_history(dir: &Path) -> Result<Vec<HistoryEvent>, String> {
         }
     }
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::event::EventType;
+    use crate::history::Process;
+
+    fn store_writing_to(path: &Path) -> Store {
+        let open = || BufWriter::new(File::create(path).unwrap());
+        Store {
+            dir: PathBuf::from("."),
+            history: open(),
+            net: open(),
+            failed: None,
+        }
+    }
+
+    fn event() -> HistoryEvent {
+        HistoryEvent::new(
+            Process::Named("harness".into()),
+            None,
+            EventType::Info,
+            "clock",
+            serde_json::json!({}),
+        )
+    }
+
+    #[test]
+    fn a_failed_write_is_reported_by_every_later_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fine = store_writing_to(&dir.path().join("ok.jsonl"));
+        let mut history = Vec::new();
+        fine.append(&mut history, event(), 5);
+        fine.net("{}");
+        assert!(fine.flush().is_ok());
+        assert_eq!(history[0].time, 5);
+
+        // /dev/full accepts the open and fails every write with "no space left".
+        let mut full = store_writing_to(Path::new("/dev/full"));
+        full.append(&mut history, event(), 6);
+        assert_eq!(history.len(), 2, "the event is kept in memory all the same");
+        let first = full.flush().unwrap_err();
+        assert_eq!(first.kind(), std::io::ErrorKind::StorageFull);
+        // Even once the files take writes again, the lost event is not forgotten.
+        let healthy = store_writing_to(&dir.path().join("later.jsonl"));
+        full.history = healthy.history;
+        full.net = healthy.net;
+        assert!(full.flush().is_err(), "the failure is not forgotten");
+    }
 }

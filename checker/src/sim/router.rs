@@ -146,7 +146,6 @@ struct Router<'a> {
     leader_hint: Option<usize>,
     quiet_until: Instant,
     offsets: Vec<i64>,
-    io_error: Option<std::io::Error>,
 }
 
 /// Creates the run folder; until the run ends well its results say "unknown", so that is
@@ -181,9 +180,7 @@ pub fn run(
     let mut router = Router::new(cfg, workload, store, plan);
     let end = router.run(progress);
     router.finish();
-    if let Some(error) = router.io_error {
-        return Err(error);
-    }
+    router.store.flush()?;
     Ok(RunOutput {
         end,
         history: router.history,
@@ -284,7 +281,6 @@ impl<'a> Router<'a> {
             leader_hint: None,
             quiet_until: now,
             offsets: vec![0; cfg.node_count],
-            io_error: None,
         }
     }
     fn run(&mut self, progress: &dyn Fn(&Progress)) -> RunEnd {
@@ -326,8 +322,7 @@ impl<'a> Router<'a> {
             if now.duration_since(last_progress) >= Duration::from_millis(100) {
                 last_progress = now;
                 progress(&self.progress());
-                if let Err(e) = self.store.flush() {
-                    self.io_error = Some(e);
+                if self.store.flush().is_err() {
                     return RunEnd::Interrupted;
                 }
             }
@@ -626,9 +621,7 @@ impl<'a> Router<'a> {
         let mut event = HistoryEvent::new(process, node, kind, f, body);
         event.phase = final_phase.then(|| "final".to_owned());
         let time = self.ns(Instant::now());
-        if let Err(e) = self.store.append(&mut self.history, event, time) {
-            self.io_error.get_or_insert(e);
-        }
+        self.store.append(&mut self.history, event, time);
     }
 
     /// Records something eddy itself saw or measured (process `harness`).
@@ -964,9 +957,7 @@ impl<'a> Router<'a> {
         };
         let fields = line.trim().strip_prefix('{').unwrap_or("}");
         let record = format!("{{\"send\":{sent},{fate},\"writer\":\"{writer}\",{fields}");
-        if let Err(e) = self.store.net(&record) {
-            self.io_error.get_or_insert(e);
-        }
+        self.store.net(&record);
         let net_fate = match dropped {
             Some(reason) => NetFate::Dropped(reason),
             None => NetFate::Delivered,
@@ -977,9 +968,7 @@ impl<'a> Router<'a> {
     fn invalid(&mut self, writer: &str, sent: u64, problem: &str, text: &str) {
         let excerpt = crate::cases::matcher::short(&Value::String(text.to_owned()));
         let record = json!({"send": sent, "writer": writer, "invalid": problem, "line": excerpt});
-        if let Err(e) = self.store.net(&record.to_string()) {
-            self.io_error.get_or_insert(e);
-        }
+        self.store.net(&record.to_string());
         self.net_summary
             .add(writer, sent, NetFate::Invalid(problem, &excerpt));
     }
@@ -1016,8 +1005,5 @@ impl<'a> Router<'a> {
             }
         }
         self.cluster.shutdown();
-        if let Err(e) = self.store.flush() {
-            self.io_error.get_or_insert(e);
-        }
     }
 }

@@ -256,7 +256,9 @@ impl Driver<'_> {
                     faults,
                     phase: "running",
                 });
-                let _ = self.store.flush();
+                if self.store.flush().is_err() {
+                    return RunEnd::Interrupted;
+                }
             }
             let wake = timers
                 .peek()
@@ -333,7 +335,7 @@ impl Driver<'_> {
         body: Value,
     ) {
         let time = self.ns(Instant::now());
-        let _ = self.store.append(
+        self.store.append(
             &mut self.history,
             HistoryEvent::new(process, node, kind, f, body),
             time,
