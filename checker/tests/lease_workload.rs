@@ -4,8 +4,11 @@
 //! Whether drift lands inside a lease hand-off depends on timing, so each broken mode gets
 //! several seeds and must fail on at least one.
 
+mod support;
+
 use serde_json::Value;
 use std::process::Command;
+use support::{check, first_why};
 
 /// Runs `eddy test -w lease` with `args` on `eddy node` with `node_flags`: exit code,
 /// results.json and the picture's text.
@@ -28,15 +31,6 @@ fn lease_run(node_flags: &str, args: &[&str]) -> (i32, Value, String) {
         serde_json::from_str(&results).unwrap(),
         picture,
     )
-}
-
-fn check<'a>(results: &'a Value, name: &str) -> &'a Value {
-    results["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap()
 }
 
 #[test]
@@ -103,10 +97,7 @@ fn split_brain_is_caught_and_drawn_and_the_reference_is_safe() {
         assert!(!caught.is_empty(), "{broken} was never caught");
         let (code, results, picture) = caught[0];
         assert_eq!(*code, 1);
-        let why = check(results, "split-brain")["witnesses"][0]["why"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let why = first_why(results, "split-brain");
         assert!(
             why.starts_with("split-brain for ") && why.contains("offsets in force"),
             "{why}"
