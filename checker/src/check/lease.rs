@@ -9,7 +9,7 @@
 //! another node held throughout that window, that is split-brain too.
 
 use super::{CheckResult, Record, Validity};
-use crate::history::event::{operations, EventType, HistoryEvent};
+use crate::history::event::{operations, EventType, HistoryEvent, Operation};
 use crate::history::Process;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -69,17 +69,15 @@ impl Clocks {
     /// `local_ms`.
     pub fn reaches(&self, node: &str, local_ms: f64, from: f64) -> f64 {
         let steps = self.offsets.get(node).map(Vec::as_slice).unwrap_or(&[]);
-        let mut start = from;
-        let later = steps.iter().filter(|(at, _)| *at > from);
-        for &(next, _) in later {
-            let due = local_ms - self.unix_ms_at_zero - self.offset(node, start) as f64;
+        let (mut start, mut offset) = (from, self.offset(node, from));
+        for &(next, next_offset) in steps.iter().filter(|(at, _)| *at > from) {
+            let due = local_ms - self.unix_ms_at_zero - offset as f64;
             if due < next {
                 return due.max(start);
             }
-            start = next;
+            (start, offset) = (next, next_offset);
         }
-        let due = local_ms - self.unix_ms_at_zero - self.offset(node, start) as f64;
-        due.max(start)
+        (local_ms - self.unix_ms_at_zero - offset as f64).max(start)
     }
 
     /// Every node's offset at run time `at` (ms).
@@ -289,6 +287,13 @@ fn answers(record: &Record, clocks: &Clocks) -> CheckResult {
     // Allowance for the ms rounding of local clocks on both sides.
     const SLACK_MS: f64 = 2.0;
     let ops = operations(&record.history);
+    // Each node's acquisitions, in the order they began.
+    let mut acquisitions: BTreeMap<&str, Vec<&Operation>> = BTreeMap::new();
+    for op in ops.iter().filter(|o| o.invoke.f == "acquire_lease") {
+        if let Some(node) = op.invoke.node.as_deref() {
+            acquisitions.entry(node).or_default().push(op);
+        }
+    }
     let mut witnesses = Vec::new();
     let mut checked = 0usize;
     for op in &ops {
@@ -310,10 +315,11 @@ fn answers(record: &Record, clocks: &Clocks) -> CheckResult {
         // The latest expiry any acquisition begun before this answer could have granted:
         // exactly `expires_at` for an answered one; for one never answered, its duration
         // counted from no later than this answer.
-        let latest = ops
-            .iter()
-            .filter(|o| o.invoke.node.as_deref() == Some(node) && o.invoke.f == "acquire_lease")
-            .filter(|o| o.invoke.time < done.time)
+        let latest = acquisitions
+            .get(node)
+            .into_iter()
+            .flatten()
+            .take_while(|o| o.invoke.time < done.time)
             .filter_map(|o| match o.completion {
                 Some(c) if c.kind == EventType::Ok && c.time <= done.time => {
                     c.body["expires_at"].as_f64()

@@ -114,7 +114,8 @@ impl Lease {
             .filter(|e| e.checked_add(self.guard_ms).is_some())
             .ok_or_else(|| RpcError::malformed("field `duration_ms` is too large"))?;
         if cluster.peers.is_empty() || self.local_grant {
-            return Ok(Some(granted(self.hold_until(expires_at))));
+            self.expires_at = Some(expires_at);
+            return Ok(Some(granted(expires_at)));
         }
         if let Some(other) = self.promised_elsewhere(cluster.me, now_ms) {
             return Err(RpcError::unavailable(format!(
@@ -192,7 +193,10 @@ impl Lease {
         let majority = size / 2 + 1;
         if pending.granted.len() + 1 >= majority {
             let pending = self.pending.take().expect("pending");
-            let expires_at = self.hold_until(pending.asked_at + pending.duration);
+            // A renewal counts from its own asking, as SPEC 3.1 has it; the granters'
+            // promises never shrink, so a shorter renewal is safe.
+            let expires_at = pending.asked_at + pending.duration;
+            self.expires_at = Some(expires_at);
             out.reply_to(&pending.client, &pending.msg_id, granted(expires_at));
         } else if pending.refused.len() > size - majority {
             let why = format!(
@@ -267,13 +271,6 @@ impl Lease {
                 );
             }
         }
-    }
-
-    /// Holds until `until` (a renewal counts from its own asking, as SPEC 3.1 has it); the
-    /// granters' promises never shrink, so a shorter renewal is safe.
-    fn hold_until(&mut self, until: i64) -> i64 {
-        self.expires_at = Some(until);
-        until
     }
 
     fn promised_elsewhere(&self, asker: &str, now_ms: i64) -> Option<String> {
