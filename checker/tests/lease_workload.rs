@@ -1,6 +1,7 @@
 //! The lease workload's checks, proven both ways on real processes: the reference stays
 //! safe under drift inside its guard, partitions and pauses; a guard of 0, drift beyond the
-//! guard, and a node that grants locally each show split-brain with a witness and a picture.
+//! guard, and a node that grants locally each show split-brain with a witness and a picture;
+//! a node that overstates its lease in `check_lease` fails `lease-answers`.
 //! Whether drift lands inside a lease hand-off depends on timing, so each broken mode gets
 //! several seeds and must fail on at least one.
 
@@ -60,6 +61,7 @@ fn split_brain_is_caught_and_drawn_and_the_reference_is_safe() {
         ("beyond guard", "", &beyond, "3"),
         ("beyond guard", "", &beyond, "6"),
         ("local grant", "--bug local-grant", &with_faults, "1"),
+        ("stretched check", "--bug stretch-check", &with_faults, "1"),
     ];
     let results: Vec<(i32, Value, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases
@@ -85,6 +87,20 @@ fn split_brain_is_caught_and_drawn_and_the_reference_is_safe() {
             assert!(picture.contains("no two holders at once"), "{picture:.300}");
         }
     }
+    // A node that holds its lease safely but claims a second more in check_lease.
+    let (_, (code, stretched, _)) = cases
+        .iter()
+        .zip(&results)
+        .find(|((name, ..), _)| *name == "stretched check")
+        .unwrap();
+    assert_eq!(*code, 1);
+    assert_eq!(check(stretched, "split-brain")["valid"], true);
+    assert_eq!(check(stretched, "lease-answers")["valid"], false);
+    assert!(
+        first_why(stretched, "lease-answers").contains("but the latest lease it could hold"),
+        "{}",
+        check(stretched, "lease-answers")
+    );
     for broken in ["guard 0", "beyond guard", "local grant"] {
         let caught: Vec<&(i32, Value, String)> = cases
             .iter()

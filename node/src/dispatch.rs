@@ -62,6 +62,8 @@ pub enum Bug {
     LocalReads,
     /// lease: grant every acquisition locally, asking no other node.
     LocalGrant,
+    /// lease: `check_lease` claims a second more than the lease holds.
+    StretchCheck,
 }
 
 /// The node id and the cluster it belongs to, as `init` said.
@@ -120,6 +122,12 @@ impl<W: Write> Node<W> {
         self.counter
             .set_behaviour(merge, bug != Some(Bug::NoGossip));
         self.lease.set_local_grant(bug == Some(Bug::LocalGrant));
+        self.lease
+            .set_stretch_check_ms(if bug == Some(Bug::StretchCheck) {
+                1000
+            } else {
+                0
+            });
         self.master.set_bugs(MasterBugs {
             never_dead: bug == Some(Bug::NeverDead),
             hasty_death: bug == Some(Bug::HastyDeath),

@@ -58,6 +58,7 @@ struct Pending {
 pub struct Lease {
     guard_ms: i64,
     local_grant: bool,
+    stretch_check_ms: i64,
     expires_at: Option<i64>,
     promise: Option<Promise>,
     pending: Option<Pending>,
@@ -69,6 +70,7 @@ impl Default for Lease {
         Lease {
             guard_ms: DEFAULT_GUARD_MS,
             local_grant: false,
+            stretch_check_ms: 0,
             expires_at: None,
             promise: None,
             pending: None,
@@ -94,6 +96,11 @@ impl Lease {
     /// A deliberate defect: grant every acquisition locally, asking nobody.
     pub fn set_local_grant(&mut self, on: bool) {
         self.local_grant = on;
+    }
+
+    /// A deliberate defect: `check_lease` claims `ms` more than the lease holds.
+    pub fn set_stretch_check_ms(&mut self, ms: i64) {
+        self.stretch_check_ms = ms;
     }
 
     /// `acquire_lease {duration_ms}`: grants at once on a one-node cluster; otherwise asks
@@ -227,6 +234,11 @@ impl Lease {
     /// `check_lease`: whether the lease is held now and for how much longer.
     pub fn check(&self, now_ms: i64) -> Map<String, Value> {
         let remaining = self.expires_at.map_or(0, |at| (at - now_ms).max(0));
+        let remaining = if remaining > 0 {
+            remaining + self.stretch_check_ms
+        } else {
+            0
+        };
         body(
             "check_lease_ok",
             [
