@@ -251,10 +251,7 @@ impl<W: Write> Node<W> {
             }
         }
         if matches!(kind, "acquire_lease" | "lease_release") && self.serves(Owner::Lease) {
-            let membership = self
-                .membership
-                .as_ref()
-                .ok_or_else(|| RpcError::unavailable("not initialized: send init first"))?;
+            let membership = joined(&self.membership)?;
             if kind == "lease_release" {
                 self.lease.release(req);
                 return Ok(None);
@@ -276,10 +273,7 @@ impl<W: Write> Node<W> {
         if !(owner == Owner::Any || self.serves(owner)) {
             return Err(RpcError::not_supported(kind));
         }
-        let membership = self
-            .membership
-            .clone()
-            .ok_or_else(|| RpcError::unavailable("not initialized: send init first"))?;
+        let membership = joined(&self.membership)?.clone();
         let now = self.clock.now_ms();
         let single = membership.ids.len() <= 1;
         let leader_only = |ok: bool| {
@@ -422,6 +416,13 @@ fn owner_of(kind: &str, workload: Workload, has_key: bool) -> Option<Owner> {
         "add" | "read" | "replicate" | "gossip_status" => Owner::Counter,
         _ => return None,
     })
+}
+
+/// The membership `init` gave, or error 11 before `init`.
+fn joined(membership: &Option<Membership>) -> Result<&Membership, RpcError> {
+    membership
+        .as_ref()
+        .ok_or_else(|| RpcError::unavailable("not initialized: send init first"))
 }
 
 fn abbreviate(line: &str) -> String {
