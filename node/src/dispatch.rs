@@ -64,13 +64,20 @@ pub enum Bug {
     LocalGrant,
     /// lease: `check_lease` claims a second more than the lease holds.
     StretchCheck,
+    /// lease-read: the leader serves lease reads from its own state even after its lease
+    /// ran out.
+    ExpiredLease,
+    /// lease-read: adopt a lease configuration even when the seed's rule calls it unsafe.
+    UnsafeLease,
+    /// lease-read: confirm leadership with a heartbeat round on every lease read, yet
+    /// claim zero round trips.
+    HiddenRoundTrip,
 }
 
 /// The node id and the cluster it belongs to, as `init` said.
 #[derive(Debug, Clone)]
 struct Membership {
     id: String,
-    ids: Vec<String>,
     peers: Vec<String>,
 }
 
@@ -82,7 +89,7 @@ pub struct Node<W: Write> {
     out: Outbox<W>,
     lease: Lease,
     kv: KvStore,
-    lease_config: LeaseConfig,
+    lease_config: Option<LeaseConfig>,
     master: Master,
     counter: PnCounter,
     rng: StdRng,
@@ -101,7 +108,7 @@ impl<W: Write> Node<W> {
             out: Outbox::new(out),
             lease: Lease::default(),
             kv: KvStore::default(),
-            lease_config: LeaseConfig::default(),
+            lease_config: None,
             master: Master::default(),
             counter: PnCounter::default(),
             rng: rand::make_rng(),
@@ -229,16 +236,16 @@ impl<W: Write> Node<W> {
         if kind == "init" {
             return self.init(req).map(Some);
         }
+        let unserved = kind == "lease_read" && !self.serves(Owner::LeaseRead);
         if let (
             Some(raft),
-            "read" | "write" | "cas" | "request_vote" | "append_entries" | "raft_status",
+            "read" | "write" | "cas" | "lease_read" | "request_vote" | "append_entries"
+            | "raft_status",
         ) = (&mut self.raft, kind)
         {
-            if self.workload != Workload::LeaseRead
-                && (kind != "read"
-                    || req.body.contains_key("key")
-                    || self.workload == Workload::Raft)
-            {
+            let counter_read =
+                kind == "read" && !req.body.contains_key("key") && self.workload == Workload::Auto;
+            if !counter_read && !unserved {
                 raft.wake(&mut self.rng);
                 return match kind {
                     "request_vote" => raft.request_vote(req, &mut self.rng).map(Some),
@@ -246,6 +253,7 @@ impl<W: Write> Node<W> {
                         .append_entries(req, &mut self.out, &mut self.rng)
                         .map(Some),
                     "raft_status" => Ok(Some(raft.status())),
+                    "lease_read" => raft.lease_read(req, &mut self.out),
                     _ => raft.client(req, &mut self.out),
                 };
             }
@@ -275,14 +283,8 @@ impl<W: Write> Node<W> {
         }
         let membership = joined(&self.membership)?.clone();
         let now = self.clock.now_ms();
-        let single = membership.ids.len() <= 1;
-        let leader_only = |ok: bool| {
-            ok.then_some(()).ok_or_else(|| {
-                RpcError::unavailable(
-                    "no leader: replication across several nodes is not built yet",
-                )
-            })
-        };
+        // Key/value requests reach this point only on a one-node cluster (a larger one runs
+        // Raft), where the node is the leader and its lease always holds.
         match kind {
             "simulate_drift" => {
                 self.clock
@@ -292,10 +294,15 @@ impl<W: Write> Node<W> {
             }
             "check_lease" => Ok(self.lease.check(now)),
             "lease_request" => self.lease.request(req, now),
-            "lease_read_config" => self.lease_config.configure(req),
+            "lease_read_config" => {
+                let judged = LeaseConfig::judge(req)?;
+                if judged.safe || self.bug == Some(Bug::UnsafeLease) {
+                    self.adopt_lease_config(judged.config)?;
+                }
+                Ok(judged.reply)
+            }
             "lease_read" => {
                 let key = req.field("key")?;
-                leader_only(single)?;
                 let value = self.kv.get(key).cloned().unwrap_or(Value::Null);
                 Ok(body(
                     "lease_read_ok",
@@ -306,9 +313,9 @@ impl<W: Write> Node<W> {
                     ],
                 ))
             }
-            "read" if owner == Owner::Kv => leader_only(single).and_then(|_| self.kv.read(req)),
-            "write" => leader_only(single).and_then(|_| self.kv.write(req)),
-            "cas" => leader_only(single).and_then(|_| self.kv.cas(req)),
+            "read" if owner == Owner::Kv => self.kv.read(req),
+            "write" => self.kv.write(req),
+            "cas" => self.kv.cas(req),
             "heartbeat" => self.master.heartbeat(req, now),
             "server_status" => Ok(self.master.status(now)),
             "add" => {
@@ -334,7 +341,10 @@ impl<W: Write> Node<W> {
         if let Some(saved) = self.data.as_ref().and_then(|d| d.load(COUNTER_FILE)) {
             self.counter.restore(&saved);
         }
-        let raft_runs = matches!(self.workload, Workload::Auto | Workload::Raft) && ids.len() > 1;
+        let raft_runs = matches!(
+            self.workload,
+            Workload::Auto | Workload::Raft | Workload::LeaseRead
+        ) && ids.len() > 1;
         let durable = if self.bug == Some(Bug::ForgetVote) {
             None
         } else {
@@ -344,18 +354,29 @@ impl<W: Write> Node<W> {
             vote_twice: self.bug == Some(Bug::VoteTwice),
             early_ack: self.bug == Some(Bug::EarlyAck),
             local_reads: self.bug == Some(Bug::LocalReads),
+            expired_lease: self.bug == Some(Bug::ExpiredLease),
+            hidden_round_trip: self.bug == Some(Bug::HiddenRoundTrip),
         };
         self.raft = raft_runs.then(|| {
-            let mut raft = Raft::new(&id, &peers, durable);
+            let mut raft = Raft::new(&id, &peers, durable, self.clock.clone());
             raft.set_bugs(bugs);
             raft
         });
+        self.lease_config = self
+            .data
+            .as_ref()
+            .and_then(|d| d.load(LEASE_CONFIG_FILE))
+            .and_then(|saved| LeaseConfig::from_json(&saved));
         if let Some(raft) = &mut self.raft {
-            if self.workload == Workload::Raft || raft.has_history() {
+            if let Some(config) = self.lease_config {
+                raft.set_lease_config(config, &mut self.rng);
+            }
+            let pinned = matches!(self.workload, Workload::Raft | Workload::LeaseRead);
+            if pinned || raft.has_history() {
                 raft.wake(&mut self.rng);
             }
         }
-        self.membership = Some(Membership { id, ids, peers });
+        self.membership = Some(Membership { id, peers });
         Ok(body("init_ok", []))
     }
 
@@ -374,8 +395,27 @@ impl<W: Write> Node<W> {
 
 /// Where the PN-counter keeps its state in `NODE_DATA_DIR`.
 const COUNTER_FILE: &str = "pn-counter.json";
+/// Where an adopted lease configuration is kept in `NODE_DATA_DIR`.
+const LEASE_CONFIG_FILE: &str = "lease-config.json";
 
 impl<W: Write> Node<W> {
+    /// Adopts a lease configuration: synced first, so that a restarted node keeps refusing
+    /// votes the way its leader's lease counts on, then handed to Raft.
+    fn adopt_lease_config(&mut self, config: LeaseConfig) -> Result<(), RpcError> {
+        if let Some(data) = &self.data {
+            data.save(LEASE_CONFIG_FILE, &config.to_json())
+                .map_err(|e| RpcError {
+                    code: 13,
+                    text: format!("could not persist the lease configuration: {e}"),
+                })?;
+        }
+        self.lease_config = Some(config);
+        if let Some(raft) = &mut self.raft {
+            raft.set_lease_config(config, &mut self.rng);
+        }
+        Ok(())
+    }
+
     /// Persists the counter before an add is acknowledged, so a restarted node never
     /// counts its own increments from zero again (peers' larger maximum would hide them).
     fn save_counter(&self) -> Result<(), RpcError> {

@@ -26,11 +26,13 @@ impl<W: Write> Outbox<W> {
         self.node_id = id.to_owned();
     }
 
-    /// Sends a numbered message (it gets the next `msg_id`).
-    pub fn send(&mut self, dest: &str, mut body: Map<String, Value>) {
-        body.insert("msg_id".into(), self.next_msg_id.into());
+    /// Sends a numbered message (it gets the next `msg_id`, which is returned).
+    pub fn send(&mut self, dest: &str, mut body: Map<String, Value>) -> u64 {
+        let id = self.next_msg_id;
+        body.insert("msg_id".into(), id.into());
         self.next_msg_id += 1;
         self.write(dest, body);
+        id
     }
 
     /// Sends a fire-and-forget message without `msg_id`, so that no reply is owed.

@@ -1,12 +1,13 @@
 //! `lease-read` (seed 001): the lease configuration and its safety rule (SPEC 3.2).
 //!
-//! Reads themselves are served by [`crate::dispatch`] from the key/value store; on a
-//! one-node cluster the node is trivially the leader and its lease always holds.
+//! A multi-node cluster serves lease reads from its Raft leader
+//! ([`crate::workloads::leader_lease`]); on a one-node cluster the node is trivially the
+//! leader and its lease always holds.
 
 use crate::message::{body, Envelope, RpcError};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-/// The lease configuration in force.
+/// A lease configuration: what a leader may count on and what the cluster promises it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaseConfig {
     /// The lease a leader may use, already shortened by the clock-skew bound.
@@ -15,25 +16,26 @@ pub struct LeaseConfig {
     pub election_timeout_ms: i64,
 }
 
-impl Default for LeaseConfig {
-    fn default() -> Self {
-        // The seed sample's configuration: 3000 ms lease, 500 ms skew, 5000 ms elections.
-        LeaseConfig {
-            effective_lease_ms: 2_500,
-            election_timeout_ms: 5_000,
-        }
-    }
+/// What `lease_read_config` decided.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    /// The reply to send.
+    pub reply: Map<String, Value>,
+    /// The configuration asked for.
+    pub config: LeaseConfig,
+    /// True when the seed's rule calls it safe (only then is it adopted).
+    pub safe: bool,
 }
 
 impl LeaseConfig {
     /// `lease_read_config {lease_duration_ms, election_timeout_ms, max_clock_skew_ms}`:
-    /// judges the configuration and adopts it when the seed's rule calls it safe.
+    /// judges the configuration; the caller adopts it when it is safe.
     ///
     /// `safe` is the seed's rule, `lease - skew < election_timeout`. `textbook_safe` is the
     /// stricter condition from the Raft thesis: a lease counted from the heartbeat's send
-    /// time must not outlast the election timeout even on a clock that runs `skew` fast,
+    /// time must not outlast the election timeout even on a clock that runs `skew` slow,
     /// so `lease_duration_ms <= election_timeout_ms`.
-    pub fn configure(&mut self, req: &Envelope) -> Result<Map<String, Value>, RpcError> {
+    pub fn judge(req: &Envelope) -> Result<Judgement, RpcError> {
         let lease = req.int("lease_duration_ms")?;
         let election = req.int("election_timeout_ms")?;
         let skew = req.int("max_clock_skew_ms")?;
@@ -47,28 +49,42 @@ impl LeaseConfig {
                 "max_clock_skew_ms must not be negative",
             ));
         }
-        let effective = lease - skew;
+        let effective = lease.saturating_sub(skew);
         let safe = effective < election;
         let reason = if safe {
             "lease - clock_skew < election_timeout"
         } else {
             "lease - clock_skew >= election_timeout"
         };
-        if safe {
-            *self = LeaseConfig {
+        Ok(Judgement {
+            reply: body(
+                "lease_read_config_ok",
+                [
+                    ("safe", safe.into()),
+                    ("effective_lease_ms", effective.into()),
+                    ("reason", reason.into()),
+                    ("textbook_safe", (lease <= election).into()),
+                ],
+            ),
+            config: LeaseConfig {
                 effective_lease_ms: effective,
                 election_timeout_ms: election,
-            };
-        }
-        Ok(body(
-            "lease_read_config_ok",
-            [
-                ("safe", safe.into()),
-                ("effective_lease_ms", effective.into()),
-                ("reason", reason.into()),
-                ("textbook_safe", (lease <= election).into()),
-            ],
-        ))
+            },
+            safe,
+        })
+    }
+
+    /// The configuration as saved in `NODE_DATA_DIR`.
+    pub fn to_json(self) -> Value {
+        json!({"effective_lease_ms": self.effective_lease_ms, "election_timeout_ms": self.election_timeout_ms})
+    }
+
+    /// A configuration saved by [`LeaseConfig::to_json`].
+    pub fn from_json(saved: &Value) -> Option<LeaseConfig> {
+        Some(LeaseConfig {
+            effective_lease_ms: saved["effective_lease_ms"].as_i64()?,
+            election_timeout_ms: saved["election_timeout_ms"].as_i64().filter(|&e| e > 0)?,
+        })
     }
 }
 
@@ -80,11 +96,7 @@ mod tests {
         let line = format!(
             r#"{{"src":"c1","dest":"n1","body":{{"type":"lease_read_config","msg_id":2,"lease_duration_ms":{lease},"election_timeout_ms":{election},"max_clock_skew_ms":{skew}}}}}"#
         );
-        let mut cfg = LeaseConfig {
-            effective_lease_ms: 1,
-            election_timeout_ms: 1,
-        };
-        cfg.configure(&Envelope::parse(&line).unwrap())
+        LeaseConfig::judge(&Envelope::parse(&line).unwrap()).map(|j| j.reply)
     }
 
     #[test]
@@ -99,5 +111,18 @@ mod tests {
         assert_eq!(config(5400, 5000, 500).unwrap()["textbook_safe"], false);
         assert_eq!(config(0, 5000, 0).unwrap_err().code, 12);
         assert_eq!(config(10, 5000, -1).unwrap_err().code, 12);
+    }
+
+    #[test]
+    fn a_saved_configuration_reads_back() {
+        let config = LeaseConfig {
+            effective_lease_ms: 600,
+            election_timeout_ms: 1000,
+        };
+        assert_eq!(LeaseConfig::from_json(&config.to_json()), Some(config));
+        assert_eq!(
+            LeaseConfig::from_json(&json!({"effective_lease_ms": 1})),
+            None
+        );
     }
 }

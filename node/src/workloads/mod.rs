@@ -2,6 +2,7 @@
 
 pub mod heartbeat;
 pub mod kv;
+pub mod leader_lease;
 pub mod lease;
 pub mod lease_read;
 pub mod pn_counter;

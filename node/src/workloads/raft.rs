@@ -6,8 +6,16 @@
 //! `src` kept, so the leader answers the client directly (Maelstrom's convention), or answer
 //! error 11 when no leader is known. Term, vote and log are synced to `NODE_DATA_DIR`
 //! before any message that depends on them is sent. Logs are 1-indexed.
+//!
+//! With a lease configuration (seed 001) the leader also holds a lease
+//! ([`super::leader_lease`]) and serves `lease_read` from its own state while it holds;
+//! every node then refuses votes while it has heard from a leader within the minimum
+//! election timeout, which is what the lease counts on.
 
 use super::kv::KvStore;
+use super::leader_lease::{LeaderLease, WaitingRead};
+use super::lease_read::LeaseConfig;
+use crate::clock::Clock;
 use crate::message::{body, Envelope, RpcError};
 use crate::outbox::Outbox;
 use crate::persist::DataDir;
@@ -49,6 +57,11 @@ pub struct RaftBugs {
     pub early_ack: bool,
     /// Answer reads from the leader's own state without confirming it is still leader.
     pub local_reads: bool,
+    /// Serve lease reads from the leader's own state even after its lease ran out.
+    pub expired_lease: bool,
+    /// Confirm leadership with a heartbeat round on every lease read, yet claim zero round
+    /// trips.
+    pub hidden_round_trip: bool,
 }
 
 /// One node's Raft state.
@@ -72,14 +85,20 @@ pub struct Raft {
     kv: KvStore,
     waiting: HashMap<usize, (String, Value)>,
     data: Option<DataDir>,
+    clock: Clock,
+    lease: LeaderLease,
+    last_contact: Option<Instant>,
+    term_start: usize,
+    orphaned_reads: Vec<WaitingRead>,
 }
 
 const META: &str = "raft-meta.json";
 const LOG: &str = "raft-log.json";
 
 impl Raft {
-    /// A follower of a cluster of `me` and `peers`, restored from `data` when it holds state.
-    pub fn new(me: &str, peers: &[String], data: Option<DataDir>) -> Raft {
+    /// A follower of a cluster of `me` and `peers`, restored from `data` when it holds
+    /// state; leases are measured on `clock`.
+    pub fn new(me: &str, peers: &[String], data: Option<DataDir>, clock: Clock) -> Raft {
         let mut raft = Raft {
             bugs: RaftBugs::default(),
             me: me.into(),
@@ -103,6 +122,11 @@ impl Raft {
             kv: KvStore::default(),
             waiting: HashMap::new(),
             data,
+            clock,
+            lease: LeaderLease::default(),
+            last_contact: None,
+            term_start: usize::MAX,
+            orphaned_reads: Vec::new(),
         };
         if let Some(data) = &raft.data {
             if let Some(meta) = data.load(META) {
@@ -142,9 +166,16 @@ impl Raft {
         }
     }
 
-    /// Sets the election timeout range (the lease-read configuration may raise it).
-    pub fn set_timeout(&mut self, min_ms: u64, max_ms: u64) {
-        self.timeout_ms = (min_ms, max_ms.max(min_ms + 1));
+    /// Adopts a lease configuration: leases of `effective_lease_ms`, election timeouts
+    /// from `election_timeout_ms` to half as much again, and votes refused while a leader
+    /// was heard from within `election_timeout_ms`.
+    pub fn set_lease_config(&mut self, config: LeaseConfig, rng: &mut impl Rng) {
+        let min = config.election_timeout_ms.max(1) as u64;
+        self.timeout_ms = (min, min + (min / 2).max(1));
+        self.lease.adopt(config);
+        if self.election_due.is_some() {
+            self.reset_election(rng);
+        }
     }
 
     fn reset_election(&mut self, rng: &mut impl Rng) {
@@ -194,6 +225,8 @@ impl Raft {
         }
         if self.role == Role::Leader {
             self.waiting.clear();
+            let left = self.lease.end_term();
+            self.orphaned_reads.extend(left);
         }
         self.role = Role::Follower;
         self.heartbeat_due = None;
@@ -210,10 +243,23 @@ impl Raft {
 
     /// Runs due timers: an election when the leader went quiet, heartbeats when leading.
     pub fn tick<W: Write>(&mut self, now: Instant, out: &mut Outbox<W>, rng: &mut impl Rng) {
+        let orphaned = std::mem::take(&mut self.orphaned_reads);
+        self.answer_reads(orphaned, out, |_, _| {
+            Err(RpcError::unavailable(
+                "lost leadership before confirming the read",
+            ))
+        });
         match self.role {
             Role::Leader if self.heartbeat_due.is_some_and(|d| d <= now) => {
                 self.replicate(out);
                 self.heartbeat_due = Some(now + HEARTBEAT);
+                let limit = Duration::from_millis(self.timeout_ms.0);
+                let overdue = self.lease.overdue_reads(now, limit);
+                self.answer_reads(overdue, out, |_, _| {
+                    Err(RpcError::unavailable(
+                        "could not confirm leadership: no majority answered",
+                    ))
+                });
             }
             Role::Follower | Role::Candidate if self.election_due.is_some_and(|d| d <= now) => {
                 self.campaign(out, rng)
@@ -253,10 +299,12 @@ impl Raft {
     fn lead<W: Write>(&mut self, out: &mut Outbox<W>) {
         self.role = Role::Leader;
         self.leader = Some(self.me.clone());
+        self.lease.end_term();
         self.log.push(Entry {
             term: self.term,
             op: Value::Null,
         });
+        self.term_start = self.last_index();
         let _ = self.persist_log();
         for peer in &self.peers {
             self.next_index.insert(peer.clone(), self.last_index());
@@ -267,8 +315,9 @@ impl Raft {
         self.advance_commit(out);
     }
 
-    /// Sends every peer what it lacks (or an empty heartbeat).
-    fn replicate<W: Write>(&mut self, out: &mut Outbox<W>) {
+    /// Sends every peer what it lacks (or an empty heartbeat): one numbered lease round.
+    fn replicate<W: Write>(&mut self, out: &mut Outbox<W>) -> u64 {
+        let round = self.lease.begin_round(self.clock.now_ms());
         for peer in self.peers.clone() {
             let next = self
                 .next_index
@@ -293,8 +342,10 @@ impl Raft {
                     ("leader_commit", self.commit.into()),
                 ],
             );
-            out.send(&peer, req);
+            let id = out.send(&peer, req);
+            self.lease.sent(round, id);
         }
+        round
     }
 
     /// A client's `read`, `write` or `cas`: the leader logs it and answers once it is
@@ -358,6 +409,12 @@ impl Raft {
             req.int("last_log_index")? as usize,
             req.int("last_log_term")? as u64,
         );
+        if self.heard_from_leader_lately() {
+            return Ok(body(
+                "request_vote_res",
+                [("term", self.term.into()), ("vote_granted", false.into())],
+            ));
+        }
         if term > self.term {
             self.step_down(term)?;
         }
@@ -411,6 +468,7 @@ impl Raft {
             self.step_down(term)?;
         }
         self.leader = Some(leader);
+        self.last_contact = Some(Instant::now());
         self.reset_election(rng);
         if prev > self.last_index() {
             return Ok(refuse(self, self.last_index() + 1));
@@ -474,6 +532,12 @@ impl Raft {
             }
             "append_entries_res" if self.role == Role::Leader && term == self.term => {
                 let peer = msg.src.clone();
+                let answers = msg.body.get("in_reply_to").and_then(Value::as_u64);
+                if let Some(id) = answers {
+                    if self.lease.answered(id, &peer, self.majority()) {
+                        self.serve_confirmed_reads(out);
+                    }
+                }
                 if msg.body.get("success") == Some(&Value::Bool(true)) {
                     let matched = msg
                         .body
@@ -516,6 +580,9 @@ impl Raft {
             }
         }
         self.apply(out);
+        if self.role == Role::Leader {
+            self.serve_confirmed_reads(out);
+        }
     }
 
     /// Applies committed entries; the leader answers the clients that wait on them.
@@ -546,6 +613,99 @@ impl Raft {
                 let reply = result.unwrap_or_else(|e| e.to_body());
                 out.reply_to(&client, &msg_id, reply);
             }
+        }
+    }
+
+    /// True when a lease configuration is in force and this node leads, or heard from a
+    /// leader within the minimum election timeout: then it grants no vote (and keeps its
+    /// term), so no new leader can be elected while the current one may hold its lease.
+    fn heard_from_leader_lately(&self) -> bool {
+        let Some(config) = self.lease.config() else {
+            return false;
+        };
+        let window = Duration::from_millis(config.election_timeout_ms.max(0) as u64);
+        self.role == Role::Leader || self.last_contact.is_some_and(|t| t.elapsed() < window)
+    }
+
+    /// True when the leader has committed an entry of its own term, so its state holds
+    /// every write committed before it was elected.
+    fn caught_up(&self) -> bool {
+        self.role == Role::Leader && self.commit >= self.term_start
+    }
+
+    /// `lease_read {key}`: the leader answers from its state while its lease holds
+    /// (`network_round_trips: 0`); otherwise it sends a heartbeat round and answers once a
+    /// majority has answered it (`lease_valid: false`, `network_round_trips: 1`). A
+    /// follower answers error 11, naming the leader it knows.
+    pub fn lease_read<W: Write>(
+        &mut self,
+        req: &Envelope,
+        out: &mut Outbox<W>,
+    ) -> Result<Option<Map<String, Value>>, RpcError> {
+        let key = req.field("key")?.clone();
+        if self.role != Role::Leader {
+            return Err(RpcError::unavailable(match &self.leader {
+                Some(leader) if *leader != self.me => format!("not the leader; {leader} is"),
+                _ => "not the leader; no leader known".to_owned(),
+            }));
+        }
+        let remaining = self.lease.remaining_ms(self.clock.now_ms());
+        let holds = remaining.is_some_and(|r| r > 0) && self.caught_up();
+        if (holds || self.bugs.expired_lease) && !self.bugs.hidden_round_trip {
+            let mut reply = self.lease_read_ok(&key, true, 0);
+            if let Some(r) = remaining {
+                reply.insert("lease_remaining_ms".into(), r.into());
+            }
+            return Ok(Some(reply));
+        }
+        let msg_id = req.msg_id().cloned().unwrap_or(Value::Null);
+        let round = self.replicate(out);
+        self.lease.wait(req.src.clone(), msg_id, key, round);
+        Ok(None)
+    }
+
+    fn lease_read_ok(
+        &self,
+        key: &Value,
+        lease_valid: bool,
+        round_trips: u64,
+    ) -> Map<String, Value> {
+        body(
+            "lease_read_ok",
+            [
+                ("value", self.kv.get(key).cloned().unwrap_or(Value::Null)),
+                ("lease_valid", lease_valid.into()),
+                ("network_round_trips", round_trips.into()),
+            ],
+        )
+    }
+
+    /// Answers the lease reads whose confirming round a majority answered, once the
+    /// leader's state is caught up.
+    fn serve_confirmed_reads<W: Write>(&mut self, out: &mut Outbox<W>) {
+        if !self.caught_up() {
+            return;
+        }
+        let ready = self.lease.confirmed_reads();
+        let claim = if self.bugs.hidden_round_trip {
+            (true, 0)
+        } else {
+            (false, 1)
+        };
+        self.answer_reads(ready, out, |raft, key| {
+            Ok(raft.lease_read_ok(key, claim.0, claim.1))
+        });
+    }
+
+    fn answer_reads<W: Write>(
+        &self,
+        reads: Vec<WaitingRead>,
+        out: &mut Outbox<W>,
+        answer: impl Fn(&Raft, &Value) -> Result<Map<String, Value>, RpcError>,
+    ) {
+        for read in reads {
+            let reply = answer(self, &read.key).unwrap_or_else(|e| e.to_body());
+            out.reply_to(&read.client, &read.msg_id, reply);
         }
     }
 
