@@ -6,6 +6,7 @@ pub mod failure;
 pub mod generic;
 pub mod gossip;
 pub mod lease;
+pub mod lease_read;
 pub mod linear;
 pub mod net;
 pub mod raft;

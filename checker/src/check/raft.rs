@@ -32,7 +32,36 @@ struct WireBody {
 /// Every Raft check, from `net.jsonl` and the history; liveness is judged against
 /// `max_first_leader_ms` and `max_failover_ms`.
 pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -> Vec<CheckResult> {
-    let lines = record.net_lines(|l: &Wire| {
+    let lines = wire(record);
+    let mut results = safety(&lines);
+    results.push(liveness(
+        record,
+        &lines,
+        max_first_leader_ms,
+        max_failover_ms,
+    ));
+    results
+}
+
+/// The Raft safety checks alone (election safety, one vote per term, terms), for
+/// workloads built on Raft whose timing is their own.
+pub fn safety_checks(record: &Record) -> Vec<CheckResult> {
+    safety(&wire(record))
+}
+
+/// Who led which term from when, as `(seconds, term, leader)` in time order: a node leads
+/// a term from its first `append_entries` in it.
+pub fn leaders(record: &Record) -> Vec<(f64, u64, String)> {
+    leader_starts(&wire(record))
+}
+
+fn safety(lines: &[Wire]) -> Vec<CheckResult> {
+    vec![election_safety(lines), votes(lines), terms(lines)]
+}
+
+/// The Raft messages of `net.jsonl`.
+fn wire(record: &Record) -> Vec<Wire> {
+    record.net_lines(|l: &Wire| {
         matches!(
             l.body.kind.as_str(),
             "append_entries"
@@ -42,13 +71,7 @@ pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -
                 | "append_entries_res"
                 | "append_entries_ok"
         )
-    });
-    vec![
-        election_safety(&lines),
-        votes(&lines),
-        terms(&lines),
-        liveness(record, &lines, max_first_leader_ms, max_failover_ms),
-    ]
+    })
 }
 
 /// When each leader began, as `(seconds, term, leader)`, in time order.

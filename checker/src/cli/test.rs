@@ -80,6 +80,13 @@ pub struct TestArgs {
     /// raft: the longest acceptable time to a new leader after losing one, in ms.
     #[arg(long, default_value_t = 3000.0)]
     pub max_failover_ms: f64,
+    /// lease-read: the `lease_duration_ms` every node is configured with (the skew sent
+    /// with it is twice --max-drift-ms).
+    #[arg(long, default_value_t = 2000)]
+    pub lease_ms: i64,
+    /// lease-read: the `election_timeout_ms` every node is configured with.
+    #[arg(long, default_value_t = 2000)]
+    pub election_ms: i64,
     /// Folder for run folders (and the `latest` link).
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -138,6 +145,10 @@ impl TestArgs {
             self.max_drift_ms >= 0,
             "--max-drift-ms must not be negative",
         )?;
+        check(
+            self.lease_ms > 0 && self.election_ms > 0,
+            "--lease-ms and --election-ms must be positive",
+        )?;
         let mut kinds = self.nemesis.clone();
         kinds.sort_unstable();
         kinds.dedup();
@@ -150,6 +161,11 @@ impl TestArgs {
                 tolerance_ms: self.tolerance_ms,
                 max_first_leader_ms: self.max_first_leader_ms,
                 max_failover_ms: self.max_failover_ms,
+                lease: crate::workload::LeaseSettings {
+                    lease_duration_ms: self.lease_ms,
+                    election_timeout_ms: self.election_ms,
+                    max_clock_skew_ms: self.max_drift_ms.saturating_mul(2),
+                },
             },
             command,
             node_count,

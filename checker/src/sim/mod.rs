@@ -99,6 +99,22 @@ impl SimConfig {
                 self.workload_options.max_failover_ms.to_string(),
             ]);
         }
+        if self.workload == Workload::LeaseRead {
+            let lease = &self.workload_options.lease;
+            words.extend([
+                "--lease-ms".into(),
+                lease.lease_duration_ms.to_string(),
+                "--election-ms".into(),
+                lease.election_timeout_ms.to_string(),
+            ]);
+            if nemesis.is_empty() {
+                // The skew eddy announces follows the drift bound even without faults.
+                words.extend([
+                    "--max-drift-ms".into(),
+                    self.nemesis.max_drift_ms.to_string(),
+                ]);
+            }
+        }
         if self.workload == Workload::Heartbeat {
             words.extend([
                 "--tolerance-ms".into(),

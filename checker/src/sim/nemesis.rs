@@ -2,8 +2,10 @@
 //! starts, so the same seed always brings the same faults at the same moments.
 //!
 //! Every `interval` the nemesis either heals the fault in force or starts a new one, so
-//! faults and calm alternate. Drift is a single step and needs no healing; every node's
-//! total offset stays within the bound, so a step is at most twice the bound.
+//! faults and calm alternate. Drift runs on its own schedule, half an interval out of step
+//! with the others, because clocks do not wait for the network to heal: a step may land
+//! while a node is cut off or stopped. It is a single step and needs no healing; every
+//! node's total offset stays within the bound, so a step is at most twice the bound.
 
 use rand::seq::SliceRandom;
 use rand::RngExt;
@@ -127,11 +129,26 @@ pub fn plan(
         return planned;
     }
     let mut offsets = vec![0i64; nodes];
+    let others: Vec<FaultKind> = config
+        .kinds
+        .iter()
+        .copied()
+        .filter(|k| *k != FaultKind::Drift)
+        .collect();
+    if others.len() < config.kinds.len() {
+        let mut at = config.interval / 2;
+        while at < duration {
+            let node = rng.random_range(0..nodes);
+            let action = drift(config.max_drift_ms, node, &mut offsets, rng);
+            planned.push(Planned { at, action });
+            at += config.interval;
+        }
+    }
     let mut active: Vec<Action> = Vec::new();
     let mut at = config.interval;
-    while at < duration {
+    while at < duration && !others.is_empty() {
         let actions = if active.is_empty() {
-            let fault = draw(config, nodes, &mut offsets, rng);
+            let fault = draw(&others, nodes, rng);
             active = fault
                 .iter()
                 .filter(|a| a.undo().is_some())
@@ -156,19 +173,24 @@ pub fn plan(
                 action,
             }),
     );
+    planned.sort_by_key(|p| p.at);
     planned
+}
+
+/// A step of `node`'s clock to a new offset drawn within `bound`.
+fn drift(bound: i64, node: usize, offsets: &mut [i64], rng: &mut ChaCha8Rng) -> Action {
+    let bound = bound.max(0);
+    let target = rng.random_range(-bound..=bound);
+    let step_ms = target - offsets[node];
+    offsets[node] = target;
+    Action::Drift { node, step_ms }
 }
 
 /// Draws one fault: usually one action, but half the kills take down a majority or the
 /// whole cluster at once (which is what finds nodes that do not persist what they
 /// promised).
-fn draw(
-    config: &NemesisConfig,
-    nodes: usize,
-    offsets: &mut [i64],
-    rng: &mut ChaCha8Rng,
-) -> Vec<Action> {
-    let kind = config.kinds[rng.random_range(0..config.kinds.len())];
+fn draw(kinds: &[FaultKind], nodes: usize, rng: &mut ChaCha8Rng) -> Vec<Action> {
+    let kind = kinds[rng.random_range(0..kinds.len())];
     let node = rng.random_range(0..nodes);
     match kind {
         FaultKind::Partition => {
@@ -198,13 +220,7 @@ fn draw(
                 .collect()
         }
         FaultKind::Kill => vec![Action::Kill { node }],
-        FaultKind::Drift => {
-            let bound = config.max_drift_ms.max(0);
-            let target = rng.random_range(-bound..=bound);
-            let step_ms = target - offsets[node];
-            offsets[node] = target;
-            vec![Action::Drift { node, step_ms }]
-        }
+        FaultKind::Drift => unreachable!("drift runs on its own schedule"),
     }
 }
 
@@ -235,6 +251,14 @@ mod tests {
             Duration::from_secs(30),
             &mut ChaCha8Rng::seed_from_u64(3),
         );
+        let (drifts, plan): (Vec<Planned>, Vec<Planned>) = plan
+            .into_iter()
+            .partition(|p| matches!(p.action, Action::Drift { .. }));
+        assert!(
+            drifts.iter().all(|d| d.at.as_millis() % 1000 == 500),
+            "drift keeps its own schedule, between the other faults"
+        );
+        assert_eq!(drifts.len(), 30);
         let mut open: Vec<&Action> = Vec::new();
         let mut majority_kills = 0;
         for moment in plan.chunk_by(|a, b| a.at == b.at) {

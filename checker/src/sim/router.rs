@@ -146,6 +146,8 @@ struct Router<'a> {
     leader_hint: Option<usize>,
     quiet_until: Instant,
     offsets: Vec<i64>,
+    /// Pauses aimed at the leader: the planned node, and the node actually paused.
+    paused_instead: HashMap<usize, usize>,
 }
 
 /// Creates the run folder; until the run ends well its results say "unknown", so that is
@@ -281,6 +283,7 @@ impl<'a> Router<'a> {
             leader_hint: None,
             quiet_until: now,
             offsets: vec![0; cfg.node_count],
+            paused_instead: HashMap::new(),
         }
     }
     fn run(&mut self, progress: &dyn Fn(&Progress)) -> RunEnd {
@@ -536,7 +539,7 @@ impl<'a> Router<'a> {
     /// the leader off is the fault that matters.
     fn aim_at_leader(&self, groups: &[Vec<usize>]) -> Vec<Vec<usize>> {
         let (true, Some(leader), [a, b]) =
-            (self.workload.cut_off_leader(), self.leader_hint, groups)
+            (self.workload.aim_at_leader(), self.leader_hint, groups)
         else {
             return groups.to_vec();
         };
@@ -552,6 +555,19 @@ impl<'a> Router<'a> {
         minority.sort_unstable();
         majority.sort_unstable();
         vec![minority, majority]
+    }
+
+    /// The node a planned pause of `planned` stops: for workloads with a leader, the node
+    /// that last sent `append_entries` when it is up and running (a stopped leader that
+    /// resumes is the fault that matters), else `planned`.
+    fn pause_target(&mut self, planned: usize) -> usize {
+        let aimed = self
+            .leader_hint
+            .filter(|_| self.workload.aim_at_leader())
+            .filter(|&l| self.cluster.is_up(l) && !self.cluster.is_paused(l));
+        let node = aimed.unwrap_or(planned);
+        self.paused_instead.insert(planned, node);
+        node
     }
 
     /// Starts measuring convergence, unless a fault makes agreement impossible.
@@ -636,7 +652,10 @@ impl<'a> Router<'a> {
         );
     }
 
-    fn invoke(&mut self, client: usize, op: Op, final_phase: bool) {
+    fn invoke(&mut self, client: usize, mut op: Op, final_phase: bool) {
+        if op.to_leader {
+            op.node = self.leader_hint.unwrap_or(op.node);
+        }
         let msg_id = self.msg_id();
         let node_id = self.cluster.ids()[op.node].clone();
         let f = op.body["type"].as_str().unwrap_or("?").to_owned();
@@ -747,15 +766,16 @@ impl<'a> Router<'a> {
                 (None, json!({}))
             }
             Action::Pause { node } => {
-                self.cluster.set_paused(*node, true);
-                self.faults.push(format!("pause {}", ids[*node]));
-                (Some(*node), json!({}))
+                let node = self.pause_target(*node);
+                self.cluster.set_paused(node, true);
+                self.faults.push(format!("pause {}", ids[node]));
+                (Some(node), json!({}))
             }
             Action::Resume { node } => {
-                self.cluster.set_paused(*node, false);
-                self.faults
-                    .retain(|f| *f != format!("pause {}", ids[*node]));
-                (Some(*node), json!({}))
+                let node = self.paused_instead.remove(node).unwrap_or(*node);
+                self.cluster.set_paused(node, false);
+                self.faults.retain(|f| *f != format!("pause {}", ids[node]));
+                (Some(node), json!({}))
             }
             Action::Kill { node } => {
                 self.cluster.kill(*node);

@@ -42,7 +42,7 @@ impl SimWorkload for Leases {
         } else {
             rng.random_range(0..nodes)
         };
-        Next::Op(Op { node, body })
+        Next::Op(Op::at(node, body))
     }
 
     fn quiet_period(&self) -> Duration {
@@ -51,10 +51,7 @@ impl SimWorkload for Leases {
 
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
         (0..nodes)
-            .map(|node| Op {
-                node,
-                body: json!({"type": "check_lease"}),
-            })
+            .map(|node| Op::at(node, json!({"type": "check_lease"})))
             .collect()
     }
 }

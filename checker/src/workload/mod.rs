@@ -3,6 +3,7 @@
 //! holding its generator beside its checks.
 
 pub mod lease;
+pub mod lease_read;
 pub mod pn_counter;
 pub mod raft;
 
@@ -75,6 +76,20 @@ pub struct Op {
     pub node: usize,
     /// The request body.
     pub body: Value,
+    /// Send it to the node eddy last saw acting as leader instead (`node` while none is
+    /// known).
+    pub to_leader: bool,
+}
+
+impl Op {
+    /// A request for node `node`.
+    pub fn at(node: usize, body: Value) -> Op {
+        Op {
+            node,
+            body,
+            to_leader: false,
+        }
+    }
 }
 
 /// What the generator wants next.
@@ -106,6 +121,31 @@ pub struct WorkloadOptions {
     /// raft: the longest acceptable time from losing the leader to the next one, in ms.
     #[serde(default = "default_liveness_ms")]
     pub max_failover_ms: f64,
+    /// lease-read: the configuration every node is sent first (`lease_read_config`).
+    #[serde(default)]
+    pub lease: LeaseSettings,
+}
+
+/// lease-read: the `lease_read_config` eddy sends every node before any other request.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LeaseSettings {
+    /// `lease_duration_ms`.
+    pub lease_duration_ms: i64,
+    /// `election_timeout_ms`.
+    pub election_timeout_ms: i64,
+    /// `max_clock_skew_ms`: twice `--max-drift-ms`, since no two clocks differ by more and
+    /// no clock moves by more during a lease.
+    pub max_clock_skew_ms: i64,
+}
+
+impl Default for LeaseSettings {
+    fn default() -> Self {
+        LeaseSettings {
+            lease_duration_ms: 2000,
+            election_timeout_ms: 2000,
+            max_clock_skew_ms: 1000,
+        }
+    }
 }
 
 fn default_liveness_ms() -> f64 {
@@ -125,6 +165,7 @@ impl Default for WorkloadOptions {
             tolerance_ms: default_tolerance(),
             max_first_leader_ms: default_liveness_ms(),
             max_failover_ms: default_liveness_ms(),
+            lease: LeaseSettings::default(),
         }
     }
 }
@@ -142,8 +183,9 @@ pub trait SimWorkload: Send {
     fn probe(&self) -> Option<Value> {
         None
     }
-    /// True when a partition that isolates one node should isolate the current leader.
-    fn cut_off_leader(&self) -> bool {
+    /// True when faults should hit the current leader: a partition puts it on the minority
+    /// side, a pause stops it.
+    fn aim_at_leader(&self) -> bool {
         false
     }
     /// How long one convergence measurement may take before it counts as not converged.
@@ -159,7 +201,8 @@ impl Workload {
             Workload::PnCounter => Some(Box::new(pn_counter::PnCounter::new(options.clone()))),
             Workload::Raft => Some(Box::new(raft::RaftKv::default())),
             Workload::Lease => Some(Box::new(lease::Leases::default())),
-            _ => None,
+            Workload::LeaseRead => Some(Box::new(lease_read::LeaseReads::new(options.lease))),
+            Workload::Heartbeat => None,
         }
     }
 
@@ -167,7 +210,11 @@ impl Workload {
     pub fn simulated(self) -> bool {
         matches!(
             self,
-            Workload::PnCounter | Workload::Heartbeat | Workload::Raft | Workload::Lease
+            Workload::PnCounter
+                | Workload::Heartbeat
+                | Workload::Raft
+                | Workload::Lease
+                | Workload::LeaseRead
         )
     }
 
@@ -178,7 +225,7 @@ impl Workload {
             Workload::Heartbeat => crate::check::failure::checks(options, record),
             Workload::Raft => raft::checks(options, record),
             Workload::Lease => lease::checks(record),
-            _ => Vec::new(),
+            Workload::LeaseRead => lease_read::checks(record),
         }
     }
 

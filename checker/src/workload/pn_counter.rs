@@ -53,7 +53,7 @@ impl SimWorkload for PnCounter {
             75..=94 => json!({"type": "read"}),
             _ => json!({"type": "gossip_status"}),
         };
-        Next::Op(Op { node, body })
+        Next::Op(Op::at(node, body))
     }
 
     fn quiet_period(&self) -> Duration {
@@ -61,14 +61,8 @@ impl SimWorkload for PnCounter {
     }
 
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        let reads = (0..nodes).map(|node| Op {
-            node,
-            body: json!({"type": "read"}),
-        });
-        let statuses = (0..nodes).map(|node| Op {
-            node,
-            body: json!({"type": "gossip_status"}),
-        });
+        let reads = (0..nodes).map(|node| Op::at(node, json!({"type": "read"})));
+        let statuses = (0..nodes).map(|node| Op::at(node, json!({"type": "gossip_status"})));
         reads.chain(statuses).collect()
     }
 

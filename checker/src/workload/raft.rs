@@ -37,7 +37,7 @@ impl SimWorkload for RaftKv {
                 json!({"type": "cas", "key": key, "from": from, "to": self.next_value})
             }
         };
-        Next::Op(Op { node, body })
+        Next::Op(Op::at(node, body))
     }
 
     fn quiet_period(&self) -> Duration {
@@ -48,7 +48,7 @@ impl SimWorkload for RaftKv {
         Vec::new()
     }
 
-    fn cut_off_leader(&self) -> bool {
+    fn aim_at_leader(&self) -> bool {
         true
     }
 }

@@ -1,0 +1,518 @@
+//! lease-read's checks (SPEC 3.2): every read of any kind linearizable, with each stale
+//! read shown beside the node that served it, what it claimed of its lease and who led by
+//! then; the zero-round-trip claim against the routed traffic; `lease_read_config` answers
+//! against the formula; and Raft's safety on the wire (for nodes built on Raft).
+
+use super::{linear, raft, CheckResult, Record, Validity};
+use crate::history::event::{operations, Operation};
+use crate::history::EventType;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Every lease-read check.
+pub fn checks(record: &Record) -> Vec<CheckResult> {
+    let mut results = vec![
+        linearizable(record),
+        zero_round_trips(record),
+        config_answers(record),
+    ];
+    results.extend(raft::safety_checks(record));
+    results
+}
+
+/// Linearizability of `read`, `lease_read`, `write` and `cas`; stale reads name their
+/// server, its claims and the leader of the latest term by then.
+pub fn linearizable(record: &Record) -> CheckResult {
+    let mut report = linear::check(
+        linear::history::from_events(&record.history),
+        linear::Limits::default(),
+    );
+    let ops = operations(&record.history);
+    let by_invoke: HashMap<u64, &Operation> = ops.iter().map(|op| (op.invoke.index, op)).collect();
+    let leaders = raft::leaders(record);
+    let mut stale_lease_reads = 0;
+    for stale in &mut report.stale_reads {
+        let Some(op) = stale["read"]["index"]
+            .as_u64()
+            .and_then(|i| by_invoke.get(&i))
+        else {
+            continue;
+        };
+        if op.invoke.f == "lease_read" {
+            stale_lease_reads += 1;
+        }
+        let served_at = op.completion.map_or(op.invoke.time, |c| c.time) as f64 / 1e9;
+        let server = op.invoke.node.clone().unwrap_or_default();
+        let reply = op.completion.map_or(&Value::Null, |c| &c.body);
+        let leader = leaders
+            .iter()
+            .rev()
+            .find(|(since, _, _)| *since <= served_at);
+        let mut why = format!(
+            "{}; {server} answered it{}",
+            stale["why"].as_str().unwrap_or_default(),
+            claims(reply)
+        );
+        if let Some((since, term, node)) = leader {
+            why.push_str(&format!(
+                ", when {node} had led term {term} since {since:.3} s"
+            ));
+        }
+        stale["why"] = why.into();
+        stale["served_by"] = server.into();
+        stale["lease_valid"] = reply["lease_valid"].clone();
+        stale["network_round_trips"] = reply["network_round_trips"].clone();
+        stale["lease_remaining_ms"] = reply["lease_remaining_ms"].clone();
+        stale["latest_leader"] = leader.map_or(
+            Value::Null,
+            |(s, t, n)| json!({"node": n, "term": t, "since_s": s}),
+        );
+    }
+    let mut result = linear::to_check_result(&report);
+    result.figures["stale_lease_reads"] = stale_lease_reads.into();
+    result
+}
+
+/// What a lease read's reply claimed, in words.
+fn claims(reply: &Value) -> String {
+    let mut words = Vec::new();
+    if let Some(valid) = reply["lease_valid"].as_bool() {
+        words.push(format!("with lease_valid {valid}"));
+    }
+    if let Some(trips) = reply["network_round_trips"].as_u64() {
+        words.push(format!("{trips} round trip(s)"));
+    }
+    match reply["lease_remaining_ms"].as_i64() {
+        Some(left) if left > 0 => words.push(format!("believing {left} ms of lease were left")),
+        Some(left) => words.push(format!("{} ms after its lease ran out", -left)),
+        None => {}
+    }
+    if words.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", words.join(", "))
+    }
+}
+
+/// The fields of a `net.jsonl` line this check reads.
+#[derive(Debug, Deserialize)]
+struct Routed {
+    send: u64,
+    deliver: Option<u64>,
+    #[serde(default)]
+    writer: String,
+    #[serde(default)]
+    dest: String,
+    #[serde(default)]
+    body: RoutedBody,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RoutedBody {
+    #[serde(rename = "type", default)]
+    kind: String,
+    msg_id: Option<u64>,
+    in_reply_to: Option<u64>,
+}
+
+/// One message a node sent another, and when its answer reached the node (if it did).
+#[derive(Debug, Clone)]
+struct Exchange {
+    sent: u64,
+    answered: Option<u64>,
+    peer: String,
+    kind: String,
+}
+
+/// Every node's exchanges with other nodes, by node, in send order.
+fn exchanges(record: &Record) -> HashMap<String, Vec<Exchange>> {
+    let nodes = &record.nodes;
+    let lines: Vec<Routed> = record.net_lines(|l: &Routed| nodes.contains(&l.dest));
+    let mut answers: HashMap<(&str, &str, u64), u64> = HashMap::new();
+    for l in &lines {
+        if let (Some(to), Some(at)) = (l.body.in_reply_to, l.deliver) {
+            answers.insert((l.dest.as_str(), l.writer.as_str(), to), at);
+        }
+    }
+    let mut by_node: HashMap<String, Vec<Exchange>> = HashMap::new();
+    for l in &lines {
+        let Some(id) = l.body.msg_id else { continue };
+        by_node.entry(l.writer.clone()).or_default().push(Exchange {
+            sent: l.send,
+            answered: answers
+                .get(&(l.writer.as_str(), l.dest.as_str(), id))
+                .copied(),
+            peer: l.dest.clone(),
+            kind: l.body.kind.clone(),
+        });
+    }
+    for list in by_node.values_mut() {
+        list.sort_by_key(|e| e.sent);
+    }
+    by_node
+}
+
+/// Refuted claims above this share of all zero-round-trip claims (and at least
+/// [`MIN_REFUTED`] of them) fail the check.
+const REFUTED_SHARE: f64 = 0.02;
+/// Refuted claims a run may show as coincidences at most.
+const MIN_REFUTED: usize = 3;
+
+/// SPEC 3.2: a `lease_read_ok` with `network_round_trips: 0` is refuted when its node sent a
+/// message after the request reached it and got that message's answer before replying; and
+/// a read without a valid lease must confirm leadership (a round trip) or refuse.
+///
+/// eddy sees a node only from outside: a node descheduled between deciding its reply and
+/// writing it can look as if it waited for a heartbeat it had sent anyway. So a few
+/// refuted claims are reported as coincidences; the check fails when they are systematic
+/// (more than [`REFUTED_SHARE`] of the claims and at least [`MIN_REFUTED`]), which a node
+/// that really waits for the network on its lease reads always is.
+pub fn zero_round_trips(record: &Record) -> CheckResult {
+    let traffic = exchanges(record);
+    let mut witnesses = Vec::new();
+    let mut refuted = Vec::new();
+    let (mut served, mut claimed) = (0u64, 0u64);
+    for op in operations(&record.history) {
+        let (Some(done), Some(node)) = (op.completion, op.invoke.node.as_deref()) else {
+            continue;
+        };
+        if op.invoke.f != "lease_read" || done.kind != EventType::Ok {
+            continue;
+        }
+        served += 1;
+        let trips = done.body["network_round_trips"].as_u64();
+        if trips == Some(0) && done.body["lease_valid"] == false {
+            witnesses.push(json!({"why": format!(
+                "{node} answered a lease_read at {:.3} s with lease_valid false and 0 round trips: without a valid lease it must confirm leadership or refuse",
+                done.time as f64 / 1e9)}));
+            continue;
+        }
+        if trips != Some(0) {
+            continue;
+        }
+        claimed += 1;
+        let (from, to) = (op.invoke.time, done.time);
+        let list = traffic.get(node).map_or(&[][..], Vec::as_slice);
+        let first = list.partition_point(|e| e.sent < from);
+        let refuting = list[first..]
+            .iter()
+            .take_while(|e| e.sent <= to)
+            .find(|e| e.answered.is_some_and(|a| a <= to));
+        if let Some(e) = refuting {
+            let at = |ns: u64| ns as f64 / 1e9;
+            refuted.push(json!({
+                "why": format!(
+                    "{node} claimed 0 round trips for a lease_read it received at {:.3} s and answered at {:.3} s, but in between it sent {} to {} at {:.3} s and got the answer at {:.3} s",
+                    at(from), at(to), e.kind, e.peer, at(e.sent), at(e.answered.unwrap_or_default())),
+                "node": node, "received_s": at(from), "answered_s": at(to),
+                "message": {"type": e.kind, "to": e.peer, "sent_s": at(e.sent), "answer_s": e.answered.map(at)},
+            }));
+        }
+    }
+    let figures = json!({"lease_reads_ok": served, "zero_round_trip_claims": claimed, "refuted_claims": refuted.len()});
+    let systematic =
+        refuted.len() >= MIN_REFUTED && refuted.len() as f64 > REFUTED_SHARE * claimed as f64;
+    let coincidences = if systematic {
+        witnesses.append(&mut refuted);
+        String::new()
+    } else if refuted.is_empty() {
+        "none refuted by the routed traffic".to_owned()
+    } else {
+        format!(
+            "{} refuted, few enough to be a slow node's coincidence; first: {}",
+            refuted.len(),
+            refuted[0]["why"].as_str().unwrap_or_default()
+        )
+    };
+    if claimed > 0 && record.dir.is_none() {
+        return CheckResult::new(
+            "zero-round-trips",
+            Validity::Unknown,
+            "no routed traffic (net.jsonl) to check the claims against",
+            figures,
+        );
+    }
+    CheckResult::from_witnesses(
+        "zero-round-trips",
+        witnesses,
+        figures,
+        format!("{claimed} zero-round-trip claim(s) among {served} lease reads; {coincidences}"),
+    )
+}
+
+/// Every `lease_read_config` answer against SPEC 3.2: `effective_lease_ms = lease - skew`,
+/// `safe = effective < election_timeout`, error 12 for non-positive durations or a negative
+/// skew, and `textbook_safe` (when given) `= lease <= election_timeout`.
+pub fn config_answers(record: &Record) -> CheckResult {
+    let mut witnesses = Vec::new();
+    let (mut answers, mut unsafe_ones) = (0u64, 0u64);
+    for op in operations(&record.history) {
+        let (Some(done), "lease_read_config") = (op.completion, op.invoke.f.as_str()) else {
+            continue;
+        };
+        if done.kind == EventType::Info {
+            continue;
+        }
+        answers += 1;
+        let ask = &op.invoke.body;
+        let node = op.invoke.node.as_deref().unwrap_or("?");
+        let field = |name: &str| ask[name].as_i64();
+        let (Some(lease), Some(election), Some(skew)) = (
+            field("lease_duration_ms"),
+            field("election_timeout_ms"),
+            field("max_clock_skew_ms"),
+        ) else {
+            continue;
+        };
+        let asked = format!("lease {lease} ms, election timeout {election} ms, skew {skew} ms");
+        let got = &done.body;
+        let problem = if lease <= 0 || election <= 0 || skew < 0 {
+            (got["code"] != 12).then(|| format!("answered {got} instead of error 12"))
+        } else if done.kind != EventType::Ok {
+            Some(format!("answered {got} to a valid configuration"))
+        } else {
+            let effective = lease - skew;
+            let safe = effective < election;
+            unsafe_ones += u64::from(!safe);
+            let mut wrong = Vec::new();
+            if got["effective_lease_ms"].as_i64() != Some(effective) {
+                wrong.push(format!(
+                    "effective_lease_ms {} (the formula gives {effective})",
+                    got["effective_lease_ms"]
+                ));
+            }
+            if got["safe"].as_bool() != Some(safe) {
+                wrong.push(format!("safe {} (the formula gives {safe})", got["safe"]));
+            }
+            if let Some(textbook) = got.get("textbook_safe") {
+                if textbook.as_bool() != Some(lease <= election) {
+                    wrong.push(format!(
+                        "textbook_safe {textbook} (lease <= election timeout gives {})",
+                        lease <= election
+                    ));
+                }
+            }
+            (!wrong.is_empty()).then(|| wrong.join(" and "))
+        };
+        if let Some(problem) = problem {
+            witnesses.push(json!({
+                "why": format!("{node} judged {asked}: {problem}"),
+                "node": node, "request": ask, "reply": got,
+            }));
+        }
+    }
+    CheckResult::from_witnesses(
+        "lease-config",
+        witnesses,
+        json!({"answers": answers, "unsafe_configurations": unsafe_ones}),
+        format!("{answers} lease_read_config answer(s) agree with the formula"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{HistoryEvent, Process};
+
+    fn event(
+        index: u64,
+        time_ms: u64,
+        client: u64,
+        kind: EventType,
+        f: &str,
+        body: Value,
+    ) -> HistoryEvent {
+        HistoryEvent {
+            index,
+            time: time_ms * 1_000_000,
+            process: Process::Client(client),
+            node: Some("n1".into()),
+            kind,
+            f: f.into(),
+            body,
+            phase: None,
+        }
+    }
+
+    fn record(history: Vec<HistoryEvent>, dir: Option<std::path::PathBuf>) -> Record {
+        Record {
+            history,
+            net: Default::default(),
+            nodes: vec!["n1".into(), "n2".into(), "n3".into()],
+            dir,
+        }
+    }
+
+    fn config(lease: i64, election: i64, skew: i64, reply: Value) -> Vec<HistoryEvent> {
+        let ask = json!({"type": "lease_read_config", "lease_duration_ms": lease, "election_timeout_ms": election, "max_clock_skew_ms": skew});
+        vec![
+            event(0, 1, 1, EventType::Invoke, "lease_read_config", ask),
+            event(1, 2, 1, EventType::Ok, "lease_read_config", reply),
+        ]
+    }
+
+    #[test]
+    fn config_answers_follow_the_formula() {
+        let right = config(
+            3000,
+            5000,
+            500,
+            json!({"type": "lease_read_config_ok", "safe": true, "effective_lease_ms": 2500, "textbook_safe": true}),
+        );
+        assert_eq!(config_answers(&record(right, None)).valid, Validity::Valid);
+        let wrong = config(
+            5500,
+            5000,
+            500,
+            json!({"type": "lease_read_config_ok", "safe": true, "effective_lease_ms": 5000}),
+        );
+        let result = config_answers(&record(wrong, None));
+        assert_eq!(result.valid, Validity::Invalid);
+        assert!(
+            result
+                .summary
+                .contains("safe true (the formula gives false)"),
+            "{}",
+            result.summary
+        );
+        let textbook = config(
+            5400,
+            5000,
+            500,
+            json!({"type": "lease_read_config_ok", "safe": true, "effective_lease_ms": 4900, "textbook_safe": true}),
+        );
+        assert!(config_answers(&record(textbook, None))
+            .summary
+            .contains("textbook_safe true"));
+        let accepted = config(
+            0,
+            5000,
+            0,
+            json!({"type": "lease_read_config_ok", "safe": true, "effective_lease_ms": 0}),
+        );
+        assert!(config_answers(&record(accepted, None))
+            .summary
+            .contains("instead of error 12"));
+    }
+
+    #[test]
+    fn zero_round_trip_claims_are_refuted_by_exchanges_inside_their_reads() {
+        let dir = std::env::temp_dir().join(format!("eddy-zero-trips-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Around 10, 20 and 30 ms n1 sends append_entries (x.5 ms), n2's answer reaches n1
+        // a millisecond later.
+        let net: Vec<String> = [10u64, 20, 30]
+            .iter()
+            .flat_map(|&ms| {
+                let id = ms / 10;
+                [
+                    format!(r#"{{"send":{},"deliver":{},"writer":"n1","src":"n1","dest":"n2","body":{{"type":"append_entries","msg_id":{id},"term":1}}}}"#, ms * 1_000_000 + 500_000, ms * 1_000_000 + 1_000_000),
+                    format!(r#"{{"send":{},"deliver":{},"writer":"n2","src":"n2","dest":"n1","body":{{"type":"append_entries_res","in_reply_to":{id},"term":1}}}}"#, ms * 1_000_000 + 1_200_000, ms * 1_000_000 + 1_500_000),
+                ]
+            })
+            .collect();
+        std::fs::write(dir.join("net.jsonl"), net.join("\n")).unwrap();
+        let reads = |spans: &[(u64, u64)], reply: &Value| {
+            let mut history = Vec::new();
+            for (k, &(from, to)) in spans.iter().enumerate() {
+                let (i, c) = (2 * k as u64, k as u64 + 1);
+                history.push(event(
+                    i,
+                    from,
+                    c,
+                    EventType::Invoke,
+                    "lease_read",
+                    json!({"type": "lease_read", "key": 1}),
+                ));
+                history.push(event(
+                    i + 1,
+                    to,
+                    c,
+                    EventType::Ok,
+                    "lease_read",
+                    reply.clone(),
+                ));
+            }
+            history
+        };
+        let zero = json!({"type": "lease_read_ok", "value": null, "lease_valid": true, "network_round_trips": 0});
+        let all = [(10, 12), (20, 22), (30, 32)];
+        let refuted = zero_round_trips(&record(reads(&all, &zero), Some(dir.clone())));
+        assert_eq!(refuted.valid, Validity::Invalid);
+        assert!(
+            refuted
+                .summary
+                .contains("sent append_entries to n2 at 0.011 s"),
+            "{}",
+            refuted.summary
+        );
+        assert_eq!(refuted.figures["refuted_claims"], 3);
+        // One refuted claim among many is what a slow node can look like.
+        let once = zero_round_trips(&record(reads(&all[..1], &zero), Some(dir.clone())));
+        assert_eq!(once.valid, Validity::Valid);
+        assert!(once.summary.contains("coincidence"), "{}", once.summary);
+        // The answers came after the replies: no round trip fits inside the reads.
+        let quick = [(10, 11), (20, 21), (30, 31)];
+        let before = zero_round_trips(&record(reads(&quick, &zero), Some(dir.clone())));
+        assert_eq!(
+            (before.valid, &before.figures["refuted_claims"]),
+            (Validity::Valid, &json!(0))
+        );
+        let one = json!({"type": "lease_read_ok", "value": null, "lease_valid": false, "network_round_trips": 1});
+        assert_eq!(
+            zero_round_trips(&record(reads(&all, &one), Some(dir.clone()))).valid,
+            Validity::Valid
+        );
+        let invalid_zero = json!({"type": "lease_read_ok", "value": null, "lease_valid": false, "network_round_trips": 0});
+        assert!(
+            zero_round_trips(&record(reads(&[(1, 2)], &invalid_zero), Some(dir.clone())))
+                .summary
+                .contains("must confirm leadership or refuse")
+        );
+        assert_eq!(
+            zero_round_trips(&record(reads(&all, &zero), None)).valid,
+            Validity::Unknown
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_stale_lease_read_names_its_server_and_claims() {
+        let w = |i, t, kind, body| event(i, t, 1, kind, "write", body);
+        let mut history = vec![
+            w(
+                0,
+                1,
+                EventType::Invoke,
+                json!({"type": "write", "key": 1, "value": 1}),
+            ),
+            w(1, 2, EventType::Ok, json!({"type": "write_ok"})),
+            w(
+                2,
+                3,
+                EventType::Invoke,
+                json!({"type": "write", "key": 1, "value": 2}),
+            ),
+            w(3, 4, EventType::Ok, json!({"type": "write_ok"})),
+        ];
+        history.push(event(
+            4,
+            5,
+            2,
+            EventType::Invoke,
+            "lease_read",
+            json!({"type": "lease_read", "key": 1}),
+        ));
+        history.push(event(5, 6, 2, EventType::Ok, "lease_read", json!({"type": "lease_read_ok", "value": 1, "lease_valid": true, "network_round_trips": 0, "lease_remaining_ms": -300})));
+        let result = linearizable(&record(history, None));
+        assert_eq!(result.valid, Validity::Invalid);
+        assert!(
+            result.summary.contains("n1 answered it with lease_valid true, 0 round trip(s), 300 ms after its lease ran out"),
+            "{}",
+            result.summary
+        );
+        assert_eq!(result.figures["stale_lease_reads"], 1);
+        assert_eq!(result.witnesses[0]["served_by"], "n1");
+    }
+}

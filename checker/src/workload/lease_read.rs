@@ -1,0 +1,142 @@
+//! `lease-read` in simulation (SPEC 3.2, seed 001): every node is first sent the run's lease
+//! configuration; then random `write`, `cas`, `read` and `lease_read` on a few keys, most
+//! lease reads aimed at the node eddy last saw leading (a cut-off or paused leader that
+//! still believes in its lease is what stale reads come from). Written values are unique so
+//! the linearizability checker can say which write a read missed.
+
+use super::{LeaseSettings, Next, Op, SimWorkload};
+use crate::check::{lease_read, CheckResult, Record};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Keys the clients use.
+const KEYS: u64 = 3;
+
+/// The lease-read workload's generator.
+pub struct LeaseReads {
+    settings: LeaseSettings,
+    configured: usize,
+    next_value: u64,
+    last_written: [Option<u64>; KEYS as usize],
+}
+
+impl LeaseReads {
+    /// A generator that configures every node with `settings` first.
+    pub fn new(settings: LeaseSettings) -> LeaseReads {
+        LeaseReads {
+            settings,
+            configured: 0,
+            next_value: 0,
+            last_written: [None; KEYS as usize],
+        }
+    }
+
+    fn config(&self, lease_duration_ms: i64) -> Value {
+        json!({"type": "lease_read_config", "lease_duration_ms": lease_duration_ms,
+               "election_timeout_ms": self.settings.election_timeout_ms,
+               "max_clock_skew_ms": self.settings.max_clock_skew_ms})
+    }
+}
+
+impl SimWorkload for LeaseReads {
+    fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Next {
+        if self.configured < nodes {
+            self.configured += 1;
+            let body = self.config(self.settings.lease_duration_ms);
+            return Next::Op(Op::at(self.configured - 1, body));
+        }
+        let node = rng.random_range(0..nodes);
+        let key = rng.random_range(0..KEYS);
+        let slot = key as usize;
+        let (body, to_leader) = match rng.random_range(0..20) {
+            0..=3 => {
+                self.next_value += 1;
+                self.last_written[slot] = Some(self.next_value);
+                (
+                    json!({"type": "write", "key": key, "value": self.next_value}),
+                    false,
+                )
+            }
+            4..=5 => {
+                self.next_value += 1;
+                let from = self.last_written[slot].unwrap_or(0);
+                self.last_written[slot] = Some(self.next_value);
+                (
+                    json!({"type": "cas", "key": key, "from": from, "to": self.next_value}),
+                    false,
+                )
+            }
+            6..=8 => (json!({"type": "read", "key": key}), false),
+            n => (json!({"type": "lease_read", "key": key}), n < 17),
+        };
+        Next::Op(Op {
+            node,
+            body,
+            to_leader,
+        })
+    }
+
+    fn quiet_period(&self) -> Duration {
+        // Long enough for a new leader to be elected after the last fault heals.
+        Duration::from_millis((self.settings.election_timeout_ms.max(0) as u64) * 2 + 500)
+    }
+
+    /// A lease read of every key at every node, and a configuration the seed's rule calls
+    /// unsafe (a longer lease than any election timeout allows), which every node must
+    /// judge correctly and refuse.
+    fn final_ops(&self, nodes: usize) -> Vec<Op> {
+        let unsafe_lease =
+            self.settings.election_timeout_ms + self.settings.max_clock_skew_ms + 1000;
+        let mut ops: Vec<Op> = (0..nodes)
+            .flat_map(|node| {
+                (0..KEYS).map(move |key| Op::at(node, json!({"type": "lease_read", "key": key})))
+            })
+            .collect();
+        ops.extend((0..nodes).map(|node| Op::at(node, self.config(unsafe_lease))));
+        ops
+    }
+
+    fn aim_at_leader(&self) -> bool {
+        true
+    }
+}
+
+/// lease-read's checks: every read linearizable, zero-round-trip claims true to the
+/// traffic, configuration answers true to the formula, and Raft's safety on the wire.
+pub fn checks(record: &Record) -> Vec<CheckResult> {
+    lease_read::checks(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn every_node_is_configured_before_anything_else() {
+        let mut generator = LeaseReads::new(LeaseSettings::default());
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for node in 0..3 {
+            let Next::Op(op) = generator.next_op(&mut rng, 3) else {
+                panic!("an op")
+            };
+            assert_eq!(
+                (op.node, op.body["type"].as_str()),
+                (node, Some("lease_read_config"))
+            );
+            assert_eq!(op.body["max_clock_skew_ms"], 1000);
+        }
+        let kinds: Vec<String> = (0..400)
+            .map(|_| match generator.next_op(&mut rng, 3) {
+                Next::Op(op) => op.body["type"].as_str().unwrap().to_owned(),
+                _ => panic!("an op"),
+            })
+            .collect();
+        for kind in ["write", "cas", "read", "lease_read"] {
+            assert!(kinds.iter().any(|k| k == kind), "{kind} is generated");
+        }
+        assert!(!kinds.iter().any(|k| k == "lease_read_config"));
+    }
+}
