@@ -7,32 +7,7 @@
 
 mod support;
 
-use serde_json::Value;
-use std::process::Command;
-use support::{check, first_why};
-
-/// Runs `eddy test -w lease` with `args` on `eddy node` with `node_flags`: exit code,
-/// results.json and the picture's text.
-fn lease_run(node_flags: &str, args: &[&str]) -> (i32, Value, String) {
-    let store = tempfile::tempdir().unwrap();
-    let bin = format!("{} node {node_flags}", env!("CARGO_BIN_EXE_eddy"));
-    let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
-        .args(["test", "-w", "lease"])
-        .args(args)
-        .args(["--bin", &bin, "--store", store.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    let run = store.path().join("latest");
-    let results = std::fs::read_to_string(run.join("results.json")).unwrap();
-    let picture = std::fs::read_to_string(run.join("timeline.svg")).unwrap_or_default();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(stdout.contains("picture: "), "{stdout}");
-    (
-        out.status.code().unwrap(),
-        serde_json::from_str(&results).unwrap(),
-        picture,
-    )
-}
+use support::{check, first_why, reference_with, sim_runs};
 
 #[test]
 fn split_brain_is_caught_and_drawn_and_the_reference_is_safe() {
@@ -63,18 +38,11 @@ fn split_brain_is_caught_and_drawn_and_the_reference_is_safe() {
         ("local grant", "--bug local-grant", &with_faults, "1"),
         ("stretched check", "--bug stretch-check", &with_faults, "1"),
     ];
-    let results: Vec<(i32, Value, String)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .iter()
-            .map(|(_, flags, args, seed)| {
-                scope.spawn(move || {
-                    let args: Vec<&str> = args.iter().copied().chain(["--seed", seed]).collect();
-                    lease_run(flags, &args)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let runs: Vec<(String, Vec<&str>, &str)> = cases
+        .iter()
+        .map(|(_, flags, args, seed)| (reference_with(flags), args.to_vec(), *seed))
+        .collect();
+    let results = sim_runs("lease", &runs);
     for ((name, ..), (code, results, picture)) in cases.iter().zip(&results) {
         if *name == "reference" {
             assert_eq!(*code, 0, "{}", check(results, "split-brain"));
@@ -102,7 +70,7 @@ fn split_brain_is_caught_and_drawn_and_the_reference_is_safe() {
         check(stretched, "lease-answers")
     );
     for broken in ["guard 0", "beyond guard", "local grant"] {
-        let caught: Vec<&(i32, Value, String)> = cases
+        let caught: Vec<&support::SimRun> = cases
             .iter()
             .zip(&results)
             .filter(|((name, ..), (_, r, _))| {

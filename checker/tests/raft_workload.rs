@@ -62,10 +62,6 @@ fn raft_run(bin: &str, args: &[&str]) -> (i32, Value) {
     )
 }
 
-/// The two tests that run many clusters at once take turns: side by side on two cores,
-/// the slow Python nodes starved and served too few requests to judge.
-static CLUSTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn failed_checks(results: &Value) -> Vec<String> {
     results["checks"]
         .as_array()
@@ -78,7 +74,7 @@ fn failed_checks(results: &Value) -> Vec<String> {
 
 #[test]
 fn the_reference_passes_and_broken_modes_fail() {
-    let _turn = CLUSTERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::take_turn();
     // Concurrent candidates (which vote-twice needs) are likelier with slow links and
     // frequent faults; stale reads need a leader cut off long enough for a new one to write.
     let cases: Vec<Case> = vec![
@@ -168,7 +164,7 @@ fn a_node_written_for_maelstrom_runs_unchanged_and_is_judged_alike() {
     // A tutorial-style Python Raft: 1-indexed log, forwarding with the client's src, 2 s
     // election timeouts. Its first leader comes after 2 s at the earliest, so a 1 s
     // first-leader limit fails liveness alone while every safety check stays valid.
-    let _turn = CLUSTERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::take_turn();
     let node = format!("python3 {}", support::fixture("maelstrom_raft.py"));
     let slow = [
         "--node-count",

@@ -155,7 +155,7 @@ fn exchanges(record: &Record) -> HashMap<String, Vec<Exchange>> {
 
 /// Refuted claims above this share of all zero-round-trip claims (and at least
 /// [`MIN_REFUTED`] of them) fail the check.
-const REFUTED_SHARE: f64 = 0.02;
+const REFUTED_SHARE: f64 = 0.05;
 /// Refuted claims a run may show as coincidences at most.
 const MIN_REFUTED: usize = 3;
 

@@ -55,6 +55,25 @@ pub fn leaders(record: &Record) -> Vec<(f64, u64, String)> {
     leader_starts(&wire(record))
 }
 
+/// Each node's leadership of each term as `(from, until, term, node)` in seconds: from its
+/// first `append_entries` in the term to its last (a cut-off leader keeps sending).
+pub fn leaderships(record: &Record) -> Vec<(f64, f64, u64, String)> {
+    let mut spans: BTreeMap<(u64, String), (f64, f64)> = BTreeMap::new();
+    for l in wire(record)
+        .iter()
+        .filter(|l| l.body.kind == "append_entries")
+    {
+        let Some(term) = l.body.term else { continue };
+        let t = seconds(l);
+        let span = spans.entry((term, l.writer.clone())).or_insert((t, t));
+        *span = (span.0.min(t), span.1.max(t));
+    }
+    spans
+        .into_iter()
+        .map(|((term, node), (from, until))| (from, until, term, node))
+        .collect()
+}
+
 fn safety(lines: &[Wire]) -> Vec<CheckResult> {
     vec![election_safety(lines), votes(lines), terms(lines)]
 }

@@ -77,7 +77,7 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
         options: stored["options"].clone(),
         reproduce: stored["reproduce"].as_str().unwrap_or_default(),
         stopped,
-        pictures: draw_pictures(workload, &record, &dir),
+        pictures: draw_pictures(workload, &record, &checks, &dir),
     };
     print!("{}", summary(&facts, &checks, &dir.display().to_string()));
     Ok(verdict(&facts, &checks).outcome())

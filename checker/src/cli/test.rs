@@ -256,7 +256,7 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
         options,
         reproduce: &reproduce,
         stopped: stopped.as_deref(),
-        pictures: draw_pictures(cfg.workload, &record, output.store.dir()),
+        pictures: draw_pictures(cfg.workload, &record, &checks, output.store.dir()),
     };
     let mut store = output.store;
     store

@@ -109,3 +109,57 @@ pub fn first_why(results: &serde_json::Value, name: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// What a simulated run left: exit code, `results.json`, and the picture's text (empty when
+/// none was drawn).
+pub type SimRun = (i32, serde_json::Value, String);
+
+/// Runs `eddy test -w workload` with `args` on the node command `bin` in a fresh store.
+pub fn sim_run(workload: &str, bin: &str, args: &[&str]) -> SimRun {
+    let store = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
+        .args(["test", "-w", workload])
+        .args(args)
+        .args(["--bin", bin, "--store", store.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let run = store.path().join("latest");
+    let results = std::fs::read_to_string(run.join("results.json"))
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let picture = std::fs::read_to_string(run.join("timeline.svg")).unwrap_or_default();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_str(&results).unwrap(),
+        picture,
+    )
+}
+
+/// The reference node with `flags` (for example `--bug local-grant`), as a command line.
+pub fn reference_with(flags: &str) -> String {
+    format!("{} node {flags}", env!("CARGO_BIN_EXE_eddy"))
+}
+
+/// Runs every `(node command, args)` side by side with `--seed` appended, in order.
+pub fn sim_runs(workload: &str, runs: &[(String, Vec<&str>, &str)]) -> Vec<SimRun> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|(bin, args, seed)| {
+                scope.spawn(move || {
+                    let args: Vec<&str> = args.iter().copied().chain(["--seed", seed]).collect();
+                    sim_run(workload, bin, &args)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// Clusters started by the tests of one binary: heavy tests take turns, so that side by
+/// side they do not starve each other's nodes on a small machine.
+static CLUSTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Waits for this test's turn to run its clusters; the turn lasts while the guard lives.
+pub fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    CLUSTERS.lock().unwrap_or_else(|e| e.into_inner())
+}

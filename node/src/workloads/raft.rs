@@ -4,7 +4,8 @@
 //! the log too, so every answer is linearizable. A new leader appends a no-op to commit what
 //! earlier terms left. Followers forward a client's request to the leader with the client's
 //! `src` kept, so the leader answers the client directly (Maelstrom's convention), or answer
-//! error 11 when no leader is known. Term, vote and log are synced to `NODE_DATA_DIR`
+//! error 11 when no leader is known or it has missed a few heartbeats (a request forwarded
+//! to a leader that is cut off would be lost, its client left waiting). Term, vote and log are synced to `NODE_DATA_DIR`
 //! before any message that depends on them is sent. Logs are 1-indexed.
 //!
 //! With a lease configuration (seed 001) the leader also holds a lease
@@ -27,6 +28,8 @@ use std::time::{Duration, Instant};
 
 /// Time between a leader's heartbeats.
 pub const HEARTBEAT: Duration = Duration::from_millis(50);
+/// Heartbeats a follower may miss before it stops forwarding requests to its leader.
+const FRESH_HEARTBEATS: u32 = 3;
 /// Entries sent in one `append_entries` at most.
 const BATCH: usize = 256;
 
@@ -388,10 +391,13 @@ impl Raft {
                 self.advance_commit(out);
                 Ok(None)
             }
-            (_, Some(leader)) if *leader != self.me => {
+            (_, Some(leader)) if *leader != self.me && self.leader_is_fresh() => {
                 out.forward(req, leader);
                 Ok(None)
             }
+            (_, Some(leader)) if *leader != self.me => Err(RpcError::unavailable(format!(
+                "leader {leader} has been silent; try again"
+            ))),
             _ => Err(RpcError::unavailable("no leader known; try again")),
         }
     }
@@ -614,6 +620,13 @@ impl Raft {
                 out.reply_to(&client, &msg_id, reply);
             }
         }
+    }
+
+    /// True when the leader was heard from within a few heartbeats: a request forwarded to a
+    /// leader that has gone quiet would be lost, and its client left waiting.
+    fn leader_is_fresh(&self) -> bool {
+        self.last_contact
+            .is_some_and(|t| t.elapsed() < HEARTBEAT * FRESH_HEARTBEATS)
     }
 
     /// True when a lease configuration is in force and this node leads, or heard from a

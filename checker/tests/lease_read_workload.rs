@@ -1,0 +1,176 @@
+//! The lease-read workload's checks, proven both ways on real processes: the reference
+//! passes under partitions, pauses and drift inside its assumption, with most lease reads
+//! served at zero round trips; a leader that serves lease reads after its lease ran out, and
+//! a configuration the seed's rule calls unsafe forced on a node, each return stale reads
+//! that the checker shows with their server and draws; a node that hides its round trips
+//! is refuted by the routed traffic; a node that judges configurations without the skew
+//! fails lease-config.
+//!
+//! A partition lasts 3 s and elections take 1-1.5 s, so every run cuts a leader off long
+//! enough for a new one to take over while the old one still believes in its lease.
+
+mod support;
+
+use serde_json::Value;
+use support::{check, first_why, fixture, reference_with, sim_runs, take_turn, SimRun};
+
+/// Settings every run shares: short, busy, and with the leader cut off for 3 s at a time.
+const COMMON: [&str; 14] = [
+    "--time-limit",
+    "9",
+    "--nemesis-interval",
+    "3",
+    "--timeout",
+    "1",
+    "--rate",
+    "200",
+    "--concurrency",
+    "10",
+    "--latency",
+    "2",
+    "--election-ms",
+    "1000",
+];
+
+/// Inside the reference's assumption: skew 400 ms (twice the drift bound), lease 1000 ms
+/// (effective 600 ms), elections from 1000 ms.
+const INSIDE: [&str; 6] = [
+    "--lease-ms",
+    "1000",
+    "--max-drift-ms",
+    "200",
+    "--nemesis",
+    "partition,pause,drift",
+];
+
+/// The same configuration with only the faults that cut a leader off while it still
+/// believes in its lease (a paused leader learns of the new term before it reads the
+/// requests that queued up behind it).
+const CUT_OFF: [&str; 6] = [
+    "--lease-ms",
+    "1000",
+    "--max-drift-ms",
+    "200",
+    "--nemesis",
+    "partition,drift",
+];
+
+/// A lease the seed's rule calls unsafe: effective 3000 ms against 1000 ms elections.
+const UNSAFE: [&str; 6] = [
+    "--lease-ms",
+    "4000",
+    "--max-drift-ms",
+    "500",
+    "--nemesis",
+    "partition,drift",
+];
+
+fn args(extra: &[&'static str]) -> Vec<&'static str> {
+    COMMON.iter().chain(extra).copied().collect()
+}
+
+fn stale_lease_reads(results: &Value) -> u64 {
+    check(results, "linearizable")["figures"]["stale_lease_reads"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn stale_lease_reads_are_caught_and_drawn_and_the_reference_is_linearizable() {
+    let reference = reference_with("");
+    let runs: Vec<(String, Vec<&str>, &str)> = vec![
+        (reference.clone(), args(&INSIDE), "1"),
+        (reference.clone(), args(&INSIDE), "2"),
+        (reference_with("--bug expired-lease"), args(&CUT_OFF), "1"),
+        (reference_with("--bug expired-lease"), args(&CUT_OFF), "2"),
+    ];
+    let _turn = take_turn();
+    let results = sim_runs("lease-read", &runs);
+    for (code, results, picture) in &results[..2] {
+        assert_eq!(*code, 0, "{results}");
+        let zero = &check(results, "zero-round-trips")["figures"];
+        assert!(
+            zero["zero_round_trip_claims"].as_u64().unwrap() > 100,
+            "the lease served most reads locally: {zero}"
+        );
+        assert!(picture.contains("none stale"), "{picture:.300}");
+    }
+    assert_caught(&results[2..], "after its lease ran out");
+}
+
+#[test]
+fn an_unsafe_configuration_and_hidden_round_trips_are_caught() {
+    let python = format!("python3 {}", fixture("skewless_config.py"));
+    let runs: Vec<(String, Vec<&str>, &str)> = vec![
+        (reference_with(""), args(&UNSAFE), "1"),
+        (reference_with("--bug unsafe-lease"), args(&UNSAFE), "1"),
+        (reference_with("--bug unsafe-lease"), args(&UNSAFE), "2"),
+        (
+            reference_with("--bug hidden-round-trip"),
+            args(&INSIDE),
+            "1",
+        ),
+        (
+            python,
+            vec![
+                "--time-limit",
+                "2",
+                "--lease-ms",
+                "1000",
+                "--max-drift-ms",
+                "200",
+            ],
+            "1",
+        ),
+    ];
+    let _turn = take_turn();
+    let results = sim_runs("lease-read", &runs);
+
+    // The reference refuses the unsafe configuration, so it holds no lease and confirms
+    // every lease read with a round trip.
+    let (code, refused, _) = &results[0];
+    assert_eq!(*code, 0, "{refused}");
+    let zero = &check(refused, "zero-round-trips")["figures"];
+    assert_eq!(zero["zero_round_trip_claims"], 0, "{zero}");
+    assert!(zero["lease_reads_ok"].as_u64().unwrap() > 100, "{zero}");
+
+    // Forced on a broken node, the same configuration returns stale reads.
+    assert_caught(&results[1..3], "believing");
+
+    let (code, hidden, _) = &results[3];
+    assert_eq!(*code, 1);
+    assert_eq!(check(hidden, "zero-round-trips")["valid"], false);
+    assert!(
+        first_why(hidden, "zero-round-trips").contains("claimed 0 round trips"),
+        "{}",
+        check(hidden, "zero-round-trips")
+    );
+    assert_eq!(check(hidden, "linearizable")["valid"], true);
+
+    let (code, skewless, _) = &results[4];
+    assert_eq!(*code, 1);
+    let why = first_why(skewless, "lease-config");
+    assert!(
+        why.contains("effective_lease_ms 1000 (the formula gives 600)"),
+        "{why}"
+    );
+}
+
+/// Every run failed `linearizable` with stale lease reads whose witness names the server
+/// and contains `claim`, and drew them.
+fn assert_caught(runs: &[SimRun], claim: &str) {
+    for (code, results, picture) in runs {
+        assert_eq!(*code, 1, "{}", check(results, "linearizable"));
+        assert!(
+            stale_lease_reads(results) > 0,
+            "{}",
+            check(results, "linearizable")
+        );
+        let witness = &check(results, "linearizable")["witnesses"][0];
+        let why = witness["why"].as_str().unwrap();
+        assert!(why.contains(claim) && why.contains("answered it"), "{why}");
+        assert!(witness["served_by"].is_string(), "{witness}");
+        assert!(picture.contains("stale read(s) in red"), "{picture:.300}");
+        assert!(picture.contains("#DC1E1E"), "stale reads are drawn in red");
+    }
+}
