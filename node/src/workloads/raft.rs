@@ -748,3 +748,167 @@ fn crash(e: std::io::Error) -> RpcError {
         text: format!("could not persist Raft state: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    /// A two-node cluster seen from n1, with everything n1 writes kept.
+    struct Harness {
+        raft: Raft,
+        out: Outbox<Vec<u8>>,
+        rng: StdRng,
+        read: usize,
+    }
+
+    impl Harness {
+        fn new() -> Harness {
+            let mut out = Outbox::new(Vec::new());
+            out.set_node_id("n1");
+            Harness {
+                raft: Raft::new("n1", &["n2".to_owned()], None, Clock::new()),
+                out,
+                rng: StdRng::seed_from_u64(7),
+                read: 0,
+            }
+        }
+
+        /// The bodies n1 wrote since the last call.
+        fn written(&mut self) -> Vec<Value> {
+            let text = String::from_utf8(self.out.writer().clone()).unwrap();
+            let lines: Vec<Value> = text
+                .lines()
+                .skip(self.read)
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()["body"].clone())
+                .collect();
+            self.read += lines.len();
+            lines
+        }
+
+        fn hear_n2(&mut self, body: Value) {
+            let line = json!({"src": "n2", "dest": "n1", "body": body}).to_string();
+            self.raft
+                .reply(&Envelope::parse(&line).unwrap(), &mut self.out);
+        }
+
+        /// n1 campaigns, wins n2's vote and commits its no-op.
+        fn elected(mut self) -> Harness {
+            self.raft.wake(&mut self.rng);
+            let later = Instant::now() + Duration::from_secs(1);
+            self.raft.tick(later, &mut self.out, &mut self.rng);
+            let ask = self.written().remove(0);
+            self.hear_n2(json!({"type": "request_vote_res", "term": 1, "vote_granted": true, "in_reply_to": ask["msg_id"]}));
+            let heartbeat = self.written().remove(0);
+            assert_eq!(heartbeat["type"], "append_entries");
+            self.hear_n2(json!({"type": "append_entries_res", "term": 1, "success": true, "match_index": 1, "in_reply_to": heartbeat["msg_id"]}));
+            assert!(self.raft.caught_up());
+            self
+        }
+
+        fn lease_read(&mut self, msg_id: u64) -> Option<Map<String, Value>> {
+            let line = json!({"src": "c1", "dest": "n1", "body": {"type": "lease_read", "key": "x", "msg_id": msg_id}}).to_string();
+            self.raft
+                .lease_read(&Envelope::parse(&line).unwrap(), &mut self.out)
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn without_a_lease_a_read_waits_for_a_majority_to_confirm_a_new_round() {
+        let mut h = Harness::new().elected();
+        assert_eq!(h.lease_read(5), None, "no configuration, no lease");
+        let round = h.written().remove(0);
+        assert_eq!(round["type"], "append_entries");
+        h.hear_n2(json!({"type": "append_entries_res", "term": 1, "success": true, "match_index": 1, "in_reply_to": round["msg_id"]}));
+        let answer = h.written().remove(0);
+        assert_eq!(
+            (
+                &answer["type"],
+                &answer["lease_valid"],
+                &answer["network_round_trips"],
+                &answer["in_reply_to"]
+            ),
+            (&json!("lease_read_ok"), &json!(false), &json!(1), &json!(5))
+        );
+    }
+
+    #[test]
+    fn with_a_lease_reads_are_answered_locally_without_messages() {
+        let mut h = Harness::new().elected();
+        let config = LeaseConfig {
+            effective_lease_ms: 60_000,
+            election_timeout_ms: 120_000,
+        };
+        h.raft.set_lease_config(config, &mut h.rng);
+        assert_eq!(
+            h.lease_read(5),
+            None,
+            "the lease starts with a round sent under it"
+        );
+        let round = h.written().remove(0);
+        h.hear_n2(json!({"type": "append_entries_res", "term": 1, "success": true, "match_index": 1, "in_reply_to": round["msg_id"]}));
+        h.written();
+        let local = h.lease_read(6).expect("answered at once");
+        assert_eq!(
+            (&local["lease_valid"], &local["network_round_trips"]),
+            (&json!(true), &json!(0))
+        );
+        assert!(local["lease_remaining_ms"].as_i64().unwrap() > 59_000);
+        assert!(h.written().is_empty(), "no message sent for a local read");
+    }
+
+    /// n2 of a cluster with n1 and n3, under `config`, after a heartbeat from leader n1.
+    fn follower(config: Option<LeaseConfig>) -> (Raft, StdRng) {
+        let peers = ["n1".to_owned(), "n3".to_owned()];
+        let mut raft = Raft::new("n2", &peers, None, Clock::new());
+        let mut rng = StdRng::seed_from_u64(1);
+        if let Some(config) = config {
+            raft.set_lease_config(config, &mut rng);
+        }
+        let beat = json!({"src": "n1", "dest": "n2", "body": {"type": "append_entries", "term": 1, "leader_id": "n1", "prev_log_index": 0, "prev_log_term": 0, "entries": [], "leader_commit": 0, "msg_id": 1}});
+        let beat = Envelope::parse(&beat.to_string()).unwrap();
+        raft.append_entries(&beat, &mut Outbox::new(Vec::new()), &mut rng)
+            .unwrap();
+        (raft, rng)
+    }
+
+    #[test]
+    fn under_a_lease_configuration_a_node_that_heard_from_its_leader_refuses_votes() {
+        let config = LeaseConfig {
+            effective_lease_ms: 600,
+            election_timeout_ms: 60_000,
+        };
+        let ask = json!({"src": "n3", "dest": "n2", "body": {"type": "request_vote", "term": 2, "candidate_id": "n3", "last_log_index": 0, "last_log_term": 0, "msg_id": 1}});
+        let ask = Envelope::parse(&ask.to_string()).unwrap();
+        let (mut sticky, mut rng) = follower(Some(config));
+        let answer = sticky.request_vote(&ask, &mut rng).unwrap();
+        assert_eq!(
+            (&answer["vote_granted"], &answer["term"]),
+            (&json!(false), &json!(1))
+        );
+        // Without a lease configuration the same vote is granted.
+        let (mut plain, mut rng) = follower(None);
+        assert_eq!(
+            plain.request_vote(&ask, &mut rng).unwrap()["vote_granted"],
+            true
+        );
+    }
+
+    #[test]
+    fn a_follower_refuses_lease_reads_and_names_the_leader() {
+        let (mut raft, _) = follower(None);
+        let read = json!({"src": "c1", "dest": "n2", "body": {"type": "lease_read", "key": "x", "msg_id": 3}});
+        let error = raft
+            .lease_read(
+                &Envelope::parse(&read.to_string()).unwrap(),
+                &mut Outbox::new(Vec::new()),
+            )
+            .unwrap_err();
+        assert_eq!(
+            (error.code, error.text.as_str()),
+            (11, "not the leader; n1 is")
+        );
+    }
+}
