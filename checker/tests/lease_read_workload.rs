@@ -14,12 +14,8 @@ mod support;
 use serde_json::Value;
 use support::{check, first_why, fixture, reference_with, sim_runs, take_turn, SimRun};
 
-/// Settings every run shares: short, busy, and with the leader cut off for 3 s at a time.
-const COMMON: [&str; 14] = [
-    "--time-limit",
-    "9",
-    "--nemesis-interval",
-    "3",
+/// Settings every run shares: busy, with 1-1.5 s elections.
+const BUSY: [&str; 10] = [
     "--timeout",
     "1",
     "--rate",
@@ -65,8 +61,26 @@ const UNSAFE: [&str; 6] = [
     "partition,drift",
 ];
 
+/// A configuration at the edge of the seed's rule (effective lease 1000 ms against 1000 ms
+/// elections): unsafe only because clocks drift, by up to 1000 ms during a lease. Drift
+/// steps land half an interval into each partition, while the cut-off leader still holds.
+const EDGE: [&str; 10] = [
+    "--lease-ms",
+    "2000",
+    "--max-drift-ms",
+    "500",
+    "--nemesis",
+    "partition,drift",
+    "--time-limit",
+    "15",
+    "--nemesis-interval",
+    "1.9",
+];
+
+/// `extra` on 9 s runs that cut the leader off for 3 s at a time.
 fn args(extra: &[&'static str]) -> Vec<&'static str> {
-    COMMON.iter().chain(extra).copied().collect()
+    let short = ["--time-limit", "9", "--nemesis-interval", "3"];
+    BUSY.iter().chain(&short).chain(extra).copied().collect()
 }
 
 fn stale_lease_reads(results: &Value) -> u64 {
@@ -101,6 +115,7 @@ fn stale_lease_reads_are_caught_and_drawn_and_the_reference_is_linearizable() {
 #[test]
 fn an_unsafe_configuration_and_hidden_round_trips_are_caught() {
     let python = format!("python3 {}", fixture("skewless_config.py"));
+    let edge: Vec<&str> = BUSY.iter().chain(&EDGE).copied().collect();
     let runs: Vec<(String, Vec<&str>, &str)> = vec![
         (reference_with(""), args(&UNSAFE), "1"),
         (reference_with("--bug unsafe-lease"), args(&UNSAFE), "1"),
@@ -110,6 +125,9 @@ fn an_unsafe_configuration_and_hidden_round_trips_are_caught() {
             args(&INSIDE),
             "1",
         ),
+        (reference_with("--bug unsafe-lease"), edge.clone(), "1"),
+        (reference_with("--bug unsafe-lease"), edge.clone(), "2"),
+        (reference_with("--bug unsafe-lease"), edge, "4"),
         (
             python,
             vec![
@@ -147,7 +165,19 @@ fn an_unsafe_configuration_and_hidden_round_trips_are_caught() {
     );
     assert_eq!(check(hidden, "linearizable")["valid"], true);
 
-    let (code, skewless, _) = &results[4];
+    // At the edge of the rule, drift alone makes the lease outlast the election timeout.
+    let caught: Vec<SimRun> = results[4..7]
+        .iter()
+        .filter(|(_, r, _)| stale_lease_reads(r) > 0)
+        .cloned()
+        .collect();
+    assert!(
+        !caught.is_empty(),
+        "the edge configuration was never caught"
+    );
+    assert_caught(&caught, "believing");
+
+    let (code, skewless, _) = &results[7];
     assert_eq!(*code, 1);
     let why = first_why(skewless, "lease-config");
     assert!(

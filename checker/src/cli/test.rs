@@ -82,10 +82,10 @@ pub struct TestArgs {
     pub max_failover_ms: f64,
     /// lease-read: the `lease_duration_ms` every node is configured with (the skew sent
     /// with it is twice --max-drift-ms).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 1400)]
     pub lease_ms: i64,
     /// lease-read: the `election_timeout_ms` every node is configured with.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 1500)]
     pub election_ms: i64,
     /// Folder for run folders (and the `latest` link).
     #[arg(long, default_value = "store")]

@@ -148,6 +148,9 @@ struct Router<'a> {
     offsets: Vec<i64>,
     /// Pauses aimed at the leader: the planned node, and the node actually paused.
     paused_instead: HashMap<usize, usize>,
+    /// Each node's offset as the nemesis planned it (drift aimed at the leader moves the
+    /// planned offset to the leader's clock instead).
+    planned_offsets: Vec<i64>,
 }
 
 /// Creates the run folder; until the run ends well its results say "unknown", so that is
@@ -284,6 +287,7 @@ impl<'a> Router<'a> {
             quiet_until: now,
             offsets: vec![0; cfg.node_count],
             paused_instead: HashMap::new(),
+            planned_offsets: vec![0; cfg.node_count],
         }
     }
     fn run(&mut self, progress: &dyn Fn(&Progress)) -> RunEnd {
@@ -561,13 +565,19 @@ impl<'a> Router<'a> {
     /// that last sent `append_entries` when it is up and running (a stopped leader that
     /// resumes is the fault that matters), else `planned`.
     fn pause_target(&mut self, planned: usize) -> usize {
-        let aimed = self
-            .leader_hint
-            .filter(|_| self.workload.aim_at_leader())
-            .filter(|&l| self.cluster.is_up(l) && !self.cluster.is_paused(l));
-        let node = aimed.unwrap_or(planned);
+        let node = self.fault_target(planned);
         self.paused_instead.insert(planned, node);
         node
+    }
+
+    /// The node a fault planned for `planned` hits: the last node seen sending
+    /// `append_entries` when the workload aims at the leader and that node is up and
+    /// running, else `planned`.
+    fn fault_target(&self, planned: usize) -> usize {
+        self.leader_hint
+            .filter(|_| self.workload.aim_at_leader())
+            .filter(|&l| self.cluster.is_up(l) && !self.cluster.is_paused(l))
+            .unwrap_or(planned)
     }
 
     /// Starts measuring convergence, unless a fault makes agreement impossible.
@@ -802,10 +812,16 @@ impl<'a> Router<'a> {
                 (Some(*node), json!({}))
             }
             Action::Drift { node, step_ms } => {
+                // The planned new offset, put on the planned node or, for workloads with a
+                // leader, on the leader: its clock is the one a lease depends on.
+                self.planned_offsets[*node] += step_ms;
+                let target = self.planned_offsets[*node];
+                let node = &self.fault_target(*node);
+                let step_ms = &(target - self.offsets[*node]);
                 let msg_id = self.msg_id();
                 let line = json!({"src": "c0", "dest": ids[*node], "body": {"type": "simulate_drift", "msg_id": msg_id, "offset_ms": step_ms}});
                 self.cluster.send(*node, &line.to_string());
-                self.offsets[*node] += step_ms;
+                self.offsets[*node] = target;
                 let in_force: serde_json::Map<String, Value> = ids
                     .iter()
                     .cloned()

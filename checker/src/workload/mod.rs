@@ -141,8 +141,8 @@ pub struct LeaseSettings {
 impl Default for LeaseSettings {
     fn default() -> Self {
         LeaseSettings {
-            lease_duration_ms: 2000,
-            election_timeout_ms: 2000,
+            lease_duration_ms: 1400,
+            election_timeout_ms: 1500,
             max_clock_skew_ms: 1000,
         }
     }
