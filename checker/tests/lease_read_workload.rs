@@ -7,7 +7,10 @@
 //! fails lease-config.
 //!
 //! A partition lasts 3 s and elections take 1-1.5 s, so every run cuts a leader off long
-//! enough for a new one to take over while the old one still believes in its lease.
+//! enough for a new one to take over while the old one still believes in its lease. How
+//! many requests reach the old leader in that window depends on the machine's load, so
+//! each broken mode gets two or three seeds and must be caught on at least one; the heavy
+//! tests take turns.
 
 mod support;
 
@@ -109,37 +112,15 @@ fn stale_lease_reads_are_caught_and_drawn_and_the_reference_is_linearizable() {
         );
         assert!(picture.contains("none stale"), "{picture:.300}");
     }
-    assert_caught(&results[2..], "after its lease ran out");
+    assert_caught_at_least_once(&results[2..], "expired-lease", "after its lease ran out");
 }
 
 #[test]
-fn an_unsafe_configuration_and_hidden_round_trips_are_caught() {
-    let python = format!("python3 {}", fixture("skewless_config.py"));
-    let edge: Vec<&str> = BUSY.iter().chain(&EDGE).copied().collect();
+fn an_unsafe_configuration_is_refused_by_the_reference_and_goes_stale_when_forced() {
     let runs: Vec<(String, Vec<&str>, &str)> = vec![
         (reference_with(""), args(&UNSAFE), "1"),
         (reference_with("--bug unsafe-lease"), args(&UNSAFE), "1"),
         (reference_with("--bug unsafe-lease"), args(&UNSAFE), "2"),
-        (
-            reference_with("--bug hidden-round-trip"),
-            args(&INSIDE),
-            "1",
-        ),
-        (reference_with("--bug unsafe-lease"), edge.clone(), "1"),
-        (reference_with("--bug unsafe-lease"), edge.clone(), "2"),
-        (reference_with("--bug unsafe-lease"), edge, "4"),
-        (
-            python,
-            vec![
-                "--time-limit",
-                "2",
-                "--lease-ms",
-                "1000",
-                "--max-drift-ms",
-                "200",
-            ],
-            "1",
-        ),
     ];
     let _turn = take_turn();
     let results = sim_runs("lease-read", &runs);
@@ -153,9 +134,44 @@ fn an_unsafe_configuration_and_hidden_round_trips_are_caught() {
     assert!(zero["lease_reads_ok"].as_u64().unwrap() > 100, "{zero}");
 
     // Forced on a broken node, the same configuration returns stale reads.
-    assert_caught(&results[1..3], "believing");
+    assert_caught_at_least_once(&results[1..], "the unsafe configuration", "believing");
+}
 
-    let (code, hidden, _) = &results[3];
+#[test]
+fn at_the_edge_of_the_seed_rule_drift_alone_makes_a_forced_lease_go_stale() {
+    let edge: Vec<&str> = BUSY.iter().chain(&EDGE).copied().collect();
+    let runs: Vec<(String, Vec<&str>, &str)> = ["1", "2", "4"]
+        .into_iter()
+        .map(|seed| (reference_with("--bug unsafe-lease"), edge.clone(), seed))
+        .collect();
+    let _turn = take_turn();
+    let results = sim_runs("lease-read", &runs);
+    assert_caught_at_least_once(&results, "the edge configuration", "believing");
+}
+
+#[test]
+fn hidden_round_trips_and_a_wrong_formula_are_caught() {
+    let python = format!("python3 {}", fixture("skewless_config.py"));
+    let quick = vec![
+        "--time-limit",
+        "2",
+        "--lease-ms",
+        "1000",
+        "--max-drift-ms",
+        "200",
+    ];
+    let runs: Vec<(String, Vec<&str>, &str)> = vec![
+        (
+            reference_with("--bug hidden-round-trip"),
+            args(&INSIDE),
+            "1",
+        ),
+        (python, quick, "1"),
+    ];
+    let _turn = take_turn();
+    let results = sim_runs("lease-read", &runs);
+
+    let (code, hidden, _) = &results[0];
     assert_eq!(*code, 1);
     assert_eq!(check(hidden, "zero-round-trips")["valid"], false);
     assert!(
@@ -165,25 +181,25 @@ fn an_unsafe_configuration_and_hidden_round_trips_are_caught() {
     );
     assert_eq!(check(hidden, "linearizable")["valid"], true);
 
-    // At the edge of the rule, drift alone makes the lease outlast the election timeout.
-    let caught: Vec<SimRun> = results[4..7]
-        .iter()
-        .filter(|(_, r, _)| stale_lease_reads(r) > 0)
-        .cloned()
-        .collect();
-    assert!(
-        !caught.is_empty(),
-        "the edge configuration was never caught"
-    );
-    assert_caught(&caught, "believing");
-
-    let (code, skewless, _) = &results[7];
+    let (code, skewless, _) = &results[1];
     assert_eq!(*code, 1);
     let why = first_why(skewless, "lease-config");
     assert!(
         why.contains("effective_lease_ms 1000 (the formula gives 600)"),
         "{why}"
     );
+}
+
+/// At least one run returned stale lease reads (`what` names the mode), and each that did
+/// is shown as [`assert_caught`] asks, its witness containing `claim`.
+fn assert_caught_at_least_once(runs: &[SimRun], what: &str, claim: &str) {
+    let caught: Vec<SimRun> = runs
+        .iter()
+        .filter(|(_, r, _)| stale_lease_reads(r) > 0)
+        .cloned()
+        .collect();
+    assert!(!caught.is_empty(), "{what} was never caught");
+    assert_caught(&caught, claim);
 }
 
 /// Every run failed `linearizable` with stale lease reads whose witness names the server
