@@ -89,7 +89,6 @@ pub struct Node<W: Write> {
     out: Outbox<W>,
     lease: Lease,
     kv: KvStore,
-    lease_config: Option<LeaseConfig>,
     master: Master,
     counter: PnCounter,
     rng: StdRng,
@@ -108,7 +107,6 @@ impl<W: Write> Node<W> {
             out: Outbox::new(out),
             lease: Lease::default(),
             kv: KvStore::default(),
-            lease_config: None,
             master: Master::default(),
             counter: PnCounter::default(),
             rng: rand::make_rng(),
@@ -362,13 +360,13 @@ impl<W: Write> Node<W> {
             raft.set_bugs(bugs);
             raft
         });
-        self.lease_config = self
+        let saved_lease_config = self
             .data
             .as_ref()
             .and_then(|d| d.load(LEASE_CONFIG_FILE))
             .and_then(|saved| LeaseConfig::from_json(&saved));
         if let Some(raft) = &mut self.raft {
-            if let Some(config) = self.lease_config {
+            if let Some(config) = saved_lease_config {
                 raft.set_lease_config(config, &mut self.rng);
             }
             let pinned = matches!(self.workload, Workload::Raft | Workload::LeaseRead);
@@ -409,7 +407,6 @@ impl<W: Write> Node<W> {
                     text: format!("could not persist the lease configuration: {e}"),
                 })?;
         }
-        self.lease_config = Some(config);
         if let Some(raft) = &mut self.raft {
             raft.set_lease_config(config, &mut self.rng);
         }

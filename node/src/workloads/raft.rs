@@ -302,7 +302,8 @@ impl Raft {
     fn lead<W: Write>(&mut self, out: &mut Outbox<W>) {
         self.role = Role::Leader;
         self.leader = Some(self.me.clone());
-        self.lease.end_term();
+        let left = self.lease.end_term();
+        self.orphaned_reads.extend(left);
         self.log.push(Entry {
             term: self.term,
             op: Value::Null,
