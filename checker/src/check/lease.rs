@@ -283,20 +283,120 @@ fn witness(a: &Holding, b: &Holding, from: f64, until: f64, clocks: &Clocks) -> 
 /// `check_lease_ok` answers agree with what was granted: a node never claims a lease
 /// beyond the latest `expires_at` it could have been granted, and `valid: false` comes with
 /// `remaining_ms: 0`.
+/// What happens at one moment of [`latest_grants`]'s sweep.
+enum Step {
+    /// An acquisition was answered with `expires_at`.
+    Answered {
+        duration: Option<f64>,
+        expires_at: Option<f64>,
+    },
+    /// A `check_lease_ok` (its position among the operations).
+    Check { op: usize },
+    /// An acquisition of `duration` began.
+    Began { duration: Option<f64> },
+}
+
+/// Where a step goes among steps at the same time: answers first (an acquisition answered
+/// at the check's moment counts as answered), then checks, then new acquisitions (one
+/// begun at the check's moment does not count), then answers to acquisitions that began
+/// at that same moment.
+fn rank(step: &Step, same_moment_as_begin: bool) -> u8 {
+    match step {
+        Step::Answered { .. } if same_moment_as_begin => 3,
+        Step::Answered { .. } => 0,
+        Step::Check { .. } => 1,
+        Step::Began { .. } => 2,
+    }
+}
+
+/// For every `check_lease_ok` (by its position in `ops`), the latest expiry on its node's
+/// clock that any acquisition begun before the answer could have granted: exactly
+/// `expires_at` for one answered by then; for one not answered by then (in flight, or
+/// never answered), its duration counted from the check's answer; failed ones none. One
+/// sweep per node over its acquisitions and checks in time order.
+fn latest_grants(ops: &[Operation], clocks: &Clocks) -> BTreeMap<usize, Option<f64>> {
+    // Durations in µs, so that they order as map keys.
+    let key = |ms: f64| (ms * 1000.0).round() as i64;
+    let mut steps: BTreeMap<&str, Vec<(u64, u8, Step)>> = BTreeMap::new();
+    for (position, op) in ops.iter().enumerate() {
+        let Some(node) = op.invoke.node.as_deref() else {
+            continue;
+        };
+        let mut add = |time: u64, step: Step| {
+            let rank = rank(&step, time == op.invoke.time);
+            steps.entry(node).or_default().push((time, rank, step));
+        };
+        match (op.invoke.f.as_str(), op.completion) {
+            ("acquire_lease", Some(c)) if c.kind == EventType::Fail => {}
+            ("acquire_lease", completion) => {
+                let duration = op.invoke.body["duration_ms"].as_f64();
+                add(op.invoke.time, Step::Began { duration });
+                if let Some(c) = completion.filter(|c| c.kind == EventType::Ok) {
+                    let expires_at = c.body["expires_at"].as_f64();
+                    add(
+                        c.time,
+                        Step::Answered {
+                            duration,
+                            expires_at,
+                        },
+                    );
+                }
+            }
+            (_, Some(c)) if c.kind == EventType::Ok && c.body["type"] == "check_lease_ok" => {
+                add(c.time, Step::Check { op: position });
+            }
+            _ => {}
+        }
+    }
+    let mut latest = BTreeMap::new();
+    for (node, mut node_steps) in steps {
+        node_steps.sort_by_key(|(time, rank, _)| (*time, *rank));
+        let mut granted: Option<f64> = None;
+        let mut pending: BTreeMap<i64, usize> = BTreeMap::new();
+        for (time, _, step) in node_steps {
+            match step {
+                Step::Began { duration: Some(d) } => *pending.entry(key(d)).or_insert(0) += 1,
+                Step::Began { duration: None } => {}
+                Step::Answered {
+                    duration,
+                    expires_at,
+                } => {
+                    if let Some(k) = duration.map(key) {
+                        if let Some(n) = pending.get_mut(&k) {
+                            *n -= 1;
+                            if *n == 0 {
+                                pending.remove(&k);
+                            }
+                        }
+                    }
+                    if let Some(e) = expires_at {
+                        granted = Some(granted.map_or(e, |g| g.max(e)));
+                    }
+                }
+                Step::Check { op } => {
+                    let open = pending
+                        .last_key_value()
+                        .map(|(us, _)| clocks.local(node, ms(time)) + *us as f64 / 1000.0);
+                    let most = match (granted, open) {
+                        (Some(g), Some(o)) => Some(g.max(o)),
+                        (g, o) => g.or(o),
+                    };
+                    latest.insert(op, most);
+                }
+            }
+        }
+    }
+    latest
+}
+
 fn answers(record: &Record, clocks: &Clocks) -> CheckResult {
     // Allowance for the ms rounding of local clocks on both sides.
     const SLACK_MS: f64 = 2.0;
     let ops = operations(&record.history);
-    // Each node's acquisitions, in the order they began.
-    let mut acquisitions: BTreeMap<&str, Vec<&Operation>> = BTreeMap::new();
-    for op in ops.iter().filter(|o| o.invoke.f == "acquire_lease") {
-        if let Some(node) = op.invoke.node.as_deref() {
-            acquisitions.entry(node).or_default().push(op);
-        }
-    }
+    let latest_grant = latest_grants(&ops, clocks);
     let mut witnesses = Vec::new();
     let mut checked = 0usize;
-    for op in &ops {
+    for (position, op) in ops.iter().enumerate() {
         let (Some(done), Some(node)) = (op.completion, op.invoke.node.as_deref()) else {
             continue;
         };
@@ -312,22 +412,7 @@ fn answers(record: &Record, clocks: &Clocks) -> CheckResult {
             }
             continue;
         }
-        // The latest expiry any acquisition begun before this answer could have granted:
-        // exactly `expires_at` for an answered one; for one never answered, its duration
-        // counted from no later than this answer.
-        let latest = acquisitions
-            .get(node)
-            .into_iter()
-            .flatten()
-            .take_while(|o| o.invoke.time < done.time)
-            .filter_map(|o| match o.completion {
-                Some(c) if c.kind == EventType::Ok && c.time <= done.time => {
-                    c.body["expires_at"].as_f64()
-                }
-                Some(c) if c.kind == EventType::Fail => None,
-                _ => Some(clocks.local(node, answered) + o.invoke.body["duration_ms"].as_f64()?),
-            })
-            .fold(None::<f64>, |m, e| Some(m.map_or(e, |m| m.max(e))));
+        let latest = latest_grant.get(&position).copied().flatten();
         let claimed = clocks.local(node, asked) + remaining;
         let beyond = latest.is_none_or(|e| claimed > e + SLACK_MS);
         if beyond && witnesses.len() < 20 {
@@ -501,6 +586,42 @@ mod tests {
             Validity::Invalid,
             "n2 was never granted a lease"
         );
+    }
+
+    #[test]
+    fn an_acquisition_not_yet_answered_counts_its_duration_from_the_check() {
+        // n1 asks at 100 for 1000 ms and is never answered; a check answered at 600 may
+        // claim up to 1000 ms from then (local 1_001_600), not more.
+        let mut events = vec![event(
+            100,
+            Process::Client(1),
+            "n1",
+            EventType::Invoke,
+            "acquire_lease",
+            json!({"type": "acquire_lease", "duration_ms": 1000}),
+        )];
+        events.extend(check_lease(2, "n1", 599, 600, 999));
+        assert_eq!(verdicts(events.clone())[1].valid, Validity::Valid);
+        events.extend(check_lease(2, "n1", 700, 701, 1100));
+        let results = verdicts(events);
+        assert_eq!(
+            results[1].valid,
+            Validity::Invalid,
+            "{}",
+            results[1].summary
+        );
+        assert!(
+            results[1].summary.contains("expires at 1001701"),
+            "{}",
+            results[1].summary
+        );
+        // Answered later: until then it counts as in flight, after that exactly.
+        let mut answered = acquire(1, "n1", 100, 800, 1_001_100);
+        answered.extend(check_lease(2, "n1", 700, 701, 1000));
+        answered.extend(check_lease(2, "n1", 900, 901, 150));
+        assert_eq!(verdicts(answered.clone())[1].valid, Validity::Valid);
+        answered.extend(check_lease(2, "n1", 1000, 1001, 300));
+        assert_eq!(verdicts(answered)[1].valid, Validity::Invalid);
     }
 
     #[test]
