@@ -142,8 +142,8 @@ impl TestArgs {
             "--loss must be a probability from 0 to 1",
         )?;
         check(
-            self.max_drift_ms >= 0,
-            "--max-drift-ms must not be negative",
+            (0..=3_600_000).contains(&self.max_drift_ms),
+            "--max-drift-ms must be from 0 to 3600000 (an hour)",
         )?;
         check(
             self.lease_ms > 0 && self.election_ms > 0,
