@@ -122,6 +122,9 @@ fn usage_errors_exit_64_with_one_line() {
         vec!["cases", "--bin", "python3 'unclosed"],
         vec!["cases", "--seed", "3"],
         vec!["frobnicate"],
+        vec!["test", "-w", "lease-read", "--lease-ms", "0"],
+        vec!["test", "-w", "lease-read", "--election-ms", "0"],
+        vec!["test", "-w", "lease", "--max-drift-ms", "3600001"],
     ] {
         let out = eddy(&args);
         assert_eq!(out.status.code(), Some(64), "{args:?}: {}", text(&out));
