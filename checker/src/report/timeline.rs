@@ -4,7 +4,8 @@
 //!
 //! - lease: every lease a node held, check windows as ticks, and the time two nodes held at
 //!   once in red across both rows.
-//! - lease-read: each node's leadership of each term, its lease reads as ticks, and every
+//! - lease-read: each node's leadership of each term, the lease it believed it held (from
+//!   the `lease_remaining_ms` its lease reads claimed), its lease reads as ticks, and every
 //!   stale read in red, joined by a line to the write it missed.
 
 use crate::check::lease::{holdings, overlaps, Clocks};
@@ -229,6 +230,31 @@ pub fn lease_read_timeline(
         .iter()
         .filter_map(|op| Some((op.invoke.index, op.invoke.node.as_deref()?)))
         .collect();
+    // The leases as the nodes believed them: from each lease read's answer for the
+    // `lease_remaining_ms` it claimed (local time, drawn as if clocks held still), joined
+    // per node where they overlap.
+    let mut believed: Vec<(&str, f64, f64)> = ops
+        .iter()
+        .filter(|op| op.invoke.f == "lease_read")
+        .filter_map(|op| {
+            let done = op.completion?;
+            let left = done.body["lease_remaining_ms"]
+                .as_f64()
+                .filter(|l| *l > 0.0)?;
+            let at = done.time as f64 / 1e9;
+            Some((op.invoke.node.as_deref()?, at, at + left / 1000.0))
+        })
+        .collect();
+    believed.sort_by(|a, b| a.0.cmp(b.0).then(a.1.total_cmp(&b.1)));
+    let believed = believed
+        .into_iter()
+        .fold(Vec::new(), |mut joined: Vec<(&str, f64, f64)>, b| {
+            match joined.last_mut() {
+                Some(last) if last.0 == b.0 && b.1 <= last.2 => last.2 = last.2.max(b.2),
+                _ => joined.push(b),
+            }
+            joined
+        });
     // Lease reads answered: (node, time, confirmed by a round trip).
     let reads: Vec<(&str, f64, bool)> = ops
         .iter()
@@ -286,6 +312,13 @@ pub fn lease_read_timeline(
                 format!("term {term}"),
                 (*from, r + 0.32),
                 ("sans-serif", 11).into_font(),
+            ))
+        }))?;
+        chart.draw_series(believed.iter().filter_map(|(node, from, until)| {
+            let r = rows.of(node)?;
+            Some(Rectangle::new(
+                [(*from, r + 0.2), (*until, r + 0.26)],
+                LEASE.filled(),
             ))
         }))?;
         chart.draw_series(reads.iter().filter_map(|(node, t, confirmed)| {
