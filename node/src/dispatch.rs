@@ -64,8 +64,8 @@ pub enum Bug {
     LocalGrant,
     /// lease: `check_lease` claims a second more than the lease holds.
     StretchCheck,
-    /// lease-read: the leader serves lease reads from its own state even after its lease
-    /// ran out.
+    /// lease-read: the leader serves lease reads from its own state whether or not it
+    /// holds a lease (after it ran out, or before a new leader caught up).
     ExpiredLease,
     /// lease-read: adopt a lease configuration even when the seed's rule calls it unsafe.
     UnsafeLease,

@@ -60,7 +60,7 @@ pub struct RaftBugs {
     pub early_ack: bool,
     /// Answer reads from the leader's own state without confirming it is still leader.
     pub local_reads: bool,
-    /// Serve lease reads from the leader's own state even after its lease ran out.
+    /// Serve lease reads from the leader's own state whether or not it holds a lease.
     pub expired_lease: bool,
     /// Confirm leadership with a heartbeat round on every lease read, yet claim zero round
     /// trips.
