@@ -3,34 +3,36 @@
 //! then; the zero-round-trip claim against the routed traffic; `lease_read_config` answers
 //! against the formula; and Raft's safety on the wire (for nodes built on Raft).
 
-use super::{linear, raft, CheckResult, Record, Validity};
+use super::raft::{self, Wire};
+use super::{linear, CheckResult, Record, Validity};
 use crate::history::event::{operations, Operation};
 use crate::history::EventType;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// Every lease-read check.
+/// Every lease-read check; the history is paired and `net.jsonl` parsed once for all.
 pub fn checks(record: &Record) -> Vec<CheckResult> {
+    let ops = operations(&record.history);
+    let lines = Wire::read(record, |l| record.nodes.contains(&l.dest));
     let mut results = vec![
-        linearizable(record),
-        zero_round_trips(record),
-        config_answers(record),
+        linearizable(record, &ops, &lines),
+        zero_round_trips(record, &ops, &lines),
+        config_answers(&ops),
     ];
-    results.extend(raft::safety_checks(record));
+    results.extend(raft::safety(&lines));
     results
 }
 
 /// Linearizability of `read`, `lease_read`, `write` and `cas`; stale reads name their
-/// server, its claims and the leader of the latest term by then.
-pub fn linearizable(record: &Record) -> CheckResult {
+/// server, its claims and the leader of the latest term by then (from the node-to-node
+/// `lines`).
+fn linearizable(record: &Record, ops: &[Operation], lines: &[Wire]) -> CheckResult {
     let mut report = linear::check(
         linear::history::from_events(&record.history),
         linear::Limits::default(),
     );
-    let ops = operations(&record.history);
     let by_invoke: HashMap<u64, &Operation> = ops.iter().map(|op| (op.invoke.index, op)).collect();
-    let leaders = raft::leaders(record);
+    let leaders = raft::leader_starts(lines);
     let mut stale_lease_reads = 0;
     for stale in &mut report.stale_reads {
         let Some(op) = stale["read"]["index"]
@@ -95,60 +97,36 @@ fn claims(reply: &Value) -> String {
     }
 }
 
-/// The fields of a `net.jsonl` line this check reads.
-#[derive(Debug, Deserialize)]
-struct Routed {
-    send: u64,
-    deliver: Option<u64>,
-    #[serde(default)]
-    writer: String,
-    #[serde(default)]
-    dest: String,
-    #[serde(default)]
-    body: RoutedBody,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RoutedBody {
-    #[serde(rename = "type", default)]
-    kind: String,
-    msg_id: Option<u64>,
-    in_reply_to: Option<u64>,
-}
-
-/// One message a node sent another, and when its answer reached the node (if it did).
-#[derive(Debug, Clone)]
-struct Exchange {
-    sent: u64,
+/// A message a node sent another, and when its answer reached the node (if it did).
+#[derive(Debug, Clone, Copy)]
+struct Exchange<'a> {
+    message: &'a Wire,
     answered: Option<u64>,
-    peer: String,
-    kind: String,
 }
 
 /// Every node's exchanges with other nodes, by node, in send order.
-fn exchanges(record: &Record) -> HashMap<String, Vec<Exchange>> {
-    let nodes = &record.nodes;
-    let lines: Vec<Routed> = record.net_lines(|l: &Routed| nodes.contains(&l.dest));
+fn exchanges(lines: &[Wire]) -> HashMap<&str, Vec<Exchange<'_>>> {
     let mut answers: HashMap<(&str, &str, u64), u64> = HashMap::new();
-    for l in &lines {
+    for l in lines {
         if let (Some(to), Some(at)) = (l.body.in_reply_to, l.deliver) {
             answers.insert((l.dest.as_str(), l.writer.as_str(), to), at);
         }
     }
-    let mut by_node: HashMap<String, Vec<Exchange>> = HashMap::new();
-    for l in &lines {
+    let mut by_node: HashMap<&str, Vec<Exchange>> = HashMap::new();
+    for l in lines {
         let Some(id) = l.body.msg_id else { continue };
-        by_node.entry(l.writer.clone()).or_default().push(Exchange {
-            sent: l.send,
-            answered: answers
-                .get(&(l.writer.as_str(), l.dest.as_str(), id))
-                .copied(),
-            peer: l.dest.clone(),
-            kind: l.body.kind.clone(),
-        });
+        by_node
+            .entry(l.writer.as_str())
+            .or_default()
+            .push(Exchange {
+                message: l,
+                answered: answers
+                    .get(&(l.writer.as_str(), l.dest.as_str(), id))
+                    .copied(),
+            });
     }
     for list in by_node.values_mut() {
-        list.sort_by_key(|e| e.sent);
+        list.sort_by_key(|e| e.message.send);
     }
     by_node
 }
@@ -171,13 +149,13 @@ const MIN_REFUTING: usize = 3;
 /// check fails when they are systematic: more than [`REFUTING_SHARE`] of the claims and at
 /// least [`MIN_REFUTING`], which a node that really waits for the network on its lease
 /// reads always shows.
-pub fn zero_round_trips(record: &Record) -> CheckResult {
-    let traffic = exchanges(record);
+fn zero_round_trips(record: &Record, ops: &[Operation], lines: &[Wire]) -> CheckResult {
+    let traffic = exchanges(lines);
     let mut witnesses = Vec::new();
     let mut refuted = Vec::new();
     let mut refuting_exchanges = std::collections::HashSet::new();
     let (mut served, mut claimed) = (0u64, 0u64);
-    for op in operations(&record.history) {
+    for op in ops {
         let (Some(done), Some(node)) = (op.completion, op.invoke.node.as_deref()) else {
             continue;
         };
@@ -198,20 +176,21 @@ pub fn zero_round_trips(record: &Record) -> CheckResult {
         claimed += 1;
         let (from, to) = (op.invoke.time, done.time);
         let list = traffic.get(node).map_or(&[][..], Vec::as_slice);
-        let first = list.partition_point(|e| e.sent < from);
+        let first = list.partition_point(|e| e.message.send < from);
         let refuting = list[first..]
             .iter()
-            .take_while(|e| e.sent <= to)
+            .take_while(|e| e.message.send <= to)
             .find(|e| e.answered.is_some_and(|a| a <= to));
         if let Some(e) = refuting {
-            refuting_exchanges.insert((node, e.sent, e.peer.as_str()));
+            let (sent, peer, kind) = (e.message.send, &e.message.dest, &e.message.body.kind);
+            refuting_exchanges.insert((node, sent, peer.as_str()));
             let at = |ns: u64| ns as f64 / 1e9;
             refuted.push(json!({
                 "why": format!(
                     "{node} claimed 0 round trips for a lease_read it received at {:.3} s and answered at {:.3} s, but in between it sent {} to {} at {:.3} s and got the answer at {:.3} s",
-                    at(from), at(to), e.kind, e.peer, at(e.sent), at(e.answered.unwrap_or_default())),
+                    at(from), at(to), kind, peer, at(sent), at(e.answered.unwrap_or_default())),
                 "node": node, "received_s": at(from), "answered_s": at(to),
-                "message": {"type": e.kind, "to": e.peer, "sent_s": at(e.sent), "answer_s": e.answered.map(at)},
+                "message": {"type": kind, "to": peer, "sent_s": at(sent), "answer_s": e.answered.map(at)},
             }));
         }
     }
@@ -251,10 +230,10 @@ pub fn zero_round_trips(record: &Record) -> CheckResult {
 /// Every `lease_read_config` answer against SPEC 3.2: `effective_lease_ms = lease - skew`,
 /// `safe = effective < election_timeout`, error 12 for non-positive durations or a negative
 /// skew, and `textbook_safe` (when given) `= lease <= election_timeout`.
-pub fn config_answers(record: &Record) -> CheckResult {
+fn config_answers(ops: &[Operation]) -> CheckResult {
     let mut witnesses = Vec::new();
     let (mut answers, mut unsafe_ones) = (0u64, 0u64);
-    for op in operations(&record.history) {
+    for op in ops {
         let (Some(done), "lease_read_config") = (op.completion, op.invoke.f.as_str()) else {
             continue;
         };
@@ -342,6 +321,14 @@ mod tests {
         }
     }
 
+    /// The lease-read check called `name`, as `checks` gives it.
+    fn named(record: &Record, name: &str) -> CheckResult {
+        checks(record)
+            .into_iter()
+            .find(|c| c.name == name)
+            .expect("the check runs")
+    }
+
     fn record(history: Vec<HistoryEvent>, dir: Option<std::path::PathBuf>) -> Record {
         Record {
             history,
@@ -367,14 +354,17 @@ mod tests {
             500,
             json!({"type": "lease_read_config_ok", "safe": true, "effective_lease_ms": 2500, "textbook_safe": true}),
         );
-        assert_eq!(config_answers(&record(right, None)).valid, Validity::Valid);
+        assert_eq!(
+            named(&record(right, None), "lease-config").valid,
+            Validity::Valid
+        );
         let wrong = config(
             5500,
             5000,
             500,
             json!({"type": "lease_read_config_ok", "safe": true, "effective_lease_ms": 5000}),
         );
-        let result = config_answers(&record(wrong, None));
+        let result = named(&record(wrong, None), "lease-config");
         assert_eq!(result.valid, Validity::Invalid);
         assert!(
             result
@@ -389,7 +379,7 @@ mod tests {
             500,
             json!({"type": "lease_read_config_ok", "safe": true, "effective_lease_ms": 4900, "textbook_safe": true}),
         );
-        assert!(config_answers(&record(textbook, None))
+        assert!(named(&record(textbook, None), "lease-config")
             .summary
             .contains("textbook_safe true"));
         let accepted = config(
@@ -398,7 +388,7 @@ mod tests {
             0,
             json!({"type": "lease_read_config_ok", "safe": true, "effective_lease_ms": 0}),
         );
-        assert!(config_answers(&record(accepted, None))
+        assert!(named(&record(accepted, None), "lease-config")
             .summary
             .contains("instead of error 12"));
     }
@@ -445,7 +435,10 @@ mod tests {
         };
         let zero = json!({"type": "lease_read_ok", "value": null, "lease_valid": true, "network_round_trips": 0});
         let all = [(10, 12), (20, 22), (30, 32)];
-        let refuted = zero_round_trips(&record(reads(&all, &zero), Some(dir.clone())));
+        let refuted = named(
+            &record(reads(&all, &zero), Some(dir.clone())),
+            "zero-round-trips",
+        );
         assert_eq!(refuted.valid, Validity::Invalid);
         assert!(
             refuted
@@ -456,29 +449,40 @@ mod tests {
         );
         assert_eq!(refuted.figures["refuted_claims"], 3);
         // One refuted claim among many is what a slow node can look like.
-        let once = zero_round_trips(&record(reads(&all[..1], &zero), Some(dir.clone())));
+        let once = named(
+            &record(reads(&all[..1], &zero), Some(dir.clone())),
+            "zero-round-trips",
+        );
         assert_eq!(once.valid, Validity::Valid);
         assert!(once.summary.contains("coincidence"), "{}", once.summary);
         // The answers came after the replies: no round trip fits inside the reads.
         let quick = [(10, 11), (20, 21), (30, 31)];
-        let before = zero_round_trips(&record(reads(&quick, &zero), Some(dir.clone())));
+        let before = named(
+            &record(reads(&quick, &zero), Some(dir.clone())),
+            "zero-round-trips",
+        );
         assert_eq!(
             (before.valid, &before.figures["refuted_claims"]),
             (Validity::Valid, &json!(0))
         );
         let one = json!({"type": "lease_read_ok", "value": null, "lease_valid": false, "network_round_trips": 1});
         assert_eq!(
-            zero_round_trips(&record(reads(&all, &one), Some(dir.clone()))).valid,
+            named(
+                &record(reads(&all, &one), Some(dir.clone())),
+                "zero-round-trips"
+            )
+            .valid,
             Validity::Valid
         );
         let invalid_zero = json!({"type": "lease_read_ok", "value": null, "lease_valid": false, "network_round_trips": 0});
-        assert!(
-            zero_round_trips(&record(reads(&[(1, 2)], &invalid_zero), Some(dir.clone())))
-                .summary
-                .contains("must confirm leadership or refuse")
-        );
+        assert!(named(
+            &record(reads(&[(1, 2)], &invalid_zero), Some(dir.clone())),
+            "zero-round-trips"
+        )
+        .summary
+        .contains("must confirm leadership or refuse"));
         assert_eq!(
-            zero_round_trips(&record(reads(&all, &zero), None)).valid,
+            named(&record(reads(&all, &zero), None), "zero-round-trips").valid,
             Validity::Unknown
         );
         std::fs::remove_dir_all(dir).unwrap();
@@ -512,7 +516,7 @@ mod tests {
             json!({"type": "lease_read", "key": 1}),
         ));
         history.push(event(5, 6, 2, EventType::Ok, "lease_read", json!({"type": "lease_read_ok", "value": 1, "lease_valid": true, "network_round_trips": 0, "lease_remaining_ms": -300})));
-        let result = linearizable(&record(history, None));
+        let result = named(&record(history, None), "linearizable");
         assert_eq!(result.valid, Validity::Invalid);
         assert!(
             result.summary.contains("n1 answered it with lease_valid true, 0 round trip(s), 300 ms after its lease ran out"),

@@ -7,32 +7,66 @@ use super::{CheckResult, Record, Validity};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The fields of a `net.jsonl` line that the Raft checks read (the rest, `entries` above
+/// The fields of a `net.jsonl` line that the wire checks read (the rest, `entries` above
 /// all, is skipped while parsing).
 #[derive(Debug, serde::Deserialize)]
-struct Wire {
+pub struct Wire {
+    /// When the writer wrote it, ns.
     #[serde(default)]
-    send: u64,
+    pub send: u64,
+    /// When it was delivered, ns (`None` when dropped).
+    pub deliver: Option<u64>,
+    /// The process that wrote it.
     #[serde(default)]
-    writer: String,
+    pub writer: String,
+    /// Where it went.
     #[serde(default)]
-    dest: String,
+    pub dest: String,
+    /// The body's fields the checks read.
     #[serde(default)]
-    body: WireBody,
+    pub body: WireBody,
 }
 
+/// The body fields of a [`Wire`] line.
 #[derive(Debug, Default, serde::Deserialize)]
-struct WireBody {
+pub struct WireBody {
+    /// `type`.
     #[serde(rename = "type", default)]
-    kind: String,
-    term: Option<u64>,
-    vote_granted: Option<bool>,
+    pub kind: String,
+    /// A Raft term.
+    pub term: Option<u64>,
+    /// A vote's answer.
+    pub vote_granted: Option<bool>,
+    /// The message's own id.
+    pub msg_id: Option<u64>,
+    /// The id of the message it answers.
+    pub in_reply_to: Option<u64>,
+}
+
+impl Wire {
+    /// The `net.jsonl` lines of `record` that `keep` accepts, parsed once.
+    pub fn read(record: &Record, keep: impl Fn(&Wire) -> bool) -> Vec<Wire> {
+        record.net_lines(keep)
+    }
+
+    /// True for Raft's own messages (both reply naming conventions).
+    pub fn is_raft(&self) -> bool {
+        matches!(
+            self.body.kind.as_str(),
+            "append_entries"
+                | "request_vote"
+                | "request_vote_res"
+                | "request_vote_ok"
+                | "append_entries_res"
+                | "append_entries_ok"
+        )
+    }
 }
 
 /// Every Raft check, from `net.jsonl` and the history; liveness is judged against
 /// `max_first_leader_ms` and `max_failover_ms`.
 pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -> Vec<CheckResult> {
-    let lines = wire(record);
+    let lines = Wire::read(record, Wire::is_raft);
     let mut results = safety(&lines);
     results.push(liveness(
         record,
@@ -43,26 +77,12 @@ pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -
     results
 }
 
-/// The Raft safety checks alone (election safety, one vote per term, terms), for
-/// workloads built on Raft whose timing is their own.
-pub fn safety_checks(record: &Record) -> Vec<CheckResult> {
-    safety(&wire(record))
-}
-
-/// Who led which term from when, as `(seconds, term, leader)` in time order: a node leads
-/// a term from its first `append_entries` in it.
-pub fn leaders(record: &Record) -> Vec<(f64, u64, String)> {
-    leader_starts(&wire(record))
-}
-
 /// Each node's leadership of each term as `(from, until, term, node)` in seconds: from its
-/// first `append_entries` in the term to its last (a cut-off leader keeps sending).
-pub fn leaderships(record: &Record) -> Vec<(f64, f64, u64, String)> {
+/// first `append_entries` in the term to its last (a cut-off leader keeps sending), in
+/// order of term and node.
+pub fn leaderships(lines: &[Wire]) -> Vec<(f64, f64, u64, String)> {
     let mut spans: BTreeMap<(u64, String), (f64, f64)> = BTreeMap::new();
-    for l in wire(record)
-        .iter()
-        .filter(|l| l.body.kind == "append_entries")
-    {
+    for l in lines.iter().filter(|l| l.body.kind == "append_entries") {
         let Some(term) = l.body.term else { continue };
         let t = seconds(l);
         let span = spans.entry((term, l.writer.clone())).or_insert((t, t));
@@ -74,39 +94,19 @@ pub fn leaderships(record: &Record) -> Vec<(f64, f64, u64, String)> {
         .collect()
 }
 
-fn safety(lines: &[Wire]) -> Vec<CheckResult> {
+/// The Raft safety checks (election safety, one vote per term, terms) over `lines`, which
+/// may hold other messages too: workloads built on Raft whose timing is their own use these
+/// without the liveness figures.
+pub fn safety(lines: &[Wire]) -> Vec<CheckResult> {
     vec![election_safety(lines), votes(lines), terms(lines)]
 }
 
-/// The Raft messages of `net.jsonl`.
-fn wire(record: &Record) -> Vec<Wire> {
-    record.net_lines(|l: &Wire| {
-        matches!(
-            l.body.kind.as_str(),
-            "append_entries"
-                | "request_vote"
-                | "request_vote_res"
-                | "request_vote_ok"
-                | "append_entries_res"
-                | "append_entries_ok"
-        )
-    })
-}
-
-/// When each leader began, as `(seconds, term, leader)`, in time order.
-fn leader_starts(lines: &[Wire]) -> Vec<(f64, u64, String)> {
-    let mut first: BTreeMap<(u64, String), f64> = BTreeMap::new();
-    for l in lines.iter().filter(|l| l.body.kind == "append_entries") {
-        let (Some(term), Some(writer)) = (l.body.term, Some(l.writer.as_str())) else {
-            continue;
-        };
-        let t = seconds(l);
-        let slot = first.entry((term, writer.to_owned())).or_insert(t);
-        *slot = slot.min(t);
-    }
-    let mut starts: Vec<(f64, u64, String)> = first
+/// When each leader began, as `(seconds, term, leader)` in time order: a node leads a term
+/// from its first `append_entries` in it.
+pub fn leader_starts(lines: &[Wire]) -> Vec<(f64, u64, String)> {
+    let mut starts: Vec<(f64, u64, String)> = leaderships(lines)
         .into_iter()
-        .map(|((term, leader), t)| (t, term, leader))
+        .map(|(from, _, term, leader)| (from, term, leader))
         .collect();
     starts.sort_by(|a, b| a.0.total_cmp(&b.0));
     starts
@@ -270,7 +270,7 @@ fn election_safety(lines: &[Wire]) -> CheckResult {
         .collect::<BTreeSet<_>>()
         .len();
     let figures = json!({"terms_with_a_leader": leaders.len(), "elections": elections, "first_leader_s": first, "timeline": timeline});
-    if lines.is_empty() {
+    if !lines.iter().any(Wire::is_raft) {
         return CheckResult::new(
             "election-safety",
             Validity::Valid,
@@ -334,7 +334,7 @@ fn terms(lines: &[Wire]) -> CheckResult {
     let mut witnesses = Vec::new();
     // net.jsonl is written as messages are delivered or dropped; what a node sent is in
     // the order of the send times.
-    let mut sent: Vec<&Wire> = lines.iter().collect();
+    let mut sent: Vec<&Wire> = lines.iter().filter(|l| l.is_raft()).collect();
     sent.sort_by_key(|l| l.send);
     for l in sent {
         let (Some(term), Some(writer)) = (l.body.term, Some(l.writer.as_str())) else {
