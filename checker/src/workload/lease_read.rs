@@ -4,6 +4,7 @@
 //! still believes in its lease is what stale reads come from). Written values are unique so
 //! the linearizability checker can say which write a read missed.
 
+use super::unique::UniqueWrites;
 use super::{LeaseSettings, Next, Op, SimWorkload};
 use crate::check::{lease_read, CheckResult, Record};
 use rand::RngExt;
@@ -18,8 +19,7 @@ const KEYS: u64 = 3;
 pub struct LeaseReads {
     settings: LeaseSettings,
     configured: usize,
-    next_value: u64,
-    last_written: [Option<u64>; KEYS as usize],
+    writes: UniqueWrites,
 }
 
 impl LeaseReads {
@@ -28,8 +28,7 @@ impl LeaseReads {
         LeaseReads {
             settings,
             configured: 0,
-            next_value: 0,
-            last_written: [None; KEYS as usize],
+            writes: UniqueWrites::new(KEYS as usize),
         }
     }
 
@@ -49,25 +48,9 @@ impl SimWorkload for LeaseReads {
         }
         let node = rng.random_range(0..nodes);
         let key = rng.random_range(0..KEYS);
-        let slot = key as usize;
         let (body, to_leader) = match rng.random_range(0..20) {
-            0..=3 => {
-                self.next_value += 1;
-                self.last_written[slot] = Some(self.next_value);
-                (
-                    json!({"type": "write", "key": key, "value": self.next_value}),
-                    false,
-                )
-            }
-            4..=5 => {
-                self.next_value += 1;
-                let from = self.last_written[slot].unwrap_or(0);
-                self.last_written[slot] = Some(self.next_value);
-                (
-                    json!({"type": "cas", "key": key, "from": from, "to": self.next_value}),
-                    false,
-                )
-            }
+            0..=3 => (self.writes.write(key), false),
+            4..=5 => (self.writes.cas(key), false),
             6..=8 => (json!({"type": "read", "key": key}), false),
             n => (json!({"type": "lease_read", "key": key}), n < 17),
         };

@@ -6,6 +6,7 @@ pub mod lease;
 pub mod lease_read;
 pub mod pn_counter;
 pub mod raft;
+pub mod unique;
 
 use crate::check::{CheckResult, Record};
 use rand_chacha::ChaCha8Rng;

@@ -2,6 +2,7 @@
 //! keys, sent to random nodes (followers forward or refuse); written values are unique so
 //! the linearizability checker can say which write a read saw.
 
+use super::unique::UniqueWrites;
 use super::{Next, Op, SimWorkload, WorkloadOptions};
 use crate::check::{linear, raft, CheckResult, Record};
 use rand::RngExt;
@@ -13,10 +14,16 @@ use std::time::Duration;
 const KEYS: u64 = 5;
 
 /// The raft workload's generator.
-#[derive(Default)]
 pub struct RaftKv {
-    next_value: u64,
-    last_written: [Option<u64>; KEYS as usize],
+    writes: UniqueWrites,
+}
+
+impl Default for RaftKv {
+    fn default() -> Self {
+        RaftKv {
+            writes: UniqueWrites::new(KEYS as usize),
+        }
+    }
 }
 
 impl SimWorkload for RaftKv {
@@ -25,17 +32,8 @@ impl SimWorkload for RaftKv {
         let key = rng.random_range(0..KEYS);
         let body = match rng.random_range(0..10) {
             0..=3 => json!({"type": "read", "key": key}),
-            4..=7 => {
-                self.next_value += 1;
-                self.last_written[key as usize] = Some(self.next_value);
-                json!({"type": "write", "key": key, "value": self.next_value})
-            }
-            _ => {
-                self.next_value += 1;
-                let from = self.last_written[key as usize].unwrap_or(0);
-                self.last_written[key as usize] = Some(self.next_value);
-                json!({"type": "cas", "key": key, "from": from, "to": self.next_value})
-            }
+            4..=7 => self.writes.write(key),
+            _ => self.writes.cas(key),
         };
         Next::Op(Op::at(node, body))
     }
