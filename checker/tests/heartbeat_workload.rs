@@ -5,34 +5,6 @@
 mod support;
 
 use serde_json::Value;
-use std::process::Command;
-
-fn run(bug: Option<&str>, seed: &str) -> (i32, Value) {
-    let store = tempfile::tempdir().unwrap();
-    let bin = match bug {
-        Some(bug) => format!("{} node --bug {bug}", env!("CARGO_BIN_EXE_eddy")),
-        None => format!("{} node", env!("CARGO_BIN_EXE_eddy")),
-    };
-    let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
-        .args([
-            "test",
-            "-w",
-            "heartbeat",
-            "--store",
-            store.path().to_str().unwrap(),
-            "--seed",
-            seed,
-            "--bin",
-            &bin,
-        ])
-        .output()
-        .unwrap();
-    let results = std::fs::read_to_string(store.path().join("latest/results.json")).unwrap();
-    (
-        out.status.code().unwrap(),
-        serde_json::from_str(&results).unwrap(),
-    )
-}
 
 /// The first witness of a check that must have failed.
 fn first_witness(results: &Value, name: &str) -> String {
@@ -53,14 +25,15 @@ fn the_reference_master_passes_and_every_broken_master_fails() {
         (Some("delete-needed"), "4"),
         (Some("count-dead-chunks"), "4"),
     ];
-    let results: Vec<(i32, Value)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .iter()
-            .map(|(bug, seed)| scope.spawn(move || run(*bug, seed)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let (code, reference) = &results[0];
+    let runs: Vec<(String, Vec<&str>, &str)> = cases
+        .iter()
+        .map(|(bug, seed)| {
+            let flags = bug.map_or(String::new(), |bug| format!("--bug {bug}"));
+            (support::reference_with(&flags), Vec::new(), *seed)
+        })
+        .collect();
+    let results = support::sim_runs("heartbeat", &runs);
+    let (code, reference, _) = &results[0];
     assert_eq!(*code, 0, "{reference}");
     assert_eq!(reference["valid"], true);
     assert!(first_witness(&results[1].1, "failure-detection").contains("alive after at least"));
@@ -75,7 +48,7 @@ fn the_reference_master_passes_and_every_broken_master_fails() {
     assert!(first_witness(&results[3].1, "replication").contains("to delete"));
     assert!(first_witness(&results[4].1, "failure-detection")
         .contains("a dead server's replicas stop counting"));
-    for (code, _) in &results[1..] {
+    for (code, _, _) in &results[1..] {
         assert_eq!(*code, 1);
     }
 }

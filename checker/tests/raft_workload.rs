@@ -6,7 +6,6 @@
 mod support;
 
 use serde_json::Value;
-use std::process::Command;
 
 /// One broken mode (or the reference), its faults, mean latency in ms, fault interval in s, seed.
 type Case = (
@@ -17,49 +16,26 @@ type Case = (
     u64,
 );
 
-fn run((bug, nemesis, latency, interval, seed): Case) -> (i32, Value) {
-    let bin = match bug {
-        Some(bug) => format!("{} node --bug {bug}", env!("CARGO_BIN_EXE_eddy")),
-        None => format!("{} node", env!("CARGO_BIN_EXE_eddy")),
-    };
-    let seed = seed.to_string();
-    raft_run(
-        &bin,
-        &[
-            "--node-count",
-            "5",
-            "--time-limit",
-            "12",
-            "--timeout",
-            "1",
-            "--latency",
-            latency,
-            "--rate",
-            "100",
-            "--nemesis",
-            nemesis,
-            "--nemesis-interval",
-            interval,
-            "--seed",
-            &seed,
-        ],
-    )
-}
-
-/// Runs `eddy test -w raft` on `bin` with `args`: its exit code and results.json.
-fn raft_run(bin: &str, args: &[&str]) -> (i32, Value) {
-    let store = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
-        .args(["test", "-w", "raft"])
-        .args(args)
-        .args(["--bin", bin, "--store", store.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    let results = std::fs::read_to_string(store.path().join("latest/results.json")).unwrap();
-    (
-        out.status.code().unwrap(),
-        serde_json::from_str(&results).unwrap(),
-    )
+/// The node command and arguments of a case (`--seed` is added by `sim_runs`).
+fn run_of((bug, nemesis, latency, interval, _): Case) -> (String, Vec<&'static str>) {
+    let flags = bug.map_or(String::new(), |bug| format!("--bug {bug}"));
+    let args = vec![
+        "--node-count",
+        "5",
+        "--time-limit",
+        "12",
+        "--timeout",
+        "1",
+        "--latency",
+        latency,
+        "--rate",
+        "100",
+        "--nemesis",
+        nemesis,
+        "--nemesis-interval",
+        interval,
+    ];
+    (support::reference_with(&flags), args)
 }
 
 fn failed_checks(results: &Value) -> Vec<String> {
@@ -95,14 +71,17 @@ fn the_reference_passes_and_broken_modes_fail() {
         (Some("forget-vote"), "kill", "5", "1", 3),
         (Some("forget-vote"), "kill", "5", "1", 4),
     ];
-    let results: Vec<(i32, Value)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .iter()
-            .map(|case| scope.spawn(move || run(*case)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for (case, (code, result)) in cases.iter().zip(&results).filter(|(c, _)| c.0.is_none()) {
+    let seeds: Vec<String> = cases.iter().map(|case| case.4.to_string()).collect();
+    let runs: Vec<(String, Vec<&str>, &str)> = cases
+        .iter()
+        .zip(&seeds)
+        .map(|(case, seed)| {
+            let (bin, args) = run_of(*case);
+            (bin, args, seed.as_str())
+        })
+        .collect();
+    let results = support::sim_runs("raft", &runs);
+    for (case, (code, result, _)) in cases.iter().zip(&results).filter(|(c, _)| c.0.is_none()) {
         assert_eq!(*code, 0, "{case:?}: {:?}", failed_checks(result));
     }
     for bug in ["vote-twice", "early-ack", "local-reads", "forget-vote"] {
@@ -110,7 +89,7 @@ fn the_reference_passes_and_broken_modes_fail() {
             .iter()
             .zip(&results)
             .filter(|(c, _)| c.0 == Some(bug))
-            .map(|(_, (_, r))| failed_checks(r))
+            .map(|(_, (_, r, _))| failed_checks(r))
             .collect();
         assert!(
             failures.iter().any(|f| !f.is_empty()),
@@ -128,29 +107,18 @@ fn the_reference_passes_and_broken_modes_fail() {
 
 #[test]
 fn liveness_is_judged_against_its_thresholds_apart_from_safety() {
-    let store = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
-        .args([
-            "test",
-            "-w",
-            "raft",
-            "--node-count",
-            "3",
-            "--time-limit",
-            "2",
-            "--seed",
-            "4",
-            "--max-first-leader-ms",
-            "1",
-        ])
-        .args(["--store", store.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let results: Value = serde_json::from_str(
-        &std::fs::read_to_string(store.path().join("latest/results.json")).unwrap(),
-    )
-    .unwrap();
+    let args = [
+        "--node-count",
+        "3",
+        "--time-limit",
+        "2",
+        "--seed",
+        "4",
+        "--max-first-leader-ms",
+        "1",
+    ];
+    let (code, results, _) = support::sim_run("raft", &support::reference_with(""), &args);
+    assert_eq!(code, 1);
     let failed = failed_checks(&results);
     assert_eq!(failed.len(), 1, "only liveness fails: {failed:?}");
     assert!(
@@ -166,7 +134,7 @@ fn a_node_written_for_maelstrom_runs_unchanged_and_is_judged_alike() {
     // first-leader limit fails liveness alone while every safety check stays valid.
     let _turn = support::take_turn();
     let node = format!("python3 {}", support::fixture("maelstrom_raft.py"));
-    let slow = [
+    let slow = vec![
         "--node-count",
         "5",
         "--time-limit",
@@ -179,49 +147,36 @@ fn a_node_written_for_maelstrom_runs_unchanged_and_is_judged_alike() {
         "partition,pause",
         "--nemesis-interval",
         "2",
-        "--seed",
-        "1",
         "--max-first-leader-ms",
         "1000",
     ];
     let broken = format!("{node} --election-ms 300 --heartbeat-ms 100 --local-reads");
-    let (plain, stale) = std::thread::scope(|scope| {
-        let plain = scope.spawn(|| raft_run(&node, &slow));
-        let stale: Vec<_> = ["1", "2"]
-            .map(|seed| {
-                let broken = &broken;
-                scope.spawn(move || {
-                    raft_run(
-                        broken,
-                        &[
-                            "--node-count",
-                            "5",
-                            "--time-limit",
-                            "10",
-                            "--timeout",
-                            "1",
-                            "--rate",
-                            "100",
-                            "--latency",
-                            "5",
-                            "--nemesis",
-                            "partition",
-                            "--nemesis-interval",
-                            "2",
-                            "--seed",
-                            seed,
-                        ],
-                    )
-                })
-            })
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .collect();
-        (plain.join().unwrap(), stale)
-    });
-    let (code, results) = plain;
-    let failed = failed_checks(&results);
-    assert_eq!(code, 1, "{failed:?}");
+    let stale_args = vec![
+        "--node-count",
+        "5",
+        "--time-limit",
+        "10",
+        "--timeout",
+        "1",
+        "--rate",
+        "100",
+        "--latency",
+        "5",
+        "--nemesis",
+        "partition",
+        "--nemesis-interval",
+        "2",
+    ];
+    let runs: Vec<(String, Vec<&str>, &str)> = vec![
+        (node, slow, "1"),
+        (broken.clone(), stale_args.clone(), "1"),
+        (broken, stale_args, "2"),
+    ];
+    let results = support::sim_runs("raft", &runs);
+    let (plain, stale) = results.split_first().expect("three runs");
+    let (code, results, _) = plain;
+    let failed = failed_checks(results);
+    assert_eq!(*code, 1, "{failed:?}");
     assert_eq!(failed.len(), 1, "only liveness fails: {failed:?}");
     assert!(failed[0].contains("raft-liveness"), "{failed:?}");
     let linearizable = &results["checks"][0];
@@ -233,11 +188,11 @@ fn a_node_written_for_maelstrom_runs_unchanged_and_is_judged_alike() {
     assert!(
         stale
             .iter()
-            .any(|(_, r)| failed_checks(r).iter().any(|f| f.contains("stale read"))),
+            .any(|(_, r, _)| failed_checks(r).iter().any(|f| f.contains("stale read"))),
         "local reads were never caught: {:?}",
         stale
             .iter()
-            .map(|(_, r)| failed_checks(r))
+            .map(|(_, r, _)| failed_checks(r))
             .collect::<Vec<_>>()
     );
 }
