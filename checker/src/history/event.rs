@@ -18,6 +18,24 @@ pub enum EventType {
     Info,
 }
 
+impl EventType {
+    /// How a client's operation completed, from the node's reply: `fail` for an error that
+    /// certainly means it did not happen, `info` for any other error, else `ok`.
+    pub fn of_reply(reply: &Value) -> EventType {
+        match reply["type"].as_str() {
+            Some("error")
+                if reply["code"]
+                    .as_u64()
+                    .is_some_and(crate::protocol::is_definite_error) =>
+            {
+                EventType::Fail
+            }
+            Some("error") => EventType::Info,
+            _ => EventType::Ok,
+        }
+    }
+}
+
 /// Who an event belongs to: a client (by number) or a named actor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -124,6 +142,26 @@ pub fn operations(history: &[HistoryEvent]) -> Vec<Operation<'_>> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_reply_decides_how_its_operation_completed() {
+        assert_eq!(
+            EventType::of_reply(&json!({"type": "read_ok"})),
+            EventType::Ok
+        );
+        assert_eq!(
+            EventType::of_reply(&json!({"type": "error", "code": 20})),
+            EventType::Fail
+        );
+        assert_eq!(
+            EventType::of_reply(&json!({"type": "error", "code": 13})),
+            EventType::Info
+        );
+        assert_eq!(
+            EventType::of_reply(&json!({"type": "error"})),
+            EventType::Info
+        );
+    }
 
     #[test]
     fn events_round_trip_in_the_spec_shape() {

@@ -14,7 +14,7 @@ use super::{sub_seed, SimConfig};
 use crate::check::net::{NetFate, NetSummary};
 use crate::history::{EventType, HistoryEvent, Process, Store};
 use crate::process::{OutputEvent, RawLine, TaggedOutput, MAX_LINE_BYTES};
-use crate::protocol::{is_definite_error, Message};
+use crate::protocol::Message;
 use crate::workload::{Next, Op, SimWorkload};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -941,13 +941,7 @@ impl<'a> Router<'a> {
                 .is_some_and(|p| message.in_reply_to().and_then(Value::as_u64) == Some(p.msg_id));
             if answers {
                 let body = message.body().clone();
-                let kind = match body["type"].as_str() {
-                    Some("error") if body["code"].as_u64().is_some_and(is_definite_error) => {
-                        EventType::Fail
-                    }
-                    Some("error") => EventType::Info,
-                    _ => EventType::Ok,
-                };
+                let kind = EventType::of_reply(&body);
                 self.complete(client - 1, kind, body);
             }
         } else {

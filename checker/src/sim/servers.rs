@@ -488,35 +488,20 @@ impl Driver<'_> {
             return;
         };
         let body = message.body().clone();
-        let kind = match body["type"].as_str() {
-            Some("error")
-                if body["code"]
-                    .as_u64()
-                    .is_some_and(crate::protocol::is_definite_error) =>
-            {
-                EventType::Fail
-            }
-            Some("error") => EventType::Info,
-            _ => EventType::Ok,
-        };
+        let kind = EventType::of_reply(&body);
         if let (Some(s), EventType::Ok) = (p.server, kind) {
             let server = &mut self.servers[s];
-            for chunk in body["chunks_to_replicate"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                server.to_add.insert(chunk.to_owned());
-            }
-            for chunk in body["chunks_to_delete"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                server.to_drop.insert(chunk.to_owned());
-            }
+            let chunks = |field: &str| -> Vec<String> {
+                body[field]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            };
+            server.to_add.extend(chunks("chunks_to_replicate"));
+            server.to_drop.extend(chunks("chunks_to_delete"));
         }
         self.record(
             Process::Client(p.process),
