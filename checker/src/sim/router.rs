@@ -148,9 +148,6 @@ struct Router<'a> {
     offsets: Vec<i64>,
     /// Pauses aimed at the leader: the planned node, and the node actually paused.
     paused_instead: HashMap<usize, usize>,
-    /// Each node's offset as the nemesis planned it (drift aimed at the leader moves the
-    /// planned offset to the leader's clock instead).
-    planned_offsets: Vec<i64>,
 }
 
 /// Creates the run folder; until the run ends well its results say "unknown", so that is
@@ -287,7 +284,6 @@ impl<'a> Router<'a> {
             quiet_until: now,
             offsets: vec![0; cfg.node_count],
             paused_instead: HashMap::new(),
-            planned_offsets: vec![0; cfg.node_count],
         }
     }
     fn run(&mut self, progress: &dyn Fn(&Progress)) -> RunEnd {
@@ -523,7 +519,7 @@ impl<'a> Router<'a> {
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| **o != 0)
-                .map(|(node, o)| Action::Drift { node, step_ms: -o }),
+                .map(|(node, _)| Action::Drift { node, offset_ms: 0 }),
         );
         for action in heals {
             if let Some(RunEnd::NodeError(why)) = self.apply(action) {
@@ -561,13 +557,29 @@ impl<'a> Router<'a> {
         vec![minority, majority]
     }
 
-    /// The node a planned pause of `planned` stops: for workloads with a leader, the node
-    /// that last sent `append_entries` when it is up and running (a stopped leader that
-    /// resumes is the fault that matters), else `planned`.
-    fn pause_target(&mut self, planned: usize) -> usize {
-        let node = self.fault_target(planned);
-        self.paused_instead.insert(planned, node);
-        node
+    /// A planned fault as it lands. For workloads with a leader, a partition puts the leader
+    /// on the minority side, a pause stops the leader (and its resume continues it), and a
+    /// drift step moves the leader's clock: cutting off, stopping or skewing the leader is
+    /// the fault that matters. Healing at the end of the run is never aimed.
+    fn aim(&mut self, action: Action) -> Action {
+        match action {
+            Action::Partition { groups } => Action::Partition {
+                groups: self.aim_at_leader(&groups),
+            },
+            Action::Pause { node } => {
+                let aimed = self.fault_target(node);
+                self.paused_instead.insert(node, aimed);
+                Action::Pause { node: aimed }
+            }
+            Action::Resume { node } => Action::Resume {
+                node: self.paused_instead.remove(&node).unwrap_or(node),
+            },
+            Action::Drift { node, offset_ms } => Action::Drift {
+                node: self.fault_target(node),
+                offset_ms,
+            },
+            other => other,
+        }
     }
 
     /// The node a fault planned for `planned` hits: the last node seen sending
@@ -747,7 +759,7 @@ impl<'a> Router<'a> {
                 // Faults belong to the running phase; its end heals whatever is in force.
                 Timer::Nemesis(_) if self.phase != Phase::Running => {}
                 Timer::Nemesis(i) => {
-                    let action = self.plan[i].action.clone();
+                    let action = self.aim(self.plan[i].action.clone());
                     if let Some(error) = self.apply(action) {
                         return Some(error);
                     }
@@ -761,7 +773,6 @@ impl<'a> Router<'a> {
         let ids = self.cluster.ids().to_vec();
         let (node, body) = match &action {
             Action::Partition { groups } => {
-                let groups = &self.aim_at_leader(groups);
                 self.net.partition(groups);
                 let named: Vec<Vec<&str>> = groups
                     .iter()
@@ -776,16 +787,15 @@ impl<'a> Router<'a> {
                 (None, json!({}))
             }
             Action::Pause { node } => {
-                let node = self.pause_target(*node);
-                self.cluster.set_paused(node, true);
-                self.faults.push(format!("pause {}", ids[node]));
-                (Some(node), json!({}))
+                self.cluster.set_paused(*node, true);
+                self.faults.push(format!("pause {}", ids[*node]));
+                (Some(*node), json!({}))
             }
             Action::Resume { node } => {
-                let node = self.paused_instead.remove(node).unwrap_or(*node);
-                self.cluster.set_paused(node, false);
-                self.faults.retain(|f| *f != format!("pause {}", ids[node]));
-                (Some(node), json!({}))
+                self.cluster.set_paused(*node, false);
+                self.faults
+                    .retain(|f| *f != format!("pause {}", ids[*node]));
+                (Some(*node), json!({}))
             }
             Action::Kill { node } => {
                 self.cluster.kill(*node);
@@ -811,24 +821,20 @@ impl<'a> Router<'a> {
                 }
                 (Some(*node), json!({}))
             }
-            Action::Drift { node, step_ms } => {
-                // The planned new offset, put on the planned node or, for workloads with a
-                // leader, on the leader: its clock is the one a lease depends on.
-                self.planned_offsets[*node] += step_ms;
-                let target = self.planned_offsets[*node];
-                let node = &self.fault_target(*node);
-                let step_ms = &(target - self.offsets[*node]);
+            Action::Drift { node, offset_ms } => {
+                let node = *node;
+                let step_ms = offset_ms - self.offsets[node];
                 let msg_id = self.msg_id();
-                let line = json!({"src": "c0", "dest": ids[*node], "body": {"type": "simulate_drift", "msg_id": msg_id, "offset_ms": step_ms}});
-                self.cluster.send(*node, &line.to_string());
-                self.offsets[*node] = target;
+                let line = json!({"src": "c0", "dest": ids[node], "body": {"type": "simulate_drift", "msg_id": msg_id, "offset_ms": step_ms}});
+                self.cluster.send(node, &line.to_string());
+                self.offsets[node] = *offset_ms;
                 let in_force: serde_json::Map<String, Value> = ids
                     .iter()
                     .cloned()
                     .zip(self.offsets.iter().map(|&o| Value::from(o)))
                     .collect();
                 (
-                    Some(*node),
+                    Some(node),
                     json!({"step_ms": step_ms, "offsets_ms": in_force}),
                 )
             }
