@@ -13,7 +13,7 @@ use std::collections::HashMap;
 /// Every lease-read check; the history is paired and `net.jsonl` parsed once for all.
 pub fn checks(record: &Record) -> Vec<CheckResult> {
     let ops = operations(&record.history);
-    let lines = Wire::read(record, |l| record.nodes.contains(&l.dest));
+    let lines: Vec<Wire> = record.net_lines(|l: &Wire| record.nodes.contains(&l.dest));
     let mut results = vec![
         linearizable(record, &ops, &lines),
         zero_round_trips(record, &ops, &lines),

@@ -44,11 +44,6 @@ pub struct WireBody {
 }
 
 impl Wire {
-    /// The `net.jsonl` lines of `record` that `keep` accepts, parsed once.
-    pub fn read(record: &Record, keep: impl Fn(&Wire) -> bool) -> Vec<Wire> {
-        record.net_lines(keep)
-    }
-
     /// True for Raft's own messages (both reply naming conventions).
     pub fn is_raft(&self) -> bool {
         matches!(
@@ -66,7 +61,7 @@ impl Wire {
 /// Every Raft check, from `net.jsonl` and the history; liveness is judged against
 /// `max_first_leader_ms` and `max_failover_ms`.
 pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -> Vec<CheckResult> {
-    let lines = Wire::read(record, Wire::is_raft);
+    let lines: Vec<Wire> = record.net_lines(Wire::is_raft);
     let mut results = safety(&lines);
     results.push(liveness(
         record,
