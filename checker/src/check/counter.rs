@@ -144,6 +144,7 @@ pub fn final_value(record: &Record) -> CheckResult {
         witnesses,
         figures,
     }
+    .and_unjudged(super::replies::unjudged(&ops, &["read"]))
 }
 
 /// Convergence time, measured by eddy after every round of adds and after the last one
@@ -208,7 +209,7 @@ pub fn convergence(record: &Record, target_ms: f64) -> CheckResult {
     } else if samples.is_empty() {
         (
             Validity::Unknown,
-            format!("no quiet moment to measure convergence in ({skipped} skipped during faults)"),
+            format!("not observed: no quiet moment to measure convergence in ({skipped} skipped during faults)"),
         )
     } else {
         (

@@ -93,9 +93,11 @@ fn view(beats: &[Beat], from: f64, to: f64) -> View<'_> {
 /// Every heartbeat check.
 pub fn checks(options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
     let beats = beats(record);
+    let ops = operations(&record.history);
+    let unjudged = |kind: &str| super::replies::unjudged(&ops, &[kind]);
     vec![
-        detection(&beats, record, options.tolerance_ms),
-        orders(&beats, record, options.tolerance_ms),
+        detection(&beats, record, options.tolerance_ms).and_unjudged(unjudged("server_status")),
+        orders(&beats, record, options.tolerance_ms).and_unjudged(unjudged("heartbeat")),
     ]
 }
 
@@ -153,6 +155,13 @@ fn detection(beats: &BTreeMap<String, Vec<Beat>>, record: &Record, tol: f64) -> 
         }
     }
     let figures = json!({"statuses": statuses, "servers": beats.len()});
+    if statuses == 0 {
+        return CheckResult::not_observed(
+            "failure-detection",
+            "no server_status was answered with server_status_ok, so no verdict on any server could be compared",
+            figures,
+        );
+    }
     CheckResult::from_witnesses(
         "failure-detection",
         witnesses,
@@ -286,9 +295,21 @@ fn orders(beats: &BTreeMap<String, Vec<Beat>>, record: &Record, tol: f64) -> Che
             }
         }
     }
-    let figures = json!({"replication_orders": ordered.len(), "deletion_orders": deletions.len()});
+    let answered = beats
+        .values()
+        .flatten()
+        .filter(|b| b.reply.is_some())
+        .count();
+    let figures = json!({"replication_orders": ordered.len(), "deletion_orders": deletions.len(), "heartbeat_answers": answered});
+    if answered == 0 {
+        return CheckResult::not_observed(
+            "replication",
+            "no heartbeat was answered with heartbeat_ok, so no order could be judged",
+            figures,
+        );
+    }
     let summary = format!(
-        "{} replication and {} deletion orders, all complete and well aimed",
+        "{} replication and {} deletion orders in {answered} heartbeat answers, all complete and well aimed",
         ordered.len(),
         deletions.len()
     );

@@ -1,15 +1,65 @@
 //! Checks every run gets, whatever the workload: operation statistics (counts,
-//! availability, latency quantiles, messages per operation), node crashes, and output
-//! lines that were not protocol messages.
+//! availability, latency quantiles, messages per operation), the availability floor, client
+//! replies against their schemas, node crashes, output lines that were not protocol
+//! messages, and messages to destinations that do not exist.
 
 use super::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// All generic checks.
-pub fn check(record: &Record) -> Vec<CheckResult> {
-    vec![stats(record), crashes(record), protocol(record)]
+/// All generic checks; `min_share` is the share of operations that must succeed.
+pub fn check(record: &Record, min_share: f64) -> Vec<CheckResult> {
+    vec![
+        super::availability::availability(record, min_share),
+        super::replies::reply_schema(record),
+        stats(record),
+        crashes(record),
+        protocol(record),
+        destinations(record),
+    ]
+}
+
+/// Maelstrom's services: destinations a node built for Maelstrom may use, which eddy does
+/// not provide.
+const MAELSTROM_SERVICES: &[&str] = &["lin-kv", "seq-kv", "lww-kv", "lin-tso"];
+
+/// Messages to destinations that are no node, client or service of the run: invalid, with
+/// the destination, the count and the first sender; messages to Maelstrom's services make
+/// the run unknown (eddy does not provide them, so such a node cannot be judged).
+pub fn destinations(record: &Record) -> CheckResult {
+    let unknown = &record.net.unknown_destinations;
+    let mut invalid = false;
+    let witnesses: Vec<Value> = unknown
+        .iter()
+        .map(|(dest, u)| {
+            let sent = format!(
+                "{} sent {} message(s) to `{dest}` (first at {:.3} s)",
+                u.first_from, u.count, u.first_at_s
+            );
+            let why = if MAELSTROM_SERVICES.contains(&dest.as_str()) {
+                format!("{sent}: eddy provides no `{dest}` service, so a node built on it cannot be judged")
+            } else {
+                invalid = true;
+                format!("{sent}, which is no node or client of this run")
+            };
+            json!({"dest": dest, "count": u.count, "why": why})
+        })
+        .collect();
+    let figures = json!({"unknown_destinations": unknown});
+    let mut result = CheckResult::from_witnesses(
+        "destinations",
+        witnesses,
+        figures,
+        format!(
+            "{} node messages, all to nodes and clients of the run",
+            record.net.sent()
+        ),
+    );
+    if result.valid == Validity::Invalid && !invalid {
+        result.valid = Validity::Unknown;
+    }
+    result
 }
 
 /// Counts by operation and outcome, availability, latency quantiles of ok operations,
@@ -80,8 +130,14 @@ pub fn crashes(record: &Record) -> CheckResult {
     } else {
         Validity::Invalid
     };
+    let starts = record.nodes.len()
+        + record
+            .history
+            .iter()
+            .filter(|e| e.f == "restart" && e.client().is_none())
+            .count();
     let summary = match crashes.first() {
-        None => "no node crashed".to_owned(),
+        None => format!("no node crashed ({starts} node starts, restarts included)"),
         Some(first) => format!(
             "{} node crash(es); first: {} at {:.3} s, {}",
             crashes.len(),
@@ -103,8 +159,21 @@ pub fn protocol(record: &Record) -> CheckResult {
     } else {
         Validity::Invalid
     };
+    let replies = record
+        .history
+        .iter()
+        .filter(|e| e.client().is_some() && e.body.get("in_reply_to").is_some())
+        .count();
     let summary = match record.net.invalid_examples.first() {
-        None => "every output line was a message".to_owned(),
+        None => format!(
+            "every output line was a message ({} to nodes and elsewhere, {replies} client replies)",
+            record.net.sent()
+                + record
+                    .net
+                    .dropped
+                    .get(super::net::UNKNOWN_DESTINATION)
+                    .unwrap_or(&0)
+        ),
         Some(first) => format!(
             "{invalid} output line(s) were not messages; first from {}: {}",
             first["node"].as_str().unwrap_or("?"),

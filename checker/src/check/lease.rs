@@ -173,7 +173,12 @@ pub fn checks(record: &Record) -> Vec<CheckResult> {
         ];
     };
     let held = holdings(record, &clocks);
-    vec![split_brain(&held, &clocks), answers(record, &clocks)]
+    let ops = operations(&record.history);
+    let unjudged = |kinds: &[&str]| super::replies::unjudged(&ops, kinds);
+    vec![
+        split_brain(&held, &clocks).and_unjudged(unjudged(&["acquire_lease", "check_lease"])),
+        answers(record, &clocks).and_unjudged(unjudged(&["check_lease"])),
+    ]
 }
 
 /// Two holdings of different nodes at one real instant: indexes into the holdings and
@@ -234,6 +239,13 @@ pub fn split_brain(held: &[Holding], clocks: &Clocks) -> CheckResult {
         .map(|h| h.node.as_str())
         .collect();
     let figures = json!({"holdings": leases, "holders": holders, "valid_checks": held.len() - leases, "overlaps": total});
+    if leases == 0 {
+        return CheckResult::not_observed(
+            "split-brain",
+            "no node was granted a lease (0 holdings), so no overlap could be looked for",
+            figures,
+        );
+    }
     let mut result = CheckResult::from_witnesses(
         "split-brain",
         witnesses,
@@ -424,6 +436,13 @@ fn answers(record: &Record, clocks: &Clocks) -> CheckResult {
                 asked / 1000.0, answered / 1000.0
             )}));
         }
+    }
+    if checked == 0 {
+        return CheckResult::not_observed(
+            "lease-answers",
+            "no check_lease was answered with check_lease_ok",
+            json!({"check_lease_answers": 0}),
+        );
     }
     CheckResult::from_witnesses(
         "lease-answers",

@@ -13,13 +13,14 @@ use std::collections::HashMap;
 /// Every lease-read check; the history is paired and `net.jsonl` parsed once for all.
 pub fn checks(record: &Record) -> Vec<CheckResult> {
     let ops = operations(&record.history);
-    let lines: Vec<Wire> = record.net_lines(|l: &Wire| record.nodes.contains(&l.dest));
+    let wire = record.net_lines(|l: &Wire| record.nodes.contains(&l.dest));
+    let lines = &wire.lines;
     let mut results = vec![
-        linearizable(record, &ops, &lines),
-        zero_round_trips(record, &ops, &lines),
+        linearizable(record, &ops, lines),
+        zero_round_trips(record, &ops, lines),
         config_answers(&ops),
     ];
-    results.extend(raft::safety(&lines));
+    results.extend(raft::safety(&wire));
     results
 }
 
@@ -211,6 +212,14 @@ fn zero_round_trips(record: &Record, ops: &[Operation], lines: &[Wire]) -> Check
             refuted[0]["why"].as_str().unwrap_or_default()
         )
     };
+    let unjudged = super::replies::unjudged(ops, &["lease_read"]);
+    if served == 0 && unjudged.is_empty() {
+        return CheckResult::not_observed(
+            "zero-round-trips",
+            "no lease_read was answered with lease_read_ok",
+            figures,
+        );
+    }
     if claimed > 0 && record.dir.is_none() {
         return CheckResult::new(
             "zero-round-trips",
@@ -225,6 +234,7 @@ fn zero_round_trips(record: &Record, ops: &[Operation], lines: &[Wire]) -> Check
         figures,
         format!("{claimed} zero-round-trip claim(s) among {served} lease reads; {coincidences}"),
     )
+    .and_unjudged(unjudged)
 }
 
 /// Every `lease_read_config` answer against SPEC 3.2: `effective_lease_ms = lease - skew`,
@@ -232,14 +242,12 @@ fn zero_round_trips(record: &Record, ops: &[Operation], lines: &[Wire]) -> Check
 /// skew, and `textbook_safe` (when given) `= lease <= election_timeout`.
 fn config_answers(ops: &[Operation]) -> CheckResult {
     let mut witnesses = Vec::new();
-    let (mut answers, mut unsafe_ones) = (0u64, 0u64);
-    for op in ops {
-        let (Some(done), "lease_read_config") = (op.completion, op.invoke.f.as_str()) else {
+    let (mut answers, mut unsafe_ones, mut unanswered) = (0u64, 0u64, 0u64);
+    for op in ops.iter().filter(|op| op.invoke.f == "lease_read_config") {
+        let Some(done) = op.completion.filter(|done| done.kind != EventType::Info) else {
+            unanswered += 1;
             continue;
         };
-        if done.kind == EventType::Info {
-            continue;
-        }
         answers += 1;
         let ask = &op.invoke.body;
         let node = op.invoke.node.as_deref().unwrap_or("?");
@@ -288,12 +296,27 @@ fn config_answers(ops: &[Operation]) -> CheckResult {
             }));
         }
     }
+    let figures =
+        json!({"answers": answers, "unsafe_configurations": unsafe_ones, "unanswered": unanswered});
+    let unjudged = super::replies::unjudged(ops, &["lease_read_config"]);
+    if answers == 0 && unjudged.is_empty() {
+        let what = format!(
+            "none of {unanswered} lease_read_config requests got a definite answer (timeouts and indefinite errors say nothing of the formula)"
+        );
+        return CheckResult::not_observed("lease-config", &what, figures);
+    }
+    let besides = if unanswered > 0 {
+        format!("; {unanswered} ended without a definite answer")
+    } else {
+        String::new()
+    };
     CheckResult::from_witnesses(
         "lease-config",
         witnesses,
-        json!({"answers": answers, "unsafe_configurations": unsafe_ones}),
-        format!("{answers} lease_read_config answer(s) agree with the formula"),
+        figures,
+        format!("{answers} lease_read_config answer(s) agree with the formula{besides}"),
     )
+    .and_unjudged(unjudged)
 }
 
 #[cfg(test)]

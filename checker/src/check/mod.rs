@@ -1,6 +1,7 @@
 //! Checkers: pure functions from a run's record to verdicts with witnesses, so that
 //! `eddy check STORE` reaches the same verdict as the run that wrote the store.
 
+pub mod availability;
 pub mod counter;
 pub mod failure;
 pub mod generic;
@@ -10,36 +11,52 @@ pub mod lease_read;
 pub mod linear;
 pub mod net;
 pub mod raft;
+pub mod replies;
 
 use crate::history::HistoryEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A verdict: valid, invalid, or undecided. Merging: false > unknown > true.
+/// A verdict: valid, invalid, undecided, or not applicable. Merging: false > unknown >
+/// true, and "not applicable" neither passes nor fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validity {
-    /// The property holds.
+    /// The property holds, and the run showed evidence of it.
     Valid,
     /// The property is violated; the witnesses show how.
     Invalid,
-    /// The record cannot decide.
+    /// The record cannot decide (for example: the evidence never appeared).
     Unknown,
+    /// The check does not apply to this node (a wire check on a node whose node-to-node
+    /// messages use names the checker does not know): it neither passes nor fails the run.
+    NotApplicable,
 }
 
 impl Validity {
-    /// The worse of two verdicts.
+    /// The worse of two verdicts; "not applicable" leaves the other one as it is.
     pub fn merge(self, other: Validity) -> Validity {
         match (self, other) {
             (Validity::Invalid, _) | (_, Validity::Invalid) => Validity::Invalid,
             (Validity::Unknown, _) | (_, Validity::Unknown) => Validity::Unknown,
+            (Validity::NotApplicable, v) | (v, Validity::NotApplicable) => v,
             _ => Validity::Valid,
+        }
+    }
+
+    /// The verdict in one word, as the terminal shows it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Validity::Valid => "valid",
+            Validity::Invalid => "INVALID",
+            Validity::Unknown => "unknown",
+            Validity::NotApplicable => "n/a",
         }
     }
 
     /// The exit outcome of this verdict.
     pub fn outcome(self) -> crate::exit::Outcome {
         match self {
-            Validity::Valid => crate::exit::Outcome::Valid,
+            Validity::Valid | Validity::NotApplicable => crate::exit::Outcome::Valid,
             Validity::Invalid => crate::exit::Outcome::Invalid,
             Validity::Unknown => crate::exit::Outcome::Unknown,
         }
@@ -52,6 +69,7 @@ impl Serialize for Validity {
             Validity::Valid => s.serialize_bool(true),
             Validity::Invalid => s.serialize_bool(false),
             Validity::Unknown => s.serialize_str("unknown"),
+            Validity::NotApplicable => s.serialize_str("not-applicable"),
         }
     }
 }
@@ -62,6 +80,7 @@ impl<'de> Deserialize<'de> for Validity {
             Value::Bool(true) => Ok(Validity::Valid),
             Value::Bool(false) => Ok(Validity::Invalid),
             Value::String(s) if s == "unknown" => Ok(Validity::Unknown),
+            Value::String(s) if s == "not-applicable" => Ok(Validity::NotApplicable),
             other => Err(serde::de::Error::custom(format!("not a verdict: {other}"))),
         }
     }
@@ -116,6 +135,38 @@ impl CheckResult {
         }
     }
 
+    /// Unknown: the evidence the check needs never appeared (`what` says which, with
+    /// counts). Never valid: a check that judged nothing has not passed.
+    pub fn not_observed(name: &str, what: &str, figures: Value) -> CheckResult {
+        CheckResult::new(
+            name,
+            Validity::Unknown,
+            format!("not observed: {what}"),
+            figures,
+        )
+    }
+
+    /// Adds witnesses of records the check could not judge (see `replies::unjudged`):
+    /// with any, the result is invalid, and its summary says so unless it was invalid
+    /// already.
+    pub fn and_unjudged(mut self, unjudged: Vec<Value>) -> CheckResult {
+        let Some(first) = unjudged.first() else {
+            return self;
+        };
+        self.figures["unjudged"] = unjudged.len().into();
+        if self.valid != Validity::Invalid {
+            self.summary = format!(
+                "{} record(s) could not be judged; first: {}",
+                unjudged.len(),
+                first["why"].as_str().unwrap_or_default()
+            );
+            self.valid = Validity::Invalid;
+        }
+        self.witnesses.extend(unjudged);
+        self.witnesses.truncate(20);
+        self
+    }
+
     /// A result with no witnesses.
     pub fn new(
         name: &str,
@@ -147,23 +198,69 @@ pub struct Record {
     pub dir: Option<std::path::PathBuf>,
 }
 
+/// The `net.jsonl` lines a check asked for, and how many lines could not be read as such.
+#[derive(Debug)]
+pub struct NetLines<T> {
+    /// The lines read and kept, in file order.
+    pub lines: Vec<T>,
+    /// Lines (a torn last line aside) that did not parse as `T`: never skipped in silence.
+    pub unreadable: usize,
+    /// The first of those: its line number and the parser's complaint.
+    pub first_unreadable: Option<String>,
+}
+
+impl<T> NetLines<T> {
+    /// A witness for the lines that could not be read, if any (`what` names what the check
+    /// was reading them as).
+    pub fn unreadable_witness(&self, what: &str) -> Option<Value> {
+        self.first_unreadable.as_ref().map(|first| {
+            serde_json::json!({"unreadable_lines": self.unreadable, "why": format!(
+                "{} line(s) of net.jsonl could not be read as {what}, so they were not judged; first: {first}",
+                self.unreadable
+            )})
+        })
+    }
+}
+
 impl Record {
     /// The `net.jsonl` lines that `keep` accepts, parsed as `T` (a small struct parses only
-    /// the fields it names); none without a run folder; a torn last line is skipped.
-    pub fn net_lines<T: serde::de::DeserializeOwned>(&self, keep: impl Fn(&T) -> bool) -> Vec<T> {
+    /// the fields it names); none without a run folder. A torn last line (eddy killed
+    /// mid-write) is skipped; every other line that does not parse is counted.
+    pub fn net_lines<T: serde::de::DeserializeOwned>(
+        &self,
+        keep: impl Fn(&T) -> bool,
+    ) -> NetLines<T> {
         use std::io::BufRead;
+        let mut found = NetLines {
+            lines: Vec::new(),
+            unreadable: 0,
+            first_unreadable: None,
+        };
         let Some(dir) = &self.dir else {
-            return Vec::new();
+            return found;
         };
         let Ok(file) = std::fs::File::open(dir.join("net.jsonl")) else {
-            return Vec::new();
+            return found;
         };
-        std::io::BufReader::new(file)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|line| serde_json::from_str::<T>(&line).ok())
-            .filter(|v| keep(v))
-            .collect()
+        let mut lines = std::io::BufReader::new(file).lines().map_while(Result::ok);
+        let mut next = lines.next();
+        let mut number = 0usize;
+        while let Some(line) = next {
+            number += 1;
+            next = lines.next();
+            match serde_json::from_str::<T>(&line) {
+                Ok(v) if keep(&v) => found.lines.push(v),
+                Ok(_) => {}
+                Err(_) if next.is_none() && !line.ends_with('}') => {}
+                Err(e) => {
+                    found.unreadable += 1;
+                    if found.first_unreadable.is_none() {
+                        found.first_unreadable = Some(format!("line {number}: {e}"));
+                    }
+                }
+            }
+        }
+        found
     }
 }
 
@@ -181,6 +278,6 @@ pub fn run_checks(
     record: &Record,
 ) -> Vec<CheckResult> {
     let mut results = workload.checks(options, record);
-    results.extend(generic::check(record));
+    results.extend(generic::check(record, options.availability));
     results
 }

@@ -3,7 +3,8 @@
 //! goes backwards in what it sends; plus liveness figures and a leader timeline. Both reply
 //! naming conventions (`_res` and `_ok`) are recognized.
 
-use super::{CheckResult, Record, Validity};
+use super::{CheckResult, NetLines, Record, Validity};
+use crate::history::event::{operations, EventType};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -61,11 +62,11 @@ impl Wire {
 /// Every Raft check, from `net.jsonl` and the history; liveness is judged against
 /// `max_first_leader_ms` and `max_failover_ms`.
 pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -> Vec<CheckResult> {
-    let lines: Vec<Wire> = record.net_lines(Wire::is_raft);
-    let mut results = safety(&lines);
+    let wire = record.net_lines(Wire::is_raft);
+    let mut results = safety(&wire);
     results.push(liveness(
         record,
-        &lines,
+        &wire.lines,
         max_first_leader_ms,
         max_failover_ms,
     ));
@@ -89,11 +90,30 @@ pub fn leaderships(lines: &[Wire]) -> Vec<(f64, f64, u64, String)> {
         .collect()
 }
 
-/// The Raft safety checks (election safety, one vote per term, terms) over `lines`, which
+/// The Raft safety checks (election safety, one vote per term, terms) over `wire`, which
 /// may hold other messages too: workloads built on Raft whose timing is their own use these
-/// without the liveness figures.
-pub fn safety(lines: &[Wire]) -> Vec<CheckResult> {
-    vec![election_safety(lines), votes(lines), terms(lines)]
+/// without the liveness figures. A node whose messages use other names gets "not
+/// applicable" from all three (SPEC section 6: safety is then judged from what clients
+/// saw); lines of `net.jsonl` that could not be read are a witness of election safety.
+pub fn safety(wire: &NetLines<Wire>) -> Vec<CheckResult> {
+    let lines = &wire.lines;
+    let mut results = vec![election_safety(lines), votes(lines), terms(lines)];
+    if !lines.iter().any(Wire::is_raft) {
+        for result in &mut results {
+            result.valid = Validity::NotApplicable;
+            result.summary = "not applicable: no `request_vote` or `append_entries` on the wire (safety is judged from what clients saw)".into();
+        }
+    }
+    if let Some(witness) = wire.unreadable_witness("node messages") {
+        let election = &mut results[0];
+        election.witnesses.insert(0, witness);
+        election.valid = Validity::Invalid;
+        election.summary = election.witnesses[0]["why"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+    }
+    results
 }
 
 /// When each leader began, as `(seconds, term, leader)` in time order: a node leads a term
@@ -109,7 +129,9 @@ pub fn leader_starts(lines: &[Wire]) -> Vec<(f64, u64, String)> {
 
 /// Liveness, apart from safety: time from the first client request to the first leader, and
 /// from each fault that takes the leader away (killed, paused, or on the minority side of a
-/// partition) to the next leader.
+/// partition) to the next leader. A leader is known from the wire (its `append_entries`) or,
+/// for a node whose messages have other names, from clients being served. A fault after
+/// which no client is ever served again is a witness, whoever it hit.
 fn liveness(
     record: &Record,
     lines: &[Wire],
@@ -117,13 +139,31 @@ fn liveness(
     max_failover_ms: f64,
 ) -> CheckResult {
     let starts = leader_starts(lines);
-    let first_request = record
-        .history
+    let ops = operations(&record.history);
+    // When clients were served: completions of requests that succeeded, with the time
+    // the request was sent.
+    let mut served: Vec<(f64, f64)> = ops
         .iter()
-        .find(|e| e.client().is_some())
-        .map(|e| e.time as f64 / 1e9);
-    let first_leader_ms = match (first_request, starts.first()) {
-        (Some(r), Some((t, _, _))) => Some(((t - r).max(0.0) * 1000.0).round()),
+        .filter(|op| op.outcome() == EventType::Ok)
+        .filter_map(|op| Some((seconds_of(op.invoke.time), seconds_of(op.completion?.time))))
+        .collect();
+    served.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut writes_served: Vec<(f64, &str)> = ops
+        .iter()
+        .filter(|op| {
+            op.outcome() == EventType::Ok && matches!(op.invoke.f.as_str(), "write" | "cas")
+        })
+        .filter_map(|op| Some((seconds_of(op.completion?.time), op.invoke.node.as_deref()?)))
+        .collect();
+    writes_served.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let first_request = ops.first().map(|op| seconds_of(op.invoke.time));
+    let first_leader = match (starts.first(), served.first()) {
+        (Some((t, _, _)), _) => Some(*t),
+        (None, Some((_, t))) => Some(*t),
+        (None, None) => None,
+    };
+    let first_leader_ms = match (first_request, first_leader) {
+        (Some(r), Some(t)) => Some(((t - r).max(0.0) * 1000.0).round()),
         _ => None,
     };
     let mut failovers = Vec::new();
@@ -132,26 +172,36 @@ fn liveness(
         .history
         .iter()
         .filter(|e| e.process == crate::history::Process::Named("nemesis".into()))
+        .filter(|e| matches!(e.f.as_str(), "kill" | "pause" | "partition"))
     {
-        let t = e.time as f64 / 1e9;
-        let Some((_, term, leader)) = starts.iter().rev().find(|(s, _, _)| *s <= t) else {
-            continue;
-        };
-        let hit = match e.f.as_str() {
-            "kill" | "pause" => e.node.as_deref() == Some(leader.as_str()),
-            "partition" => e.body["groups"]
-                .as_array()
-                .and_then(|g| g.iter().min_by_key(|g| g.as_array().map_or(0, Vec::len)))
-                .is_some_and(|minority| {
-                    minority
-                        .as_array()
-                        .is_some_and(|m| m.iter().any(|n| n == leader.as_str()))
-                }),
-            _ => false,
-        };
-        if !hit {
+        let t = seconds_of(e.time);
+        let leader = starts.iter().rev().find(|(s, _, _)| *s <= t);
+        let served_again = served.iter().find(|(asked, _)| *asked > t).map(|s| s.1);
+        if served_again.is_none() {
+            let asked = ops
+                .iter()
+                .filter(|op| seconds_of(op.invoke.time) > t)
+                .count();
+            // Without Raft's names on the wire, the node that last served a write leads.
+            let named = leader.map(|(_, _, l)| l.as_str()).or_else(|| {
+                writes_served
+                    .iter()
+                    .rev()
+                    .find(|(at, _)| *at <= t)
+                    .map(|(_, node)| *node)
+            });
+            let whom = match named {
+                Some(leader) if hits(e, leader) => format!(" of leader {leader}"),
+                _ => String::new(),
+            };
+            witnesses.push(json!({"fault": e.f, "at_s": (t * 1000.0).round() / 1000.0, "why": format!(
+                "after the {}{whom} at {t:.3} s, no client was ever served again ({asked} requests after it, through the final phase)", e.f
+            )}));
             continue;
         }
+        let Some((_, term, leader)) = leader.filter(|(_, _, leader)| hits(e, leader)) else {
+            continue;
+        };
         match starts.iter().find(|(s, t2, _)| *s > t && *t2 > *term) {
             Some((s, _, new)) => {
                 // No leader can be elected while most nodes are down: that time is not
@@ -169,28 +219,57 @@ fn liveness(
                     witnesses.push(json!({"why": format!("after the {} of leader {leader} at {t:.3} s, the next leader ({new}) took {ms} ms{besides} (limit {max_failover_ms} ms)", e.f)}));
                 }
             }
-            None => failovers.push(json!({"fault": e.f, "at_s": (t * 1000.0).round() / 1000.0, "old_leader": leader, "new_leader": Value::Null, "ms": Value::Null})),
+            None => failovers.push(json!({"fault": e.f, "at_s": (t * 1000.0).round() / 1000.0, "old_leader": leader, "new_leader": Value::Null, "ms": Value::Null, "served_again_s": served_again})),
         }
     }
     if let Some(ms) = first_leader_ms.filter(|ms| *ms > max_first_ms) {
         witnesses.insert(0, json!({"why": format!("the first leader took {ms} ms after the first request (limit {max_first_ms} ms)")}));
     }
-    if first_request.is_some() && starts.is_empty() && !lines.is_empty() {
-        witnesses.insert(0, json!({"why": "no node ever became leader"}));
+    if first_request.is_some() && first_leader.is_none() {
+        witnesses.insert(0, json!({"why": "no node ever acted as leader: no `append_entries` on the wire and no client request succeeded"}));
     }
     let mut times: Vec<f64> = failovers.iter().filter_map(|f| f["ms"].as_f64()).collect();
     times.sort_by(f64::total_cmp);
+    let leader_from = if starts.is_empty() {
+        "client service"
+    } else {
+        "append_entries"
+    };
     let figures = json!({
-        "first_leader_ms": first_leader_ms, "failovers": failovers, "failover_p50_ms": times.get(times.len() / 2), "failover_max_ms": times.last(),
-        "max_first_leader_ms": max_first_ms, "max_failover_ms": max_failover_ms,
+        "first_leader_ms": first_leader_ms, "leader_known_from": leader_from, "failovers": failovers, "failover_p50_ms": times.get(times.len() / 2), "failover_max_ms": times.last(),
+        "max_first_leader_ms": max_first_ms, "max_failover_ms": max_failover_ms, "requests_served": served.len(),
     });
+    if first_request.is_none() {
+        return CheckResult::not_observed("raft-liveness", "no client request was sent", figures);
+    }
     let ok = format!(
-        "liveness: first leader after {} ms; {} failover(s), max {} ms",
+        "liveness: first leader after {} ms (known from {leader_from}); {} failover(s), max {} ms; clients served after every fault",
         first_leader_ms.map_or("-".into(), |m| m.to_string()),
         times.len(),
         times.last().map_or("-".into(), |m| m.to_string())
     );
     CheckResult::from_witnesses("raft-liveness", witnesses, figures, ok)
+}
+
+/// True when nemesis event `e` takes `leader` away: kills or pauses it, or puts it on the
+/// smaller side of a partition.
+fn hits(e: &crate::history::HistoryEvent, leader: &str) -> bool {
+    match e.f.as_str() {
+        "kill" | "pause" => e.node.as_deref() == Some(leader),
+        "partition" => e.body["groups"]
+            .as_array()
+            .and_then(|g| g.iter().min_by_key(|g| g.as_array().map_or(0, Vec::len)))
+            .is_some_and(|minority| {
+                minority
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|n| n == leader))
+            }),
+        _ => false,
+    }
+}
+
+fn seconds_of(ns: u64) -> f64 {
+    ns as f64 / 1e9
 }
 
 /// How long, within `from..to` (seconds), a majority of the nodes was killed or paused,
@@ -265,14 +344,6 @@ fn election_safety(lines: &[Wire]) -> CheckResult {
         .collect::<BTreeSet<_>>()
         .len();
     let figures = json!({"terms_with_a_leader": leaders.len(), "elections": elections, "first_leader_s": first, "timeline": timeline});
-    if !lines.iter().any(Wire::is_raft) {
-        return CheckResult::new(
-            "election-safety",
-            Validity::Valid,
-            "not observed: no Raft messages on the wire",
-            figures,
-        );
-    }
     CheckResult::from_witnesses(
         "election-safety",
         witnesses,
@@ -314,12 +385,16 @@ fn votes(lines: &[Wire]) -> CheckResult {
             json!({"voter": voter, "term": term, "why": format!("{voter} granted its term-{term} vote to {}", who.join(" and "))})
         })
         .collect();
-    let figures = json!({"granted_votes": granted.values().map(BTreeMap::len).sum::<usize>()});
+    let votes = granted.values().map(BTreeMap::len).sum::<usize>();
+    let figures = json!({"granted_votes": votes});
     CheckResult::from_witnesses(
         "one-vote-per-term",
         witnesses,
         figures,
-        "every voter granted at most one vote per term".to_owned(),
+        format!(
+            "{votes} granted votes from {} voter-terms, at most one per voter per term",
+            granted.len()
+        ),
     )
 }
 
@@ -345,12 +420,19 @@ fn terms(lines: &[Wire]) -> CheckResult {
             *slot = (term, seconds(l));
         }
     }
-    let figures = json!({"nodes": last.len()});
+    let judged = lines
+        .iter()
+        .filter(|l| l.is_raft() && l.body.term.is_some())
+        .count();
+    let figures = json!({"nodes": last.len(), "messages": judged});
     CheckResult::from_witnesses(
         "terms",
         witnesses,
         figures,
-        "no node's term went backwards".to_owned(),
+        format!(
+            "{judged} Raft messages from {} nodes; no node's term went backwards",
+            last.len()
+        ),
     )
 }
 
@@ -415,6 +497,23 @@ mod tests {
         for node in ["n1", "n2", "n3"] {
             record.history.push(nemesis(1200, node, "restart"));
         }
+        // Clients are served before the kill and again after the next leader.
+        let client = |ms: u64, kind| {
+            let mut e = crate::history::event::HistoryEvent::new(
+                crate::history::Process::Client(1),
+                Some("n4".to_owned()),
+                kind,
+                "write",
+                json!({"type": "write", "key": 1, "value": ms}),
+            );
+            e.time = ms * 1_000_000;
+            e
+        };
+        use crate::history::event::EventType;
+        record.history.insert(0, client(50, EventType::Invoke));
+        record.history.insert(1, client(60, EventType::Ok));
+        record.history.push(client(1400, EventType::Invoke));
+        record.history.push(client(1410, EventType::Ok));
         let live = checks(&record, 3000.0, 100.0)
             .into_iter()
             .find(|r| r.name == "raft-liveness")
@@ -430,6 +529,53 @@ mod tests {
         assert!(live
             .summary
             .contains("besides 1000 ms with most nodes down"));
+    }
+
+    #[test]
+    fn a_fault_after_which_no_client_is_served_is_a_witness_without_raft_names() {
+        use crate::history::event::{EventType, HistoryEvent};
+        use crate::history::Process;
+        let at = |ms: u64, process: Process, node: &str, kind, f: &str| {
+            let mut e =
+                HistoryEvent::new(process, Some(node.to_owned()), kind, f, json!({"type": f}));
+            e.time = ms * 1_000_000;
+            e
+        };
+        let client = |ms, kind| at(ms, Process::Client(1), "n1", kind, "write");
+        let nemesis = Process::Named("nemesis".into());
+        // The node gossips under its own names: no Raft messages on the wire at all.
+        let (_dir, mut record) = record(&[]);
+        record.nodes = ["n1", "n2", "n3"].map(String::from).to_vec();
+        record.history = vec![
+            client(10, EventType::Invoke),
+            client(20, EventType::Ok),
+            at(500, nemesis.clone(), "n1", EventType::Info, "kill"),
+            client(600, EventType::Invoke),
+            client(700, EventType::Fail),
+            client(800, EventType::Invoke),
+            client(900, EventType::Info),
+        ];
+        let live = checks(&record, 3000.0, 3000.0)
+            .into_iter()
+            .find(|r| r.name == "raft-liveness")
+            .unwrap();
+        assert_eq!(live.valid, Validity::Invalid);
+        assert_eq!(
+            live.summary,
+            "after the kill of leader n1 at 0.500 s, no client was ever served again (2 requests after it, through the final phase)"
+        );
+        assert_eq!(live.figures["leader_known_from"], "client service");
+        assert_eq!(live.figures["first_leader_ms"], 10.0);
+        // Served again: valid, and the leader was known from clients alone.
+        record.history.push(client(1000, EventType::Invoke));
+        record.history.push(client(1100, EventType::Ok));
+        let live = checks(&record, 3000.0, 3000.0)
+            .into_iter()
+            .find(|r| r.name == "raft-liveness")
+            .unwrap();
+        assert_eq!(live.valid, Validity::Valid, "{}", live.summary);
+        let safety = checks(&record, 3000.0, 3000.0);
+        assert_eq!(safety[0].valid, Validity::NotApplicable);
     }
 
     #[test]

@@ -52,9 +52,17 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
             results_path.display()
         ))
     })?;
-    let nodes: Vec<String> = serde_json::from_value(stored["nodes"].clone()).unwrap_or_default();
+    let nodes: Vec<String> = stored_field(&stored, &["nodes"], &results_path)?;
+    if !stored["options"].is_object() {
+        return Err(field_error(
+            &stored,
+            &["options"],
+            &results_path,
+            "not an object",
+        ));
+    }
     let options: crate::workload::WorkloadOptions =
-        serde_json::from_value(stored["options"]["workload_options"].clone()).unwrap_or_default();
+        stored_field(&stored, &["options", "workload_options"], &results_path)?;
     if !workload.simulated() {
         return Err(UsageError(format!(
             "cannot check the {workload} workload yet"
@@ -99,18 +107,104 @@ fn check_history(args: &CheckArgs) -> Result<Outcome, UsageError> {
     }
     let started = std::time::Instant::now();
     let history = linear::history::read(std::io::BufReader::with_capacity(1 << 20, file))
-        .map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        .map_err(|e| UsageError(format!("{}:{}: {}", path.display(), e.line, e.why)))?;
+    if history.outcomes.total() == 0 {
+        return Err(UsageError(format!(
+            "no read, lease_read, write or cas operations in {} ({})",
+            path.display(),
+            what_was_there(&history)
+        )));
+    }
+    let left_out = left_out(&history);
     let limits = linear::Limits {
         timeout: std::time::Duration::from_secs_f64(args.lin_timeout),
         ..linear::Limits::default()
     };
     let report = linear::check(history, limits);
     let result = linear::to_check_result(&report);
-    print!(
-        "{}",
-        linear_summary(&path.display().to_string(), &result, started.elapsed())
-    );
+    let mut text = linear_summary(&path.display().to_string(), &result, started.elapsed());
+    for line in left_out {
+        text.push_str(&format!("  skipped: {line}\n"));
+    }
+    print!("{text}");
     Ok(result.valid.outcome())
+}
+
+/// A required field of `results.json` (`path` below the top), parsed; missing or ill-typed
+/// is a usage error naming the file and the field.
+fn stored_field<T: serde::de::DeserializeOwned>(
+    stored: &Value,
+    path: &[&str],
+    file: &std::path::Path,
+) -> Result<T, UsageError> {
+    let value = path.iter().fold(stored, |v, key| &v[*key]);
+    serde_json::from_value(value.clone())
+        .map_err(|e| field_error(stored, path, file, &e.to_string()))
+}
+
+/// "results.json: field `options.workload_options` is missing" or "... is ill-typed: ...".
+fn field_error(stored: &Value, path: &[&str], file: &std::path::Path, why: &str) -> UsageError {
+    let present = path
+        .iter()
+        .try_fold(stored, |v, key| v.get(*key))
+        .is_some_and(|v| !v.is_null());
+    let what = if present {
+        format!("is ill-typed: {why}")
+    } else {
+        "is missing".to_owned()
+    };
+    UsageError(format!(
+        "{}: field `{}` {what}; a stored run needs it to be re-checked",
+        file.display(),
+        path.join(".")
+    ))
+}
+
+/// What a history without register operations held, in a few words.
+fn what_was_there(history: &linear::history::KvHistory) -> String {
+    if history.events == 0 {
+        return match history.torn_line {
+            Some(n) => format!("only a torn line, line {n}"),
+            None => "no events at all".to_owned(),
+        };
+    }
+    let others: u64 = history.skipped.values().sum();
+    if others == 0 {
+        return format!("{} events, none of them a client operation", history.events);
+    }
+    format!(
+        "{} events; client operations of other kinds only: {}",
+        history.events,
+        kinds(&history.skipped)
+    )
+}
+
+/// "12 add, 3 lease_read_config".
+fn kinds(skipped: &std::collections::BTreeMap<String, u64>) -> String {
+    skipped
+        .iter()
+        .map(|(f, n)| format!("{n} {f}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a check of a history left out, one line each: client operations that are not
+/// about the register, and a torn last line.
+fn left_out(history: &linear::history::KvHistory) -> Vec<String> {
+    let mut lines = Vec::new();
+    let others: u64 = history.skipped.values().sum();
+    if others > 0 {
+        lines.push(format!(
+            "{others} client operation(s) not about the register ({})",
+            kinds(&history.skipped)
+        ));
+    }
+    if let Some(n) = history.torn_line {
+        lines.push(format!(
+            "1 torn last line (line {n}: no newline at its end and not a complete event)"
+        ));
+    }
+    lines
 }
 
 /// The terminal text for a bare-history check: verdict, figures, stale reads, the witness.
@@ -120,11 +214,7 @@ fn linear_summary(
     elapsed: std::time::Duration,
 ) -> String {
     use std::fmt::Write;
-    let word = match result.valid {
-        crate::check::Validity::Valid => "VALID",
-        crate::check::Validity::Invalid => "INVALID",
-        crate::check::Validity::Unknown => "UNKNOWN",
-    };
+    let word = result.valid.word().to_uppercase();
     let f = &result.figures;
     let mut out = format!(
         "eddy check --model kv {path}: {word} ({} operations on {} keys, {} stale reads, {:.3} s)\n  {}\n",

@@ -87,9 +87,27 @@ pub struct TestArgs {
     /// lease-read: the `election_timeout_ms` every node is configured with.
     #[arg(long, default_value_t = 1500)]
     pub election_ms: i64,
+    /// The share of client operations that must succeed, from 0 to 1, or `total` (every
+    /// one). Whatever it is, every kind of operation must succeed at least once, and so
+    /// must every kind in the final phase.
+    #[arg(long, value_name = "FRACTION", value_parser = parse_availability, default_value = "0")]
+    pub availability: f64,
     /// Folder for run folders (and the `latest` link).
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
+}
+
+/// `--availability`: a fraction from 0 to 1, or `total` for 1 (Maelstrom's word).
+fn parse_availability(text: &str) -> Result<f64, String> {
+    if text == "total" {
+        return Ok(1.0);
+    }
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!(
+            "expected a fraction from 0 to 1 or `total`, got `{text}`"
+        )),
+    }
 }
 
 fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
@@ -166,6 +184,7 @@ impl TestArgs {
                     election_timeout_ms: self.election_ms,
                     max_clock_skew_ms: self.max_drift_ms.saturating_mul(2),
                 },
+                availability: self.availability,
             },
             command,
             node_count,

@@ -64,8 +64,36 @@ impl Store {
         history.push(event);
     }
 
+    /// Appends the `net.jsonl` record of a message a node wrote: the message's own fields
+    /// with its send time, its delivery time or drop reason, and the process that wrote it.
+    pub fn net_message(
+        &mut self,
+        writer: &str,
+        sent: u64,
+        delivered: Option<u64>,
+        dropped: Option<&str>,
+        line: &str,
+    ) {
+        let fate = match (delivered, dropped) {
+            (Some(at), _) => format!("\"deliver\":{at}"),
+            (None, Some(reason)) => format!("\"drop\":{}", serde_json::json!(reason)),
+            (None, None) => "\"drop\":\"run ended\"".into(),
+        };
+        let fields = line.trim().strip_prefix('{').unwrap_or("}");
+        self.net(&format!(
+            "{{\"send\":{sent},{fate},\"writer\":\"{writer}\",{fields}"
+        ));
+    }
+
+    /// Appends the `net.jsonl` record of an output line that was not a message: what is
+    /// wrong with it and an excerpt.
+    pub fn net_invalid(&mut self, writer: &str, sent: u64, problem: &str, excerpt: &str) {
+        let record = serde_json::json!({"send": sent, "writer": writer, "invalid": problem, "line": excerpt});
+        self.net(&record.to_string());
+    }
+
     /// Appends one `net.jsonl` line (already serialized, without newline).
-    pub fn net(&mut self, line: &str) {
+    fn net(&mut self, line: &str) {
         let written = self
             .net
             .write_all(line.as_bytes())

@@ -74,11 +74,7 @@ pub fn results_json(facts: &RunFacts, checks: &[CheckResult]) -> Value {
 /// The terminal summary: verdict, each check in a line, witnesses of failed checks, the
 /// seed, the store and the command to reproduce.
 pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String {
-    let word = |v: Validity| match v {
-        Validity::Valid => "valid",
-        Validity::Invalid => "INVALID",
-        Validity::Unknown => "unknown",
-    };
+    let word = Validity::word;
     let mut out = String::new();
     let verdict = verdict(facts, checks);
     let _ = writeln!(
@@ -100,7 +96,7 @@ pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String 
             word(check.valid),
             check.summary
         );
-        if check.valid == Validity::Invalid {
+        if matches!(check.valid, Validity::Invalid | Validity::Unknown) {
             for witness in check.witnesses.iter().take(5) {
                 let text = witness["why"]
                     .as_str()

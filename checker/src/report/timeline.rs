@@ -224,7 +224,7 @@ pub fn lease_read_timeline(
     checks: &[CheckResult],
     path: &Path,
 ) -> Result<(), String> {
-    let led = raft::leaderships(&record.net_lines(raft::Wire::is_raft));
+    let led = raft::leaderships(&record.net_lines(raft::Wire::is_raft).lines);
     let ops = operations(&record.history);
     let node_of: HashMap<u64, &str> = ops
         .iter()

@@ -80,6 +80,8 @@ impl SimConfig {
             format!("{:?}", self.network.dist).to_lowercase(),
             "--loss".into(),
             self.network.loss.to_string(),
+            "--timeout".into(),
+            self.request_timeout.as_secs_f64().to_string(),
         ]);
         if !nemesis.is_empty() {
             words.extend([
@@ -89,6 +91,12 @@ impl SimConfig {
                 self.nemesis.interval.as_secs_f64().to_string(),
                 "--max-drift-ms".into(),
                 self.nemesis.max_drift_ms.to_string(),
+            ]);
+        }
+        if self.workload_options.availability > 0.0 {
+            words.extend([
+                "--availability".into(),
+                self.workload_options.availability.to_string(),
             ]);
         }
         if self.workload == Workload::Raft {

@@ -33,8 +33,11 @@ pub struct Probe {
     started: Instant,
     timeout: Duration,
     request: Value,
-    latest: Vec<Option<Value>>,
-    asked: HashMap<u64, usize>,
+    /// Each node's latest answer and the poll round it answered.
+    latest: Vec<Option<(u64, Value)>>,
+    /// Requests in flight: the node asked and the round.
+    asked: HashMap<u64, (usize, u64)>,
+    round: u64,
     next_poll: Instant,
 }
 
@@ -49,6 +52,7 @@ impl Probe {
             request,
             latest: vec![None; nodes],
             asked: HashMap::new(),
+            round: 0,
             next_poll: now,
         }
     }
@@ -69,11 +73,13 @@ impl Probe {
             return Vec::new();
         }
         self.next_poll = now + POLL_INTERVAL;
+        self.round += 1;
+        let round = self.round;
         (0..self.latest.len())
             .filter(|&i| up[i])
             .map(|i| {
                 let id = msg_id();
-                self.asked.insert(id, i);
+                self.asked.insert(id, (i, round));
                 let mut body = self.request.clone();
                 body["msg_id"] = id.into();
                 (i, body)
@@ -83,18 +89,22 @@ impl Probe {
 
     /// Takes a reply addressed to `c0`; false when it is not one of this probe's.
     pub fn on_reply(&mut self, in_reply_to: u64, body: &Value) -> bool {
-        let Some(node) = self.asked.remove(&in_reply_to) else {
+        let Some((node, round)) = self.asked.remove(&in_reply_to) else {
             return false;
         };
         if let Some(value) = body.get("value") {
-            self.latest[node] = Some(value.clone());
+            if self.latest[node].as_ref().is_none_or(|(r, _)| *r <= round) {
+                self.latest[node] = Some((round, value.clone()));
+            }
         }
         true
     }
 
-    /// The probe's end, once every node that is up agrees or the time is up.
+    /// The probe's end, once every node that is up answered the same value to one round
+    /// of requests (answers from different moments agreeing prove nothing), or the time
+    /// is up.
     pub fn end(&self, now: Instant, up: &[bool]) -> Option<ProbeEnd> {
-        let answers: Vec<&Option<Value>> = self
+        let answers: Vec<&Option<(u64, Value)>> = self
             .latest
             .iter()
             .zip(up)
@@ -105,7 +115,7 @@ impl Probe {
             if answers.iter().all(|v| v.as_ref() == Some(first)) {
                 return Some(ProbeEnd::Converged {
                     ms: now.duration_since(self.started).as_secs_f64() * 1000.0,
-                    value: first.clone(),
+                    value: first.1.clone(),
                 });
             }
         }
@@ -113,7 +123,7 @@ impl Probe {
             last: self
                 .latest
                 .iter()
-                .map(|v| v.clone().unwrap_or(Value::Null))
+                .map(|v| v.as_ref().map_or(Value::Null, |(_, v)| v.clone()))
                 .collect(),
         })
     }
@@ -140,6 +150,29 @@ mod tests {
         probe.on_reply(2, &json!({"type": "read_ok", "value": 5}));
         assert!(matches!(
             probe.end(Instant::now(), &[true, true, false]),
+            Some(ProbeEnd::Converged { .. })
+        ));
+    }
+
+    #[test]
+    fn answers_from_different_rounds_do_not_make_agreement() {
+        let mut probe = Probe::new("end", json!({"type": "read"}), 2, Duration::from_secs(1));
+        let mut id = 0;
+        let mut next = || {
+            id += 1;
+            id
+        };
+        let start = Instant::now();
+        probe.poll(start, &[true, true], &mut next);
+        probe.on_reply(1, &json!({"type": "read_ok", "value": 7}));
+        probe.poll(start + POLL_INTERVAL, &[true, true], &mut next);
+        probe.on_reply(4, &json!({"type": "read_ok", "value": 7}));
+        probe.on_reply(2, &json!({"type": "read_ok", "value": 7}));
+        // n1 answered 7 in round 1, n2 in round 2: not one moment.
+        assert!(probe.end(Instant::now(), &[true, true]).is_none());
+        probe.on_reply(3, &json!({"type": "read_ok", "value": 7}));
+        assert!(matches!(
+            probe.end(Instant::now(), &[true, true]),
             Some(ProbeEnd::Converged { .. })
         ));
     }

@@ -11,7 +11,7 @@ use super::nemesis::{self, Action, Planned};
 use super::network::{Fate, Network};
 use super::probe::{Probe, ProbeEnd};
 use super::{sub_seed, SimConfig};
-use crate::check::net::{NetFate, NetSummary};
+use crate::check::net::{NetFate, NetSummary, UNKNOWN_DESTINATION};
 use crate::history::{EventType, HistoryEvent, Process, Store};
 use crate::process::{OutputEvent, RawLine, TaggedOutput, MAX_LINE_BYTES};
 use crate::protocol::Message;
@@ -144,6 +144,10 @@ struct Router<'a> {
     probe: Option<Probe>,
     draining: bool,
     leader_hint: Option<usize>,
+    /// True once a node sent `append_entries`: the hint then follows the wire alone.
+    leader_on_wire: bool,
+    /// True once convergence after the last operation was measured (or skipped).
+    probed_end: bool,
     quiet_until: Instant,
     offsets: Vec<i64>,
     /// Pauses aimed at the leader: the planned node, and the node actually paused.
@@ -281,6 +285,8 @@ impl<'a> Router<'a> {
             probe: None,
             draining: false,
             leader_hint: None,
+            leader_on_wire: false,
+            probed_end: false,
             quiet_until: now,
             offsets: vec![0; cfg.node_count],
             paused_instead: HashMap::new(),
@@ -469,15 +475,11 @@ impl<'a> Router<'a> {
                     }
                 }
             }
-            Phase::Quiet if self.probe.is_some() => {
-                self.drive_probe(now);
-                if self.probe.is_none() {
-                    self.begin_final();
-                }
-            }
+            Phase::Quiet if self.probe.is_some() => self.drive_probe(now),
             Phase::Quiet => {
                 let idle = self.clients.iter().all(Option::is_none);
-                if idle && self.workload.probe().is_some() {
+                if idle && !self.probed_end && self.workload.probe().is_some() {
+                    self.probed_end = true;
                     self.start_probe("end");
                 } else if idle && now >= self.quiet_until {
                     self.begin_final();
@@ -908,6 +910,7 @@ impl<'a> Router<'a> {
         };
         if message.kind() == "append_entries" {
             self.leader_hint = Some(writer);
+            self.leader_on_wire = true;
         }
         let dest = message.dest();
         if let Some(to) = self.cluster.ids().iter().position(|id| id == dest) {
@@ -948,10 +951,19 @@ impl<'a> Router<'a> {
             if answers {
                 let body = message.body().clone();
                 let kind = EventType::of_reply(&body);
+                // Without Raft's names on the wire, the node that served a write is the
+                // best evidence of who leads.
+                if !self.leader_on_wire && kind == EventType::Ok && serves_writes(&body) {
+                    self.leader_hint = Some(writer);
+                }
                 self.complete(client - 1, kind, body);
             }
         } else {
-            self.net_line(&writer_id, sent, None, Some("unknown destination"), &text);
+            let dest = dest.to_owned();
+            self.store
+                .net_message(&writer_id, sent, None, Some(UNKNOWN_DESTINATION), &text);
+            self.net_summary
+                .add(&writer_id, sent, NetFate::Unaddressed(&dest));
         }
     }
 
@@ -986,14 +998,8 @@ impl<'a> Router<'a> {
         dropped: Option<&str>,
         line: &str,
     ) {
-        let fate = match (delivered, dropped) {
-            (Some(at), _) => format!("\"deliver\":{at}"),
-            (None, Some(reason)) => format!("\"drop\":{}", json!(reason)),
-            (None, None) => "\"drop\":\"run ended\"".into(),
-        };
-        let fields = line.trim().strip_prefix('{').unwrap_or("}");
-        let record = format!("{{\"send\":{sent},{fate},\"writer\":\"{writer}\",{fields}");
-        self.store.net(&record);
+        self.store
+            .net_message(writer, sent, delivered, dropped, line);
         let net_fate = match dropped {
             Some(reason) => NetFate::Dropped(reason),
             None => NetFate::Delivered,
@@ -1003,8 +1009,7 @@ impl<'a> Router<'a> {
 
     fn invalid(&mut self, writer: &str, sent: u64, problem: &str, text: &str) {
         let excerpt = crate::cases::matcher::short(&Value::String(text.to_owned()));
-        let record = json!({"send": sent, "writer": writer, "invalid": problem, "line": excerpt});
-        self.store.net(&record.to_string());
+        self.store.net_invalid(writer, sent, problem, &excerpt);
         self.net_summary
             .add(writer, sent, NetFate::Invalid(problem, &excerpt));
     }
@@ -1042,4 +1047,9 @@ impl<'a> Router<'a> {
         }
         self.cluster.shutdown();
     }
+}
+
+/// True for the replies that only a leader gives: `write_ok` and `cas_ok`.
+fn serves_writes(reply: &Value) -> bool {
+    matches!(reply["type"].as_str(), Some("write_ok" | "cas_ok"))
 }

@@ -12,7 +12,7 @@
 
 use super::router::{Progress, RunEnd, RunOutput};
 use super::{sub_seed, SimConfig};
-use crate::check::net::{NetFate, NetSummary};
+use crate::check::net::{NetFate, NetSummary, UNKNOWN_DESTINATION};
 use crate::history::{EventType, HistoryEvent, Process, Store};
 use crate::process::{NodeProcess, OutputEvent, RawLine, SpawnOptions};
 use crate::protocol::Message;
@@ -454,23 +454,23 @@ impl Driver<'_> {
         }
     }
 
+    /// Counts and records an output line of the master that was not a message.
+    fn invalid(&mut self, sent: u64, problem: &str, text: &str) {
+        let excerpt = crate::cases::matcher::short(&Value::String(text.to_owned()));
+        self.store.net_invalid("n1", sent, problem, &excerpt);
+        self.net
+            .add("n1", sent, NetFate::Invalid(problem, &excerpt));
+    }
+
     fn on_line(&mut self, at: Instant, raw: RawLine) {
         let sent = self.ns(at);
         let text = match raw {
             RawLine::Text(text) => text,
             RawLine::NotUtf8(len) => {
-                return self.net.add(
-                    "n1",
-                    sent,
-                    NetFate::Invalid(&format!("not UTF-8 ({len} bytes)"), ""),
-                )
+                return self.invalid(sent, &format!("not UTF-8 ({len} bytes)"), "")
             }
             RawLine::TooLong(len) => {
-                return self.net.add(
-                    "n1",
-                    sent,
-                    NetFate::Invalid(&format!("a line of {len} bytes"), ""),
-                )
+                return self.invalid(sent, &format!("a line of {len} bytes"), "")
             }
         };
         let message = match serde_json::from_str::<Value>(&text)
@@ -478,13 +478,27 @@ impl Driver<'_> {
             .and_then(Message::from_value)
         {
             Ok(m) => m,
-            Err(problem) => return self.net.add("n1", sent, NetFate::Invalid(&problem, &text)),
+            Err(problem) => return self.invalid(sent, &problem, &text),
         };
         let Some(p) = message
             .in_reply_to()
             .and_then(Value::as_u64)
             .and_then(|id| self.pending.remove(&id))
         else {
+            // The servers and clients eddy plays take no other messages; one to a
+            // destination that does not exist is recorded.
+            let dest = message.dest();
+            let known = dest == "n1"
+                || self.servers.iter().any(|s| s.id == dest)
+                || dest
+                    .strip_prefix('c')
+                    .is_some_and(|n| n.parse::<u64>().is_ok());
+            if !known {
+                let dest = dest.to_owned();
+                self.store
+                    .net_message("n1", sent, None, Some(UNKNOWN_DESTINATION), &text);
+                self.net.add("n1", sent, NetFate::Unaddressed(&dest));
+            }
             return;
         };
         let body = message.body().clone();

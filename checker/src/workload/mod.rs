@@ -125,6 +125,10 @@ pub struct WorkloadOptions {
     /// lease-read: the configuration every node is sent first (`lease_read_config`).
     #[serde(default)]
     pub lease: LeaseSettings,
+    /// Every workload: the share of client operations that must succeed (`--availability`;
+    /// 0 asks only that every kind succeed at least once).
+    #[serde(default)]
+    pub availability: f64,
 }
 
 /// lease-read: the `lease_read_config` eddy sends every node before any other request.
@@ -167,6 +171,7 @@ impl Default for WorkloadOptions {
             max_first_leader_ms: default_liveness_ms(),
             max_failover_ms: default_liveness_ms(),
             lease: LeaseSettings::default(),
+            availability: 0.0,
         }
     }
 }
@@ -200,7 +205,7 @@ impl Workload {
     pub fn simulation(self, options: &WorkloadOptions) -> Option<Box<dyn SimWorkload>> {
         match self {
             Workload::PnCounter => Some(Box::new(pn_counter::PnCounter::new(options.clone()))),
-            Workload::Raft => Some(Box::new(raft::RaftKv::default())),
+            Workload::Raft => Some(Box::new(raft::RaftKv::new(options))),
             Workload::Lease => Some(Box::new(lease::Leases::default())),
             Workload::LeaseRead => Some(Box::new(lease_read::LeaseReads::new(options.lease))),
             Workload::Heartbeat => None,

@@ -16,12 +16,16 @@ const KEYS: u64 = 5;
 /// The raft workload's generator.
 pub struct RaftKv {
     writes: UniqueWrites,
+    quiet: Duration,
 }
 
-impl Default for RaftKv {
-    fn default() -> Self {
+impl RaftKv {
+    /// A generator whose quiet period before the final reads is the failover limit of
+    /// `options` plus a second: time for a leader to appear after the last fault heals.
+    pub fn new(options: &WorkloadOptions) -> RaftKv {
         RaftKv {
             writes: UniqueWrites::new(KEYS as usize),
+            quiet: Duration::from_secs_f64((options.max_failover_ms.max(0.0) + 1000.0) / 1000.0),
         }
     }
 }
@@ -39,11 +43,17 @@ impl SimWorkload for RaftKv {
     }
 
     fn quiet_period(&self) -> Duration {
-        Duration::from_secs(1)
+        self.quiet
     }
 
-    fn final_ops(&self, _nodes: usize) -> Vec<Op> {
-        Vec::new()
+    /// A read of every key at every node: followers may forward or refuse, but after every
+    /// fault has healed some node must serve them.
+    fn final_ops(&self, nodes: usize) -> Vec<Op> {
+        (0..nodes)
+            .flat_map(|node| {
+                (0..KEYS).map(move |key| Op::at(node, json!({"type": "read", "key": key})))
+            })
+            .collect()
     }
 
     fn aim_at_leader(&self) -> bool {

@@ -3,26 +3,139 @@
 //! `ok` operations took effect between invoke and completion; `fail` never took effect,
 //! except that a read answered with error 20 observed the key absent; `info` may take
 //! effect at any time after its invoke, or never. An invoke with no completion is `info`.
-//! `lease_read` is a read; other operation types are not about the register and are left
-//! out.
+//! `lease_read` is a read. Client operations of other kinds are not about the register:
+//! they are left out, and counted by kind. Nemesis and harness events (`process` is a
+//! name) are left out.
+//!
+//! Nothing the register needs is skipped in silence: a register operation missing a field
+//! the model needs (no `key`; a `write` without `value`; a `cas` without `from` or `to`;
+//! an `ok` read without `value`), or with a field of the wrong type, and a completion that
+//! completes no operation of its client, are [`Problem`]s. [`from_events`] collects them
+//! (the check turns them into witnesses); [`read`] refuses a file at the first one.
 
 use super::model::{Interner, Kind, LinOp, ABSENT, NEVER};
 use crate::history::{EventType, HistoryEvent, Process};
 use serde::Deserialize;
-use serde_json::Value;
-use std::collections::HashMap;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 
-/// Operations grouped by key, with the interned values.
-#[derive(Debug, Default)]
+/// How the register operations (`read`, `lease_read`, `write`, `cas`) of a history ended,
+/// each counted once; an operation with no completion (or abandoned by its client) is
+/// `info`. Operations with a [`Problem`] are not counted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcomes {
+    /// Completed `ok`.
+    pub ok: u64,
+    /// Completed `fail` (a definite error).
+    pub fail: u64,
+    /// Outcome unknown.
+    pub info: u64,
+}
+
+impl Outcomes {
+    /// Every register operation counted.
+    pub fn total(&self) -> u64 {
+        self.ok + self.fail + self.info
+    }
+}
+
+/// A history event the conversion could not interpret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The event's history index.
+    pub index: u64,
+    /// The event in words, e.g. "`read_ok` from n2 to client 3 at 1.204 s".
+    pub event: String,
+    /// What is wrong with it, e.g. "has no `value`".
+    pub why: String,
+}
+
+impl Problem {
+    /// The problem as a sentence: "history event 12 (`read_ok` from n2 to client 3 at
+    /// 1.204 s) has no `value`: cannot judge it".
+    pub fn sentence(&self) -> String {
+        format!(
+            "history event {} ({}) {}: cannot judge it",
+            self.index, self.event, self.why
+        )
+    }
+
+    /// The problem as a witness of the `linearizable` check.
+    pub fn witness(&self) -> Value {
+        json!({"kind": "unreadable-event", "index": self.index, "event": self.event, "why": self.sentence()})
+    }
+}
+
+/// Operations grouped by key, with the interned values, and what was left out.
+#[derive(Debug)]
 pub struct KvHistory {
     /// Each key (as JSON text) with its operations, in invoke order.
     pub keys: Vec<(String, Vec<LinOp>)>,
     /// Values by id.
     pub values: Interner,
+    /// How the register operations ended.
+    pub outcomes: Outcomes,
+    /// Client operations of other kinds (not about the register), left out: invokes by `f`.
+    pub skipped: BTreeMap<String, u64>,
+    /// Events that could not be interpreted, in history order; their operations are not
+    /// judged, and any of them makes the history invalid.
+    pub problems: Vec<Problem>,
+    /// Events read (client, nemesis and harness).
+    pub events: u64,
+    /// [`read`] only: the number of a torn last line (no newline at its end, not an
+    /// event), which was skipped.
+    pub torn_line: Option<u64>,
 }
 
-/// An invoke waiting for its completion.
+impl Default for KvHistory {
+    fn default() -> Self {
+        KvHistory {
+            keys: Vec::new(),
+            values: Interner::new(),
+            outcomes: Outcomes::default(),
+            skipped: BTreeMap::new(),
+            problems: Vec::new(),
+            events: 0,
+            torn_line: None,
+        }
+    }
+}
+
+/// One event, as [`Builder::event`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    /// The client number; `None` for nemesis and harness events.
+    pub process: Option<u64>,
+    /// invoke, ok, fail or info.
+    pub kind: EventType,
+    /// The request's type.
+    pub f: &'a str,
+    /// History index.
+    pub index: u64,
+    /// ns since the run started.
+    pub time: u64,
+    /// The node the request went to, if known.
+    pub node: Option<&'a str>,
+    /// The request (invoke) or the reply (completion).
+    pub body: &'a Value,
+}
+
+impl<'a> From<&'a HistoryEvent> for Event<'a> {
+    fn from(e: &'a HistoryEvent) -> Self {
+        Event {
+            process: e.client(),
+            kind: e.kind,
+            f: &e.f,
+            index: e.index,
+            time: e.time,
+            node: e.node.as_deref(),
+            body: &e.body,
+        }
+    }
+}
+
+/// A register invoke waiting for its completion.
 struct Open {
     key: String,
     f: &'static str,
@@ -31,24 +144,22 @@ struct Open {
     index: u64,
 }
 
-/// Builds a [`KvHistory`] from events fed in order.
-pub struct Builder {
-    open: HashMap<u64, Open>,
-    by_key: HashMap<String, usize>,
-    history: KvHistory,
+/// What a client has in flight.
+enum InFlight {
+    /// A register operation.
+    Register(Open),
+    /// An operation of another kind (its `f`), not judged.
+    Other(String),
+    /// A register operation whose invoke was a [`Problem`] (already reported).
+    Unreadable,
 }
 
-impl Default for Builder {
-    fn default() -> Self {
-        Builder {
-            open: HashMap::new(),
-            by_key: HashMap::new(),
-            history: KvHistory {
-                keys: Vec::new(),
-                values: Interner::new(),
-            },
-        }
-    }
+/// Builds a [`KvHistory`] from events fed in order.
+#[derive(Default)]
+pub struct Builder {
+    open: HashMap<u64, InFlight>,
+    by_key: HashMap<String, usize>,
+    history: KvHistory,
 }
 
 fn register_f(f: &str) -> Option<&'static str> {
@@ -61,44 +172,188 @@ fn register_f(f: &str) -> Option<&'static str> {
     })
 }
 
-impl Builder {
-    /// Feeds one event; only client events (`process` is a number) about the register count.
-    pub fn event(
-        &mut self,
-        process: Option<u64>,
-        kind: EventType,
-        f: &str,
-        index: u64,
-        time: u64,
-        body: &Value,
-    ) {
-        let (Some(process), Some(f)) = (process, register_f(f)) else {
-            return;
+fn is_read(f: &str) -> bool {
+    matches!(f, "read" | "lease_read")
+}
+
+/// What is wrong with the request of a register invoke, if anything.
+fn invoke_problem(f: &str, body: &Value) -> Option<String> {
+    if !body.is_object() {
+        return Some("has a body that is not a JSON object".into());
+    }
+    let needs: &[&str] = match f {
+        "write" => &["key", "value"],
+        "cas" => &["key", "from", "to"],
+        _ => &["key"],
+    };
+    for field in needs {
+        let Some(value) = body.get(field) else {
+            return Some(format!("has no `{field}`"));
         };
-        if kind == EventType::Invoke {
+        match *field {
+            "key" if !(value.is_string() || value.is_number()) => {
+                return Some(format!(
+                    "has a `key` that is {}, not a string or a number",
+                    short(value)
+                ))
+            }
+            "value" | "to" if value.is_null() => {
+                return Some(format!(
+                    "has `{field}` null, which a read cannot tell from an absent key"
+                ))
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// What is wrong with the reply completing register operation `f`, if anything.
+fn completion_problem(f: &str, kind: EventType, body: &Value) -> Option<String> {
+    if !is_read(f) {
+        return None;
+    }
+    match kind {
+        EventType::Ok if !body.is_object() => Some("has a body that is not a JSON object".into()),
+        EventType::Ok if body.get("value").is_none() => Some("has no `value`".into()),
+        EventType::Fail | EventType::Info => match body.get("code") {
+            Some(code) if !code.is_u64() => Some(format!(
+                "has a `code` that is {}, not an error code",
+                short(code)
+            )),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A JSON value in a few characters.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 40 {
+        format!("{}...", text.chars().take(37).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn seconds(ns: u64) -> String {
+    format!("{:.3} s", ns as f64 / 1e9)
+}
+
+/// An event in words: "`read_ok` from n2 to client 3 at 1.204 s".
+fn describe(e: &Event, client: u64) -> String {
+    let what = match e.body.get("type").and_then(Value::as_str) {
+        Some(t) => format!("`{t}`"),
+        None => {
+            let kind = match e.kind {
+                EventType::Invoke => "invoke",
+                EventType::Ok => "ok",
+                EventType::Fail => "fail",
+                EventType::Info => "info",
+            };
+            format!("`{}` {kind}", e.f)
+        }
+    };
+    let client = format!("client {client}");
+    let node = e.node.unwrap_or("?");
+    let (from, to) = if e.kind == EventType::Invoke {
+        (client.as_str(), node)
+    } else {
+        (node, client.as_str())
+    };
+    match e.node {
+        Some(_) => format!("{what} from {from} to {to} at {}", seconds(e.time)),
+        None if e.kind == EventType::Invoke => {
+            format!("{what} from {client} at {}", seconds(e.time))
+        }
+        None => format!("{what} to {client} at {}", seconds(e.time)),
+    }
+}
+
+impl Builder {
+    /// Feeds one event; only client events (`process` is a number) count, and of those
+    /// only the register's. An event that cannot be interpreted is returned as a
+    /// [`Problem`] (and its operation left out); the builder stays usable.
+    pub fn event(&mut self, e: Event) -> Result<(), Problem> {
+        self.history.events += 1;
+        let Some(process) = e.process else {
+            return Ok(());
+        };
+        let problem = |why: String| Problem {
+            index: e.index,
+            event: describe(&e, process),
+            why,
+        };
+        if e.kind == EventType::Invoke {
             // A client invoking again while its last operation is open gave up on it.
-            if let Some(abandoned) = self.open.remove(&process) {
+            if let Some(InFlight::Register(abandoned)) = self.open.remove(&process) {
                 self.complete(process, abandoned, EventType::Info, NEVER, &Value::Null);
             }
-            let Some(key) = body.get("key") else { return };
+            let Some(f) = register_f(e.f) else {
+                match self.history.skipped.get_mut(e.f) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.history.skipped.insert(e.f.to_owned(), 1);
+                    }
+                }
+                self.open.insert(process, InFlight::Other(e.f.to_owned()));
+                return Ok(());
+            };
+            if let Some(why) = invoke_problem(f, e.body) {
+                self.open.insert(process, InFlight::Unreadable);
+                return Err(problem(why));
+            }
             self.open.insert(
                 process,
-                Open {
-                    key: key.to_string(),
+                InFlight::Register(Open {
+                    key: e.body["key"].to_string(),
                     f,
-                    body: body.clone(),
-                    call: time,
-                    index,
-                },
+                    body: e.body.clone(),
+                    call: e.time,
+                    index: e.index,
+                }),
             );
-        } else if let Some(open) = self.open.remove(&process) {
-            self.complete(process, open, kind, time, body);
+            return Ok(());
+        }
+        let register = register_f(e.f);
+        match (self.open.remove(&process), register) {
+            // Completions of operations that are not about the register.
+            (None | Some(InFlight::Other(_)), None) | (Some(InFlight::Unreadable), _) => Ok(()),
+            (None, Some(_)) => Err(problem(format!(
+                "completes nothing: client {process} has no operation in flight"
+            ))),
+            (Some(InFlight::Other(open_f)), Some(_)) => Err(problem(format!(
+                "does not match client {process}'s operation in flight, a `{open_f}`"
+            ))),
+            (Some(InFlight::Register(open)), _) if open.f != e.f => {
+                let why = format!(
+                    "does not match client {process}'s operation in flight, the `{}` of event {}",
+                    open.f, open.index
+                );
+                self.complete(process, open, EventType::Info, NEVER, &Value::Null);
+                Err(problem(why))
+            }
+            (Some(InFlight::Register(open)), _) => {
+                if let Some(why) = completion_problem(open.f, e.kind, e.body) {
+                    return Err(problem(why));
+                }
+                self.complete(process, open, e.kind, e.time, e.body);
+                Ok(())
+            }
         }
     }
 
     /// Every operation still open becomes indefinite; returns the operations by key.
     pub fn finish(mut self) -> KvHistory {
-        let mut open: Vec<(u64, Open)> = self.open.drain().collect();
+        let mut open: Vec<(u64, Open)> = self
+            .open
+            .drain()
+            .filter_map(|(process, o)| match o {
+                InFlight::Register(o) => Some((process, o)),
+                _ => None,
+            })
+            .collect();
         open.sort_by_key(|(_, o)| o.index);
         for (process, op) in open {
             self.complete(process, op, EventType::Info, NEVER, &Value::Null);
@@ -110,6 +365,12 @@ impl Builder {
     }
 
     fn complete(&mut self, process: u64, open: Open, outcome: EventType, time: u64, reply: &Value) {
+        let counts = &mut self.history.outcomes;
+        match outcome {
+            EventType::Ok => counts.ok += 1,
+            EventType::Fail => counts.fail += 1,
+            EventType::Info | EventType::Invoke => counts.info += 1,
+        }
         let values = &mut self.history.values;
         let (kind, definite, ret) = match open.f {
             "read" | "lease_read" => match outcome {
@@ -126,13 +387,9 @@ impl Builder {
             },
             _ => {
                 let effect = match open.f {
-                    "write" => open.body.get("value").map(|v| Kind::Write(values.id(v))),
-                    _ => match (open.body.get("from"), open.body.get("to")) {
-                        (Some(from), Some(to)) => Some(Kind::Cas(values.id(from), values.id(to))),
-                        _ => None,
-                    },
+                    "write" => Kind::Write(values.id(&open.body["value"])),
+                    _ => Kind::Cas(values.id(&open.body["from"]), values.id(&open.body["to"])),
                 };
-                let Some(effect) = effect else { return };
                 match outcome {
                     EventType::Ok => (effect, true, time),
                     EventType::Fail => return,
@@ -157,13 +414,19 @@ impl Builder {
     }
 }
 
-/// The operations of an in-memory history.
+/// The operations of an in-memory history (eddy's own record). Events that cannot be
+/// interpreted are not dropped in silence: they are listed in [`KvHistory::problems`].
 pub fn from_events(events: &[HistoryEvent]) -> KvHistory {
     let mut builder = Builder::default();
+    let mut problems = Vec::new();
     for e in events {
-        builder.event(e.client(), e.kind, &e.f, e.index, e.time, &e.body);
+        if let Err(problem) = builder.event(e.into()) {
+            problems.push(problem);
+        }
     }
-    builder.finish()
+    let mut history = builder.finish();
+    history.problems = problems;
+    history
 }
 
 #[derive(Deserialize)]
@@ -175,47 +438,155 @@ struct Line<'a> {
     kind: EventType,
     #[serde(borrow)]
     f: std::borrow::Cow<'a, str>,
-    #[serde(default)]
+    #[serde(default, borrow)]
+    node: Option<std::borrow::Cow<'a, str>>,
     body: Value,
 }
 
-/// Reads a `history.jsonl` stream line by line; an unparseable line is an error naming
-/// its number, except a torn last line, which is skipped.
-pub fn read(input: impl BufRead) -> Result<KvHistory, String> {
+/// Why [`read`] refused a history: the first line it could not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError {
+    /// The line's number, from 1.
+    pub line: u64,
+    /// What is wrong with it.
+    pub why: String,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.why)
+    }
+}
+
+/// A serde_json error without "at line 1" (a history line is one line).
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rsplit_once(" at line ") {
+        Some((what, _)) => format!("{what} at column {}", e.column()),
+        None => text,
+    }
+}
+
+/// Why `text` (one line that did not parse as an event) is not a history event.
+fn diagnose(text: &str, error: &serde_json::Error) -> String {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => return format!("not JSON: {}", json_error(&e)),
+    };
+    let Some(object) = value.as_object() else {
+        return format!(
+            "not a history event: {} is not a JSON object",
+            short(&value)
+        );
+    };
+    for field in ["index", "time", "process", "type", "f", "body"] {
+        let Some(v) = object.get(field) else {
+            return format!("not a history event: missing field `{field}`");
+        };
+        let expected = match field {
+            "index" | "time" if !v.is_u64() => "a non-negative integer",
+            "process" if !(v.is_u64() || v.is_string()) => "a client number or a name",
+            "type" if !matches!(v.as_str(), Some("invoke" | "ok" | "fail" | "info")) => {
+                "one of \"invoke\", \"ok\", \"fail\", \"info\""
+            }
+            "f" if !v.is_string() => "a string",
+            _ => continue,
+        };
+        return format!(
+            "not a history event: `{field}` is {}, not {expected}",
+            short(v)
+        );
+    }
+    match object.get("node") {
+        Some(node) if !(node.is_string() || node.is_null()) => format!(
+            "not a history event: `node` is {}, not a node id",
+            short(node)
+        ),
+        _ => format!("not a history event: {}", json_error(error)),
+    }
+}
+
+/// Reads a `history.jsonl` stream line by line. A line that is not a history event, or a
+/// register event that cannot be interpreted, is an error naming its number; a torn last
+/// line (no newline at its end, not an event) is skipped and its number kept in
+/// [`KvHistory::torn_line`].
+pub fn read(mut input: impl BufRead) -> Result<KvHistory, ReadError> {
     let mut builder = Builder::default();
-    let mut pending_error: Option<String> = None;
-    for (n, line) in input.lines().enumerate() {
-        let line = line.map_err(|e| format!("line {}: {e}", n + 1))?;
-        if let Some(error) = pending_error.take() {
-            return Err(error);
+    let mut torn_line = None;
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        let got = input.read_until(b'\n', &mut buf).map_err(|e| ReadError {
+            line: line + 1,
+            why: e.to_string(),
+        })?;
+        if got == 0 {
+            break;
         }
-        if line.trim().is_empty() {
+        line += 1;
+        let complete = buf.last() == Some(&b'\n');
+        let text = match std::str::from_utf8(&buf) {
+            Ok(text) => text.trim_end_matches(['\n', '\r']),
+            Err(_) if !complete => {
+                torn_line = Some(line);
+                break;
+            }
+            Err(e) => {
+                return Err(ReadError {
+                    line,
+                    why: format!("not UTF-8 text: {e}"),
+                })
+            }
+        };
+        if text.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Line>(&line) {
+        match serde_json::from_str::<Line>(text) {
             Ok(event) => {
                 let process = match event.process {
                     Process::Client(n) => Some(n),
                     Process::Named(_) => None,
                 };
-                builder.event(
-                    process,
-                    event.kind,
-                    &event.f,
-                    event.index,
-                    event.time,
-                    &event.body,
-                );
+                builder
+                    .event(Event {
+                        process,
+                        kind: event.kind,
+                        f: &event.f,
+                        index: event.index,
+                        time: event.time,
+                        node: event.node.as_deref(),
+                        body: &event.body,
+                    })
+                    .map_err(|problem| ReadError {
+                        line,
+                        why: problem.sentence(),
+                    })?;
             }
-            Err(e) => pending_error = Some(format!("line {}: not a history event: {e}", n + 1)),
+            // Cut off mid-write: the last line, without its newline, and not even JSON.
+            Err(_) if !complete && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() => {
+                torn_line = Some(line);
+            }
+            Err(e) => {
+                return Err(ReadError {
+                    line,
+                    why: diagnose(text, &e),
+                })
+            }
         }
     }
-    Ok(builder.finish())
+    let mut history = builder.finish();
+    history.torn_line = torn_line;
+    Ok(history)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read_text(text: &str) -> Result<KvHistory, ReadError> {
+        read(std::io::Cursor::new(text))
+    }
 
     #[test]
     fn outcomes_become_operations() {
@@ -229,8 +600,10 @@ mod tests {
 {"index":7,"time":80,"process":"nemesis","type":"info","f":"kill","body":{}}
 {"index":8,"time":90,"process":2,"type":"invoke","f":"write","body":{"type":"write","key":"x","value":3}}
 {"index":9,"time":95,"process":2,"type":"fail","f":"write","body":{"type":"error","code":11}}
-{"index":10,"time":99,"process":4,"type":"invoke","f":"write","body":{"type":"write","key":"x","val"#;
-        let history = read(std::io::Cursor::new(text)).unwrap();
+{"index":10,"time":96,"process":5,"type":"invoke","f":"add","body":{"type":"add","delta":1}}
+{"index":11,"time":97,"process":5,"type":"ok","f":"add","body":{"type":"add_ok"}}
+{"index":12,"time":99,"process":4,"type":"invoke","f":"write","body":{"type":"write","key":"x","val"#;
+        let history = read_text(text).unwrap();
         let x = &history.keys.iter().find(|(k, _)| k == "\"x\"").unwrap().1;
         assert_eq!(
             x.len(),
@@ -241,9 +614,126 @@ mod tests {
         assert_eq!((x[1].definite, x[1].ret), (false, NEVER));
         let y = &history.keys.iter().find(|(k, _)| k == "\"y\"").unwrap().1;
         assert_eq!(y[0].kind, Kind::Read(ABSENT));
-        assert!(read(std::io::Cursor::new("{oops\n{}\n"))
+        assert_eq!(
+            history.outcomes,
+            Outcomes {
+                ok: 1,
+                fail: 2,
+                info: 2
+            }
+        );
+        assert_eq!(history.skipped.get("add"), Some(&1));
+        assert_eq!(history.torn_line, Some(13));
+        assert_eq!(history.events, 12);
+    }
+
+    #[test]
+    fn lines_that_are_not_events_are_refused_by_number() {
+        let error = read_text("{oops\n{}\n").unwrap_err();
+        assert_eq!(error.line, 1);
+        assert!(error.why.starts_with("not JSON: "), "{error}");
+        let event = r#"{"index":0,"time":10,"process":1,"type":"invoke","f":"read","body":{"type":"read","key":"x"}}"#;
+        let error = read_text(&format!("{event}\n{{}}\n{event}\n")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 2: not a history event: missing field `index`"
+        );
+        let no_f = r#"{"index":0,"time":10,"process":1,"type":"invoke","body":{}}"#;
+        assert_eq!(
+            read_text(&format!("{no_f}\n")).unwrap_err().why,
+            "not a history event: missing field `f`"
+        );
+        let bad_type = r#"{"index":0,"time":10,"process":1,"type":"done","f":"read","body":{}}"#;
+        assert!(read_text(bad_type)
             .unwrap_err()
-            .starts_with("line 1"));
+            .why
+            .contains("`type` is \"done\""));
+        let no_body = r#"{"index":0,"time":10,"process":1,"type":"invoke","f":"read"}"#;
+        assert!(read_text(no_body).unwrap_err().why.contains("`body`"));
+        // A torn line that is still JSON is not torn: it is refused.
+        assert!(read_text(&format!("{event}\n[1]")).is_err());
+    }
+
+    #[test]
+    fn register_operations_missing_what_the_model_needs_are_refused() {
+        let line = |i: u64, kind: &str, f: &str, body: &str| {
+            format!(
+                r#"{{"index":{i},"time":{t},"process":1,"node":"n2","type":"{kind}","f":"{f}","body":{body}}}"#,
+                t = i * 1_000_000
+            )
+        };
+        let cases = [
+            (
+                vec![line(0, "invoke", "write", r#"{"type":"write","k":1,"value":2}"#)],
+                "history event 0 (`write` from client 1 to n2 at 0.000 s) has no `key`: cannot judge it",
+            ),
+            (
+                vec![line(0, "invoke", "write", r#"{"type":"write","key":1}"#)],
+                "has no `value`",
+            ),
+            (
+                vec![line(0, "invoke", "cas", r#"{"type":"cas","key":1,"from":1}"#)],
+                "has no `to`",
+            ),
+            (
+                vec![line(0, "invoke", "read", r#"{"type":"read","key":[1]}"#)],
+                "has a `key` that is [1], not a string or a number",
+            ),
+            (
+                vec![
+                    line(0, "invoke", "read", r#"{"type":"read","key":1}"#),
+                    line(1, "ok", "read", r#"{"type":"read_ok","val":3}"#),
+                ],
+                "history event 1 (`read_ok` from n2 to client 1 at 0.001 s) has no `value`: cannot judge it",
+            ),
+            (
+                vec![line(0, "ok", "write", r#"{"type":"write_ok"}"#)],
+                "completes nothing",
+            ),
+        ];
+        for (lines, expected) in cases {
+            let error = read_text(&(lines.join("\n") + "\n")).unwrap_err();
+            assert_eq!(error.line, lines.len() as u64);
+            assert!(error.why.contains(expected), "{error} lacks {expected}");
+        }
+    }
+
+    #[test]
+    fn in_memory_problems_are_listed_not_dropped() {
+        let event = |index, kind, f: &str, body: Value| HistoryEvent {
+            index,
+            time: index * 100_000_000,
+            process: Process::Client(3),
+            node: Some("n2".into()),
+            kind,
+            f: f.into(),
+            body,
+            phase: None,
+        };
+        let events = [
+            event(
+                11,
+                EventType::Invoke,
+                "read",
+                json!({"type": "read", "key": 1}),
+            ),
+            event(12, EventType::Ok, "read", json!({"type": "read_ok"})),
+            event(
+                13,
+                EventType::Invoke,
+                "write",
+                json!({"type": "write", "key": 1, "value": 4}),
+            ),
+            event(14, EventType::Ok, "write", json!({"type": "write_ok"})),
+        ];
+        let history = from_events(&events);
+        assert_eq!(history.problems.len(), 1);
+        assert_eq!(
+            history.problems[0].sentence(),
+            "history event 12 (`read_ok` from n2 to client 3 at 1.200 s) has no `value`: cannot judge it"
+        );
+        assert_eq!(history.keys[0].1.len(), 1, "the write is still judged");
+        assert_eq!(history.outcomes.ok, 1);
     }
 
     #[test]
@@ -251,7 +741,7 @@ mod tests {
         let text = r#"{"index":0,"time":10,"process":1,"type":"invoke","f":"write","body":{"type":"write","key":"x","value":1}}
 {"index":1,"time":20,"process":1,"type":"invoke","f":"write","body":{"type":"write","key":"x","value":2}}
 {"index":2,"time":30,"process":1,"type":"ok","f":"write","body":{"type":"write_ok"}}"#;
-        let ops = read(std::io::Cursor::new(text)).unwrap().keys.remove(0).1;
+        let ops = read_text(text).unwrap().keys.remove(0).1;
         assert_eq!(
             (ops[0].kind, ops[0].definite, ops[0].ret),
             (Kind::Write(1), false, NEVER)

@@ -10,7 +10,7 @@ pub mod shrink;
 pub mod witness;
 
 use super::{CheckResult, Validity};
-use history::KvHistory;
+use history::{KvHistory, Outcomes};
 use model::{Interner, LinOp, ABSENT, NEVER};
 use search::{Budget, Stopped};
 use serde_json::{json, Value};
@@ -61,11 +61,18 @@ pub struct Report {
     pub violation: Option<Value>,
     /// Keys whose search ran out of budget.
     pub unknown: Vec<String>,
-    /// Keys, operations, what shrinking did.
+    /// Events of the history that could not be interpreted (see
+    /// [`history::Problem`]), as witnesses; any of them makes the verdict invalid.
+    pub unreadable: Vec<Value>,
+    /// How the register operations ended.
+    pub outcomes: Outcomes,
+    /// Keys, operations, outcomes, operations of other kinds left out, what shrinking did.
     pub figures: Value,
 }
 
-/// Checks `history` within `limits`.
+/// Checks `history` within `limits`. The verdict is on linearizability alone, except that
+/// events that could not be interpreted make it invalid; whether the history exercised the
+/// register at all is [`to_check_result`]'s business.
 pub fn check(mut history: KvHistory, limits: Limits) -> Report {
     let deadline = Instant::now() + limits.timeout;
     let cancel = AtomicBool::new(false);
@@ -104,6 +111,8 @@ pub fn check(mut history: KvHistory, limits: Limits) -> Report {
         stale_reads: Vec::new(),
         violation: None,
         unknown: Vec::new(),
+        unreadable: history.problems.iter().map(|p| p.witness()).collect(),
+        outcomes: history.outcomes,
         figures: Value::Null,
     };
     let (mut dropped, mut resolved) = (0, 0);
@@ -128,9 +137,15 @@ pub fn check(mut history: KvHistory, limits: Limits) -> Report {
     if report.valid == Validity::Valid && !report.unknown.is_empty() {
         report.valid = Validity::Unknown;
     }
+    if !report.unreadable.is_empty() {
+        report.valid = Validity::Invalid;
+    }
+    let o = history.outcomes;
     report.figures = json!({
         "keys": keys.len(), "operations": total_ops, "stale_reads": report.stale_reads.len(),
         "indefinite_dropped": dropped, "indefinite_resolved": resolved, "unknown_keys": report.unknown.len(),
+        "register_operations": o.total(), "ok": o.ok, "fail": o.fail, "info": o.info,
+        "unreadable_events": report.unreadable.len(), "skipped_operations": &history.skipped,
     });
     report
 }
@@ -301,32 +316,173 @@ impl Explain<'_> {
     }
 }
 
-/// The check's verdict as a [`CheckResult`] named `linearizable`.
+/// The check's verdict as a [`CheckResult`] named `linearizable`: invalid with a stale read,
+/// a search's witness or an event that could not be interpreted; unknown when the search
+/// ran out of budget or when no register operation succeeded (nothing was observed, so
+/// nothing is vouched for); otherwise valid. The summary counts what was judged.
 pub fn to_check_result(report: &Report) -> CheckResult {
-    let summary = match (&report.violation, report.stale_reads.first(), report.valid) {
-        (_, Some(stale), _) => format!(
-            "{} stale read(s); first: {}",
-            report.stale_reads.len(),
-            stale["why"].as_str().unwrap_or_default()
+    let o = report.outcomes;
+    let f = &report.figures;
+    let judged =
+        format!(
+        "{} operations on {} keys judged, of {} read/lease_read/write/cas: {} ok, {} fail, {} info",
+        f["operations"], f["keys"], o.total(), o.ok, o.fail, o.info
+    );
+    let unreadable = match report.unreadable.first() {
+        Some(first) => format!(
+            "{} history event(s) cannot be judged; first: {}",
+            report.unreadable.len(),
+            first["why"].as_str().unwrap_or_default()
         ),
-        (Some(v), None, _) => format!(
-            "key {}: {}",
-            v["key"].as_str().unwrap_or_default(),
-            v["why"].as_str().unwrap_or_default()
+        None => String::new(),
+    };
+    let and_unreadable = if unreadable.is_empty() {
+        String::new()
+    } else {
+        format!("; and {unreadable}")
+    };
+    let (valid, summary) = match (&report.violation, report.stale_reads.first(), report.valid) {
+        (_, Some(stale), _) => (
+            report.valid,
+            format!(
+                "{} stale read(s); first: {}{and_unreadable} ({judged})",
+                report.stale_reads.len(),
+                stale["why"].as_str().unwrap_or_default()
+            ),
         ),
-        (None, None, Validity::Unknown) => format!("undecided: {}", report.unknown.join("; ")),
-        _ => format!(
-            "{} operations on {} keys are linearizable",
-            report.figures["operations"], report.figures["keys"]
+        (Some(v), None, _) => (
+            report.valid,
+            format!(
+                "key {}: {}{and_unreadable} ({judged})",
+                v["key"].as_str().unwrap_or_default(),
+                v["why"].as_str().unwrap_or_default()
+            ),
+        ),
+        _ if !unreadable.is_empty() => (Validity::Invalid, format!("{unreadable} ({judged})")),
+        (None, None, Validity::Unknown) => (
+            Validity::Unknown,
+            format!("undecided: {} ({judged})", report.unknown.join("; ")),
+        ),
+        _ if o.ok == 0 => (
+            Validity::Unknown,
+            format!(
+                "not observed: no read, lease_read, write or cas operation succeeded ({} ok, {} fail, {} info)",
+                o.ok, o.fail, o.info
+            ),
+        ),
+        _ => (
+            report.valid,
+            format!(
+                "{} operations on {} keys are linearizable (of {} read/lease_read/write/cas: {} ok, {} fail, {} info)",
+                f["operations"], f["keys"], o.total(), o.ok, o.fail, o.info
+            ),
         ),
     };
+    /// Unreadable events shown at most (all are counted in the figures and the summary).
+    const SHOWN: usize = 20;
     let mut witnesses = report.stale_reads.clone();
     witnesses.extend(report.violation.clone());
+    witnesses.extend(report.unreadable.iter().take(SHOWN).cloned());
     CheckResult {
         name: "linearizable".into(),
-        valid: report.valid,
+        valid,
         summary,
         witnesses,
         figures: report.figures.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{EventType, HistoryEvent, Process};
+
+    fn event(index: u64, client: u64, kind: EventType, body: Value) -> HistoryEvent {
+        let f = body["type"].as_str().unwrap_or_default();
+        let f = match f.strip_suffix("_ok") {
+            Some(f) => f,
+            // The one error in these histories answers a read.
+            None if f == "error" => "read",
+            None => f,
+        }
+        .to_owned();
+        HistoryEvent {
+            index,
+            time: index * 1_000_000,
+            process: Process::Client(client),
+            node: Some("n1".into()),
+            kind,
+            f,
+            body,
+            phase: None,
+        }
+    }
+
+    fn result(events: &[HistoryEvent]) -> CheckResult {
+        to_check_result(&check(history::from_events(events), Limits::default()))
+    }
+
+    #[test]
+    fn a_history_without_register_operations_is_not_valid() {
+        let none = result(&[]);
+        assert_eq!(none.valid, Validity::Unknown);
+        assert_eq!(
+            none.summary,
+            "not observed: no read, lease_read, write or cas operation succeeded (0 ok, 0 fail, 0 info)"
+        );
+        // Operations that all failed or timed out observed nothing either.
+        let mut events = vec![
+            event(0, 1, EventType::Invoke, json!({"type": "add", "delta": 1})),
+            event(1, 1, EventType::Ok, json!({"type": "add_ok"})),
+            event(2, 2, EventType::Invoke, json!({"type": "read", "key": 1})),
+            event(3, 2, EventType::Fail, json!({"type": "error", "code": 11})),
+            event(
+                4,
+                3,
+                EventType::Invoke,
+                json!({"type": "write", "key": 1, "value": 2}),
+            ),
+        ];
+        let failed = result(&events);
+        assert_eq!(failed.valid, Validity::Unknown);
+        assert!(
+            failed.summary.contains("(0 ok, 1 fail, 1 info)"),
+            "{}",
+            failed.summary
+        );
+        assert_eq!(failed.figures["skipped_operations"]["add"], 1);
+        events.push(event(5, 3, EventType::Ok, json!({"type": "write_ok"})));
+        let judged = result(&events);
+        assert_eq!(judged.valid, Validity::Valid);
+        assert_eq!(
+            judged.summary,
+            "1 operations on 1 keys are linearizable (of 2 read/lease_read/write/cas: 1 ok, 1 fail, 0 info)"
+        );
+    }
+
+    #[test]
+    fn an_event_that_cannot_be_read_is_a_witness() {
+        let events = [
+            event(
+                0,
+                1,
+                EventType::Invoke,
+                json!({"type": "write", "key": 1, "value": 2}),
+            ),
+            event(1, 1, EventType::Ok, json!({"type": "write_ok"})),
+            event(2, 2, EventType::Invoke, json!({"type": "read", "key": 1})),
+            event(3, 2, EventType::Ok, json!({"type": "read_ok", "val": 2})),
+        ];
+        let result = result(&events);
+        assert_eq!(result.valid, Validity::Invalid);
+        assert_eq!(result.witnesses.len(), 1);
+        assert_eq!(
+            result.witnesses[0]["why"],
+            "history event 3 (`read_ok` from n1 to client 2 at 0.003 s) has no `value`: cannot judge it"
+        );
+        assert!(result
+            .summary
+            .starts_with("1 history event(s) cannot be judged; first: history event 3"));
+        assert_eq!(result.figures["unreadable_events"], 1);
     }
 }
