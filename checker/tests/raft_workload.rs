@@ -196,3 +196,47 @@ fn a_node_written_for_maelstrom_runs_unchanged_and_is_judged_alike() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_cluster_that_never_serves_again_after_a_fault_is_a_liveness_witness() {
+    let _turn = support::take_turn();
+    // One node, known to lead only from the clients it serves (no Raft names on the wire),
+    // that refuses everything once it has been restarted.
+    let node = format!("python3 {}", support::fixture("serve_once.py"));
+    let args = [
+        "--node-count",
+        "1",
+        "--nemesis",
+        "kill",
+        "--nemesis-interval",
+        "1",
+        "--time-limit",
+        "3",
+        "--timeout",
+        "1",
+        "--seed",
+        "1",
+    ];
+    let (code, results, _) = support::sim_run("raft", &node, &args);
+    assert_eq!(code, 1, "{:?}", failed_checks(&results));
+    let liveness = support::first_why(&results, "raft-liveness");
+    assert!(
+        liveness.starts_with("after the kill of leader n1 at ")
+            && liveness.contains("no client was ever served again"),
+        "{liveness}"
+    );
+    let availability = support::check(&results, "availability");
+    assert_eq!(availability["valid"], false, "{availability}");
+    assert!(
+        availability["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no final-phase `read` was served"),
+        "{availability}"
+    );
+    assert_eq!(support::check(&results, "linearizable")["valid"], true);
+    assert_eq!(
+        support::check(&results, "election-safety")["valid"],
+        "not-applicable"
+    );
+}
