@@ -5,6 +5,7 @@
 
 pub mod cases;
 pub mod check;
+pub mod contract;
 pub mod cli;
 pub mod exit;
 pub mod history;
