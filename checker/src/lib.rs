@@ -5,8 +5,8 @@
 
 pub mod cases;
 pub mod check;
-pub mod contract;
 pub mod cli;
+pub mod contract;
 pub mod exit;
 pub mod history;
 pub mod process;

@@ -247,6 +247,11 @@ impl NodeProcess {
         })
     }
 
+    /// The node's process id (also its process group's).
+    pub fn pid(&self) -> u32 {
+        self.group as u32
+    }
+
     /// Queues one line (a newline is added) for the node's stdin; never blocks. False when
     /// the line was dropped: stdin is closed, or [`MAX_QUEUED_LINES`] already wait.
     pub fn send(&self, line: &str) -> bool {

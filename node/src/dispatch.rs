@@ -337,7 +337,7 @@ impl<W: Write> Node<W> {
         let peers: Vec<String> = ids.iter().filter(|n| **n != id).cloned().collect();
         self.out.set_node_id(&id);
         if let Some(saved) = self.data.as_ref().and_then(|d| d.load(COUNTER_FILE)) {
-            self.counter.restore(&saved);
+            self.counter.restore(&saved, &peers);
         }
         let raft_runs = matches!(
             self.workload,

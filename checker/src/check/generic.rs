@@ -107,9 +107,11 @@ pub fn stats(record: &Record) -> CheckResult {
         "node_messages": record.net.sent(),
         "messages_per_op": round3(per_op),
         "dropped": record.net.dropped,
+        "stalls": super::lag::figures(record),
     });
+    let stalled = figures["stalls"]["stalled_ms"].as_f64().unwrap_or(0.0);
     let summary = format!(
-        "{total} operations, {:.1}% ok, p50 {} ms, {per_op:.1} node messages per operation",
+        "{total} operations, {:.1}% ok, p50 {} ms, {per_op:.1} node messages per operation; the machine stalled eddy or a node for {stalled} ms",
         availability * 100.0,
         quantile(&latencies, 0.5).map_or("-".into(), |v| v.to_string())
     );

@@ -4,6 +4,7 @@
 //! The wire check does not apply to nodes that gossip under other message names.
 
 use super::{CheckResult, Record, Validity};
+use crate::contract::Contract;
 use crate::history::event::{operations, EventType};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -31,14 +32,22 @@ fn incarnation(starts: &HashMap<String, Vec<u64>>, node: &str, time: u64) -> usi
 
 /// `replicate` on the wire: counts never decrease per sender and origin (within one
 /// incarnation of the sender) and are never negative; fan-out per 100 ms is reported.
-pub fn replicate_wire(record: &Record) -> CheckResult {
+/// Under Maelstrom's contract only messages in the seeds' format are judged (gossip in the
+/// node's own format is its own business); under the seed contract every `replicate` is,
+/// and a cluster that gossips no `replicate` at all breaks the contract.
+pub fn replicate_wire(record: &Record, contract: Contract) -> CheckResult {
+    let seed = contract == Contract::Seed;
     let starts = restarts(record);
     let mut last: HashMap<(String, usize, &'static str, String), (u64, u64)> = HashMap::new();
     let mut witnesses = Vec::new();
     let mut sent: BTreeMap<String, u64> = BTreeMap::new();
     let mut windows: HashMap<(String, u64), u64> = HashMap::new();
     let mut total = 0u64;
-    let wire = record.net_lines(|line: &serde_json::Value| line["body"]["type"] == "replicate");
+    let wire = record.net_lines(|line: &serde_json::Value| {
+        let body = &line["body"];
+        body["type"] == "replicate"
+            && (seed || (body["p_counters"].is_object() && body["n_counters"].is_object()))
+    });
     for line in &wire.lines {
         let writer = line["writer"].as_str().unwrap_or("?").to_owned();
         let time = line["send"].as_u64().unwrap_or(0);
@@ -81,10 +90,18 @@ pub fn replicate_wire(record: &Record) -> CheckResult {
     }
     if total == 0 && witnesses.is_empty() {
         let figures = json!({"observed": false});
+        if seed && record.nodes.len() > 1 {
+            return CheckResult::new(
+                "gossip-wire",
+                Validity::Invalid,
+                "the seed contract asks for gossip as `replicate {p_counters, n_counters}`, and no node sent one (--contract maelstrom leaves the format to the node)",
+                figures,
+            );
+        }
         return CheckResult::new(
             "gossip-wire",
             Validity::NotApplicable,
-            "not applicable: no node sent `replicate` (gossip under other names is the node's own business)",
+            "not applicable: no node sent `replicate {p_counters, n_counters}` (gossip in the node's own format is its own business)",
             figures,
         );
     }
@@ -97,6 +114,7 @@ pub fn replicate_wire(record: &Record) -> CheckResult {
     witnesses.truncate(20);
     CheckResult {
         name: "gossip-wire".into(),
+        kind: crate::check::CheckKind::of("gossip-wire"),
         valid,
         summary,
         witnesses,
@@ -106,7 +124,16 @@ pub fn replicate_wire(record: &Record) -> CheckResult {
 
 /// `gossip_status` answers: well-formed, `gossip_rounds` never decreasing on one node (within
 /// one incarnation), and in the quiet final phase `local_value` equal to the node's final read.
-pub fn gossip_status(record: &Record) -> CheckResult {
+/// Not applicable under Maelstrom's contract, where eddy does not ask.
+pub fn gossip_status(record: &Record, contract: Contract) -> CheckResult {
+    if contract != Contract::Seed {
+        return CheckResult::new(
+            "gossip-status",
+            Validity::NotApplicable,
+            "not applicable: eddy asks for gossip_status only under --contract seed",
+            json!({"observed": false}),
+        );
+    }
     let starts = restarts(record);
     let ops = operations(&record.history);
     let mut witnesses = Vec::new();
@@ -184,6 +211,7 @@ pub fn gossip_status(record: &Record) -> CheckResult {
     };
     CheckResult {
         name: "gossip-status".into(),
+        kind: crate::check::CheckKind::of("gossip-status"),
         valid,
         summary,
         witnesses,

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// Every lease-read check; the history is paired and `net.jsonl` parsed once for all.
-pub fn checks(record: &Record) -> Vec<CheckResult> {
+pub fn checks(record: &Record, contract: crate::contract::Contract) -> Vec<CheckResult> {
     let ops = operations(&record.history);
     let wire = record.net_lines(|l: &Wire| record.nodes.contains(&l.dest));
     let lines = &wire.lines;
@@ -20,7 +20,7 @@ pub fn checks(record: &Record) -> Vec<CheckResult> {
         zero_round_trips(record, &ops, lines),
         config_answers(&ops),
     ];
-    results.extend(raft::safety(&wire));
+    results.extend(raft::safety(record, &wire, contract));
     results
 }
 
@@ -346,7 +346,7 @@ mod tests {
 
     /// The lease-read check called `name`, as `checks` gives it.
     fn named(record: &Record, name: &str) -> CheckResult {
-        checks(record)
+        checks(record, crate::contract::Contract::Seed)
             .into_iter()
             .find(|c| c.name == name)
             .expect("the check runs")

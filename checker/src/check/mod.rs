@@ -6,6 +6,7 @@ pub mod counter;
 pub mod failure;
 pub mod generic;
 pub mod gossip;
+pub mod lag;
 pub mod lease;
 pub mod lease_read;
 pub mod linear;
@@ -86,11 +87,52 @@ impl<'de> Deserialize<'de> for Validity {
     }
 }
 
+/// What a check is about (SPEC section 6 keeps safety and liveness apart).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// Nothing bad happened: a property of what the nodes answered.
+    #[default]
+    Safety,
+    /// Something good happened, in time: service, leaders, convergence.
+    Liveness,
+    /// The protocol was kept: replies fit their schemas, output lines were messages, no
+    /// node crashed, messages went to nodes that exist.
+    Protocol,
+    /// Figures only, never a verdict.
+    Stats,
+}
+
+impl CheckKind {
+    /// The kind of the check named `name`.
+    pub fn of(name: &str) -> CheckKind {
+        match name {
+            "availability" | "raft-liveness" | "convergence" => CheckKind::Liveness,
+            "reply-schema" | "protocol" | "crashes" | "destinations" => CheckKind::Protocol,
+            "stats" => CheckKind::Stats,
+            _ => CheckKind::Safety,
+        }
+    }
+
+    /// The kind in one word.
+    pub fn word(self) -> &'static str {
+        match self {
+            CheckKind::Safety => "safety",
+            CheckKind::Liveness => "liveness",
+            CheckKind::Protocol => "protocol",
+            CheckKind::Stats => "stats",
+        }
+    }
+}
+
 /// One check's verdict, what it measured, and the evidence for a violation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// The check's name.
     pub name: String,
+    /// What it is about.
+    #[serde(default)]
+    pub kind: CheckKind,
     /// Its verdict.
     pub valid: Validity,
     /// One line a person reads first.
@@ -128,6 +170,7 @@ impl CheckResult {
         witnesses.truncate(20);
         CheckResult {
             name: name.into(),
+            kind: CheckKind::of(name),
             valid,
             summary,
             witnesses,
@@ -176,6 +219,7 @@ impl CheckResult {
     ) -> CheckResult {
         CheckResult {
             name: name.into(),
+            kind: CheckKind::of(name),
             valid,
             summary: summary.into(),
             witnesses: Vec::new(),

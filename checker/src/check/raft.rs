@@ -4,6 +4,7 @@
 //! naming conventions (`_res` and `_ok`) are recognized.
 
 use super::{CheckResult, NetLines, Record, Validity};
+use crate::contract::Contract;
 use crate::history::event::{operations, EventType};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,9 +62,14 @@ impl Wire {
 
 /// Every Raft check, from `net.jsonl` and the history; liveness is judged against
 /// `max_first_leader_ms` and `max_failover_ms`.
-pub fn checks(record: &Record, max_first_leader_ms: f64, max_failover_ms: f64) -> Vec<CheckResult> {
+pub fn checks(
+    record: &Record,
+    contract: Contract,
+    max_first_leader_ms: f64,
+    max_failover_ms: f64,
+) -> Vec<CheckResult> {
     let wire = record.net_lines(Wire::is_raft);
-    let mut results = safety(&wire);
+    let mut results = safety(record, &wire, contract);
     results.push(liveness(
         record,
         &wire.lines,
@@ -95,13 +101,22 @@ pub fn leaderships(lines: &[Wire]) -> Vec<(f64, f64, u64, String)> {
 /// without the liveness figures. A node whose messages use other names gets "not
 /// applicable" from all three (SPEC section 6: safety is then judged from what clients
 /// saw); lines of `net.jsonl` that could not be read are a witness of election safety.
-pub fn safety(wire: &NetLines<Wire>) -> Vec<CheckResult> {
+///
+/// Under the seed contract, Raft's names are required: a cluster of several nodes with none
+/// of them on the wire breaks the contract.
+pub fn safety(record: &Record, wire: &NetLines<Wire>, contract: Contract) -> Vec<CheckResult> {
     let lines = &wire.lines;
     let mut results = vec![election_safety(lines), votes(lines), terms(lines)];
     if !lines.iter().any(Wire::is_raft) {
+        let required = contract == Contract::Seed && record.nodes.len() > 1;
         for result in &mut results {
-            result.valid = Validity::NotApplicable;
-            result.summary = "not applicable: no `request_vote` or `append_entries` on the wire (safety is judged from what clients saw)".into();
+            if required {
+                result.valid = Validity::Invalid;
+                result.summary = "the seed contract asks for Raft's messages (`request_vote`, `append_entries`), and none was on the wire (--contract maelstrom leaves the names to the node)".into();
+            } else {
+                result.valid = Validity::NotApplicable;
+                result.summary = "not applicable: no `request_vote` or `append_entries` on the wire (safety is judged from what clients saw)".into();
+            }
         }
     }
     if let Some(witness) = wire.unreadable_witness("node messages") {
@@ -163,7 +178,10 @@ fn liveness(
         (None, None) => None,
     };
     let first_leader_ms = match (first_request, first_leader) {
-        (Some(r), Some(t)) => Some(((t - r).max(0.0) * 1000.0).round()),
+        (Some(r), Some(t)) => {
+            let stalled = super::lag::stalled_within(record, r, t);
+            Some(((t - r - stalled).max(0.0) * 1000.0).round())
+        }
         _ => None,
     };
     let mut failovers = Vec::new();
@@ -176,50 +194,58 @@ fn liveness(
     {
         let t = seconds_of(e.time);
         let leader = starts.iter().rev().find(|(s, _, _)| *s <= t);
-        let served_again = served.iter().find(|(asked, _)| *asked > t).map(|s| s.1);
-        if served_again.is_none() {
+        // Without Raft's names on the wire, the node that last served a write leads.
+        let named = leader.map(|(_, _, l)| l.as_str()).or_else(|| {
+            writes_served
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= t)
+                .map(|(_, node)| *node)
+        });
+        let hit = named.filter(|l| hits(e, l));
+        let at_s = (t * 1000.0).round() / 1000.0;
+        let Some(served_again) = served.iter().find(|(asked, _)| *asked > t).map(|s| s.1) else {
             let asked = ops
                 .iter()
                 .filter(|op| seconds_of(op.invoke.time) > t)
                 .count();
-            // Without Raft's names on the wire, the node that last served a write leads.
-            let named = leader.map(|(_, _, l)| l.as_str()).or_else(|| {
-                writes_served
-                    .iter()
-                    .rev()
-                    .find(|(at, _)| *at <= t)
-                    .map(|(_, node)| *node)
-            });
-            let whom = match named {
-                Some(leader) if hits(e, leader) => format!(" of leader {leader}"),
-                _ => String::new(),
-            };
-            witnesses.push(json!({"fault": e.f, "at_s": (t * 1000.0).round() / 1000.0, "why": format!(
+            let whom = hit.map_or(String::new(), |l| format!(" of leader {l}"));
+            witnesses.push(json!({"fault": e.f, "at_s": at_s, "why": format!(
                 "after the {}{whom} at {t:.3} s, no client was ever served again ({asked} requests after it, through the final phase)", e.f
             )}));
             continue;
-        }
-        let Some((_, term, leader)) = leader.filter(|(_, _, leader)| hits(e, leader)) else {
+        };
+        let Some(leader) = hit else {
             continue;
         };
-        match starts.iter().find(|(s, t2, _)| *s > t && *t2 > *term) {
-            Some((s, _, new)) => {
-                // No leader can be elected while most nodes are down: that time is not
-                // counted against the nodes.
-                let down = majority_down_within(record, t, *s);
-                let ms = ((s - t - down).max(0.0) * 1000.0).round();
-                let down_ms = (down * 1000.0).round();
-                failovers.push(json!({"fault": e.f, "at_s": (t * 1000.0).round() / 1000.0, "majority_down_ms": down_ms, "old_leader": leader, "new_leader": new, "ms": ms}));
-                if ms > max_failover_ms {
-                    let besides = if down > 0.0 {
-                        format!(" besides {down_ms} ms with most nodes down")
-                    } else {
-                        String::new()
-                    };
-                    witnesses.push(json!({"why": format!("after the {} of leader {leader} at {t:.3} s, the next leader ({new}) took {ms} ms{besides} (limit {max_failover_ms} ms)", e.f)}));
-                }
+        // Failover is what clients saw: from the fault until a request sent after it was
+        // served, by any node in any term. No leader can be elected while most nodes are
+        // down, and nothing runs while the machine stalls: neither is charged to the nodes.
+        let down = majority_down_within(record, t, served_again);
+        let stalled = super::lag::stalled_within(record, t, served_again);
+        let ms = ((served_again - t - down - stalled).max(0.0) * 1000.0).round();
+        let (down_ms, stalled_ms) = ((down * 1000.0).round(), (stalled * 1000.0).round());
+        let term = leader_term(&starts, leader, t);
+        let new_leader = starts
+            .iter()
+            .find(|(s, t2, _)| *s > t && Some(*t2) > term)
+            .map(|(_, _, n)| n);
+        failovers.push(json!({"fault": e.f, "at_s": at_s, "old_leader": leader, "new_leader": new_leader,
+            "served_again_s": (served_again * 1000.0).round() / 1000.0, "majority_down_ms": down_ms, "stalled_ms": stalled_ms, "ms": ms}));
+        if ms > max_failover_ms {
+            let mut besides = Vec::new();
+            if down > 0.0 {
+                besides.push(format!("{down_ms} ms with most nodes down"));
             }
-            None => failovers.push(json!({"fault": e.f, "at_s": (t * 1000.0).round() / 1000.0, "old_leader": leader, "new_leader": Value::Null, "ms": Value::Null, "served_again_s": served_again})),
+            if stalled > 0.0 {
+                besides.push(format!("{stalled_ms} ms the machine stalled"));
+            }
+            let besides = if besides.is_empty() {
+                String::new()
+            } else {
+                format!(" besides {}", besides.join(" and "))
+            };
+            witnesses.push(json!({"why": format!("after the {} of leader {leader} at {t:.3} s, clients were served again only {ms} ms later{besides} (limit {max_failover_ms} ms)", e.f)}));
         }
     }
     if let Some(ms) = first_leader_ms.filter(|ms| *ms > max_first_ms) {
@@ -249,6 +275,16 @@ fn liveness(
         times.last().map_or("-".into(), |m| m.to_string())
     );
     CheckResult::from_witnesses("raft-liveness", witnesses, figures, ok)
+}
+
+/// The term in which `leader` led at `t`, from the wire (`None` when the leader is known
+/// only from clients).
+fn leader_term(starts: &[(f64, u64, String)], leader: &str, t: f64) -> Option<u64> {
+    starts
+        .iter()
+        .rev()
+        .find(|(s, _, l)| *s <= t && l == leader)
+        .map(|(_, term, _)| *term)
 }
 
 /// True when nemesis event `e` takes `leader` away: kills or pauses it, or puts it on the
@@ -460,7 +496,7 @@ mod tests {
 
     fn check_named(lines: &[Value], name: &str) -> CheckResult {
         let (_dir, record) = record(lines);
-        checks(&record, 3000.0, 3000.0)
+        checks(&record, Contract::Seed, 3000.0, 3000.0)
             .into_iter()
             .find(|r| r.name == name)
             .unwrap()
@@ -514,7 +550,7 @@ mod tests {
         record.history.insert(1, client(60, EventType::Ok));
         record.history.push(client(1400, EventType::Invoke));
         record.history.push(client(1410, EventType::Ok));
-        let live = checks(&record, 3000.0, 100.0)
+        let live = checks(&record, Contract::Seed, 3000.0, 100.0)
             .into_iter()
             .find(|r| r.name == "raft-liveness")
             .unwrap();
@@ -555,7 +591,7 @@ mod tests {
             client(800, EventType::Invoke),
             client(900, EventType::Info),
         ];
-        let live = checks(&record, 3000.0, 3000.0)
+        let live = checks(&record, Contract::Maelstrom, 3000.0, 3000.0)
             .into_iter()
             .find(|r| r.name == "raft-liveness")
             .unwrap();
@@ -569,12 +605,12 @@ mod tests {
         // Served again: valid, and the leader was known from clients alone.
         record.history.push(client(1000, EventType::Invoke));
         record.history.push(client(1100, EventType::Ok));
-        let live = checks(&record, 3000.0, 3000.0)
+        let live = checks(&record, Contract::Maelstrom, 3000.0, 3000.0)
             .into_iter()
             .find(|r| r.name == "raft-liveness")
             .unwrap();
         assert_eq!(live.valid, Validity::Valid, "{}", live.summary);
-        let safety = checks(&record, 3000.0, 3000.0);
+        let safety = checks(&record, Contract::Maelstrom, 3000.0, 3000.0);
         assert_eq!(safety[0].valid, Validity::NotApplicable);
     }
 

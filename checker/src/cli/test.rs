@@ -2,6 +2,7 @@
 
 use super::UsageError;
 use crate::check::{run_checks, Record};
+use crate::contract::Contract;
 use crate::exit::Outcome;
 use crate::process::NodeCommand;
 use crate::report::run::{draw_pictures, results_json, summary, verdict, RunFacts};
@@ -68,18 +69,23 @@ pub struct TestArgs {
     /// pn-counter: adds per round; eddy measures convergence after each round.
     #[arg(long, default_value_t = 100)]
     pub round_adds: usize,
-    /// pn-counter: the convergence target in ms; a slower convergence fails the liveness check.
-    #[arg(long, default_value_t = 1000.0)]
-    pub convergence_target_ms: f64,
+    /// pn-counter: the convergence target in ms; a slower convergence fails the liveness
+    /// check. Default: 1000 (the seed's) under the seed contract, 10000 under Maelstrom's
+    /// (its demos gossip every 5 s).
+    #[arg(long)]
+    pub convergence_target_ms: Option<f64>,
     /// heartbeat: slack around the 15 s deadline and the other timings, in ms.
     #[arg(long, default_value_t = 1000.0)]
     pub tolerance_ms: f64,
     /// raft: the longest acceptable time to the first leader, in ms (a liveness check).
-    #[arg(long, default_value_t = 3000.0)]
-    pub max_first_leader_ms: f64,
-    /// raft: the longest acceptable time to a new leader after losing one, in ms.
-    #[arg(long, default_value_t = 3000.0)]
-    pub max_failover_ms: f64,
+    /// Default: 3000 under the seed contract (150-300 ms elections), 10000 under
+    /// Maelstrom's (its tutorial elects in 2-4 s).
+    #[arg(long)]
+    pub max_first_leader_ms: Option<f64>,
+    /// raft: the longest acceptable time from losing the leader until clients are served
+    /// again, in ms. Default: as --max-first-leader-ms.
+    #[arg(long)]
+    pub max_failover_ms: Option<f64>,
     /// lease-read: the `lease_duration_ms` every node is configured with (the skew sent
     /// with it is twice --max-drift-ms).
     #[arg(long, default_value_t = 1400)]
@@ -92,6 +98,11 @@ pub struct TestArgs {
     /// must every kind in the final phase.
     #[arg(long, value_name = "FRACTION", value_parser = parse_availability, default_value = "0")]
     pub availability: f64,
+    /// The contract the node is judged under: `maelstrom` (client operations only; node-to-node
+    /// messages are the node's own) or `seed` (everything of the problem statements, eddy-only
+    /// requests such as `gossip_status` and the seeds' message formats included).
+    #[arg(long, value_enum, default_value = "maelstrom")]
+    pub contract: Contract,
     /// Folder for run folders (and the `latest` link).
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
@@ -143,10 +154,24 @@ impl TestArgs {
         let rate = self.rate.unwrap_or_else(|| self.workload.default_rate());
         check(rate.is_finite() && rate > 0.0, "--rate must be positive")?;
         check(self.round_adds > 0, "--round-adds must be at least 1")?;
-        check(
-            self.convergence_target_ms.is_finite() && self.convergence_target_ms > 0.0,
-            "--convergence-target-ms must be positive",
-        )?;
+        let seed = self.contract == Contract::Seed;
+        let convergence_target_ms =
+            self.convergence_target_ms
+                .unwrap_or(if seed { 1000.0 } else { 10_000.0 });
+        let max_first_leader_ms =
+            self.max_first_leader_ms
+                .unwrap_or(if seed { 3000.0 } else { 10_000.0 });
+        let max_failover_ms = self.max_failover_ms.unwrap_or(max_first_leader_ms);
+        for (value, name) in [
+            (convergence_target_ms, "--convergence-target-ms"),
+            (max_first_leader_ms, "--max-first-leader-ms"),
+            (max_failover_ms, "--max-failover-ms"),
+        ] {
+            check(
+                value.is_finite() && value > 0.0,
+                &format!("{name} must be positive"),
+            )?;
+        }
         check(
             (1..=10_000).contains(&self.concurrency),
             "--concurrency must be from 1 to 10000",
@@ -175,16 +200,17 @@ impl TestArgs {
             workload_options: crate::workload::WorkloadOptions {
                 adds: self.adds,
                 round_adds: self.round_adds,
-                convergence_target_ms: self.convergence_target_ms,
+                convergence_target_ms,
                 tolerance_ms: self.tolerance_ms,
-                max_first_leader_ms: self.max_first_leader_ms,
-                max_failover_ms: self.max_failover_ms,
+                max_first_leader_ms,
+                max_failover_ms,
                 lease: crate::workload::LeaseSettings {
                     lease_duration_ms: self.lease_ms,
                     election_timeout_ms: self.election_ms,
                     max_clock_skew_ms: self.max_drift_ms.saturating_mul(2),
                 },
                 availability: self.availability,
+                contract: self.contract,
             },
             command,
             node_count,

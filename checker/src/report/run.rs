@@ -71,8 +71,9 @@ pub fn results_json(facts: &RunFacts, checks: &[CheckResult]) -> Value {
     })
 }
 
-/// The terminal summary: verdict, each check in a line, witnesses of failed checks, the
-/// seed, the store and the command to reproduce.
+/// The terminal summary: verdict, each check in a line under its kind (safety, liveness,
+/// protocol, stats), witnesses of failed and unknown checks, the seed, the store and the
+/// command to reproduce.
 pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String {
     let word = Validity::word;
     let mut out = String::new();
@@ -88,20 +89,33 @@ pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String 
     if let Some(why) = facts.stopped {
         let _ = writeln!(out, "  stopped early: {why}");
     }
-    for check in checks {
-        let _ = writeln!(
-            out,
-            "  {:<17} {:<8} {}",
-            check.name,
-            word(check.valid),
-            check.summary
-        );
-        if matches!(check.valid, Validity::Invalid | Validity::Unknown) {
-            for witness in check.witnesses.iter().take(5) {
-                let text = witness["why"]
-                    .as_str()
-                    .map_or_else(|| witness.to_string(), str::to_owned);
-                let _ = writeln!(out, "      witness: {text}");
+    use crate::check::CheckKind;
+    for kind in [
+        CheckKind::Safety,
+        CheckKind::Liveness,
+        CheckKind::Protocol,
+        CheckKind::Stats,
+    ] {
+        let of_kind: Vec<&CheckResult> = checks.iter().filter(|c| c.kind == kind).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {}", kind.word());
+        for check in of_kind {
+            let _ = writeln!(
+                out,
+                "    {:<17} {:<8} {}",
+                check.name,
+                word(check.valid),
+                check.summary
+            );
+            if matches!(check.valid, Validity::Invalid | Validity::Unknown) {
+                for witness in check.witnesses.iter().take(5) {
+                    let text = witness["why"]
+                        .as_str()
+                        .map_or_else(|| witness.to_string(), str::to_owned);
+                    let _ = writeln!(out, "        witness: {text}");
+                }
             }
         }
     }

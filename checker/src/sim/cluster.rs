@@ -113,6 +113,11 @@ impl Cluster {
         self.slots[i].process.is_some()
     }
 
+    /// Node `i`'s process id, while it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.slots[i].process.as_ref().map(NodeProcess::pid)
+    }
+
     /// The incarnation whose output counts for node `i`; output from older ones is stale.
     pub fn incarnation(&self, i: usize) -> u32 {
         self.slots[i].incarnation

@@ -2,6 +2,7 @@
 //! clients driven by a workload, a nemesis injecting faults, and a complete record.
 
 pub mod cluster;
+pub mod lag;
 pub mod nemesis;
 pub mod network;
 pub mod probe;
@@ -82,6 +83,8 @@ impl SimConfig {
             self.network.loss.to_string(),
             "--timeout".into(),
             self.request_timeout.as_secs_f64().to_string(),
+            "--contract".into(),
+            self.workload_options.contract.name().into(),
         ]);
         if !nemesis.is_empty() {
             words.extend([

@@ -148,6 +148,8 @@ struct Router<'a> {
     leader_on_wire: bool,
     /// True once convergence after the last operation was measured (or skipped).
     probed_end: bool,
+    /// How long the machine kept eddy and the nodes waiting for a core.
+    lag: super::lag::LagMeter,
     quiet_until: Instant,
     offsets: Vec<i64>,
     /// Pauses aimed at the leader: the planned node, and the node actually paused.
@@ -287,6 +289,7 @@ impl<'a> Router<'a> {
             leader_hint: None,
             leader_on_wire: false,
             probed_end: false,
+            lag: super::lag::LagMeter::new(cfg.node_count),
             quiet_until: now,
             offsets: vec![0; cfg.node_count],
             paused_instead: HashMap::new(),
@@ -328,6 +331,7 @@ impl<'a> Router<'a> {
             if self.advance_phase(now) {
                 return RunEnd::Finished;
             }
+            self.note_stalls(now);
             if now.duration_since(last_progress) >= Duration::from_millis(100) {
                 last_progress = now;
                 progress(&self.progress());
@@ -645,6 +649,18 @@ impl<'a> Router<'a> {
         self.harness(None, "convergence", body);
     }
 
+    /// Records, as harness `stall` events, how long eddy's router and each node waited
+    /// for a core since the last sample, where that was long (see `sim::lag`).
+    fn note_stalls(&mut self, now: Instant) {
+        let pids: Vec<Option<u32>> = (0..self.cfg.node_count)
+            .map(|i| self.cluster.pid(i))
+            .collect();
+        for stall in self.lag.sample(now, &pids) {
+            let (node, body) = stall.event(self.cluster.ids());
+            self.harness(node, "stall", body);
+        }
+    }
+
     fn free_client(&self) -> Option<usize> {
         self.clients.iter().position(Option::is_none)
     }
@@ -773,6 +789,18 @@ impl<'a> Router<'a> {
 
     fn apply(&mut self, action: Action) -> Option<RunEnd> {
         let ids = self.cluster.ids().to_vec();
+        let begins_a_fault = matches!(
+            action,
+            Action::Partition { .. } | Action::Pause { .. } | Action::Kill { .. }
+        );
+        if begins_a_fault {
+            // A convergence measurement that a fault interrupts would charge the fault's
+            // length to the nodes: it is recorded as skipped, with the reason.
+            if let Some(probe) = self.probe.take() {
+                let body = json!({"reason": probe.reason, "skipped": format!("a {} began during the measurement", action.name())});
+                self.harness(None, "convergence", body);
+            }
+        }
         let (node, body) = match &action {
             Action::Partition { groups } => {
                 self.net.partition(groups);

@@ -204,6 +204,7 @@ impl Driver<'_> {
         timers.push(Reverse((t0 + POLL_INTERVAL, Event::Poll)));
         timers.push(Reverse((t0 + CHURN_INTERVAL, Event::Churn)));
         let mut last_progress = Instant::now();
+        let mut lag = super::lag::LagMeter::new(1);
         loop {
             if crate::process::interrupted() {
                 return RunEnd::Interrupted;
@@ -237,6 +238,11 @@ impl Driver<'_> {
                 }
             }
             self.expire(now);
+            for stall in lag.sample(now, &[Some(self.node.pid())]) {
+                let (node, body) = stall.event(&ids[..1]);
+                let harness = Process::Named("harness".into());
+                self.record(harness, node, EventType::Info, "stall", body);
+            }
             if now.duration_since(last_progress) >= Duration::from_millis(100) {
                 last_progress = now;
                 let silent: Vec<&str> = self

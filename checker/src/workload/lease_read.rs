@@ -88,8 +88,8 @@ impl SimWorkload for LeaseReads {
 
 /// lease-read's checks: every read linearizable, zero-round-trip claims true to the
 /// traffic, configuration answers true to the formula, and Raft's safety on the wire.
-pub fn checks(record: &Record) -> Vec<CheckResult> {
-    lease_read::checks(record)
+pub fn checks(record: &Record, contract: crate::contract::Contract) -> Vec<CheckResult> {
+    lease_read::checks(record, contract)
 }
 
 #[cfg(test)]

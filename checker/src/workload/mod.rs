@@ -111,7 +111,7 @@ pub struct WorkloadOptions {
     pub adds: usize,
     /// pn-counter: adds per round; convergence is measured after each round.
     pub round_adds: usize,
-    /// pn-counter: the longest acceptable convergence time, in ms (the seed's 1 s).
+    /// pn-counter: the longest acceptable convergence time, in ms.
     pub convergence_target_ms: f64,
     /// heartbeat: slack around the 15 s deadline and other timings, in ms.
     #[serde(default = "default_tolerance")]
@@ -129,6 +129,10 @@ pub struct WorkloadOptions {
     /// 0 asks only that every kind succeed at least once).
     #[serde(default)]
     pub availability: f64,
+    /// Every workload: the contract the node is judged under (which requests eddy sends and
+    /// which checks demand the seeds' formats).
+    #[serde(default)]
+    pub contract: crate::contract::Contract,
 }
 
 /// lease-read: the `lease_read_config` eddy sends every node before any other request.
@@ -172,6 +176,7 @@ impl Default for WorkloadOptions {
             max_failover_ms: default_liveness_ms(),
             lease: LeaseSettings::default(),
             availability: 0.0,
+            contract: crate::contract::Contract::default(),
         }
     }
 }
@@ -231,7 +236,7 @@ impl Workload {
             Workload::Heartbeat => crate::check::failure::checks(options, record),
             Workload::Raft => raft::checks(options, record),
             Workload::Lease => lease::checks(record),
-            Workload::LeaseRead => lease_read::checks(record),
+            Workload::LeaseRead => lease_read::checks(record, options.contract),
         }
     }
 

@@ -20,12 +20,14 @@ pub struct RaftKv {
 }
 
 impl RaftKv {
-    /// A generator whose quiet period before the final reads is the failover limit of
-    /// `options` plus a second: time for a leader to appear after the last fault heals.
+    /// A generator whose quiet period before the final reads leaves time for a leader to
+    /// appear after the last fault heals: the failover limit of `options`, at most 4 s
+    /// (Maelstrom's tutorial elects in 2-4 s), plus a second.
     pub fn new(options: &WorkloadOptions) -> RaftKv {
+        let wait_ms = options.max_failover_ms.clamp(0.0, 4000.0) + 1000.0;
         RaftKv {
             writes: UniqueWrites::new(KEYS as usize),
-            quiet: Duration::from_secs_f64((options.max_failover_ms.max(0.0) + 1000.0) / 1000.0),
+            quiet: Duration::from_secs_f64(wait_ms / 1000.0),
         }
     }
 }
@@ -71,6 +73,7 @@ pub fn checks(options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
     let mut results = vec![linear::to_check_result(&report)];
     results.extend(raft::checks(
         record,
+        options.contract,
         options.max_first_leader_ms,
         options.max_failover_ms,
     ));

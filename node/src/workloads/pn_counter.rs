@@ -132,8 +132,10 @@ impl PnCounter {
         json!({"p": self.state.p, "n": self.state.n})
     }
 
-    /// Merges a persisted snapshot back in (a malformed one is ignored).
-    pub fn restore(&mut self, saved: &Value) {
+    /// Merges a persisted snapshot back in (a malformed one is ignored) and, when it holds
+    /// counts, starts gossiping them: peers restarted at the same moment may hold nothing,
+    /// and only gossip brings them back.
+    pub fn restore(&mut self, saved: &Value, peers: &[String]) {
         let counts = |v: &Value| -> Counts {
             v.as_object()
                 .map(|o| {
@@ -148,6 +150,9 @@ impl PnCounter {
             n: counts(&saved["n"]),
         };
         self.state.merge(&saved, Merge::Maximum);
+        if !self.state.is_empty() {
+            self.changed(peers);
+        }
     }
 
     /// `read` -> `read_ok {value}`.
@@ -291,6 +296,20 @@ mod tests {
         assert_ne!(sent[0].0, sent[1].0);
         assert_eq!(sent[0].1["p_counters"], json!({"n1": 5, "n2": 10}));
         assert_eq!(c.status(&peers)["gossip_rounds"], 1);
+    }
+
+    #[test]
+    fn a_restored_state_is_gossiped_again() {
+        let peers = vec!["n2".to_owned(), "n3".to_owned()];
+        let mut c = PnCounter::default();
+        c.restore(&json!({"p": {"n1": 4}, "n": {}}), &peers);
+        assert!(
+            c.next_deadline().is_some(),
+            "gossip restarts after a restore"
+        );
+        let mut empty = PnCounter::default();
+        empty.restore(&json!({"p": {}, "n": {}}), &peers);
+        assert!(empty.next_deadline().is_none(), "nothing to gossip");
     }
 
     #[test]

@@ -385,6 +385,7 @@ pub fn to_check_result(report: &Report) -> CheckResult {
     witnesses.extend(report.unreadable.iter().take(SHOWN).cloned());
     CheckResult {
         name: "linearizable".into(),
+        kind: crate::check::CheckKind::of("linearizable"),
         valid,
         summary,
         witnesses,
