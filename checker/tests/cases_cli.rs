@@ -1,16 +1,48 @@
 //! `eddy cases` end to end: the seed suite, the seed skeletons, generated cases, an
-//! independent Python node, reports, and usage errors.
+//! independent Python node, a node written the Maelstrom way, the two contracts, how input
+//! is fed and matched, reports, and usage and case-file errors.
 
 mod support;
 
-use support::{eddy, eddy_cases_on_fixture, text};
+use support::{eddy, eddy_cases_on_fixture, fixture, text};
+
+/// The bundled cases: how many there are, and how many need `--contract seed`.
+const BUNDLED: usize = 48;
+const SEED_ONLY: usize = 17;
 
 #[test]
 fn seed_cases_pass_on_the_reference_node() {
     let out = eddy(&["cases", "cases/seed"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("8 passed, 0 failed"), "{all}");
+    assert!(all.contains("6 passed, 0 failed, 2 skipped"), "{all}");
+    let out = eddy(&["cases", "--contract", "seed", "cases/seed"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("8 passed, 0 failed, 0 skipped"), "{all}");
+}
+
+#[test]
+fn the_reference_passes_every_bundled_case_under_both_contracts() {
+    let out = eddy(&["cases"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let passed = BUNDLED - SEED_ONLY;
+    assert!(
+        all.contains(&format!("{passed} passed, 0 failed, {SEED_ONLY} skipped")),
+        "{all}"
+    );
+    assert!(
+        all.contains("SKIP cases/protocol/envelope.case#3  an unknown message type gets error 10  (needs --contract seed)"),
+        "{all}"
+    );
+    let out = eddy(&["cases", "--contract", "seed"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains(&format!("{BUNDLED} passed, 0 failed, 0 skipped")),
+        "{all}"
+    );
 }
 
 #[test]
@@ -31,7 +63,17 @@ fn the_seed_000_skeleton_fails_each_case_with_its_reason_and_credit() {
         "credit for init_ok: {all}"
     );
     assert!(
-        all.contains("request on input line 3 (`check_lease`, msg_id 3 from c1) got no reply"),
+        all.contains("request on input line 2 (`acquire_lease`, msg_id 2 from c1) got no reply"),
+        "{all}"
+    );
+    // A line waits for the replies to earlier requests: check_lease was never written, and
+    // is not charged with having no reply.
+    assert!(
+        all.contains("input line 3 was not written: a line waits for the replies to earlier requests, and input line 2 (`acquire_lease`, msg_id 2 from c1) got none"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("(`check_lease`, msg_id 3 from c1) got no reply"),
         "{all}"
     );
     assert!(all.contains("0 passed, 2 failed"), "{all}");
@@ -59,10 +101,22 @@ fn the_echo_skeletons_never_answer_init_and_cannot_run() {
 
 #[test]
 fn thousands_of_generated_cases_pass_on_the_reference_node() {
-    let out = eddy(&["cases", "--generate", "300", "--seed", "7"]);
+    let out = eddy(&[
+        "cases",
+        "--contract",
+        "seed",
+        "--generate",
+        "300",
+        "--seed",
+        "7",
+    ]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("1500 passed, 0 failed"), "{all}");
+    assert!(all.contains("1500 passed, 0 failed, 0 skipped"), "{all}");
+    let out = eddy(&["cases", "--generate", "100", "--seed", "7"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("500 passed, 0 failed, 0 skipped"), "{all}");
 }
 
 #[test]
@@ -70,6 +124,8 @@ fn an_independent_python_node_passes_generated_counter_cases() {
     let out = eddy_cases_on_fixture(
         "python_counter.py",
         &[
+            "--contract",
+            "seed",
             "--generate",
             "25",
             "--seed",
@@ -109,6 +165,7 @@ fn junit_and_json_reports_describe_every_case() {
     assert!(xml.contains("got no reply"), "{xml}");
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(record["contract"], "maelstrom");
     assert_eq!(record["summary"]["failed"], 2);
     assert_eq!(record["cases"][0]["failures"][0]["rule"], "one-reply");
     assert_eq!(record["cases"][1]["matched"], 1);
@@ -121,6 +178,7 @@ fn usage_errors_exit_64_with_one_line() {
         vec!["cases", "no/such/path"],
         vec!["cases", "--bin", "python3 'unclosed"],
         vec!["cases", "--seed", "3"],
+        vec!["cases", "--contract", "jepsen"],
         vec!["frobnicate"],
         vec!["test", "-w", "lease-read", "--lease-ms", "0"],
         vec!["test", "-w", "lease-read", "--election-ms", "0"],
@@ -164,4 +222,240 @@ fn generated_cases_can_be_saved_and_run_again() {
         "{}",
         text(&again)
     );
+}
+
+/// `eddy cases --bin "python3 <fixture> <options>"` followed by `args`.
+fn eddy_cases_on(bin: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["cases", "--bin", bin];
+    all.extend_from_slice(args);
+    eddy(&all)
+}
+
+fn maelstrom_node(options: &str) -> String {
+    format!("python3 {} {options}", fixture("cases_maelstrom_node.py"))
+}
+
+/// Writes `text` as `name` in `dir` and returns its path.
+fn case_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn a_node_written_the_maelstrom_way_passes_every_bundled_case_it_fits() {
+    // Its msg_ids start at 1, it answers check_lease late from a timer thread, gossips in
+    // its own format and exits on a message type it does not know.
+    let out = eddy_cases_on(&maelstrom_node(""), &["cases"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let passed = BUNDLED - SEED_ONLY;
+    assert!(
+        all.contains(&format!("{passed} passed, 0 failed, {SEED_ONLY} skipped")),
+        "{all}"
+    );
+    for case in [
+        "PASS cases/protocol/envelope.case#1  init is answered with init_ok and msg_id 0",
+        "PASS cases/seed/000-lease-2.case  Check lease shows valid",
+        "PASS cases/seed/001-lease-read-2.case  Safe lease configuration",
+        "PASS cases/seed/003-heartbeat-1.case  Heartbeat registers server as alive",
+        "PASS cases/pn-counter/counter.case#1  adds of both signs sum up",
+        "PASS cases/lease/lease.case#4  the lease expires on time",
+        "PASS cases/lease/lease.case#8  a node of a cluster that cannot reach a majority refuses with error 11",
+        "PASS cases/heartbeat/master.case#3  after a death the lost replica is ordered on a live non-holder",
+        "PASS cases/raft/kv.case#4  a cas chain",
+        "SKIP cases/seed/004-pn-counter-1.case  Gossip replicates counter state  (needs --contract seed)",
+    ] {
+        assert!(all.contains(case), "{case}:\n{all}");
+    }
+}
+
+#[test]
+fn a_node_written_the_maelstrom_way_passes_generated_cases_without_seed_steps() {
+    let out = eddy_cases_on(&maelstrom_node(""), &["--generate", "8", "--seed", "21"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("40 passed, 0 failed, 0 skipped"), "{all}");
+}
+
+#[test]
+fn a_node_written_the_maelstrom_way_breaks_the_seed_contract_with_reasons() {
+    let out = eddy_cases_on(&maelstrom_node(""), &["--contract", "seed", "cases/seed"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    // Its numbering starts at 1, not 0.
+    assert!(
+        all.contains("expected line 1 (`init_ok`) not found"),
+        "{all}"
+    );
+    assert!(all.contains("`body.msg_id`: expected 0, got 1"), "{all}");
+    // It exits on gossip_status, an eddy-only request, as Maelstrom's libraries do.
+    assert!(
+        all.contains("the node exited with code 1 before answering every request"),
+        "{all}"
+    );
+    assert!(all.contains("stderr: No handler for"), "{all}");
+    assert!(all.contains("0 passed, 8 failed, 0 skipped"), "{all}");
+}
+
+const CONCURRENT_CASE: &str = r#"case: two clients at once
+HEADERS
+input:
+{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}
+{"src":"c1","dest":"n1","body":{"type":"check_lease","msg_id":2}}
+{"src":"c2","dest":"n1","body":{"type":"read","msg_id":3}}
+expected:
+{"src": "n1", "dest": "c0", "body": {"type": "init_ok", "in_reply_to": 1}}
+{"src": "n1", "dest": "c1", "body": {"type": "check_lease_ok", "in_reply_to": 2, "valid": false}}
+{"src": "n1", "dest": "c2", "body": {"type": "read_ok", "in_reply_to": 3, "value": 0}}
+"#;
+
+#[test]
+fn replies_match_in_any_order_unless_the_case_asks_for_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = maelstrom_node("--check-delay-ms 300");
+    let run = |name: &str, headers: &str| {
+        let path = case_file(&dir, name, &CONCURRENT_CASE.replace("HEADERS", headers));
+        let out = eddy_cases_on(&node, &[&path]);
+        (out.status.code(), text(&out))
+    };
+    // Both clients' requests are in flight together; the late check_lease_ok comes after
+    // read_ok, and the expected lines match in any order.
+    let (code, all) = run("any-order.case", "concurrent: true");
+    assert_eq!(code, Some(0), "{all}");
+    // Asked for order, the same output fails, showing the line that came.
+    let (code, all) = run("ordered.case", "concurrent: true\nordered: true");
+    assert_eq!(code, Some(1), "{all}");
+    assert!(
+        all.contains("expected-line: expected line 3 (`read_ok`) not found after output line 3"),
+        "{all}"
+    );
+    assert!(all.contains("got: no further output"), "{all}");
+    // One request in flight at a time (the default), replies come in the case's order.
+    let (code, all) = run("sequential.case", "ordered: true");
+    assert_eq!(code, Some(0), "{all}");
+}
+
+#[test]
+fn unordered_failures_show_the_closest_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text_of_case = CONCURRENT_CASE
+        .replace("HEADERS", "concurrent: true")
+        .replace(r#""value": 0"#, r#""value": 7"#);
+    let path = case_file(&dir, "wrong.case", &text_of_case);
+    let out = eddy_cases_on(&maelstrom_node(""), &[&path]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("expected line 3 (`read_ok`) not found"),
+        "{all}"
+    );
+    assert!(all.contains("closest: output line"), "{all}");
+    assert!(all.contains("`body.value`: expected 7, got 0"), "{all}");
+}
+
+#[test]
+fn a_sleep_window_starts_when_init_is_answered() {
+    // The node takes a second to answer init. The window (a 3000 ms lease, checked 1000 ms
+    // after it was granted) is measured from then: counted from spawn, the check would
+    // come at once and find about 3000 ms left.
+    let dir = tempfile::tempdir().unwrap();
+    let path = case_file(
+        &dir,
+        "slow-init.case",
+        r#"case: a window after a slow start
+input:
+{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}
+{"src":"c1","dest":"n1","body":{"type":"acquire_lease","msg_id":2,"duration_ms":3000}}
+sleep 1000
+{"src":"c1","dest":"n1","body":{"type":"check_lease","msg_id":3}}
+expected:
+{"src": "n1", "dest": "c0", "body": {"type": "init_ok", "in_reply_to": 1}}
+{"src": "n1", "dest": "c1", "body": {"type": "check_lease_ok", "in_reply_to": 3, "valid": true, "remaining_ms": {"$range": [1000, 2100]}}}
+"#,
+    );
+    let out = eddy_cases_on(
+        &maelstrom_node("--init-delay-ms 1000 --check-delay-ms 0"),
+        &[&path],
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("1 passed, 0 failed"), "{all}");
+}
+
+#[test]
+fn malformed_cases_exit_64_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = r#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}"#;
+    for (name, text_of_case, want) in [
+        (
+            "matcher.case",
+            format!("case: x\ninput:\n{init}\nexpected:\n{{\"src\": \"n1\", \"body\": {{\"msg_id\": {{\"$positive\": true}}}}}}\n"),
+            "matcher.case:5: expected line: `body.msg_id`: unknown matcher `$positive`",
+        ),
+        (
+            "empty.case",
+            format!("# nothing expected\ncase: x\ninput:\n{init}\n"),
+            "empty.case:2: case \"x\" has no expected lines",
+        ),
+        (
+            "header.case",
+            format!("case: x\nretries: 2\ninput:\n{init}\nexpected:\n{{}}\n"),
+            "header.case:2: unknown header `retries:`",
+        ),
+    ] {
+        let path = case_file(&dir, name, &text_of_case);
+        let out = eddy(&["cases", &path]);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(64), "{name}: {all}");
+        assert!(all.contains(want), "{name}: {all}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1, "{all}");
+        assert!(out.stdout.is_empty(), "nothing ran: {all}");
+    }
+}
+
+#[test]
+fn seed_only_cases_alone_are_a_usage_error_under_maelstrom() {
+    let out = eddy(&["cases", "cases/seed/004-pn-counter-1.case"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(64), "{all}");
+    assert!(
+        all.contains("all 1 cases test seed-only rules and needs --contract seed"),
+        "{all}"
+    );
+}
+
+#[test]
+fn skipped_cases_are_counted_in_every_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("r.xml");
+    let json = dir.path().join("r.json");
+    let out = eddy(&[
+        "cases",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "cases/protocol",
+    ]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("7 cases in ")
+            && all.contains(": 1 passed, 0 failed, 6 skipped, 0 could not run the node"),
+        "{all}"
+    );
+    assert!(all.contains("1 passed, 0 failed, 6 skipped\n"), "{all}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let report = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+    assert_eq!(report.tests, 7);
+    assert_eq!(report.failures, 0);
+    assert_eq!(report.test_suites[0].skipped, 6);
+    assert!(xml.contains("needs --contract seed"), "{xml}");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(record["summary"]["cases"], 7);
+    assert_eq!(record["summary"]["passed"], 1);
+    assert_eq!(record["summary"]["skipped"], 6);
+    assert_eq!(record["cases"][1]["status"], "skipped");
 }

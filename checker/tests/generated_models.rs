@@ -1,10 +1,11 @@
-//! Generated cases judge nodes by eddy's own models: the reference passes them, and a
-//! mutated model expectation is caught.
+//! Generated cases judge nodes by eddy's own models: the reference passes them under both
+//! contracts, and a mutated model expectation is caught.
 
 use eddy::cases::generate::generate;
 use eddy::cases::runner::Limits;
-use eddy::cases::suite::run_one;
+use eddy::cases::suite::run_one_under;
 use eddy::cases::verdict::{Rule, Status};
+use eddy::contract::Contract;
 use eddy::process::NodeCommand;
 use eddy::workload::Workload;
 use serde_json::Value;
@@ -48,13 +49,34 @@ fn mutate(expected: &mut Value) -> Option<String> {
             _ => {}
         }
     }
+    // A master's view of a server: its chunk count, inside `servers: {"$unordered": [...]}`.
+    if let Some(Value::Number(n)) = body
+        .get_mut("servers")
+        .and_then(|s| s.get_mut("$unordered"))
+        .and_then(|s| s.get_mut(0))
+        .and_then(|s| s.get_mut("chunks"))
+    {
+        *n = (n.as_u64()? + 1).into();
+        return Some("servers[0].chunks".into());
+    }
+    // `heartbeat_ok` carries `status: "alive"`.
+    if let Some(Value::String(status)) = body.get_mut("status") {
+        status.push_str("-mutated");
+        return Some("status".into());
+    }
     None
 }
 
 #[test]
 fn a_mutated_model_expectation_fails_the_case() {
+    for contract in [Contract::Seed, Contract::Maelstrom] {
+        mutants_are_caught(contract);
+    }
+}
+
+fn mutants_are_caught(contract: Contract) {
     let mut caught = std::collections::BTreeMap::new();
-    for case in generate(&Workload::ALL, 12, 99) {
+    for case in generate(&Workload::ALL, 12, 99, contract) {
         let workload = case.source.split('/').nth(1).unwrap().to_owned();
         let mut mutant = case.clone();
         let Some(line) = mutant
@@ -65,11 +87,11 @@ fn a_mutated_model_expectation_fails_the_case() {
         else {
             continue;
         };
-        let result = run_one(mutant, &reference(), Limits::default());
+        let result = run_one_under(contract, mutant, &reference(), Limits::default());
         assert_eq!(
             result.verdict.status,
             Status::Fail,
-            "{}: mutated line {line} was not caught",
+            "{} ({contract:?}): mutated line {line} was not caught",
             case.source
         );
         assert!(
@@ -86,21 +108,23 @@ fn a_mutated_model_expectation_fails_the_case() {
     for workload in Workload::ALL {
         assert!(
             caught.get(workload.name()).copied().unwrap_or(0) >= 3,
-            "too few mutants for {workload}: {caught:?}"
+            "too few mutants for {workload} ({contract:?}): {caught:?}"
         );
     }
 }
 
 #[test]
 fn unmutated_generated_cases_pass() {
-    for case in generate(&Workload::ALL, 10, 99) {
-        let result = run_one(case, &reference(), Limits::default());
-        assert_eq!(
-            result.verdict.status,
-            Status::Pass,
-            "{}: {:?}",
-            result.case.source,
-            result.verdict.failures
-        );
+    for contract in [Contract::Seed, Contract::Maelstrom] {
+        for case in generate(&Workload::ALL, 10, 99, contract) {
+            let result = run_one_under(contract, case, &reference(), Limits::default());
+            assert_eq!(
+                result.verdict.status,
+                Status::Pass,
+                "{} ({contract:?}): {:?}",
+                result.case.source,
+                result.verdict.failures
+            );
+        }
     }
 }

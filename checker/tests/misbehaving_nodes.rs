@@ -9,14 +9,16 @@ use support::{eddy, fixture, is_gone, leftovers, marker, text};
 
 /// Writes a one-request case (init, then `check_lease`) with `extra` more lines, returning its path.
 fn case_file(dir: &tempfile::TempDir, extra_lines: usize) -> String {
-    let mut text = String::from("case: misbehaviour\ninput:\n");
+    // Concurrent: the padding (from another client) is written without waiting for the
+    // request's answer, so a node that stops reading finds its stdin pipe filling up.
+    let mut text = String::from("case: misbehaviour\nconcurrent: true\ninput:\n");
     text.push_str(r#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}"#);
     text.push('\n');
     text.push_str(r#"{"src":"c1","dest":"n1","body":{"type":"check_lease","msg_id":2}}"#);
     text.push('\n');
     for i in 0..extra_lines {
         text.push_str(&format!(
-            "{{\"src\":\"c1\",\"dest\":\"n1\",\"body\":{{\"type\":\"pad\",\"pad\":\"{}\"}}}}\n",
+            "{{\"src\":\"c2\",\"dest\":\"n1\",\"body\":{{\"type\":\"pad\",\"pad\":\"{}\"}}}}\n",
             "p".repeat(200 + i % 7)
         ));
     }

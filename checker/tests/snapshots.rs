@@ -4,11 +4,14 @@
 //! Fields that depend on time are redacted so the snapshots are stable run after run, and
 //! timer-driven node-to-node messages (gossip) are left out because how many are sent
 //! depends on timing. With `CI` set, a changed, missing or orphaned snapshot fails.
+//! Everything runs under the seed contract, so every case (seed-only ones included) and
+//! every generated step is in the snapshots.
 
 use eddy::cases::format::load;
 use eddy::cases::generate::generate;
 use eddy::cases::runner::Limits;
-use eddy::cases::suite::{run_all, CaseResult};
+use eddy::cases::suite::{run_all_under, CaseResult};
+use eddy::contract::Contract;
 use eddy::process::NodeCommand;
 use eddy::workload::Workload;
 use serde_json::{json, Value};
@@ -56,12 +59,20 @@ fn reference_transcripts_match_their_snapshots() {
         &Workload::ALL,
         GENERATED_PER_WORKLOAD,
         GENERATED_SEED,
+        Contract::Seed,
     ));
     let reference = NodeCommand {
         program: env!("CARGO_BIN_EXE_eddy").into(),
         args: vec!["node".into()],
     };
-    let results = run_all(cases, &reference, 2, Limits::default(), &|_| {});
+    let results = run_all_under(
+        Contract::Seed,
+        cases,
+        &reference,
+        2,
+        Limits::default(),
+        &|_| {},
+    );
 
     let snapshot_dir = repo.join("snapshots");
     let mut settings = insta::Settings::clone_current();

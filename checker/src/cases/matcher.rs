@@ -13,8 +13,162 @@
 //! | `{"$one_of": [a, b]}` | a value matching `a` or `b` |
 //! | `{"$subset_of": [a, b]}` | an array each of whose items equals one of `a`, `b` |
 //! | `{"$unordered": [a, b]}` | an array of the same length whose items match `a`, `b` in some order |
+//!
+//! [`validate`] refuses what cannot be meant: an unknown `$` name, a matcher with ill-formed
+//! arguments, a `$` key that is not the first of its object. Case files are validated when
+//! they are read, so such a mistake is the case's (exit 64), never the node's.
 
 use serde_json::{Map, Value};
+
+/// The matchers there are.
+pub const MATCHERS: [&str; 6] = [
+    "$type",
+    "$range",
+    "$clock",
+    "$one_of",
+    "$subset_of",
+    "$unordered",
+];
+
+/// The type names `$type` knows.
+const TYPES: [&str; 8] = [
+    "integer", "number", "string", "boolean", "null", "array", "object", "any",
+];
+
+/// Checks that every matcher in an expected value is known and well-formed; the error
+/// names the field (`` `body.n`: unknown matcher `$between` ``).
+pub fn validate(expected: &Value) -> Result<(), String> {
+    check_spec("", expected)
+}
+
+fn field(path: &str) -> String {
+    if path.is_empty() {
+        "line".to_owned()
+    } else {
+        format!("`{path}`")
+    }
+}
+
+fn check_spec(path: &str, value: &Value) -> Result<(), String> {
+    match value {
+        Value::Object(object) if is_matcher(object) => {
+            check_matcher(object).map_err(|why| format!("{}: {why}", field(path)))
+        }
+        Value::Object(object) => {
+            for (key, child) in object {
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if key.starts_with('$') {
+                    return Err(format!(
+                        "{}: `{key}` must be the first key of its object (a matcher is an object whose first key starts with `$`)",
+                        field(path)
+                    ));
+                }
+                check_spec(&child_path, child)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| check_spec(&format!("{path}[{i}]"), item)),
+        _ => Ok(()),
+    }
+}
+
+fn check_matcher(spec: &Map<String, Value>) -> Result<(), String> {
+    let (name, arg) = spec.iter().next().expect("a matcher has a key");
+    let allowed_extra: &[&str] = if name == "$clock" { &["$tol"] } else { &[] };
+    if let Some(extra) = spec
+        .keys()
+        .skip(1)
+        .find(|k| !allowed_extra.contains(&k.as_str()))
+    {
+        return Err(format!("`{name}` takes no other key, found `{extra}`"));
+    }
+    let list = || {
+        arg.as_array()
+            .ok_or_else(|| format!("`{name}` takes a list, found {}", short(arg)))
+    };
+    match name.as_str() {
+        "$type" => {
+            let names: Vec<&Value> = match arg {
+                Value::Array(items) if !items.is_empty() => items.iter().collect(),
+                Value::String(_) => vec![arg],
+                _ => {
+                    return Err(format!(
+                        "`$type` takes a type name or a list of them, found {}",
+                        short(arg)
+                    ))
+                }
+            };
+            match names
+                .iter()
+                .find(|n| !n.as_str().is_some_and(|n| TYPES.contains(&n)))
+            {
+                Some(bad) => Err(format!(
+                    "unknown type {} (known: {})",
+                    short(bad),
+                    TYPES.join(", ")
+                )),
+                None => Ok(()),
+            }
+        }
+        "$range" => match arg
+            .as_array()
+            .map(|b| b.iter().map(Value::as_f64).collect::<Vec<_>>())
+        {
+            Some(bounds) if matches!(bounds[..], [Some(lo), Some(hi)] if lo <= hi) => Ok(()),
+            _ => Err(format!(
+                "`$range` takes [lo, hi], two numbers with lo <= hi, found {}",
+                short(arg)
+            )),
+        },
+        "$clock" => {
+            if !(arg.is_i64() || arg.is_u64()) {
+                return Err(format!("`$clock` takes an integer, found {}", short(arg)));
+            }
+            match spec.get("$tol") {
+                Some(tol) if !tol.is_u64() => Err(format!(
+                    "`$tol` takes a non-negative integer, found {}",
+                    short(tol)
+                )),
+                _ => Ok(()),
+            }
+        }
+        "$one_of" | "$unordered" => list()?.iter().enumerate().try_for_each(|(i, item)| {
+            check_spec("", item).map_err(|why| format!("in `{name}` item {}: {why}", i + 1))
+        }),
+        "$subset_of" => {
+            for item in list()? {
+                if item.is_object() || item.is_array() {
+                    check_spec("", item)?;
+                    if contains_matcher(item) {
+                        return Err(
+                            "`$subset_of` compares items by value; it cannot hold matchers".into(),
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        other => Err(format!(
+            "unknown matcher `{other}` (known: {})",
+            MATCHERS.join(", ")
+        )),
+    }
+}
+
+fn contains_matcher(value: &Value) -> bool {
+    match value {
+        Value::Object(object) => is_matcher(object) || object.values().any(contains_matcher),
+        Value::Array(items) => items.iter().any(contains_matcher),
+        _ => false,
+    }
+}
 
 /// The default tolerance of `$clock`, in milliseconds.
 pub const DEFAULT_CLOCK_TOLERANCE_MS: i64 = 1000;
@@ -339,5 +493,63 @@ mod tests {
             NOW
         ));
         assert!(!matches(&json!({"$bogus": 1}), &json!(1), NOW));
+    }
+
+    #[test]
+    fn validation_refuses_what_cannot_be_meant() {
+        for good in [
+            json!({"body": {"n": {"$range": [1, 2]}, "t": {"$clock": 5, "$tol": 10}}}),
+            json!({"x": {"$type": ["integer", "null"]}, "y": {"$one_of": [1, {"$type": "string"}]}}),
+            json!({"s": {"$subset_of": ["a", 1]}, "u": {"$unordered": [{"n": {"$range": [0, 1]}}]}}),
+        ] {
+            assert_eq!(validate(&good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            (
+                json!({"body": {"n": {"$between": [1, 2]}}}),
+                "`body.n`: unknown matcher `$between`",
+            ),
+            (
+                json!({"n": {"$range": [2, 1]}}),
+                "`n`: `$range` takes [lo, hi]",
+            ),
+            (json!({"n": {"$range": 3}}), "`n`: `$range` takes [lo, hi]"),
+            (
+                json!({"n": {"$type": "float"}}),
+                "`n`: unknown type \"float\"",
+            ),
+            (
+                json!({"n": {"$clock": 1.5}}),
+                "`n`: `$clock` takes an integer",
+            ),
+            (
+                json!({"n": {"$clock": 1, "$tol": -1}}),
+                "`n`: `$tol` takes a non-negative",
+            ),
+            (
+                json!({"n": {"$range": [1, 2], "$tol": 1}}),
+                "`n`: `$range` takes no other key",
+            ),
+            (json!({"n": {"$one_of": 1}}), "`n`: `$one_of` takes a list"),
+            (
+                json!({"n": {"$one_of": [{"$nope": 1}]}}),
+                "`n`: in `$one_of` item 1: line: unknown matcher `$nope`",
+            ),
+            (
+                json!({"n": {"$subset_of": [{"$type": "any"}]}}),
+                "`n`: `$subset_of` compares items by value",
+            ),
+            (
+                json!({"n": {"a": 1, "$range": [1, 2]}}),
+                "`n`: `$range` must be the first key",
+            ),
+            (
+                json!({"items": [1, {"$x": 1}]}),
+                "`items[1]`: unknown matcher `$x`",
+            ),
+        ] {
+            let err = validate(&bad).unwrap_err();
+            assert!(err.starts_with(why), "{bad}: {err}");
+        }
     }
 }

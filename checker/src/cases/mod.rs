@@ -8,11 +8,15 @@ pub mod runner;
 pub mod suite;
 pub mod verdict;
 
+use crate::contract::Contract;
 use serde_json::Value;
 use std::time::Duration;
 
 /// The timeout of a case that names none (the seed pages' 5000 ms).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// Why a case that needs the seed contract is not run under Maelstrom's.
+pub const NEEDS_SEED: &str = "needs --contract seed";
 
 /// One scripted case: lines to feed one fresh node, and the lines expected back.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,11 +25,21 @@ pub struct Case {
     pub name: String,
     /// Where it came from: `path` or `path#N` (the N-th case in the file), or `generated/...`.
     pub source: String,
-    /// How long the node has to answer every request.
+    /// How long the node has to answer `init`, and then, counted from its answer, every
+    /// other request.
     pub timeout: Duration,
+    /// The contract whose rules the case tests: [`Contract::Maelstrom`] cases run under
+    /// both contracts, [`Contract::Seed`] cases only under `--contract seed`.
+    pub contract: Contract,
+    /// Match the expected lines as an ordered subsequence of the output (`ordered: true`)
+    /// instead of in any order.
+    pub ordered: bool,
+    /// Write a request as soon as its own client's earlier requests (and `init`) are
+    /// answered (`concurrent: true`), instead of once every earlier request is.
+    pub concurrent: bool,
     /// What to feed, in order.
     pub steps: Vec<Step>,
-    /// Expected output lines, matched as an ordered subsequence (may hold matchers).
+    /// Expected output lines (may hold matchers).
     pub expected: Vec<Value>,
 }
 
@@ -39,11 +53,32 @@ pub enum Step {
 }
 
 impl Case {
+    /// A case with the defaults of a file that names no header: 5000 ms, Maelstrom's
+    /// contract, any order, one request in flight.
+    pub fn new(name: impl Into<String>, source: impl Into<String>) -> Case {
+        Case {
+            name: name.into(),
+            source: source.into(),
+            timeout: DEFAULT_TIMEOUT,
+            contract: Contract::Maelstrom,
+            ordered: false,
+            concurrent: false,
+            steps: Vec::new(),
+            expected: Vec::new(),
+        }
+    }
+
     /// The lines the case feeds, in order.
     pub fn input_lines(&self) -> impl Iterator<Item = &str> {
         self.steps.iter().filter_map(|step| match step {
             Step::Send(line) => Some(line.as_str()),
             Step::Sleep(_) => None,
         })
+    }
+
+    /// True when the case runs under `contract` (a seed-only case does not run under
+    /// Maelstrom's).
+    pub fn runs_under(&self, contract: Contract) -> bool {
+        !(self.contract == Contract::Seed && contract == Contract::Maelstrom)
     }
 }

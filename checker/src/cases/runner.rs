@@ -1,6 +1,18 @@
 //! Running one case: a fresh node process, the input fed step by step, the output
 //! collected until every request is answered, the timeout runs out, the node exits, or it
 //! floods. Whatever happens, the node's process group is killed before this returns.
+//!
+//! How the input is fed (docs/protocol.md section 2):
+//! - A line (and a `sleep`) waits until every request written before it has been answered,
+//!   so the node is never asked to serve two requests at once and a case means the same
+//!   to a node that handles requests concurrently as to one that handles them in turn.
+//!   With `concurrent: true`, a line waits only for `init` and for the earlier requests of
+//!   its own client (`src`): different clients' requests are then in flight together.
+//!   Lines are always written in the case's order.
+//! - So nothing after `init` is written before `init` is answered, and every `sleep`
+//!   starts after that answer: time windows are measured from `init_ok`, not from spawn.
+//! - The timeout bounds the wait for the answer to `init`, and then, counted again from
+//!   that answer, everything else.
 
 use super::matcher::Arrival;
 use super::{Case, Step};
@@ -9,7 +21,6 @@ use crate::process::{
 };
 use crate::protocol::Message;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Limits that protect the harness from a misbehaving node.
@@ -63,6 +74,8 @@ pub enum Ending {
     Flooded(String),
     /// The node could not be started.
     SpawnFailed(String),
+    /// The case was not run (it needs another contract).
+    NotRun,
 }
 
 /// Everything observed while running a case.
@@ -76,6 +89,29 @@ pub struct Transcript {
     pub stderr_tail: Vec<String>,
     /// Wall time of the whole run.
     pub elapsed: Duration,
+    /// How many input lines were written; the rest were still waiting when the case ended.
+    pub sent: usize,
+    /// The input lines (1-based) of the unanswered requests the next unwritten step was
+    /// waiting for when the case ended (empty when every line was written, or the case
+    /// ended during a `sleep`).
+    pub waiting_for: Vec<usize>,
+    /// Milliseconds from spawn until the case's `init` was answered.
+    pub init_answered_ms: Option<f64>,
+}
+
+impl Transcript {
+    /// The transcript of a case that was not run.
+    pub fn not_run() -> Transcript {
+        Transcript {
+            outputs: Vec::new(),
+            ending: Ending::NotRun,
+            stderr_tail: Vec::new(),
+            elapsed: Duration::ZERO,
+            sent: 0,
+            waiting_for: Vec::new(),
+            init_answered_ms: None,
+        }
+    }
 }
 
 /// A request the case fed (an input line with a `msg_id`), by position.
@@ -120,6 +156,83 @@ pub fn requests(case: &Case) -> Vec<Request> {
         .collect()
 }
 
+/// What the runner knows about the requests it feeds.
+struct Feed<'a> {
+    case: &'a Case,
+    requests: Vec<Request>,
+    /// For each input line (0-based): its `src`, when it is JSON with one.
+    line_src: Vec<Option<String>>,
+    /// For each input line (0-based): the request it is, if any.
+    line_request: Vec<Option<usize>>,
+    /// The `init` request, if the case has one.
+    init: Option<usize>,
+    written: Vec<bool>,
+    answered: Vec<bool>,
+}
+
+impl<'a> Feed<'a> {
+    fn new(case: &'a Case) -> Feed<'a> {
+        let requests = requests(case);
+        let lines: Vec<&str> = case.input_lines().collect();
+        let mut line_request = vec![None; lines.len()];
+        for (i, request) in requests.iter().enumerate() {
+            line_request[request.line - 1] = Some(i);
+        }
+        let line_src = lines
+            .iter()
+            .map(|line| {
+                serde_json::from_str::<Value>(line)
+                    .ok()
+                    .and_then(|v| v["src"].as_str().map(str::to_owned))
+            })
+            .collect();
+        let init = requests.iter().position(|r| r.kind() == "init");
+        let n = requests.len();
+        Feed {
+            case,
+            requests,
+            line_src,
+            line_request,
+            init,
+            written: vec![false; n],
+            answered: vec![false; n],
+        }
+    }
+
+    /// The input lines (1-based) of the unanswered requests that hold back the next step:
+    /// input line `line` (0-based), or a `sleep` when `line` is `None`. Empty when it may go.
+    fn blockers(&self, line: Option<usize>) -> Vec<usize> {
+        let open = |i: &usize| self.written[*i] && !self.answered[*i];
+        if let Some(init) = self.init.filter(open) {
+            return vec![self.requests[init].line];
+        }
+        let src = line.and_then(|l| self.line_src[l].as_deref());
+        (0..self.requests.len())
+            .filter(open)
+            .filter(|&i| !self.case.concurrent || src == Some(self.requests[i].src.as_str()))
+            .map(|i| self.requests[i].line)
+            .collect()
+    }
+
+    /// Records a reply; returns true when it answered `init`.
+    fn record_reply(&mut self, reply: &Message) -> bool {
+        let found = (0..self.requests.len()).find(|&i| {
+            self.written[i] && !self.answered[i] && self.requests[i].is_answered_by(reply)
+        });
+        match found {
+            Some(i) => {
+                self.answered[i] = true;
+                Some(i) == self.init
+            }
+            None => false,
+        }
+    }
+
+    fn all_answered(&self) -> bool {
+        self.answered.iter().all(|a| *a)
+    }
+}
+
 /// Runs `case` against a fresh process of `command`.
 pub fn run_case(case: &Case, command: &NodeCommand, limits: Limits) -> Transcript {
     let start = Instant::now();
@@ -127,46 +240,55 @@ pub fn run_case(case: &Case, command: &NodeCommand, limits: Limits) -> Transcrip
         Ok(node) => node,
         Err(error) => {
             return Transcript {
-                outputs: Vec::new(),
                 ending: Ending::SpawnFailed(error.to_string()),
-                stderr_tail: Vec::new(),
                 elapsed: start.elapsed(),
+                ..Transcript::not_run()
             }
         }
     };
-    let requests = requests(case);
-    let mut unanswered: HashMap<(String, String), usize> = requests
-        .iter()
-        .map(|r| ((r.src.clone(), r.msg_id.to_string()), 1))
-        .collect();
-    let deadline = start + case.timeout;
+    let mut feed = Feed::new(case);
+    let mut deadline = start + case.timeout;
+    let mut init_answered_ms = None;
     let mut outputs = Vec::new();
     let mut bytes = 0usize;
-    let mut steps = case.steps.iter();
-    let mut next_step_at = start;
-    let mut fed_all = false;
+    let mut step = 0usize;
+    let mut sent = 0usize;
+    let mut sleep_until: Option<Instant> = None;
     let ending = loop {
-        while !fed_all && Instant::now() >= next_step_at {
-            match steps.next() {
-                Some(Step::Send(line)) => {
+        // Feed every step that may go now.
+        while let Some(next) = case.steps.get(step) {
+            match next {
+                Step::Send(line) => {
+                    if !feed.blockers(Some(sent)).is_empty() {
+                        break;
+                    }
                     node.send(line);
+                    if let Some(i) = feed.line_request[sent] {
+                        feed.written[i] = true;
+                    }
+                    sent += 1;
+                    step += 1;
                 }
-                Some(Step::Sleep(pause)) => next_step_at = Instant::now() + *pause,
-                None => fed_all = true,
+                Step::Sleep(pause) => match sleep_until {
+                    None if feed.blockers(None).is_empty() => {
+                        sleep_until = Some(Instant::now() + *pause)
+                    }
+                    Some(until) if Instant::now() >= until => {
+                        sleep_until = None;
+                        step += 1;
+                    }
+                    _ => break,
+                },
             }
         }
-        if fed_all && unanswered.is_empty() {
+        if step == case.steps.len() && feed.all_answered() {
             break finish(&mut node, &mut outputs, start, limits);
         }
         let now = Instant::now();
         if now >= deadline {
             break Ending::TimedOut;
         }
-        let wake = if fed_all {
-            deadline
-        } else {
-            next_step_at.min(deadline)
-        };
+        let wake = sleep_until.map_or(deadline, |until| until.min(deadline));
         match node.next_output(wake.saturating_duration_since(now)) {
             None => {}
             Some(OutputEvent::Closed) => {
@@ -179,8 +301,9 @@ pub fn run_case(case: &Case, command: &NodeCommand, limits: Limits) -> Transcrip
                 bytes += raw_len(&raw);
                 let output = to_output(at, start, raw);
                 if let Ok(message) = &output.line {
-                    if let Some(id) = message.in_reply_to() {
-                        unanswered.remove(&(message.dest().to_owned(), id.to_string()));
+                    if feed.record_reply(message) && init_answered_ms.is_none() {
+                        init_answered_ms = Some(output.at_ms);
+                        deadline = at + case.timeout;
                     }
                 }
                 outputs.push(output);
@@ -194,12 +317,20 @@ pub fn run_case(case: &Case, command: &NodeCommand, limits: Limits) -> Transcrip
             }
         }
     };
+    let waiting_for = match case.steps.get(step) {
+        Some(Step::Send(_)) => feed.blockers(Some(sent)),
+        Some(Step::Sleep(_)) if sleep_until.is_none() => feed.blockers(None),
+        _ => Vec::new(),
+    };
     node.kill();
     Transcript {
         outputs,
         ending,
         stderr_tail: node.stderr_tail(),
         elapsed: start.elapsed(),
+        sent,
+        waiting_for,
+        init_answered_ms,
     }
 }
 

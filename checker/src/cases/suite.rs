@@ -1,8 +1,10 @@
-//! Running many cases in parallel, each against its own fresh node process.
+//! Running many cases in parallel, each against its own fresh node process, under a
+//! contract: a case that needs the seed contract is skipped, not run, under Maelstrom's.
 
 use super::runner::{run_case, Limits, Transcript};
-use super::verdict::{judge, Verdict};
+use super::verdict::{judge, skipped, Verdict};
 use super::Case;
+use crate::contract::Contract;
 use crate::process::NodeCommand;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -18,10 +20,28 @@ pub struct CaseResult {
     pub verdict: Verdict,
 }
 
-/// Runs and judges one case.
+/// Runs and judges one case under the seed contract (every case runs, judged as written).
 pub fn run_one(case: Case, command: &NodeCommand, limits: Limits) -> CaseResult {
+    run_one_under(Contract::Seed, case, command, limits)
+}
+
+/// Runs and judges one case under `contract`; a case that does not run under it is
+/// skipped without starting the node.
+pub fn run_one_under(
+    contract: Contract,
+    case: Case,
+    command: &NodeCommand,
+    limits: Limits,
+) -> CaseResult {
+    if !case.runs_under(contract) {
+        return CaseResult {
+            verdict: skipped(&case),
+            case,
+            transcript: Transcript::not_run(),
+        };
+    }
     let transcript = run_case(&case, command, limits);
-    let verdict = judge(&case, &transcript);
+    let verdict = judge(&case, &transcript, contract);
     CaseResult {
         case,
         transcript,
@@ -29,9 +49,21 @@ pub fn run_one(case: Case, command: &NodeCommand, limits: Limits) -> CaseResult 
     }
 }
 
-/// Runs `cases` on `jobs` threads; `on_done` sees each result as it completes. Results come
-/// back in the order of `cases`.
+/// [`run_all_under`] the seed contract (every case runs, judged as written).
 pub fn run_all(
+    cases: Vec<Case>,
+    command: &NodeCommand,
+    jobs: usize,
+    limits: Limits,
+    on_done: &(dyn Fn(&CaseResult) + Sync),
+) -> Vec<CaseResult> {
+    run_all_under(Contract::Seed, cases, command, jobs, limits, on_done)
+}
+
+/// Runs `cases` under `contract` on `jobs` threads; `on_done` sees each result as it
+/// completes. Results come back in the order of `cases`.
+pub fn run_all_under(
+    contract: Contract,
     cases: Vec<Case>,
     command: &NodeCommand,
     jobs: usize,
@@ -52,7 +84,7 @@ pub fn run_all(
                     .unwrap()
                     .take()
                     .expect("each case is taken once");
-                let result = run_one(case, command, limits);
+                let result = run_one_under(contract, case, command, limits);
                 on_done(&result);
                 *results[i].lock().unwrap() = Some(result);
             });

@@ -1,13 +1,15 @@
-//! Judging a transcript against its case (SPEC section 2): the expected lines as an
-//! ordered subsequence, the schema of every reply, exactly one reply per request, and
-//! whether the node ran at all.
+//! Judging a transcript against its case (SPEC section 2): the expected lines (in any
+//! order, or as an ordered subsequence for `ordered: true`), the schema of every reply,
+//! exactly one reply per request, and whether the node ran at all; under a contract.
 
 use super::matcher::{differences, matches, short};
 use super::runner::{requests, Ending, Output, Request, Transcript};
-use super::Case;
+use super::{Case, NEEDS_SEED};
+use crate::contract::Contract;
 use crate::protocol::{reply_types, Message};
 use crate::schema::check_body;
 use serde::Serialize;
+use serde_json::Value;
 
 /// The outcome of one case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -20,13 +22,16 @@ pub enum Status {
     /// The node could not be run: not found, crashed before answering init, or never
     /// answered init.
     NodeError,
+    /// Not run: the case needs another contract (`needs --contract seed`).
+    Skipped,
 }
 
 /// Which rule a failure broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
-    /// An expected line was not matched in order.
+    /// An expected line was not matched (by an output line of its own; in order, for
+    /// `ordered: true`).
     ExpectedLine,
     /// A reply or node message broke its schema, or a request was answered with the wrong type.
     Schema,
@@ -77,9 +82,42 @@ pub struct Verdict {
     pub notes: Vec<String>,
 }
 
-/// Judges `transcript` against `case`.
-pub fn judge(case: &Case, transcript: &Transcript) -> Verdict {
-    let requests = requests(case);
+/// The verdict on a case that was not run under `contract`.
+pub fn skipped(case: &Case) -> Verdict {
+    Verdict {
+        status: Status::Skipped,
+        matched: 0,
+        expected: case.expected.len(),
+        failures: Vec::new(),
+        notes: vec![NEEDS_SEED.into()],
+    }
+}
+
+/// An expected line as `contract` reads it: under Maelstrom's, the node's own `msg_id` is
+/// not compared (a node may number its messages from anywhere; `in_reply_to` still is).
+pub fn expected_under(expected: &Value, contract: Contract) -> Value {
+    let mut line = expected.clone();
+    if contract == Contract::Maelstrom {
+        if let Some(body) = line.get_mut("body").and_then(Value::as_object_mut) {
+            body.remove("msg_id");
+        }
+    }
+    line
+}
+
+/// Judges `transcript` against `case` under `contract`.
+pub fn judge(case: &Case, transcript: &Transcript, contract: Contract) -> Verdict {
+    if transcript.ending == Ending::NotRun {
+        return skipped(case);
+    }
+    let all_requests = requests(case);
+    // Requests that were never written (they waited for a reply that never came) are not
+    // charged with having no reply: the node failure below names them.
+    let requests: Vec<Request> = all_requests
+        .iter()
+        .filter(|r| r.line <= transcript.sent)
+        .cloned()
+        .collect();
     let messages: Vec<(usize, &Message)> = transcript
         .outputs
         .iter()
@@ -107,30 +145,40 @@ pub fn judge(case: &Case, transcript: &Transcript) -> Verdict {
             ));
         }
     }
-    let matched = match_expected(case, &transcript.outputs, &mut failures);
-    check_replies(&requests, &messages, &mut failures);
+    let expected: Vec<Value> = case
+        .expected
+        .iter()
+        .map(|line| expected_under(line, contract))
+        .collect();
+    let matched = if case.ordered {
+        match_ordered(&expected, &transcript.outputs, &mut failures)
+    } else {
+        match_any_order(&expected, &transcript.outputs, &mut failures)
+    };
+    check_replies(&requests, &messages, contract, &mut failures);
+    let unsent = unsent_detail(case, &all_requests, transcript);
     match &transcript.ending {
         Ending::Answered { lingered: true, .. } => {
             notes.push("the node did not exit after stdin closed; it was killed".into());
         }
-        Ending::Answered { .. } | Ending::SpawnFailed(_) => {}
+        Ending::Answered { .. } | Ending::SpawnFailed(_) | Ending::NotRun => {}
         Ending::TimedOut => failures.push(failure(
             Rule::Node,
             format!(
                 "timed out after {} ms waiting for replies",
                 case.timeout.as_millis()
             ),
-            stderr_detail(transcript),
+            [unsent, stderr_detail(transcript)].concat(),
         )),
         Ending::Exited(how) => failures.push(failure(
             Rule::Node,
             format!("the node {how} before answering every request"),
-            stderr_detail(transcript),
+            [unsent, stderr_detail(transcript)].concat(),
         )),
         Ending::Flooded(how) => failures.push(failure(
             Rule::Node,
             format!("output flood: the node {how}; it was killed"),
-            vec![],
+            unsent,
         )),
     }
     let status = if failures.is_empty() {
@@ -153,6 +201,41 @@ fn failure(rule: Rule, summary: String, detail: Vec<String>) -> Failure {
         summary,
         detail,
     }
+}
+
+/// Which input lines were never written and what they waited for.
+fn unsent_detail(case: &Case, requests: &[Request], transcript: &Transcript) -> Vec<String> {
+    let total = case.input_lines().count();
+    if transcript.sent >= total {
+        return Vec::new();
+    }
+    let lines = if transcript.sent + 1 == total {
+        format!("input line {total} was")
+    } else {
+        format!("input lines {} to {total} were", transcript.sent + 1)
+    };
+    let waited: Vec<String> = transcript
+        .waiting_for
+        .iter()
+        .filter_map(|line| requests.iter().find(|r| r.line == *line))
+        .map(|r| {
+            format!(
+                "input line {} (`{}`, msg_id {} from {})",
+                r.line,
+                r.kind(),
+                r.msg_id,
+                r.src
+            )
+        })
+        .collect();
+    vec![if waited.is_empty() {
+        format!("{lines} not written: the case ended during a `sleep`")
+    } else {
+        format!(
+            "{lines} not written: a line waits for the replies to earlier requests, and {} got none",
+            waited.join(", ")
+        )
+    }]
 }
 
 fn stderr_detail(transcript: &Transcript) -> Vec<String> {
@@ -181,7 +264,7 @@ fn node_could_not_run(
             transcript.elapsed.as_millis()
         ),
         Ending::Flooded(how) => format!("the node {how} without answering init"),
-        Ending::Answered { .. } | Ending::SpawnFailed(_) => return None,
+        Ending::Answered { .. } | Ending::SpawnFailed(_) | Ending::NotRun => return None,
     };
     let mut detail: Vec<String> = messages
         .iter()
@@ -192,34 +275,90 @@ fn node_could_not_run(
     Some(failure(Rule::Node, summary, detail))
 }
 
-/// Greedy ordered-subsequence matching; every unmatched expected line is a failure that
-/// shows the closest output line. Returns how many expected lines matched.
-fn match_expected(case: &Case, outputs: &[Output], failures: &mut Vec<Failure>) -> usize {
+/// Greedy ordered-subsequence matching (`ordered: true`); every unmatched expected line is
+/// a failure that shows the closest output line after the last match. Returns how many
+/// expected lines matched.
+fn match_ordered(expected: &[Value], outputs: &[Output], failures: &mut Vec<Failure>) -> usize {
     let mut next = 0;
     let mut matched = 0;
-    for (k, expected) in case.expected.iter().enumerate() {
-        let found = (next..outputs.len()).find(|&i| {
-            outputs[i]
-                .line
-                .as_ref()
-                .is_ok_and(|m| matches(expected, &m.value, outputs[i].arrival))
-        });
+    for (k, line) in expected.iter().enumerate() {
+        let found = (next..outputs.len()).find(|&i| matches_output(line, &outputs[i]));
         match found {
             Some(i) => {
                 matched += 1;
                 next = i + 1;
             }
-            None => failures.push(explain_missing(k, expected, &outputs[next..], next)),
+            None => failures.push(explain_missing(k, line, outputs, next, &[])),
         }
     }
     matched
 }
 
+/// Matching in any order: the largest set of pairs (expected line, output line) that gives
+/// every expected line an output line of its own (a maximum bipartite matching, so the
+/// result depends neither on the order of the lines nor on a greedy choice). Every
+/// unmatched expected line is a failure that shows the closest output line. Returns how
+/// many expected lines matched.
+fn match_any_order(expected: &[Value], outputs: &[Output], failures: &mut Vec<Failure>) -> usize {
+    let candidates: Vec<Vec<usize>> = expected
+        .iter()
+        .map(|line| {
+            (0..outputs.len())
+                .filter(|&i| matches_output(line, &outputs[i]))
+                .collect()
+        })
+        .collect();
+    let mut owner: Vec<Option<usize>> = vec![None; outputs.len()];
+    for k in 0..expected.len() {
+        let mut seen = vec![false; outputs.len()];
+        augment(k, &candidates, &mut owner, &mut seen);
+    }
+    let mut matched = 0;
+    for (k, line) in expected.iter().enumerate() {
+        if owner.contains(&Some(k)) {
+            matched += 1;
+        } else {
+            failures.push(explain_missing(k, line, outputs, 0, &owner));
+        }
+    }
+    matched
+}
+
+/// Kuhn's augmenting path from expected line `k`: true when it got an output line.
+fn augment(
+    k: usize,
+    candidates: &[Vec<usize>],
+    owner: &mut [Option<usize>],
+    seen: &mut [bool],
+) -> bool {
+    for &i in &candidates[k] {
+        if seen[i] {
+            continue;
+        }
+        seen[i] = true;
+        if owner[i].is_none_or(|other| augment(other, candidates, owner, seen)) {
+            owner[i] = Some(k);
+            return true;
+        }
+    }
+    false
+}
+
+fn matches_output(expected: &Value, output: &Output) -> bool {
+    output
+        .line
+        .as_ref()
+        .is_ok_and(|m| matches(expected, &m.value, output.arrival))
+}
+
+/// Explains expected line `k`, unmatched, with the closest output line from `offset` on;
+/// `owner` tells which expected line took each output line (any-order matching).
 fn explain_missing(
     k: usize,
-    expected: &serde_json::Value,
-    rest: &[Output],
+    expected: &Value,
+    outputs: &[Output],
     offset: usize,
+    owner: &[Option<usize>],
 ) -> Failure {
     let kind = expected["body"]["type"].as_str().unwrap_or("?");
     let summary = format!(
@@ -231,6 +370,7 @@ fn explain_missing(
             String::new()
         }
     );
+    let rest = &outputs[offset..];
     let mut detail = vec![format!("expected: {}", short(expected))];
     let closest = rest
         .iter()
@@ -250,6 +390,14 @@ fn explain_missing(
                 offset + i + 1,
                 short(&message.value)
             ));
+            if diffs.is_empty() {
+                if let Some(Some(other)) = owner.get(offset + i) {
+                    detail.push(format!(
+                        "  it matches, but expected line {} took it (each expected line needs an output line of its own)",
+                        other + 1
+                    ));
+                }
+            }
             detail.extend(diffs.into_iter().map(|d| format!("  {d}")));
         }
         None => {
@@ -259,7 +407,11 @@ fn explain_missing(
                 .map(|m| m.kind().to_owned())
                 .collect();
             detail.push(if kinds.is_empty() {
-                "got: no further output".into()
+                if offset > 0 {
+                    "got: no further output".into()
+                } else {
+                    "got: no output".into()
+                }
             } else {
                 format!("got types: {}", kinds.join(", "))
             });
@@ -269,10 +421,12 @@ fn explain_missing(
 }
 
 /// Exactly one reply per request, of a type that answers it and well-formed; other
-/// messages well-formed too.
+/// messages well-formed too, under the seed contract only (under Maelstrom's, node-to-node
+/// bodies are the node's own business).
 fn check_replies(
     requests: &[Request],
     messages: &[(usize, &Message)],
+    contract: Contract,
     failures: &mut Vec<Failure>,
 ) {
     for request in requests {
@@ -327,6 +481,9 @@ fn check_replies(
     }
     for (i, message) in messages {
         let Some(id) = message.in_reply_to() else {
+            if contract == Contract::Maelstrom {
+                continue;
+            }
             if let Err(why) = check_body(message.body(), None) {
                 failures.push(failure(
                     Rule::Schema,

@@ -4,8 +4,10 @@ use super::UsageError;
 use crate::cases::format::{load, to_case_text};
 use crate::cases::generate::generate;
 use crate::cases::runner::Limits;
-use crate::cases::suite::{run_all, CaseResult};
-use crate::cases::Case;
+use crate::cases::suite::{run_all_under, CaseResult};
+use crate::cases::verdict::Status;
+use crate::cases::{Case, NEEDS_SEED};
+use crate::contract::Contract;
 use crate::exit::Outcome;
 use crate::process::NodeCommand;
 use crate::report::{json, junit, terminal, Tally};
@@ -24,6 +26,12 @@ pub struct CasesArgs {
     /// the bundled reference node.
     #[arg(long = "bin", value_name = "COMMAND")]
     pub bin: Option<String>,
+    /// The contract the node is judged under. maelstrom: a reply's own `msg_id` is not
+    /// compared, and cases and generated steps that test seed-only rules (errors 10 and
+    /// 12, `gossip_status`, injected `replicate`, `msg_id` numbering from 0) are skipped or
+    /// left out; seed: everything, as written.
+    #[arg(long, value_enum, value_name = "CONTRACT", default_value_t = Contract::Maelstrom)]
+    pub contract: Contract,
     /// Cases to run at once. Default: the number of cores.
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
@@ -77,20 +85,31 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, UsageError> {
     if cases.is_empty() {
         return Err(UsageError("no cases found".into()));
     }
+    if !cases.iter().any(|case| case.runs_under(args.contract)) {
+        return Err(UsageError(format!(
+            "all {} cases test seed-only rules and {NEEDS_SEED}; nothing would run under --contract {}",
+            cases.len(),
+            args.contract.name()
+        )));
+    }
     let verbose = args.verbose || cases.len() <= 100;
     println!(
-        "eddy cases: {} cases against {} ({} at a time)",
+        "eddy cases: {} cases against {} ({} at a time), --contract {}",
         cases.len(),
         command.display(),
-        jobs
+        jobs,
+        args.contract.name()
     );
     let started = Instant::now();
-    let results = run_with_progress(cases, &command, jobs, verbose);
+    let results = run_with_progress(args.contract, cases, &command, jobs, verbose);
     let elapsed = started.elapsed();
     let tally = Tally::of(&results);
-    print!("{}", terminal::summary(&tally, elapsed));
+    print!("{}", terminal::summary(&tally, &results, elapsed));
     if let Some(path) = &args.json {
-        write_file(path, &json::render(&results, &command.display(), elapsed))?;
+        write_file(
+            path,
+            &json::render(&results, &command.display(), args.contract, elapsed),
+        )?;
     }
     if let Some(path) = &args.junit {
         write_file(path, &junit::render(&results, elapsed))?;
@@ -104,7 +123,7 @@ fn collect_cases(args: &CasesArgs) -> Result<Vec<Case>, UsageError> {
         let seed = args.seed.unwrap_or_else(rand::random);
         let workloads = args.workload.map_or(Workload::ALL.to_vec(), |w| vec![w]);
         println!("eddy cases: generating {count} cases per workload with --seed {seed}");
-        let generated = generate(&workloads, count, seed);
+        let generated = generate(&workloads, count, seed, args.contract);
         if let Some(dir) = &args.save_generated {
             save_generated(dir, &workloads, &generated)?;
         }
@@ -157,6 +176,7 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), UsageError> {
 }
 
 fn run_with_progress(
+    contract: Contract,
     cases: Vec<Case>,
     command: &NodeCommand,
     jobs: usize,
@@ -170,7 +190,8 @@ fn run_with_progress(
     bar.enable_steady_tick(Duration::from_millis(200));
     let failed = std::sync::atomic::AtomicUsize::new(0);
     let on_done = |result: &CaseResult| {
-        let passed = result.verdict.status == crate::cases::verdict::Status::Pass;
+        let status = result.verdict.status;
+        let passed = matches!(status, Status::Pass | Status::Skipped);
         if !passed {
             let n = failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             bar.set_message(n.to_string());
@@ -182,7 +203,7 @@ fn run_with_progress(
         bar.inc(1);
     };
     bar.set_message("0");
-    let results = run_all(cases, command, jobs, Limits::default(), &on_done);
+    let results = run_all_under(contract, cases, command, jobs, Limits::default(), &on_done);
     bar.finish_and_clear();
     results
 }

@@ -3,15 +3,25 @@
 use super::Tally;
 use crate::cases::suite::CaseResult;
 use crate::cases::verdict::{Failure, Status};
+use crate::contract::Contract;
 use serde::Serialize;
 
 #[derive(Serialize)]
 struct Record<'a> {
     eddy: &'static str,
     command: &'a str,
+    contract: Contract,
     elapsed_ms: u128,
-    summary: Tally,
+    summary: Summary,
     cases: Vec<CaseRecord<'a>>,
+}
+
+/// The counts: `cases` is every case, `skipped` those not run under the contract.
+#[derive(Serialize)]
+struct Summary {
+    #[serde(flatten)]
+    tally: Tally,
+    skipped: usize,
 }
 
 #[derive(Serialize)]
@@ -22,18 +32,28 @@ struct CaseRecord<'a> {
     matched: usize,
     expected: usize,
     elapsed_ms: u128,
+    init_answered_ms: Option<f64>,
     failures: &'a [Failure],
     notes: &'a [String],
     stderr_tail: &'a [String],
 }
 
-/// The JSON text of a run's results.
-pub fn render(results: &[CaseResult], command: &str, elapsed: std::time::Duration) -> String {
+/// The JSON text of a run's results under `contract`.
+pub fn render(
+    results: &[CaseResult],
+    command: &str,
+    contract: Contract,
+    elapsed: std::time::Duration,
+) -> String {
     let record = Record {
         eddy: env!("CARGO_PKG_VERSION"),
         command,
+        contract,
         elapsed_ms: elapsed.as_millis(),
-        summary: Tally::of(results),
+        summary: Summary {
+            tally: Tally::of(results),
+            skipped: super::terminal::skipped(results),
+        },
         cases: results
             .iter()
             .map(|r| CaseRecord {
@@ -43,6 +63,7 @@ pub fn render(results: &[CaseResult], command: &str, elapsed: std::time::Duratio
                 matched: r.verdict.matched,
                 expected: r.verdict.expected,
                 elapsed_ms: r.transcript.elapsed.as_millis(),
+                init_answered_ms: r.transcript.init_answered_ms,
                 failures: &r.verdict.failures,
                 notes: &r.verdict.notes,
                 stderr_tail: &r.transcript.stderr_tail,

@@ -1,5 +1,5 @@
 //! JUnit XML (`--junit FILE`): one testcase per case, failures with their explanation,
-//! node errors as errors.
+//! node errors as errors, cases not run under the contract as skipped.
 
 use crate::cases::suite::CaseResult;
 use crate::cases::verdict::Status;
@@ -12,6 +12,11 @@ pub fn render(results: &[CaseResult], elapsed: std::time::Duration) -> String {
     for result in results {
         let status = match result.verdict.status {
             Status::Pass => TestCaseStatus::success(),
+            Status::Skipped => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(result.verdict.notes.join("; "));
+                status
+            }
             failed => {
                 let kind = if failed == Status::NodeError {
                     NonSuccessKind::Error

@@ -1,5 +1,5 @@
-//! What a person sees: a line per case (failures always, passes when few or asked for),
-//! the reasons under each failure, and a closing summary.
+//! What a person sees: a line per case (failures always, passes and skips when few or
+//! asked for), the reasons under each failure, and a closing summary.
 
 use super::Tally;
 use crate::cases::suite::CaseResult;
@@ -12,8 +12,17 @@ pub fn case_block(result: &CaseResult) -> String {
         Status::Pass => "PASS",
         Status::Fail => "FAIL",
         Status::NodeError => "NODE",
+        Status::Skipped => "SKIP",
     };
     let v = &result.verdict;
+    if v.status == Status::Skipped {
+        return format!(
+            "{label} {}  {}  ({})\n",
+            result.case.source,
+            result.case.name,
+            v.notes.join("; ")
+        );
+    }
     let mut out = format!(
         "{label} {}  {}  [{}/{} lines, {} ms]\n",
         result.case.source,
@@ -45,17 +54,28 @@ pub fn describe_failures(verdict: &Verdict) -> String {
     out
 }
 
-/// The closing lines: counts and time, then the plain `N passed, N failed` line that CI
-/// systems read.
-pub fn summary(tally: &Tally, elapsed: std::time::Duration) -> String {
+/// How many of `results` were skipped (they need another contract).
+pub fn skipped(results: &[CaseResult]) -> usize {
+    results
+        .iter()
+        .filter(|r| r.verdict.status == Status::Skipped)
+        .count()
+}
+
+/// The closing lines: counts and time, then the plain `N passed, N failed, N skipped` line
+/// that CI systems read.
+pub fn summary(tally: &Tally, results: &[CaseResult], elapsed: std::time::Duration) -> String {
+    let skipped = skipped(results);
     format!(
-        "{} cases in {:.2} s: {} passed, {} failed, {} could not run the node\n{} passed, {} failed\n",
+        "{} cases in {:.2} s: {} passed, {} failed, {} skipped, {} could not run the node\n{} passed, {} failed, {} skipped\n",
         tally.cases,
         elapsed.as_secs_f64(),
         tally.passed,
         tally.failed,
+        skipped,
         tally.node_errors,
         tally.passed,
-        tally.failed + tally.node_errors
+        tally.failed + tally.node_errors,
+        skipped
     )
 }

@@ -6,6 +6,7 @@
 //! below target; only delete replicas above target), not for one particular policy.
 
 use super::{body, range, unknown_type, Script, TOLERANCE_MS};
+use crate::contract::Contract;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -55,8 +56,8 @@ impl Model {
 }
 
 /// A script of `ops` heartbeats, status queries, clock jumps and bad requests.
-pub fn script(rng: &mut ChaCha8Rng, ops: usize) -> Script {
-    let mut script = Script::new(&["n1", "n2", "n3", "n4", "n5"]);
+pub fn script(rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script {
+    let mut script = Script::new(&["n1", "n2", "n3", "n4", "n5"], contract);
     let mut model = Model {
         offset: 0,
         servers: BTreeMap::new(),

@@ -2,6 +2,7 @@
 //! and its script generator.
 
 use super::{body, unknown_type, Script};
+use crate::contract::Contract;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -9,8 +10,8 @@ use std::collections::HashMap;
 
 /// A script of `ops` random reads, writes and cas; with `lease_reads`, also `lease_read`
 /// and `lease_read_config`.
-pub fn script(rng: &mut ChaCha8Rng, ops: usize, lease_reads: bool) -> Script {
-    let mut script = Script::new(&["n1"]);
+pub fn script(rng: &mut ChaCha8Rng, ops: usize, lease_reads: bool, contract: Contract) -> Script {
+    let mut script = Script::new(&["n1"], contract);
     let mut store: HashMap<String, Value> = HashMap::new();
     let keys = [json!("x"), json!("y"), json!(1), json!(2)];
     for _ in 0..ops {

@@ -1,6 +1,7 @@
 //! The model of a one-node `lease` cluster (SPEC 3.1) and its script generator.
 
 use super::{body, range, unknown_type, Script, TOLERANCE_MS};
+use crate::contract::Contract;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -18,8 +19,8 @@ impl Model {
 }
 
 /// A script of `ops` random lease requests, drifts and bad requests.
-pub fn script(rng: &mut ChaCha8Rng, ops: usize) -> Script {
-    let mut script = Script::new(&["n1"]);
+pub fn script(rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script {
+    let mut script = Script::new(&["n1"], contract);
     let mut model = Model {
         offset: 0,
         expires: None,

@@ -1,6 +1,12 @@
 //! Generated cases: random scripts for each workload whose expectations come from an
 //! executable model of the workload here in the checker, never from a node's output.
 //!
+//! Under Maelstrom's contract the steps only the seed contract asks for (malformed requests
+//! and their error 12, unknown types and their error 10, `gossip_status`, injected
+//! `replicate`) are left out; the random draws are the same, so a Maelstrom case is its
+//! seed twin without those steps. A case generated under the seed contract that holds such
+//! a step is marked `contract: seed`.
+//!
 //! Each case talks to a node that has just started, so elapsed real time inside a case is
 //! small; fields that depend on time are matched within [`TOLERANCE_MS`] (see
 //! [`crate::cases::matcher`]), and the generators avoid states whose expected answer would
@@ -11,7 +17,8 @@ mod kv;
 mod lease;
 mod pn_counter;
 
-use super::{Case, Step, DEFAULT_TIMEOUT};
+use super::{Case, Step};
+use crate::contract::Contract;
 use crate::workload::Workload;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -23,29 +30,29 @@ pub const TOLERANCE_MS: i64 = 1000;
 /// Requests per generated case, at most (besides `init`).
 pub const MAX_OPS: usize = 40;
 
-/// `count` cases for each of `workloads`, reproducible from `seed`: case `i` of a workload
-/// depends only on the seed, the workload and `i`.
-pub fn generate(workloads: &[Workload], count: usize, seed: u64) -> Vec<Case> {
+/// `count` cases for each of `workloads` under `contract`, reproducible from `seed`: case
+/// `i` of a workload depends only on the seed, the workload, the contract and `i`.
+pub fn generate(workloads: &[Workload], count: usize, seed: u64, contract: Contract) -> Vec<Case> {
     let mut cases = Vec::new();
     for &workload in workloads {
         for i in 0..count {
-            cases.push(generate_one(workload, seed, i));
+            cases.push(generate_one(workload, seed, i, contract));
         }
     }
     cases
 }
 
-/// Case `index` of `workload` for `seed`.
-pub fn generate_one(workload: Workload, seed: u64, index: usize) -> Case {
+/// Case `index` of `workload` for `seed` under `contract`.
+pub fn generate_one(workload: Workload, seed: u64, index: usize, contract: Contract) -> Case {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(((workload as u64) << 40) | index as u64);
     let ops = rng.random_range(1..=MAX_OPS);
     let script = match workload {
-        Workload::Lease => lease::script(&mut rng, ops),
-        Workload::LeaseRead => kv::script(&mut rng, ops, true),
-        Workload::Raft => kv::script(&mut rng, ops, false),
-        Workload::Heartbeat => heartbeat::script(&mut rng, ops),
-        Workload::PnCounter => pn_counter::script(&mut rng, ops),
+        Workload::Lease => lease::script(&mut rng, ops, contract),
+        Workload::LeaseRead => kv::script(&mut rng, ops, true, contract),
+        Workload::Raft => kv::script(&mut rng, ops, false, contract),
+        Workload::Heartbeat => heartbeat::script(&mut rng, ops, contract),
+        Workload::PnCounter => pn_counter::script(&mut rng, ops, contract),
     };
     script.into_case(
         format!("{workload} #{index}"),
@@ -56,16 +63,20 @@ pub fn generate_one(workload: Workload, seed: u64, index: usize) -> Case {
 /// A script under construction: input lines and the replies the model expects.
 pub struct Script {
     node: String,
+    contract: Contract,
+    seed_only: bool,
     next_msg_id: u64,
     steps: Vec<Step>,
     expected: Vec<Value>,
 }
 
 impl Script {
-    /// A script for node `n1` of a cluster of `ids`, starting with `init`.
-    pub fn new(ids: &[&str]) -> Script {
+    /// A script for node `n1` of a cluster of `ids` under `contract`, starting with `init`.
+    pub fn new(ids: &[&str], contract: Contract) -> Script {
         let mut script = Script {
             node: ids[0].to_owned(),
+            contract,
+            seed_only: false,
             next_msg_id: 1,
             steps: Vec::new(),
             expected: Vec::new(),
@@ -92,9 +103,28 @@ impl Script {
         self.feed(src, body);
     }
 
-    /// Feeds a request and expects an error with `code` back.
+    /// True when a step only the seed contract asks for may be added: then the case is
+    /// marked as needing the seed contract. False under Maelstrom's, where such a step is
+    /// left out (the caller skips it, and its effect on the model).
+    pub fn seed_step(&mut self) -> bool {
+        // Written with an early return on purpose: with `self.seed_only |= allowed`, release
+        // builds (rustc 1.95.0) were seen marking every Maelstrom case seed-only; it was not
+        // reduced to a confirmed compiler bug. The unit test
+        // `maelstrom_cases_leave_out_the_seed_steps_and_only_those` catches it under
+        // `cargo test --release`.
+        if self.contract != Contract::Seed {
+            return false;
+        }
+        self.seed_only = true;
+        true
+    }
+
+    /// Feeds a malformed or unknown request and expects an error with `code` back: a
+    /// seed-contract step, left out under Maelstrom's.
     pub fn bad_request(&mut self, src: &str, body: Value, code: u64) {
-        self.request(src, body, json!({"type": "error", "code": code}));
+        if self.seed_step() {
+            self.request(src, body, json!({"type": "error", "code": code}));
+        }
     }
 
     fn feed(&mut self, src: &str, body: Value) {
@@ -104,13 +134,13 @@ impl Script {
 
     /// The finished case.
     pub fn into_case(self, name: String, source: String) -> Case {
-        Case {
-            name,
-            source,
-            timeout: DEFAULT_TIMEOUT,
-            steps: self.steps,
-            expected: self.expected,
+        let mut case = Case::new(name, source);
+        if self.seed_only {
+            case.contract = Contract::Seed;
         }
+        case.steps = self.steps;
+        case.expected = self.expected;
+        case
     }
 }
 
@@ -141,16 +171,82 @@ mod tests {
 
     #[test]
     fn same_seed_same_cases_and_index_independent_of_count() {
-        let a = generate(&Workload::ALL, 3, 7);
-        let b = generate(&Workload::ALL, 3, 7);
-        assert_eq!(a, b);
-        assert_eq!(
-            generate(&[Workload::Heartbeat], 5, 7)[2],
-            generate(&[Workload::Heartbeat], 3, 7)[2]
-        );
-        assert_ne!(
-            generate(&[Workload::Lease], 1, 7),
-            generate(&[Workload::Lease], 1, 8)
+        for contract in [Contract::Seed, Contract::Maelstrom] {
+            let a = generate(&Workload::ALL, 3, 7, contract);
+            let b = generate(&Workload::ALL, 3, 7, contract);
+            assert_eq!(a, b);
+            assert_eq!(
+                generate(&[Workload::Heartbeat], 5, 7, contract)[2],
+                generate(&[Workload::Heartbeat], 3, 7, contract)[2]
+            );
+            assert_ne!(
+                generate(&[Workload::Lease], 1, 7, contract),
+                generate(&[Workload::Lease], 1, 8, contract)
+            );
+        }
+    }
+
+    const SEED_ONLY_KINDS: [&str; 6] = [
+        "gossip_status",
+        "replicate",
+        "frobnicate",
+        "lease_steal",
+        "read_all",
+        "shutdown",
+    ];
+
+    /// Request bodies without their `msg_id`, in order.
+    fn bodies(case: &Case) -> Vec<Value> {
+        case.input_lines()
+            .map(|l| {
+                let mut body = serde_json::from_str::<Value>(l).unwrap()["body"].clone();
+                body.as_object_mut().unwrap().remove("msg_id");
+                body
+            })
+            .collect()
+    }
+
+    /// How many steps only the seed contract asks for: seed-only request types, and
+    /// requests expecting error 10 or 12.
+    fn seed_only_steps(case: &Case) -> usize {
+        let bad: Vec<&Value> = case
+            .expected
+            .iter()
+            .filter(|e| [10, 12].contains(&e["body"]["code"].as_u64().unwrap_or(0)))
+            .map(|e| &e["body"]["in_reply_to"])
+            .collect();
+        case.input_lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["body"].clone())
+            .filter(|b| {
+                SEED_ONLY_KINDS.contains(&b["type"].as_str().unwrap())
+                    || bad.contains(&&b["msg_id"])
+            })
+            .count()
+    }
+
+    #[test]
+    fn maelstrom_cases_leave_out_the_seed_steps_and_only_those() {
+        let seed = generate(&Workload::ALL, 40, 5, Contract::Seed);
+        let maelstrom = generate(&Workload::ALL, 40, 5, Contract::Maelstrom);
+        let mut marked = 0;
+        for (s, m) in seed.iter().zip(&maelstrom) {
+            assert_eq!(seed_only_steps(m), 0, "{}", m.source);
+            assert_eq!(m.contract, Contract::Maelstrom, "{}", m.source);
+            let needs_seed = s.contract == Contract::Seed;
+            assert_eq!(needs_seed, seed_only_steps(s) > 0, "{}", s.source);
+            marked += usize::from(needs_seed);
+            // The Maelstrom case is its seed twin with exactly the seed-only steps left out.
+            let kept = bodies(m);
+            let twin = bodies(s);
+            assert_eq!(twin.len() - kept.len(), seed_only_steps(s), "{}", s.source);
+            let mut rest = twin.iter();
+            for body in &kept {
+                assert!(rest.any(|b| b == body), "{}: {body} out of order", s.source);
+            }
+        }
+        assert!(
+            marked > 100,
+            "most seed cases hold a seed-only step: {marked} of 200"
         );
     }
 }
