@@ -2,6 +2,9 @@
 
 use serde_json::{Map, Value};
 
+/// Maelstrom's error code for an operation whose outcome is unknown (indefinite: it may or
+/// may not take effect).
+pub const TIMEOUT: u32 = 0;
 /// Maelstrom's error code for an operation the node does not support.
 pub const NOT_SUPPORTED: u32 = 10;
 /// Maelstrom's error code for "try again later" (no leader, no majority, lease held elsewhere).
@@ -119,6 +122,14 @@ impl RpcError {
     pub fn unavailable(text: impl Into<String>) -> Self {
         RpcError {
             code: TEMPORARILY_UNAVAILABLE,
+            text: text.into(),
+        }
+    }
+
+    /// Error 0: the outcome is unknown; the operation may still take effect.
+    pub fn indefinite(text: impl Into<String>) -> Self {
+        RpcError {
+            code: TIMEOUT,
             text: text.into(),
         }
     }

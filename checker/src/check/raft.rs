@@ -172,6 +172,19 @@ fn liveness(
         .collect();
     writes_served.sort_by(|a, b| a.0.total_cmp(&b.0));
     let first_request = ops.first().map(|op| seconds_of(op.invoke.time));
+    // eddy sends nothing by design between the last answer of the running phase and the
+    // first request of the final phase: that wait is not charged to the nodes.
+    let last_running = ops
+        .iter()
+        .filter(|op| op.invoke.phase.is_none())
+        .filter_map(|op| op.completion.map(|c| seconds_of(c.time)))
+        .fold(f64::NAN, f64::max);
+    let first_final = ops
+        .iter()
+        .filter(|op| op.invoke.phase.is_some())
+        .map(|op| seconds_of(op.invoke.time))
+        .fold(f64::NAN, f64::min);
+    let quiet = (last_running, first_final);
     let first_leader = match (starts.first(), served.first()) {
         (Some((t, _, _)), _) => Some(*t),
         (None, Some((_, t))) => Some(*t),
@@ -223,15 +236,17 @@ fn liveness(
         // down, and nothing runs while the machine stalls: neither is charged to the nodes.
         let down = majority_down_within(record, t, served_again);
         let stalled = super::lag::stalled_within(record, t, served_again);
-        let ms = ((served_again - t - down - stalled).max(0.0) * 1000.0).round();
+        let idle = overlap(quiet, (t, served_again));
+        let ms = ((served_again - t - down - stalled - idle).max(0.0) * 1000.0).round();
         let (down_ms, stalled_ms) = ((down * 1000.0).round(), (stalled * 1000.0).round());
         let term = leader_term(&starts, leader, t);
         let new_leader = starts
             .iter()
             .find(|(s, t2, _)| *s > t && Some(*t2) > term)
             .map(|(_, _, n)| n);
+        let idle_ms = (idle * 1000.0).round();
         failovers.push(json!({"fault": e.f, "at_s": at_s, "old_leader": leader, "new_leader": new_leader,
-            "served_again_s": (served_again * 1000.0).round() / 1000.0, "majority_down_ms": down_ms, "stalled_ms": stalled_ms, "ms": ms}));
+            "served_again_s": (served_again * 1000.0).round() / 1000.0, "majority_down_ms": down_ms, "stalled_ms": stalled_ms, "quiet_ms": idle_ms, "ms": ms}));
         if ms > max_failover_ms {
             let mut besides = Vec::new();
             if down > 0.0 {
@@ -239,6 +254,11 @@ fn liveness(
             }
             if stalled > 0.0 {
                 besides.push(format!("{stalled_ms} ms the machine stalled"));
+            }
+            if idle > 0.0 {
+                besides.push(format!(
+                    "{idle_ms} ms eddy sent nothing before its final reads"
+                ));
             }
             let besides = if besides.is_empty() {
                 String::new()
@@ -275,6 +295,16 @@ fn liveness(
         times.last().map_or("-".into(), |m| m.to_string())
     );
     CheckResult::from_witnesses("raft-liveness", witnesses, figures, ok)
+}
+
+/// How long the intervals `a` and `b` (seconds) share; none when `a` is not known (NaN).
+fn overlap(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let shared = a.1.min(b.1) - a.0.max(b.0);
+    if shared.is_nan() {
+        0.0
+    } else {
+        shared.max(0.0)
+    }
 }
 
 /// The term in which `leader` led at `t`, from the wire (`None` when the leader is known

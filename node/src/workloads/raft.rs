@@ -93,6 +93,10 @@ pub struct Raft {
     last_contact: Option<Instant>,
     term_start: usize,
     orphaned_reads: Vec<WaitingRead>,
+    /// Clients whose writes were waiting to commit when this node stopped leading: told at
+    /// the next tick that the outcome is unknown (the entry may still commit under the next
+    /// leader), instead of being left to time out.
+    abandoned: Vec<(String, Value)>,
 }
 
 const META: &str = "raft-meta.json";
@@ -130,6 +134,7 @@ impl Raft {
             last_contact: None,
             term_start: usize::MAX,
             orphaned_reads: Vec::new(),
+            abandoned: Vec::new(),
         };
         if let Some(data) = &raft.data {
             if let Some(meta) = data.load(META) {
@@ -227,7 +232,8 @@ impl Raft {
             self.persist_meta()?;
         }
         if self.role == Role::Leader {
-            self.waiting.clear();
+            self.abandoned
+                .extend(self.waiting.drain().map(|(_, client)| client));
             let left = self.lease.end_term();
             self.orphaned_reads.extend(left);
         }
@@ -246,6 +252,12 @@ impl Raft {
 
     /// Runs due timers: an election when the leader went quiet, heartbeats when leading.
     pub fn tick<W: Write>(&mut self, now: Instant, out: &mut Outbox<W>, rng: &mut impl Rng) {
+        for (client, msg_id) in std::mem::take(&mut self.abandoned) {
+            let error = RpcError::indefinite(
+                "lost leadership before this committed; it may still take effect",
+            );
+            out.reply_to(&client, &msg_id, error.to_body());
+        }
         let orphaned = std::mem::take(&mut self.orphaned_reads);
         self.answer_reads(orphaned, out, |_, _| {
             Err(RpcError::unavailable(
@@ -814,6 +826,30 @@ mod tests {
                 .lease_read(&Envelope::parse(&line).unwrap(), &mut self.out)
                 .unwrap()
         }
+    }
+
+    #[test]
+    fn a_leader_that_steps_down_tells_its_waiting_clients_the_outcome_is_unknown() {
+        let mut h = Harness::new().elected();
+        let line = json!({"src": "c1", "dest": "n1", "body": {"type": "write", "key": "x", "value": 1, "msg_id": 9}}).to_string();
+        let waiting = h
+            .raft
+            .client(&Envelope::parse(&line).unwrap(), &mut h.out)
+            .unwrap();
+        assert_eq!(waiting, None, "the write waits to commit");
+        h.written();
+        // A newer term arrives before n2 acknowledged the entry.
+        h.hear_n2(json!({"type": "append_entries", "term": 5, "leader_id": "n2", "prev_log_index": 0, "prev_log_term": 0, "entries": [], "leader_commit": 0, "msg_id": 1}));
+        h.raft.tick(Instant::now(), &mut h.out, &mut h.rng);
+        let told = h.written();
+        let answer = told
+            .iter()
+            .find(|b| b["in_reply_to"] == 9)
+            .expect("the client is answered");
+        assert_eq!(
+            (&answer["type"], &answer["code"]),
+            (&json!("error"), &json!(0))
+        );
     }
 
     #[test]
