@@ -52,6 +52,16 @@ fn decided_on_merits(f: &str, reply: &serde_json::Value) -> bool {
     }
 }
 
+/// True when a request of type `f` that completed as `kind` with `reply` was served: it
+/// succeeded, or was decided on its merits (see [`decided_on_merits`]).
+pub fn served(f: &str, kind: EventType, reply: &serde_json::Value) -> bool {
+    match kind {
+        EventType::Ok => true,
+        EventType::Fail => decided_on_merits(f, reply),
+        _ => false,
+    }
+}
+
 /// Requests of one kind: how many, how many were served, and how the others ended.
 #[derive(Default)]
 struct Tally {
@@ -67,11 +77,9 @@ impl Tally {
     fn add(&mut self, op: &Operation) {
         self.requests += 1;
         let ill_formed = super::replies::problem(op).is_some();
-        let served = match (op.outcome(), op.completion) {
-            (EventType::Ok, _) => true,
-            (EventType::Fail, Some(done)) => decided_on_merits(&op.invoke.f, &done.body),
-            _ => false,
-        };
+        let served = op
+            .completion
+            .is_some_and(|done| served(&op.invoke.f, done.kind, &done.body));
         if served && !ill_formed {
             self.ok += 1;
         } else if ill_formed {

@@ -150,6 +150,12 @@ struct Router<'a> {
     probed_end: bool,
     /// How long the machine kept eddy and the nodes waiting for a core.
     lag: super::lag::LagMeter,
+    /// Kinds of final-phase request none of which was served yet.
+    final_unserved: std::collections::BTreeSet<String>,
+    /// When the final phase stops sending again the kinds not served.
+    final_deadline: Instant,
+    /// When the kinds not served go out again.
+    final_retry_at: Option<Instant>,
     quiet_until: Instant,
     offsets: Vec<i64>,
     /// Pauses aimed at the leader: the planned node, and the node actually paused.
@@ -290,6 +296,9 @@ impl<'a> Router<'a> {
             leader_on_wire: false,
             probed_end: false,
             lag: super::lag::LagMeter::new(cfg.node_count),
+            final_unserved: std::collections::BTreeSet::new(),
+            final_deadline: now,
+            final_retry_at: None,
             quiet_until: now,
             offsets: vec![0; cfg.node_count],
             paused_instead: HashMap::new(),
@@ -382,7 +391,11 @@ impl<'a> Router<'a> {
             Phase::Init => wake = wake.min(init_deadline),
             Phase::Running => wake = wake.min(self.next_op_at).min(self.t0 + self.cfg.time_limit),
             Phase::Quiet => wake = wake.min(self.quiet_until),
-            Phase::Final => {}
+            Phase::Final => {
+                if let Some(at) = self.final_retry_at {
+                    wake = wake.min(at);
+                }
+            }
         }
         if let Some(probe) = &self.probe {
             wake = wake.min(probe.next_wake());
@@ -497,7 +510,10 @@ impl<'a> Router<'a> {
                     let op = self.final_ops.pop().expect("not empty");
                     self.invoke(client, op, true);
                 }
-                return self.final_ops.is_empty() && self.clients.iter().all(Option::is_none);
+                if !self.final_ops.is_empty() || self.clients.iter().any(Option::is_some) {
+                    return false;
+                }
+                return self.final_round_over(now);
             }
         }
         false
@@ -538,6 +554,35 @@ impl<'a> Router<'a> {
         self.phase = Phase::Final;
         self.final_ops = self.workload.final_ops(self.cfg.node_count);
         self.final_ops.reverse();
+        self.final_unserved = self.final_ops.iter().map(|op| op_kind(&op.body)).collect();
+        self.final_deadline = Instant::now() + FINAL_RETRIES_FOR;
+    }
+
+    /// True when the final phase is over: every kind of its requests was served once, or
+    /// [`FINAL_RETRIES_FOR`] has passed. Until then the requests of a kind none of which
+    /// was served go out again every [`FINAL_RETRY_EVERY`]: a cluster that is electing a
+    /// leader at the moment the final reads go out (on a busy machine, say) is not judged
+    /// unavailable for it.
+    fn final_round_over(&mut self, now: Instant) -> bool {
+        if self.final_unserved.is_empty() || now >= self.final_deadline {
+            return true;
+        }
+        match self.final_retry_at {
+            None => self.final_retry_at = Some(now + FINAL_RETRY_EVERY),
+            Some(at) if now >= at => {
+                self.final_retry_at = None;
+                let unserved = &self.final_unserved;
+                self.final_ops = self
+                    .workload
+                    .final_ops(self.cfg.node_count)
+                    .into_iter()
+                    .filter(|op| unserved.contains(&op_kind(&op.body)))
+                    .rev()
+                    .collect();
+            }
+            Some(_) => {}
+        }
+        false
     }
 
     /// For workloads with a leader, every partition puts the node that last sent
@@ -737,6 +782,9 @@ impl<'a> Router<'a> {
             return;
         };
         let node = self.cluster.ids()[pending.op.node].clone();
+        if pending.final_phase && crate::check::availability::served(&pending.f, kind, &reply) {
+            self.final_unserved.remove(&pending.f);
+        }
         self.record(
             Process::Client(client as u64 + 1),
             Some(node),
@@ -1080,4 +1128,16 @@ impl<'a> Router<'a> {
 /// True for the replies that only a leader gives: `write_ok` and `cas_ok`.
 fn serves_writes(reply: &Value) -> bool {
     matches!(reply["type"].as_str(), Some("write_ok" | "cas_ok"))
+}
+
+/// How long the final phase keeps sending again the kinds of request none of which was
+/// served.
+const FINAL_RETRIES_FOR: Duration = Duration::from_secs(5);
+
+/// Time between two such rounds.
+const FINAL_RETRY_EVERY: Duration = Duration::from_millis(500);
+
+/// A request body's type.
+fn op_kind(body: &Value) -> String {
+    body["type"].as_str().unwrap_or("?").to_owned()
 }
