@@ -177,7 +177,7 @@ pub fn checks(record: &Record) -> Vec<CheckResult> {
     let unjudged = |kinds: &[&str]| super::replies::unjudged(&ops, kinds);
     vec![
         split_brain(&held, &clocks).and_unjudged(unjudged(&["acquire_lease", "check_lease"])),
-        answers(record, &clocks).and_unjudged(unjudged(&["check_lease"])),
+        answers(&ops, &clocks).and_unjudged(unjudged(&["check_lease"])),
     ]
 }
 
@@ -401,11 +401,10 @@ fn latest_grants(ops: &[Operation], clocks: &Clocks) -> BTreeMap<usize, Option<f
     latest
 }
 
-fn answers(record: &Record, clocks: &Clocks) -> CheckResult {
+fn answers(ops: &[Operation], clocks: &Clocks) -> CheckResult {
     // Allowance for the ms rounding of local clocks on both sides.
     const SLACK_MS: f64 = 2.0;
-    let ops = operations(&record.history);
-    let latest_grant = latest_grants(&ops, clocks);
+    let latest_grant = latest_grants(ops, clocks);
     let mut witnesses = Vec::new();
     let mut checked = 0usize;
     for (position, op) in ops.iter().enumerate() {
