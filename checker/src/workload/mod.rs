@@ -9,6 +9,7 @@ pub mod raft;
 pub mod unique;
 
 use crate::check::{CheckResult, Record};
+use crate::sim::nemesis::FaultKind;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 use std::fmt;
@@ -257,6 +258,19 @@ impl Workload {
             35.0
         } else {
             10.0
+        }
+    }
+
+    /// The faults `eddy test` injects when `--nemesis` is not given: the mix that provokes
+    /// the workload's classic bugs, limited under Maelstrom's contract to the faults
+    /// Maelstrom itself injects (partitions) for workloads Maelstrom also has.
+    pub fn default_faults(self, contract: crate::contract::Contract) -> Vec<FaultKind> {
+        let _ = contract;
+        match self {
+            Workload::Heartbeat => Vec::new(),
+            Workload::Lease => vec![FaultKind::Partition, FaultKind::Pause, FaultKind::Drift],
+            Workload::LeaseRead => vec![FaultKind::Partition, FaultKind::Pause, FaultKind::Drift],
+            Workload::Raft | Workload::PnCounter => vec![FaultKind::Partition],
         }
     }
 
