@@ -236,6 +236,8 @@ fn stored_run() -> (tempfile::TempDir, std::path::PathBuf) {
         "pn-counter",
         "--time-limit",
         "1",
+        "--nemesis",
+        "none",
         "--store",
         store.path().to_str().unwrap(),
     ]);

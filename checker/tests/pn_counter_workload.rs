@@ -25,6 +25,9 @@ fn run(args: &[&str]) -> (i32, Value, String) {
     if !args.contains(&"--contract") {
         all.extend(["--contract", "seed"]);
     }
+    if !args.contains(&"--nemesis") {
+        all.extend(["--nemesis", "none"]);
+    }
     all.extend_from_slice(args);
     let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
         .args(&all)

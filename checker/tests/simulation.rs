@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::{check, first_why, fixture, leftovers, marker, text};
 
 /// Runs `eddy test -w pn-counter` into a fresh store, for 3 s with a fault every 0.5 s
-/// unless `args` say otherwise; returns the output and the run folder.
+/// (and no faults) unless `args` say otherwise; returns the output and the run folder.
 fn pn_counter(store: &tempfile::TempDir, args: &[&str]) -> (Output, std::path::PathBuf) {
     let mut all = vec![
         "test",
@@ -20,7 +20,11 @@ fn pn_counter(store: &tempfile::TempDir, args: &[&str]) -> (Output, std::path::P
         "--store",
         store.path().to_str().unwrap(),
     ];
-    for (flag, default) in [("--time-limit", "3"), ("--nemesis-interval", "0.5")] {
+    for (flag, default) in [
+        ("--time-limit", "3"),
+        ("--nemesis-interval", "0.5"),
+        ("--nemesis", "none"),
+    ] {
         if !args.contains(&flag) {
             all.extend([flag, default]);
         }

@@ -88,6 +88,10 @@ fn timeline(
         let t = e.time as f64 / 1e9;
         let node_row = e.node.as_deref().and_then(row);
         match e.f.as_str() {
+            "partition" if e.body.get("sees").is_some() => {
+                let kind = e.body["kind"].as_str().unwrap_or("partial");
+                open.push((format!("partition ({kind})"), t, None));
+            }
             "partition" => {
                 let sides: Vec<String> = e.body["groups"]
                     .as_array()

@@ -65,7 +65,7 @@ impl SimConfig {
         if let Some(bin) = bin {
             words.extend(["--bin".into(), bin.to_owned()]);
         }
-        let nemesis: Vec<&str> = self.nemesis.kinds.iter().map(|k| fault_name(*k)).collect();
+        let nemesis: Vec<&str> = self.nemesis.kinds.iter().map(|k| k.name()).collect();
         words.extend([
             "--node-count".into(),
             self.node_count.to_string(),
@@ -86,7 +86,9 @@ impl SimConfig {
             "--contract".into(),
             self.workload_options.contract.name().into(),
         ]);
-        if !nemesis.is_empty() {
+        if nemesis.is_empty() {
+            words.extend(["--nemesis".into(), "none".into()]);
+        } else {
             words.extend([
                 "--nemesis".into(),
                 nemesis.join(","),
@@ -145,15 +147,6 @@ impl SimConfig {
         }
         words.extend(["--seed".into(), self.seed.to_string()]);
         shell_words::join(words)
-    }
-}
-
-fn fault_name(kind: nemesis::FaultKind) -> &'static str {
-    match kind {
-        nemesis::FaultKind::Partition => "partition",
-        nemesis::FaultKind::Pause => "pause",
-        nemesis::FaultKind::Kill => "kill",
-        nemesis::FaultKind::Drift => "drift",
     }
 }
 

@@ -108,6 +108,15 @@ impl Network {
         }
     }
 
+    /// Cuts every link into node `to` from a node not in `sees[to]`.
+    pub fn reach(&mut self, sees: &[Vec<usize>]) {
+        for (to, view) in sees.iter().enumerate() {
+            for from in (0..sees.len()).filter(|from| !view.contains(from)) {
+                self.cut.insert((from, to));
+            }
+        }
+    }
+
     /// Restores every link.
     pub fn heal(&mut self) {
         self.cut.clear();
@@ -142,6 +151,17 @@ mod tests {
         assert!(first
             .iter()
             .any(|f| matches!(f, Fate::Deliver(d) if *d > Duration::from_millis(10))));
+    }
+
+    #[test]
+    fn reach_cuts_only_what_a_node_does_not_see() {
+        let mut net = Network::new(config(LatencyDist::Constant, 0.0), 1);
+        // n1 hears from n2 only, n2 from everyone, n3 from n2 only: a bridge.
+        net.reach(&[vec![0, 1], vec![0, 1, 2], vec![1, 2]]);
+        assert!(net.is_cut(2, 0) && net.is_cut(0, 2));
+        assert!(!net.is_cut(1, 0) && !net.is_cut(0, 1) && !net.is_cut(2, 1));
+        net.heal();
+        assert!(!net.is_cut(2, 0));
     }
 
     #[test]

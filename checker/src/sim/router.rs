@@ -7,7 +7,7 @@
 //! client directly, to `c0` (the harness); anything else is recorded and dropped.
 
 use super::cluster::Cluster;
-use super::nemesis::{self, Action, Planned};
+use super::nemesis::{self, Action, Aim, Planned, Shape};
 use super::network::{Fate, Network};
 use super::probe::{Probe, ProbeEnd};
 use super::{sub_seed, SimConfig};
@@ -158,8 +158,9 @@ struct Router<'a> {
     final_retry_at: Option<Instant>,
     quiet_until: Instant,
     offsets: Vec<i64>,
-    /// Pauses aimed at the leader: the planned node, and the node actually paused.
-    paused_instead: HashMap<usize, usize>,
+    /// Pauses and kills aimed at the leader: the action's name and the planned node, and
+    /// the node actually hit (its resume or restart goes there too).
+    aimed_instead: HashMap<(&'static str, usize), usize>,
 }
 
 /// Creates the run folder; until the run ends well its results say "unknown", so that is
@@ -301,7 +302,7 @@ impl<'a> Router<'a> {
             final_retry_at: None,
             quiet_until: now,
             offsets: vec![0; cfg.node_count],
-            paused_instead: HashMap::new(),
+            aimed_instead: HashMap::new(),
         }
     }
     fn run(&mut self, progress: &dyn Fn(&Progress)) -> RunEnd {
@@ -608,38 +609,85 @@ impl<'a> Router<'a> {
         vec![minority, majority]
     }
 
-    /// A planned fault as it lands. For workloads with a leader, a partition puts the leader
-    /// on the minority side, a pause stops the leader (and its resume continues it), and a
-    /// drift step moves the leader's clock: cutting off, stopping or skewing the leader is
-    /// the fault that matters. Healing at the end of the run is never aimed.
-    fn aim(&mut self, action: Action) -> Action {
-        match action {
-            Action::Partition { groups } => Action::Partition {
+    /// A planned fault as it lands. Faults aimed at the leader hit the leader eddy last saw
+    /// (when it is up and running): a `...-leader` partition cuts it off alone, a pause or a
+    /// kill stops it (and its resume or restart follows it), and a clock step against the
+    /// leader sets its offset to the planned one (minus the bound) and every other node's
+    /// to the opposite. For workloads with a leader, the plain partition also puts the
+    /// leader on the minority side, and the plain pause and drift step hit the leader:
+    /// cutting off, stopping or skewing the leader is the fault that matters. Healing at the
+    /// end of the run is never aimed.
+    fn aim(&mut self, planned: &Planned) -> Vec<Action> {
+        let leader = match planned.aim {
+            Aim::Leader => self.leader_up(),
+            Aim::AsPlanned => None,
+        };
+        let action = match planned.action.clone() {
+            Action::Partition {
+                shape: Shape::Leader,
+                groups,
+            } => Action::Partition {
+                shape: Shape::Leader,
+                groups: match leader {
+                    Some(l) => vec![
+                        vec![l],
+                        (0..self.cfg.node_count).filter(|&n| n != l).collect(),
+                    ],
+                    None => groups,
+                },
+            },
+            Action::Partition {
+                shape: Shape::Minority,
+                groups,
+            } => Action::Partition {
+                shape: Shape::Minority,
                 groups: self.aim_at_leader(&groups),
             },
             Action::Pause { node } => {
-                let aimed = self.fault_target(node);
-                self.paused_instead.insert(node, aimed);
+                let aimed = leader.unwrap_or_else(|| self.fault_target(node));
+                self.aimed_instead.insert(("pause", node), aimed);
                 Action::Pause { node: aimed }
             }
             Action::Resume { node } => Action::Resume {
-                node: self.paused_instead.remove(&node).unwrap_or(node),
+                node: self.aimed_instead.remove(&("pause", node)).unwrap_or(node),
             },
+            Action::Kill { node } => {
+                let aimed = leader.unwrap_or(node);
+                self.aimed_instead.insert(("kill", node), aimed);
+                Action::Kill { node: aimed }
+            }
+            Action::Restart { node } => Action::Restart {
+                node: self.aimed_instead.remove(&("kill", node)).unwrap_or(node),
+            },
+            Action::Drift { node, offset_ms } if planned.aim == Aim::Leader => {
+                let holder = leader.unwrap_or(node);
+                return (0..self.cfg.node_count)
+                    .map(|n| Action::Drift {
+                        node: n,
+                        offset_ms: if n == holder { offset_ms } else { -offset_ms },
+                    })
+                    .collect();
+            }
             Action::Drift { node, offset_ms } => Action::Drift {
                 node: self.fault_target(node),
                 offset_ms,
             },
             other => other,
-        }
+        };
+        vec![action]
     }
 
-    /// The node a fault planned for `planned` hits: the last node seen sending
-    /// `append_entries` when the workload aims at the leader and that node is up and
-    /// running, else `planned`.
-    fn fault_target(&self, planned: usize) -> usize {
+    /// The leader eddy last saw, when it is up and not paused.
+    fn leader_up(&self) -> Option<usize> {
         self.leader_hint
-            .filter(|_| self.workload.aim_at_leader())
             .filter(|&l| self.cluster.is_up(l) && !self.cluster.is_paused(l))
+    }
+
+    /// The node a fault planned for `planned` hits: the leader eddy last saw when the
+    /// workload aims at the leader and that node is up and running, else `planned`.
+    fn fault_target(&self, planned: usize) -> usize {
+        self.leader_up()
+            .filter(|_| self.workload.aim_at_leader())
             .unwrap_or(planned)
     }
 
@@ -825,9 +873,10 @@ impl<'a> Router<'a> {
                 // Faults belong to the running phase; its end heals whatever is in force.
                 Timer::Nemesis(_) if self.phase != Phase::Running => {}
                 Timer::Nemesis(i) => {
-                    let action = self.aim(self.plan[i].action.clone());
-                    if let Some(error) = self.apply(action) {
-                        return Some(error);
+                    for action in self.aim(&self.plan[i].clone()) {
+                        if let Some(error) = self.apply(action) {
+                            return Some(error);
+                        }
                     }
                 }
             }
@@ -839,7 +888,10 @@ impl<'a> Router<'a> {
         let ids = self.cluster.ids().to_vec();
         let begins_a_fault = matches!(
             action,
-            Action::Partition { .. } | Action::Pause { .. } | Action::Kill { .. }
+            Action::Partition { .. }
+                | Action::Reach { .. }
+                | Action::Pause { .. }
+                | Action::Kill { .. }
         );
         if begins_a_fault {
             // A convergence measurement that a fault interrupts would charge the fault's
@@ -850,14 +902,27 @@ impl<'a> Router<'a> {
             }
         }
         let (node, body) = match &action {
-            Action::Partition { groups } => {
+            Action::Partition { shape, groups } => {
                 self.net.partition(groups);
                 let named: Vec<Vec<&str>> = groups
                     .iter()
                     .map(|g| g.iter().map(|&i| ids[i].as_str()).collect())
                     .collect();
                 self.faults.push(format!("partition {named:?}"));
-                (None, json!({"groups": named}))
+                (None, json!({"kind": shape.name(), "groups": named}))
+            }
+            Action::Reach { shape, sees } => {
+                self.net.reach(sees);
+                let named: serde_json::Map<String, Value> = sees
+                    .iter()
+                    .enumerate()
+                    .map(|(to, view)| {
+                        let from: Vec<&str> = view.iter().map(|&i| ids[i].as_str()).collect();
+                        (ids[to].clone(), json!(from))
+                    })
+                    .collect();
+                self.faults.push(format!("partition ({})", shape.name()));
+                (None, json!({"kind": shape.name(), "sees": named}))
             }
             Action::Heal => {
                 self.net.heal();
@@ -1029,7 +1094,7 @@ impl<'a> Router<'a> {
                 let kind = EventType::of_reply(&body);
                 // Without Raft's names on the wire, the node that served a write is the
                 // best evidence of who leads.
-                if !self.leader_on_wire && kind == EventType::Ok && serves_writes(&body) {
+                if !self.leader_on_wire && kind == EventType::Ok && only_a_leader_gives(&body) {
                     self.leader_hint = Some(writer);
                 }
                 self.complete(client - 1, kind, body);
@@ -1125,9 +1190,13 @@ impl<'a> Router<'a> {
     }
 }
 
-/// True for the replies that only a leader gives: `write_ok` and `cas_ok`.
-fn serves_writes(reply: &Value) -> bool {
-    matches!(reply["type"].as_str(), Some("write_ok" | "cas_ok"))
+/// True for the replies that only a leader (or the lease holder) gives: `write_ok`,
+/// `cas_ok` and `acquire_lease_ok`.
+fn only_a_leader_gives(reply: &Value) -> bool {
+    matches!(
+        reply["type"].as_str(),
+        Some("write_ok" | "cas_ok" | "acquire_lease_ok")
+    )
 }
 
 /// How long the final phase keeps sending again the kinds of request none of which was

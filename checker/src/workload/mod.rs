@@ -264,14 +264,46 @@ impl Workload {
     /// The faults `eddy test` injects when `--nemesis` is not given: the mix that provokes
     /// the workload's classic bugs, limited under Maelstrom's contract to the faults
     /// Maelstrom itself injects (partitions) for workloads Maelstrom also has.
+    ///
+    /// - lease: a holder cut off, stopped, or its clock stepped back while grantors' clocks
+    ///   step forward (split-brain needs a holder that outlives its grant).
+    /// - lease-read: a deposed leader that clients still reach (cut off, stopped, killed),
+    ///   and clock steps against the leader while it holds its lease (stale lease reads).
+    /// - raft: partitions of every shape, which make candidates compete (double votes,
+    ///   stale logs elected); under the seeds' contract also kills of the leader and of a
+    ///   majority (state lost across restarts) and a paused leader.
+    /// - pn-counter: partitions of every shape (lost or double-counted gossip); under the
+    ///   seeds' contract also kills of one node and of a majority (increments forgotten
+    ///   across restarts) and pauses.
+    /// - heartbeat: none beyond the chunk servers' silences, which every run has.
     pub fn default_faults(self, contract: crate::contract::Contract) -> Vec<FaultKind> {
-        let _ = contract;
-        match self {
+        use FaultKind::*;
+        let seed = contract == crate::contract::Contract::Seed;
+        let partitions = [Partition, PartitionHalves, PartitionRing, PartitionBridge];
+        let mut kinds = match self {
             Workload::Heartbeat => Vec::new(),
-            Workload::Lease => vec![FaultKind::Partition, FaultKind::Pause, FaultKind::Drift],
-            Workload::LeaseRead => vec![FaultKind::Partition, FaultKind::Pause, FaultKind::Drift],
-            Workload::Raft | Workload::PnCounter => vec![FaultKind::Partition],
-        }
+            Workload::Lease => vec![Partition, PartitionLeader, PauseLeader, Drift, DriftLeader],
+            Workload::LeaseRead => {
+                vec![
+                    Partition,
+                    PartitionLeader,
+                    PauseLeader,
+                    KillLeader,
+                    Drift,
+                    DriftLeader,
+                ]
+            }
+            Workload::Raft if seed => [
+                &partitions[..],
+                &[PartitionLeader, PauseLeader, Kill, KillLeader, KillMajority],
+            ]
+            .concat(),
+            Workload::Raft => [&partitions[..], &[PartitionLeader]].concat(),
+            Workload::PnCounter if seed => [&partitions[..], &[Pause, Kill, KillMajority]].concat(),
+            Workload::PnCounter => partitions.to_vec(),
+        };
+        kinds.sort_unstable();
+        kinds
     }
 
     /// Operations per second when `--rate` is not given.

@@ -114,12 +114,19 @@ pub fn first_why(results: &serde_json::Value, name: &str) -> String {
 /// none was drawn).
 pub type SimRun = (i32, serde_json::Value, String);
 
-/// Runs `eddy test -w workload` with `args` on the node command `bin` in a fresh store.
+/// Runs `eddy test -w workload` with `args` on the node command `bin` in a fresh store,
+/// without faults unless `args` name them (`--nemesis`).
 pub fn sim_run(workload: &str, bin: &str, args: &[&str]) -> SimRun {
     let store = tempfile::tempdir().unwrap();
+    let faults: &[&str] = if args.contains(&"--nemesis") {
+        &[]
+    } else {
+        &["--nemesis", "none"]
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
         .args(["test", "-w", workload])
         .args(args)
+        .args(faults)
         .args(["--bin", bin, "--store", store.path().to_str().unwrap()])
         .output()
         .unwrap();
