@@ -901,6 +901,8 @@ impl<'a> Router<'a> {
                 self.harness(None, "convergence", body);
             }
         }
+        // Clients waiting on a node that is killed: their requests can have no answer now.
+        let mut orphaned: Vec<usize> = Vec::new();
         let (node, body) = match &action {
             Action::Partition { shape, groups } => {
                 self.net.partition(groups);
@@ -943,6 +945,9 @@ impl<'a> Router<'a> {
             Action::Kill { node } => {
                 self.cluster.kill(*node);
                 self.killed.insert(*node);
+                orphaned = (0..self.clients.len())
+                    .filter(|&c| self.clients[c].as_ref().is_some_and(|p| p.op.node == *node))
+                    .collect();
                 self.faults.push(format!("kill {}", ids[*node]));
                 (Some(*node), json!({}))
             }
@@ -990,6 +995,19 @@ impl<'a> Router<'a> {
             body,
             false,
         );
+        // Like a client whose connection to a crashed server breaks, each learns at once
+        // that the outcome of its request is unknown, instead of waiting for its timeout.
+        for client in orphaned {
+            let text = format!(
+                "eddy: {} was killed while this request was in flight",
+                node.map_or("the node", |i| ids[i].as_str())
+            );
+            self.complete(
+                client,
+                EventType::Info,
+                json!({"type": "error", "code": 0, "text": text}),
+            );
+        }
         None
     }
 
