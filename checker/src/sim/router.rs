@@ -787,7 +787,12 @@ impl<'a> Router<'a> {
 
     fn invoke(&mut self, client: usize, mut op: Op, final_phase: bool) {
         if op.to_leader {
-            op.node = self.leader_hint.unwrap_or(op.node);
+            // A leader eddy killed cannot answer: until a new one shows itself, the request
+            // goes where the workload drew it (a follower forwards it or says who leads).
+            op.node = self
+                .leader_hint
+                .filter(|&l| self.cluster.is_up(l))
+                .unwrap_or(op.node);
         }
         let msg_id = self.msg_id();
         let node_id = self.cluster.ids()[op.node].clone();
