@@ -42,6 +42,23 @@ impl Possible {
         }
     }
 
+    /// The achievable sum nearest to `v` (the lower one on a tie).
+    fn nearest(&self, v: i64) -> i64 {
+        match self {
+            Possible::Exact(s) => {
+                let above = s.range(v..).next().copied();
+                let below = s.range(..=v).next_back().copied();
+                match (below, above) {
+                    (Some(b), Some(a)) if a - v < v - b => a,
+                    (Some(b), _) => b,
+                    (None, Some(a)) => a,
+                    (None, None) => 0,
+                }
+            }
+            Possible::Range(lo, hi) => v.clamp(*lo, *hi),
+        }
+    }
+
     fn describe(&self, base: i64) -> String {
         match self {
             Possible::Exact(s) if s.len() <= 8 => {
@@ -58,7 +75,128 @@ impl Possible {
     }
 }
 
-/// The final-value check.
+/// A kill and restart of some nodes at once (kill events with no other fault between them:
+/// the nemesis takes down a majority or the whole cluster as several kills in a row), and
+/// what those nodes had acknowledged before it.
+struct Restart {
+    nodes: Vec<String>,
+    killed: u64,
+    restarted: u64,
+    /// Sums of the positive and negative adds they acknowledged before the kill.
+    plus: i64,
+    minus: i64,
+}
+
+/// The kills of the run that were followed by a restart, grouped by moment, with the adds
+/// each group had acknowledged before it: a node that keeps its counts only in memory
+/// loses them there.
+fn restarts(record: &Record, ops: &[crate::history::event::Operation]) -> Vec<Restart> {
+    let nemesis = crate::history::Process::Named("nemesis".into());
+    // Clock steps run on a schedule of their own: they do not part kills.
+    let events: Vec<_> = record
+        .history
+        .iter()
+        .filter(|e| e.process == nemesis && e.node.is_some() && e.f != "drift")
+        .collect();
+    let mut groups: Vec<Restart> = Vec::new();
+    let mut in_a_row = false;
+    for (i, kill) in events.iter().enumerate() {
+        if kill.f != "kill" {
+            in_a_row = false;
+            continue;
+        }
+        let node = kill.node.clone().unwrap_or_default();
+        let restart = events[i + 1..]
+            .iter()
+            .find(|e| {
+                e.node.as_deref() == Some(&node) && matches!(e.f.as_str(), "restart" | "kill")
+            })
+            .filter(|e| e.f == "restart");
+        match (groups.last_mut(), restart) {
+            (Some(g), Some(restart)) if in_a_row => {
+                g.nodes.push(node);
+                g.restarted = g.restarted.max(restart.time);
+            }
+            (_, Some(restart)) => groups.push(Restart {
+                nodes: vec![node],
+                killed: kill.time,
+                restarted: restart.time,
+                plus: 0,
+                minus: 0,
+            }),
+            (_, None) => {}
+        }
+        in_a_row = restart.is_some();
+    }
+    for g in &mut groups {
+        for op in ops
+            .iter()
+            .filter(|op| op.invoke.f == "add" && op.outcome() == EventType::Ok)
+        {
+            let (Some(done), Some(node)) = (op.completion, op.invoke.node.as_ref()) else {
+                continue;
+            };
+            if done.time < g.killed && g.nodes.contains(node) {
+                let delta = op.invoke.body["delta"].as_i64().unwrap_or(0);
+                if delta >= 0 {
+                    g.plus += delta;
+                } else {
+                    g.minus += delta;
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// Words for a final read `off` from the nearest value the adds allow (negative: short), and
+/// for the restarts before it, whose lost counts would explain it.
+fn restart_words(off: i64, restarts: &[Restart], before: u64) -> String {
+    let how = if off < 0 {
+        format!("it misses {} of the acknowledged adds", -off)
+    } else {
+        format!(
+            "it is {off} over, as if acknowledged adds summing to {} were missing",
+            -off
+        )
+    };
+    let earlier: Vec<&Restart> = restarts.iter().filter(|r| r.restarted < before).collect();
+    if earlier.is_empty() {
+        return format!("; {how}");
+    }
+    let secs = |ns: u64| ns as f64 / 1e9;
+    let mut told: Vec<String> = earlier
+        .iter()
+        .take(4)
+        .map(|r| {
+            let net = r.plus + r.minus;
+            let (who, verb, pronoun) = match r.nodes.as_slice() {
+                [one] => (one.clone(), "was", "it"),
+                many => (many.join(", "), "were", "they"),
+            };
+            let exact = if -off == net && net != 0 {
+                ", exactly what is missing"
+            } else {
+                ""
+            };
+            format!(
+                "{who} {verb} restarted at {:.3} s (killed at {:.3} s) and the adds {pronoun} acknowledged before the kill sum to {net} (+{}, {}){exact}",
+                secs(r.restarted), secs(r.killed), r.plus, r.minus
+            )
+        })
+        .collect();
+    if earlier.len() > 4 {
+        told.push(format!("{} more restarts", earlier.len() - 4));
+    }
+    format!(
+        "; {how}; {}: a node that keeps its counts only in memory loses them when it is killed",
+        told.join("; ")
+    )
+}
+
+/// The final-value check. When a final read is off and nodes were killed and restarted
+/// before it, the witness names the restarts and what the restarted nodes had acknowledged
+/// before their kill: lost durable state is the likely cause.
 pub fn final_value(record: &Record) -> CheckResult {
     let ops = operations(&record.history);
     let mut acknowledged = 0i64;
@@ -72,6 +210,7 @@ pub fn final_value(record: &Record) -> CheckResult {
         }
     }
     let possible = Possible::of(&unknown);
+    let restarted = restarts(record, &ops);
     let finals: Vec<_> = ops
         .iter()
         .filter(|op| op.invoke.f == "read" && op.invoke.phase.as_deref() == Some("final"))
@@ -88,6 +227,13 @@ pub fn final_value(record: &Record) -> CheckResult {
             (EventType::Ok, Some(value)) => {
                 values.insert(value);
                 if !possible.contains(value - acknowledged) {
+                    let off = value - acknowledged - possible.nearest(value - acknowledged);
+                    let at = op.completion.map_or(0, |c| c.time);
+                    let restarts: Vec<Value> = restarted
+                        .iter()
+                        .filter(|r| r.restarted < at)
+                        .map(|r| json!({"nodes": r.nodes, "killed_s": r.killed as f64 / 1e9, "restarted_s": r.restarted as f64 / 1e9, "acknowledged_before_kill": r.plus + r.minus}))
+                        .collect();
                     witnesses.push(json!({
                         "node": node,
                         "read": value,
@@ -95,7 +241,9 @@ pub fn final_value(record: &Record) -> CheckResult {
                         "acknowledged_sum": acknowledged,
                         "unknown_adds": unknown.len(),
                         "possible": possible.describe(acknowledged),
-                        "why": format!("final read on {node} returned {value}, but acknowledged adds sum to {acknowledged} and the {} adds of unknown outcome allow only {}", unknown.len(), possible.describe(acknowledged)),
+                        "off_by": off,
+                        "restarts": restarts,
+                        "why": format!("final read on {node} returned {value}, but acknowledged adds sum to {acknowledged} and the {} adds of unknown outcome allow only {}{}", unknown.len(), possible.describe(acknowledged), restart_words(off, &restarted, at)),
                     }));
                 }
             }
@@ -264,5 +412,148 @@ mod tests {
         );
         let many: Vec<i64> = (0..40).map(|i| 1 << (i % 30)).collect();
         assert!(matches!(Possible::of(&many), Possible::Range(0, _)));
+    }
+
+    use crate::history::event::HistoryEvent;
+    use crate::history::Process;
+
+    /// An event at `ms` from `process` about `node`.
+    fn at(
+        ms: u64,
+        process: Process,
+        node: &str,
+        kind: EventType,
+        f: &str,
+        body: Value,
+    ) -> HistoryEvent {
+        let mut e = HistoryEvent::new(process, Some(node.to_owned()), kind, f, body);
+        e.time = ms * 1_000_000;
+        e
+    }
+
+    /// An acknowledged add of `delta` on `node` by client `client`, from `ms`.
+    fn add(ms: u64, client: u64, node: &str, delta: i64) -> [HistoryEvent; 2] {
+        [
+            at(
+                ms,
+                Process::Client(client),
+                node,
+                EventType::Invoke,
+                "add",
+                json!({"type": "add", "delta": delta}),
+            ),
+            at(
+                ms + 5,
+                Process::Client(client),
+                node,
+                EventType::Ok,
+                "add",
+                json!({"type": "add_ok"}),
+            ),
+        ]
+    }
+
+    /// A final read on `node` that returned `value`.
+    fn final_read(ms: u64, client: u64, node: &str, value: i64) -> [HistoryEvent; 2] {
+        let mut read = [
+            at(
+                ms,
+                Process::Client(client),
+                node,
+                EventType::Invoke,
+                "read",
+                json!({"type": "read"}),
+            ),
+            at(
+                ms + 5,
+                Process::Client(client),
+                node,
+                EventType::Ok,
+                "read",
+                json!({"type": "read_ok", "value": value}),
+            ),
+        ];
+        read[0].phase = Some("final".into());
+        read
+    }
+
+    fn nemesis(ms: u64, node: &str, f: &str) -> HistoryEvent {
+        at(
+            ms,
+            Process::Named("nemesis".into()),
+            node,
+            EventType::Info,
+            f,
+            json!({}),
+        )
+    }
+
+    fn judged(history: Vec<HistoryEvent>) -> CheckResult {
+        final_value(&Record {
+            history,
+            net: crate::check::net::NetSummary::default(),
+            nodes: vec!["n1".into(), "n2".into()],
+            dir: None,
+        })
+    }
+
+    #[test]
+    fn nearest_achievable_sum() {
+        let s = Possible::of(&[5, -2]);
+        assert_eq!(s.nearest(4), 3, "3 and 5 are as near: the lower one");
+        assert_eq!(s.nearest(10), 5);
+        assert_eq!(s.nearest(-9), -2);
+        assert_eq!(s.nearest(1), 0);
+        assert_eq!(Possible::Range(-3, 8).nearest(20), 8);
+    }
+
+    #[test]
+    fn a_final_value_short_after_restarts_names_them() {
+        let mut history: Vec<HistoryEvent> = Vec::new();
+        history.extend(add(100, 1, "n2", 20));
+        history.extend(add(200, 2, "n2", -8));
+        history.extend(add(300, 1, "n1", 40));
+        // Both nodes die together (the power loss) and come back.
+        history.extend([nemesis(1000, "n1", "kill"), nemesis(1000, "n2", "kill")]);
+        history.extend([
+            nemesis(2000, "n1", "restart"),
+            nemesis(2000, "n2", "restart"),
+        ]);
+        history.extend(add(2500, 1, "n1", 3));
+        // Both forgot everything from before the kill: only the last add is left.
+        history.extend(final_read(4000, 1, "n1", 3));
+        history.extend(final_read(4000, 2, "n2", 3));
+        let result = judged(history.clone());
+        assert_eq!(result.valid, Validity::Invalid);
+        assert_eq!(
+            result.witnesses[0]["why"],
+            "final read on n1 returned 3, but acknowledged adds sum to 55 and the 0 adds of unknown outcome allow only [55]; it misses 52 of the acknowledged adds; n1, n2 were restarted at 2.000 s (killed at 1.000 s) and the adds they acknowledged before the kill sum to 52 (+60, -8), exactly what is missing: a node that keeps its counts only in memory loses them when it is killed"
+        );
+        assert_eq!(result.witnesses[0]["off_by"], -52);
+        assert_eq!(
+            result.witnesses[0]["restarts"][0]["acknowledged_before_kill"],
+            52
+        );
+        // Without restarts, the witness says only how far off the read is.
+        history.retain(|e| e.process != Process::Named("nemesis".into()));
+        let plain = judged(history);
+        assert!(
+            plain
+                .summary
+                .ends_with("allow only [55]; it misses 52 of the acknowledged adds"),
+            "{}",
+            plain.summary
+        );
+    }
+
+    #[test]
+    fn a_restart_that_loses_nothing_is_no_witness() {
+        let mut history: Vec<HistoryEvent> = Vec::new();
+        history.extend(add(100, 1, "n2", 20));
+        history.extend([nemesis(1000, "n2", "kill"), nemesis(2000, "n2", "restart")]);
+        history.extend(final_read(4000, 1, "n1", 20));
+        history.extend(final_read(4000, 2, "n2", 20));
+        let result = judged(history);
+        assert_eq!(result.valid, Validity::Valid, "{}", result.summary);
     }
 }

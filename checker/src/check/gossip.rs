@@ -23,6 +23,19 @@ fn restarts(record: &Record) -> HashMap<String, Vec<u64>> {
     starts
 }
 
+/// When each node was killed by the nemesis, in time order.
+fn kills(record: &Record) -> HashMap<String, Vec<u64>> {
+    let mut kills: HashMap<String, Vec<u64>> = HashMap::new();
+    for e in record.history.iter().filter(|e| e.f == "kill") {
+        if let (Some(node), crate::history::Process::Named(who)) = (&e.node, &e.process) {
+            if who == "nemesis" {
+                kills.entry(node.clone()).or_default().push(e.time);
+            }
+        }
+    }
+    kills
+}
+
 /// Which incarnation of `node` was running at `time`.
 fn incarnation(starts: &HashMap<String, Vec<u64>>, node: &str, time: u64) -> usize {
     starts
@@ -35,10 +48,20 @@ fn incarnation(starts: &HashMap<String, Vec<u64>>, node: &str, time: u64) -> usi
 /// Under Maelstrom's contract only messages in the seeds' format are judged (gossip in the
 /// node's own format is its own business); under the seed contract every `replicate` is,
 /// and a cluster that gossips no `replicate` at all breaks the contract.
+///
+/// A restarted node may start its counts of other origins again from what it persisted (it
+/// learns them back by gossip), but under the seed contract its count of its own origin is
+/// its acknowledged increments, which `NODE_DATA_DIR` must keep: sending less of it after a
+/// restart than before is lost durable state, and a witness.
 pub fn replicate_wire(record: &Record, contract: Contract) -> CheckResult {
     let seed = contract == Contract::Seed;
     let starts = restarts(record);
+    let kills = kills(record);
     let mut last: HashMap<(String, usize, &'static str, String), (u64, u64)> = HashMap::new();
+    // A sender's highest count of its own origin across its lives, when and in which life
+    // it sent it (after a loss is reported, counted again from the lower count: one loss
+    // is one witness).
+    let mut own: HashMap<(String, &'static str), (u64, u64, usize)> = HashMap::new();
     let mut witnesses = Vec::new();
     let mut sent: BTreeMap<String, u64> = BTreeMap::new();
     let mut windows: HashMap<(String, u64), u64> = HashMap::new();
@@ -81,6 +104,31 @@ pub fn replicate_wire(record: &Record, contract: Contract) -> CheckResult {
                 let slot = last.entry(key).or_insert((count, time));
                 if count >= slot.0 {
                     *slot = (count, time);
+                }
+                if !seed || *origin != writer {
+                    continue;
+                }
+                let short = if half == "p_counters" { "p" } else { "n" };
+                let best = own
+                    .entry((writer.clone(), short))
+                    .or_insert((count, time, life));
+                if count < best.0 && best.2 < life {
+                    let restarted = starts[&writer][life - 1];
+                    let killed = kills
+                        .get(&writer)
+                        .and_then(|k| k.iter().rev().find(|&&k| k <= restarted))
+                        .map_or(String::new(), |k| {
+                            format!(" before it was killed at {:.3} s", *k as f64 / 1e9)
+                        });
+                    witnesses.push(json!({"node": writer, "origin": origin, "lost_durable_state": true,
+                        "why": format!(
+                            "{writer} sent {half}[{writer}] = {count} at {:.3} s, after its restart at {:.3} s, but {} at {:.3} s{killed}: its own count (its acknowledged increments) was not kept across the restart",
+                            time as f64 / 1e9, restarted as f64 / 1e9, best.0, best.1 as f64 / 1e9
+                        )}));
+                    *best = (count, time, life);
+                }
+                if count >= best.0 {
+                    *best = (count, time, life);
                 }
             }
         }
@@ -216,5 +264,100 @@ pub fn gossip_status(record: &Record, contract: Contract) -> CheckResult {
         summary,
         witnesses,
         figures,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::event::{EventType, HistoryEvent};
+    use crate::history::Process;
+    use serde_json::Value;
+
+    fn replicate(ms: u64, writer: &str, p: Value) -> Value {
+        json!({"send": ms * 1_000_000, "deliver": ms * 1_000_000 + 1, "writer": writer, "src": writer, "dest": "n1",
+            "body": {"type": "replicate", "p_counters": p, "n_counters": {}}})
+    }
+
+    fn nemesis(ms: u64, node: &str, f: &str) -> HistoryEvent {
+        let mut e = HistoryEvent::new(
+            Process::Named("nemesis".into()),
+            Some(node.into()),
+            EventType::Info,
+            f,
+            json!({}),
+        );
+        e.time = ms * 1_000_000;
+        e
+    }
+
+    fn wire(lines: &[Value], contract: Contract) -> CheckResult {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(dir.path().join("net.jsonl"), text).unwrap();
+        let record = Record {
+            history: vec![nemesis(1000, "n2", "kill"), nemesis(2000, "n2", "restart")],
+            net: crate::check::net::NetSummary::default(),
+            nodes: vec!["n1".into(), "n2".into()],
+            dir: Some(dir.path().to_owned()),
+        };
+        replicate_wire(&record, contract)
+    }
+
+    #[test]
+    fn a_node_whose_own_count_goes_down_across_its_restart_lost_durable_state() {
+        let lines = [
+            replicate(500, "n2", json!({"n1": 4, "n2": 37})),
+            // After its restart n2 has forgotten n1's count (it learns it back: allowed) and
+            // its own (the increments it acknowledged: lost).
+            replicate(2100, "n2", json!({"n1": 0, "n2": 3})),
+            replicate(2200, "n2", json!({"n1": 4, "n2": 5})),
+        ];
+        let seed = wire(&lines, Contract::Seed);
+        assert_eq!(seed.valid, Validity::Invalid);
+        assert_eq!(
+            seed.witnesses.len(),
+            1,
+            "one witness per life: {:?}",
+            seed.witnesses
+        );
+        assert_eq!(
+            seed.witnesses[0]["why"],
+            "n2 sent p_counters[n2] = 3 at 2.100 s, after its restart at 2.000 s, but 37 at 0.500 s before it was killed at 1.000 s: its own count (its acknowledged increments) was not kept across the restart"
+        );
+        assert_eq!(seed.witnesses[0]["lost_durable_state"], true);
+        // Killed again after it counted up to 5 anew: a second loss, measured from there.
+        let mut twice = lines.to_vec();
+        twice.push(replicate(4100, "n2", json!({"n2": 1})));
+        let record = |lines: &[Value]| {
+            let dir = tempfile::tempdir().unwrap();
+            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            std::fs::write(dir.path().join("net.jsonl"), text).unwrap();
+            let mut history = vec![nemesis(1000, "n2", "kill"), nemesis(2000, "n2", "restart")];
+            history.extend([nemesis(3000, "n2", "kill"), nemesis(4000, "n2", "restart")]);
+            let record = Record {
+                history,
+                net: crate::check::net::NetSummary::default(),
+                nodes: vec!["n1".into(), "n2".into()],
+                dir: Some(dir.path().to_owned()),
+            };
+            (dir, record)
+        };
+        let (_dir, again) = record(&twice);
+        let again = replicate_wire(&again, Contract::Seed);
+        assert_eq!(again.witnesses.len(), 2, "{:?}", again.witnesses);
+        assert!(again.witnesses[1]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("n2 sent p_counters[n2] = 1 at 4.100 s, after its restart at 4.000 s, but 5 at 2.200 s before it was killed at 3.000 s"));
+        // Under Maelstrom's contract a restarted node's counts are its own business (the
+        // final value still judges what clients were told).
+        assert_eq!(wire(&lines, Contract::Maelstrom).valid, Validity::Valid);
+        // Kept: valid under the seed contract too.
+        let kept = [
+            replicate(500, "n2", json!({"n1": 4, "n2": 37})),
+            replicate(2100, "n2", json!({"n1": 0, "n2": 37})),
+        ];
+        assert_eq!(wire(&kept, Contract::Seed).valid, Validity::Valid);
     }
 }
