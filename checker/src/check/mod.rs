@@ -110,8 +110,6 @@ impl CheckKind {
             "availability" | "raft-liveness" | "convergence" => CheckKind::Liveness,
             "reply-schema" | "protocol" | "crashes" | "destinations" => CheckKind::Protocol,
             "stats" => CheckKind::Stats,
-            // Raft's term and votes kept across a kill and restart: a safety property.
-            "durable-state" => CheckKind::Safety,
             _ => CheckKind::Safety,
         }
     }
