@@ -101,7 +101,7 @@ fn run(workload: &str, bug: Option<&str>, seed: u64) -> Outcome {
     let results: Option<Value> = std::fs::read_to_string(store.path().join("latest/results.json"))
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok());
-    let Some(results) = results.filter(|_| matches!(status.status.code(), Some(0 | 1 | 2))) else {
+    let Some(results) = results.filter(|_| matches!(status.status.code(), Some(0..=2))) else {
         return Outcome {
             valid: None,
             failed: vec![format!(
@@ -171,19 +171,18 @@ fn main() {
     let started = std::time::Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.max(1) {
-            scope.spawn(|| loop {
-                let Some(&(row, seed)) = work.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                    break;
-                };
-                let (workload, bug) = rows[row];
-                let outcome = run(workload, bug, seed);
-                eprintln!(
-                    "{workload} {} seed {seed}: {:?} {:?}",
-                    bug.unwrap_or("reference"),
-                    outcome.valid,
-                    outcome.failed
-                );
-                outcomes.lock().unwrap().insert((row, seed), outcome);
+            scope.spawn(|| {
+                while let Some(&(row, seed)) = work.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let (workload, bug) = rows[row];
+                    let outcome = run(workload, bug, seed);
+                    eprintln!(
+                        "{workload} {} seed {seed}: {:?} {:?}",
+                        bug.unwrap_or("reference"),
+                        outcome.valid,
+                        outcome.failed
+                    );
+                    outcomes.lock().unwrap().insert((row, seed), outcome);
+                }
             });
         }
     });

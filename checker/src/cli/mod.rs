@@ -81,3 +81,110 @@ fn usage(command: &str, error: UsageError) -> Outcome {
     eprintln!("eddy {command}: {error}");
     Outcome::Usage
 }
+
+/// `--partition K/N` (cargo-nextest's counted partitions, `count:K/N` or plain `K/N`): of
+/// the items numbered 0, 1, 2, ... in an order every shard agrees on, shard K of N takes
+/// those whose number i satisfies `i % N == K - 1`. The N shards together take every item
+/// exactly once. nextest's `hash:K/N` is not supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// K, from 1 to `total`.
+    pub shard: u64,
+    /// N, at least 1.
+    pub total: u64,
+}
+
+impl Partition {
+    /// True when the item numbered `position` (from 0) belongs to this shard.
+    pub fn contains(&self, position: u64) -> bool {
+        position % self.total == self.shard - 1
+    }
+
+    /// The items of this shard, in order.
+    pub fn select<T>(&self, items: impl IntoIterator<Item = T>) -> Vec<T> {
+        items
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| self.contains(*i as u64))
+            .map(|(_, item)| item)
+            .collect()
+    }
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    /// Parses `K/N` or `count:K/N`; the error is one line naming what is wrong.
+    fn from_str(text: &str) -> Result<Partition, String> {
+        let bad = |why: &str| format!("--partition expects K/N or count:K/N ({why}), got `{text}`");
+        let counted = match text.split_once(':') {
+            Some(("count", rest)) => rest,
+            Some(("hash", _)) => return Err(bad("hash partitions are not supported")),
+            Some(_) => return Err(bad("the only kind is `count`")),
+            None => text,
+        };
+        let Some((k, n)) = counted.split_once('/') else {
+            return Err(bad("no `/`"));
+        };
+        let number = |s: &str| s.trim().parse::<u64>().ok();
+        match (number(k), number(n)) {
+            (Some(shard), Some(total)) if total >= 1 && (1..=total).contains(&shard) => {
+                Ok(Partition { shard, total })
+            }
+            (Some(_), Some(0)) => Err(bad("N must be at least 1")),
+            (Some(_), Some(_)) => Err(bad("K must be from 1 to N")),
+            _ => Err(bad("K and N must be whole numbers")),
+        }
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.shard, self.total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Partition;
+
+    #[test]
+    fn partitions_parse_like_nextest() {
+        let p: Partition = "2/3".parse().unwrap();
+        assert_eq!(p, Partition { shard: 2, total: 3 });
+        assert_eq!("count:2/3".parse::<Partition>().unwrap(), p);
+        assert_eq!("1/1".parse::<Partition>().unwrap().to_string(), "1/1");
+        for bad in [
+            "0/3",
+            "4/3",
+            "1/0",
+            "3",
+            "a/b",
+            "-1/2",
+            "hash:1/2",
+            "slice:1/2",
+            "",
+            "1/2/3",
+        ] {
+            let error = bad.parse::<Partition>().unwrap_err();
+            assert!(
+                !error.contains('\n') && error.contains("--partition"),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn shards_take_every_item_once() {
+        let items: Vec<u32> = (0..10).collect();
+        let mut all: Vec<u32> = (1..=3)
+            .flat_map(|k| Partition { shard: k, total: 3 }.select(items.iter().copied()))
+            .collect();
+        assert_eq!(
+            Partition { shard: 1, total: 3 }.select(items.iter().copied()),
+            [0, 3, 6, 9]
+        );
+        all.sort_unstable();
+        assert_eq!(all, items);
+    }
+}

@@ -1,19 +1,22 @@
 //! `eddy test`: a simulated cluster under a workload and faults, recorded and checked.
 
-use super::UsageError;
-use crate::check::{run_checks, Record};
+use super::{Partition, UsageError};
+use crate::check::{run_checks, CheckResult, Record, Validity};
 use crate::contract::Contract;
 use crate::exit::Outcome;
 use crate::process::NodeCommand;
 use crate::report::run::{draw_pictures, results_json, summary, verdict, RunFacts};
+use crate::report::{junit, terminal};
 use crate::sim::nemesis::{FaultKind, NemesisConfig};
 use crate::sim::network::{LatencyDist, NetworkConfig};
 use crate::sim::router::{run, Progress, RunEnd};
 use crate::sim::SimConfig;
 use crate::workload::Workload;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// Options of `eddy test`.
 #[derive(clap::Args, Debug)]
@@ -48,9 +51,11 @@ pub struct TestArgs {
     /// Probability that a node-to-node message is lost.
     #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
-    /// Faults to inject, as a comma list.
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub nemesis: Vec<FaultKind>,
+    /// Faults to inject, as a comma list of fault kinds, or `none` for no faults (`none`
+    /// goes alone). Default: the workload's own mix, aimed at its classic bugs (under
+    /// Maelstrom's contract, only the faults Maelstrom injects for workloads it also has).
+    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = nemesis_words())]
+    pub nemesis: Option<Vec<NemesisWord>>,
     /// Seconds between nemesis actions (a fault, then its healing, and so on).
     #[arg(long, default_value_t = 2.0)]
     pub nemesis_interval: f64,
@@ -106,6 +111,59 @@ pub struct TestArgs {
     /// Folder for run folders (and the `latest` link).
     #[arg(long, default_value = "store")]
     pub store: PathBuf,
+    /// Runs N schedules, from consecutive seeds starting at --seed (or a random one,
+    /// printed), each in its own run folder, and ends with a table of them; the exit status
+    /// is the worst verdict: interrupted (130) > node could not be run (3) > invalid (1) >
+    /// unknown (2) > valid (0).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub test_count: u64,
+    /// With --test-count: start no run after the first invalid one, or after one whose
+    /// node could not be run (runs already going finish).
+    #[arg(long, alias = "stop-on-invalid")]
+    pub fail_fast: bool,
+    /// With --test-count: runs at once. Default 1, because two clusters compete for the
+    /// cores (two on the project's machine) and a timing verdict could suffer; eddy measures
+    /// the time every node and its own router waited for a core and excuses those stalls in
+    /// every liveness check, which is why more is allowed. Runs start one at a time.
+    #[arg(long, value_name = "J", default_value_t = 1)]
+    pub jobs: usize,
+    /// With --test-count: run only shard K of N (cargo-nextest's `count:K/N`, or plain
+    /// `K/N`): the runs whose position i (from 0) among the --test-count satisfies
+    /// i % N == K-1. Needs --seed, so that every shard numbers the same seeds.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<String>,
+    /// Write a JUnit XML report to FILE: one test case per run (`<workload> seed <seed>`),
+    /// failures with the failed checks and their first witnesses, the store folder and the
+    /// command that reproduces the run in system-out.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// One word of `--nemesis`: a fault kind, or `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NemesisWord {
+    /// No faults at all.
+    None,
+    /// This kind of fault.
+    Fault(FaultKind),
+}
+
+/// `--nemesis` words: `none` and every fault kind (shown as the possible values).
+fn nemesis_words() -> impl clap::builder::TypedValueParser<Value = NemesisWord> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    use clap::ValueEnum;
+    let kinds = FaultKind::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value);
+    PossibleValuesParser::new(
+        std::iter::once(PossibleValue::new("none").help("No faults at all")).chain(kinds),
+    )
+    .map(|word: String| match word.as_str() {
+        "none" => NemesisWord::None,
+        kind => NemesisWord::Fault(
+            FaultKind::from_str(kind, false).expect("a possible value is a fault kind"),
+        ),
+    })
 }
 
 /// `--availability`: a fraction from 0 to 1, or `total` for 1 (Maelstrom's word).
@@ -132,6 +190,32 @@ fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
 }
 
 impl TestArgs {
+    /// The faults of the run: `--nemesis`'s, none for `none`, or the workload's default mix.
+    fn fault_kinds(&self) -> Result<Vec<FaultKind>, UsageError> {
+        let mut kinds = match &self.nemesis {
+            None => self.workload.default_faults(self.contract),
+            Some(words) if words.contains(&NemesisWord::None) => {
+                if words.iter().any(|w| *w != NemesisWord::None) {
+                    return Err(UsageError(
+                        "--nemesis none turns faults off and goes alone, not with fault kinds"
+                            .into(),
+                    ));
+                }
+                Vec::new()
+            }
+            Some(words) => words
+                .iter()
+                .filter_map(|w| match w {
+                    NemesisWord::Fault(kind) => Some(*kind),
+                    NemesisWord::None => None,
+                })
+                .collect(),
+        };
+        kinds.sort_unstable();
+        kinds.dedup();
+        Ok(kinds)
+    }
+
     fn config(&self) -> Result<SimConfig, UsageError> {
         let command = match &self.bin {
             Some(line) => NodeCommand::parse(line).map_err(UsageError)?,
@@ -192,9 +276,7 @@ impl TestArgs {
             self.lease_ms > 0 && self.election_ms > 0,
             "--lease-ms and --election-ms must be positive",
         )?;
-        let mut kinds = self.nemesis.clone();
-        kinds.sort_unstable();
-        kinds.dedup();
+        let kinds = self.fault_kinds()?;
         Ok(SimConfig {
             workload: self.workload,
             workload_options: crate::workload::WorkloadOptions {
@@ -239,44 +321,121 @@ impl TestArgs {
     }
 }
 
-/// Runs `eddy test`.
-pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
-    let cfg = args.config()?;
-    if !cfg.workload.simulated() {
-        return Err(UsageError(format!(
-            "`eddy test` does not run the {} workload yet",
-            cfg.workload
-        )));
-    }
-    let reproduce = cfg.reproduce(args.bin.as_deref());
-    println!(
-        "eddy test: {} on {} nodes, seed {}",
-        cfg.workload, cfg.node_count, cfg.seed
-    );
-    crate::process::stop_gracefully_on_interrupt();
-    let bar = ProgressBar::new(cfg.time_limit.as_millis() as u64);
-    bar.set_style(ProgressStyle::with_template("{bar:30} {msg}").expect("the template is valid"));
-    let limit = cfg.time_limit.as_secs_f64();
-    let show = |p: &Progress| {
-        bar.set_position((p.elapsed_s * 1000.0) as u64);
-        let faults = if p.faults.is_empty() {
-            "none".into()
+/// A check that did not pass, as the run's summary keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedCheck {
+    /// The check's name.
+    pub name: String,
+    /// Invalid or unknown.
+    pub valid: Validity,
+    /// Its one-line summary.
+    pub summary: String,
+    /// The `why` of its first witnesses (at most five), each as one text.
+    pub witnesses: Vec<String>,
+}
+
+/// What one finished run of `eddy test` left: enough for the table of `--test-count`, the
+/// JUnit report and the exit status.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The workload.
+    pub workload: Workload,
+    /// The run's seed.
+    pub seed: u64,
+    /// Valid, invalid, unknown, the node could not be run, or interrupted.
+    pub outcome: Outcome,
+    /// The invalid checks, then the unknown ones.
+    pub failed: Vec<FailedCheck>,
+    /// The first witness of the first failed check (its summary when it has none), or why
+    /// the node could not be run, or `interrupted`.
+    pub first_witness: Option<String>,
+    /// The run folder.
+    pub store: PathBuf,
+    /// The command that runs the same schedule again.
+    pub reproduce: String,
+    /// The terminal summary of the run, as a single run prints it.
+    pub text: String,
+    /// Wall time of the run, checks included.
+    pub elapsed: Duration,
+}
+
+impl RunSummary {
+    /// The names of the checks that failed the run: the invalid ones, or when there are
+    /// none the unknown ones.
+    pub fn failed_names(&self) -> Vec<&str> {
+        let invalid: Vec<&str> = self
+            .failed
+            .iter()
+            .filter(|c| c.valid == Validity::Invalid)
+            .map(|c| c.name.as_str())
+            .collect();
+        if invalid.is_empty() {
+            self.failed.iter().map(|c| c.name.as_str()).collect()
         } else {
-            p.faults.clone()
-        };
-        bar.set_message(format!(
-            "{}: {:.0}/{limit:.0} s, {} ops done, faults: {faults}",
-            p.phase,
-            p.elapsed_s.min(limit),
-            p.completed
-        ));
+            invalid
+        }
+    }
+}
+
+/// The checks of `checks` that did not pass: invalid ones first, then unknown ones.
+fn failed_checks(checks: &[CheckResult]) -> Vec<FailedCheck> {
+    let mut failed: Vec<FailedCheck> = checks
+        .iter()
+        .filter(|c| matches!(c.valid, Validity::Invalid | Validity::Unknown))
+        .map(|c| FailedCheck {
+            name: c.name.clone(),
+            valid: c.valid,
+            summary: c.summary.clone(),
+            witnesses: c
+                .witnesses
+                .iter()
+                .take(5)
+                .map(|w| {
+                    w["why"]
+                        .as_str()
+                        .map_or_else(|| w.to_string(), str::to_owned)
+                })
+                .collect(),
+        })
+        .collect();
+    failed.sort_by_key(|c| c.valid != Validity::Invalid);
+    failed
+}
+
+/// Held from the moment a run is chosen until its progress reports that the cluster is up
+/// (every node answered `init`; or the run ended): runs start one at a time, so two
+/// clusters never compete for the cores while starting and two run folders are never
+/// created at the same moment.
+static STARTING: Mutex<()> = Mutex::new(());
+
+fn start_turn() -> MutexGuard<'static, ()> {
+    STARTING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs one configured schedule: the cluster, the checks, `results.json` and the pictures
+/// into its run folder. `turn` (see [`STARTING`]) is let go once the cluster is up.
+/// Prints nothing; the summary holds the text a single run prints.
+pub fn run_one(
+    cfg: &SimConfig,
+    bin: Option<&str>,
+    show: &dyn Fn(&Progress),
+    turn: Option<MutexGuard<'static, ()>>,
+) -> Result<RunSummary, UsageError> {
+    let started = Instant::now();
+    let reproduce = cfg.reproduce(bin);
+    let turn = std::cell::RefCell::new(turn);
+    let show = |p: &Progress| {
+        if p.phase != "starting" {
+            turn.borrow_mut().take();
+        }
+        show(p);
     };
     let output = match cfg.workload.simulation(&cfg.workload_options) {
-        Some(workload) => run(&cfg, workload, &show),
-        None => crate::sim::servers::run(&cfg, &show),
+        Some(workload) => run(cfg, workload, &show),
+        None => crate::sim::servers::run(cfg, &show),
     }
     .map_err(|e| UsageError(format!("cannot write the store: {e}")))?;
-    bar.finish_and_clear();
+    turn.borrow_mut().take();
     let nodes: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
     let record = Record {
         history: output.history,
@@ -293,7 +452,7 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
         RunEnd::NodeError(_) => Vec::new(),
         _ => run_checks(cfg.workload, &cfg.workload_options, &record),
     };
-    let options = serde_json::to_value(&cfg).expect("the options serialize");
+    let options = serde_json::to_value(cfg).expect("the options serialize");
     let facts = RunFacts {
         workload: cfg.workload.name(),
         seed: cfg.seed,
@@ -307,16 +466,227 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
     store
         .write_results(&results_json(&facts, &checks))
         .map_err(|e| UsageError(format!("cannot write results.json: {e}")))?;
-    print!(
-        "{}",
-        summary(&facts, &checks, &store.dir().display().to_string())
-    );
-    Ok(match output.end {
-        RunEnd::NodeError(why) => {
-            eprintln!("eddy test: the node could not be run: {why}");
-            Outcome::NodeError
-        }
-        RunEnd::Interrupted => std::process::exit(130),
-        RunEnd::Finished => verdict(&facts, &checks).outcome(),
+    let dir = store.dir().to_owned();
+    let text = summary(&facts, &checks, &dir.display().to_string());
+    let failed = failed_checks(&checks);
+    let first = failed.first().map(|c| {
+        c.witnesses
+            .first()
+            .cloned()
+            .unwrap_or_else(|| c.summary.clone())
+    });
+    let (outcome, first_witness) = match output.end {
+        RunEnd::NodeError(why) => (Outcome::NodeError, Some(why)),
+        RunEnd::Interrupted => (Outcome::Interrupted, Some("interrupted".to_owned())),
+        RunEnd::Finished => (verdict(&facts, &checks).outcome(), first),
+    };
+    Ok(RunSummary {
+        workload: cfg.workload,
+        seed: cfg.seed,
+        outcome,
+        failed,
+        first_witness,
+        store: dir,
+        reproduce,
+        text,
+        elapsed: started.elapsed(),
     })
+}
+
+/// Runs `eddy test`: one run, or `--test-count` of them.
+pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
+    let cfg = args.config()?;
+    if !cfg.workload.simulated() {
+        return Err(UsageError(format!(
+            "`eddy test` does not run the {} workload yet",
+            cfg.workload
+        )));
+    }
+    if !(1..=1_000_000).contains(&args.test_count) {
+        return Err(UsageError("--test-count must be from 1 to 1000000".into()));
+    }
+    if args.jobs == 0 {
+        return Err(UsageError("--jobs must be at least 1".into()));
+    }
+    let partition = match &args.partition {
+        Some(text) => {
+            let partition: Partition = text.parse().map_err(UsageError)?;
+            if args.seed.is_none() {
+                return Err(UsageError(
+                    "--partition needs --seed, so that every shard numbers the same seeds".into(),
+                ));
+            }
+            Some(partition)
+        }
+        None => None,
+    };
+    crate::process::stop_gracefully_on_interrupt();
+    let started = Instant::now();
+    let runs = if args.test_count == 1 && partition.is_none() {
+        vec![single(&args, &cfg)?]
+    } else {
+        many(&args, &cfg, partition)?
+    };
+    if let Some(path) = &args.junit {
+        let xml = junit::render_runs(cfg.workload.name(), &runs, started.elapsed());
+        std::fs::write(path, xml)
+            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if crate::process::interrupted() {
+        return Ok(Outcome::Interrupted);
+    }
+    Ok(runs
+        .iter()
+        .fold(Outcome::Valid, |worst, r| worst.worst(r.outcome)))
+}
+
+/// One run, shown as it always was: a progress bar, then the summary.
+fn single(args: &TestArgs, cfg: &SimConfig) -> Result<RunSummary, UsageError> {
+    println!(
+        "eddy test: {} on {} nodes, seed {}",
+        cfg.workload, cfg.node_count, cfg.seed
+    );
+    let bar = ProgressBar::new(cfg.time_limit.as_millis() as u64);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {msg}").expect("the template is valid"));
+    let show = progress_shower(&bar, cfg.time_limit.as_secs_f64());
+    let result = run_one(cfg, args.bin.as_deref(), &show, None);
+    bar.finish_and_clear();
+    let run = result?;
+    print!("{}", run.text);
+    if run.outcome == Outcome::NodeError {
+        if let Some(why) = &run.first_witness {
+            eprintln!("eddy test: the node could not be run: {why}");
+        }
+    }
+    Ok(run)
+}
+
+/// What a progress bar shows of a running schedule.
+fn progress_shower(bar: &ProgressBar, limit: f64) -> impl Fn(&Progress) + '_ {
+    move |p: &Progress| {
+        bar.set_position((p.elapsed_s * 1000.0) as u64);
+        let faults = if p.faults.is_empty() {
+            "none".into()
+        } else {
+            p.faults.clone()
+        };
+        bar.set_message(format!(
+            "{}: {:.0}/{limit:.0} s, {} ops done, faults: {faults}",
+            p.phase,
+            p.elapsed_s.min(limit),
+            p.completed
+        ));
+    }
+}
+
+/// `--test-count` runs (those of this `--partition` shard), up to `--jobs` at once: a
+/// line per finished run (with the failed checks of one that is not valid), then the table.
+fn many(
+    args: &TestArgs,
+    base: &SimConfig,
+    partition: Option<Partition>,
+) -> Result<Vec<RunSummary>, UsageError> {
+    let first = base.seed;
+    let count = args.test_count;
+    let seeds = match count {
+        1 => format!("seed {first}"),
+        _ => format!("seeds {first} to {}", first.wrapping_add(count - 1)),
+    };
+    let positions: Vec<u64> = (0..count)
+        .filter(|&i| partition.is_none_or(|p| p.contains(i)))
+        .collect();
+    let random = if args.seed.is_none() {
+        format!(" (a random start: --seed {first} runs them again)")
+    } else {
+        String::new()
+    };
+    let jobs = args.jobs.min(positions.len()).max(1);
+    let shard = partition.map_or_else(String::new, |p| {
+        format!("shard {p}: {} of ", positions.len())
+    });
+    println!(
+        "eddy test: {shard}{count} run{} of {} on {} nodes, {seeds}{random}, {jobs} at a time",
+        plural(count as usize),
+        base.workload,
+        base.node_count
+    );
+    if positions.is_empty() {
+        println!("eddy test: shard has no runs");
+        return Ok(Vec::new());
+    }
+    let multi = MultiProgress::new();
+    let style =
+        ProgressStyle::with_template("{prefix} {bar:30} {msg}").expect("the template is valid");
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let total = positions.len();
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Result<RunSummary, UsageError>)>();
+    let mut runs: Vec<Option<RunSummary>> = vec![None; total];
+    let mut error = None;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let sender = sender.clone();
+            let (next, stop, positions, multi, style) = (&next, &stop, &positions, &multi, &style);
+            scope.spawn(move || loop {
+                let turn = start_turn();
+                if stop.load(Ordering::SeqCst) || crate::process::interrupted() {
+                    return;
+                }
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&position) = positions.get(index) else {
+                    return;
+                };
+                let mut cfg = base.clone();
+                cfg.seed = first.wrapping_add(position);
+                let bar = multi.add(ProgressBar::new(cfg.time_limit.as_millis() as u64));
+                bar.set_style(style.clone());
+                bar.set_prefix(format!("seed {}", cfg.seed));
+                let show = progress_shower(&bar, cfg.time_limit.as_secs_f64());
+                let result = run_one(&cfg, args.bin.as_deref(), &show, Some(turn));
+                bar.finish_and_clear();
+                multi.remove(&bar);
+                let failed = match &result {
+                    Ok(run) => matches!(run.outcome, Outcome::Invalid | Outcome::NodeError),
+                    Err(_) => true,
+                };
+                if failed && (args.fail_fast || result.is_err()) {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                if sender.send((index, result)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(sender);
+        for (done, (index, result)) in (1..).zip(receiver) {
+            match result {
+                Ok(run) => {
+                    multi.suspend(|| print!("{}", terminal::run_block(&run, done, total)));
+                    runs[index] = Some(run);
+                }
+                Err(e) => error = Some(e),
+            }
+        }
+    });
+    if let Some(error) = error {
+        return Err(error);
+    }
+    let runs: Vec<RunSummary> = runs.into_iter().flatten().collect();
+    print!("{}", terminal::runs_table(&runs));
+    let not_run = total - runs.len();
+    if not_run > 0 && !crate::process::interrupted() {
+        println!(
+            "  {not_run} of {total} runs not started: --fail-fast stopped after the first run that failed"
+        );
+    }
+    Ok(runs)
+}
+
+/// `s` for counts other than one.
+pub fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
 }

@@ -79,3 +79,145 @@ pub fn summary(tally: &Tally, results: &[CaseResult], elapsed: std::time::Durati
         skipped
     )
 }
+
+/// The verdict of a run of `eddy test` in one word, as the table shows it.
+pub fn outcome_word(outcome: crate::exit::Outcome) -> &'static str {
+    use crate::exit::Outcome;
+    match outcome {
+        Outcome::Valid => "valid",
+        Outcome::Invalid => "INVALID",
+        Outcome::Unknown => "unknown",
+        Outcome::NodeError => "node-error",
+        Outcome::Usage => "usage",
+        Outcome::Interrupted => "interrupted",
+    }
+}
+
+/// `text` on one line (every run of white space made one space), cut to `max` characters
+/// with `...` at the end when longer.
+pub fn shorten(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= max {
+        return line;
+    }
+    let kept: String = line.chars().take(max.saturating_sub(3)).collect();
+    format!("{}...", kept.trim_end())
+}
+
+/// The table closing `eddy test --test-count`: a row per run (seed, verdict, failed
+/// checks, first witness on one shortened line, run folder), then the counts and the
+/// worst verdict, which is the exit status.
+pub fn runs_table(runs: &[crate::cli::test::RunSummary]) -> String {
+    use crate::exit::Outcome;
+    let header = ["seed", "verdict", "failed checks", "first witness", "store"];
+    let rows: Vec<[String; 5]> = runs
+        .iter()
+        .map(|run| {
+            let names = run.failed_names();
+            [
+                run.seed.to_string(),
+                outcome_word(run.outcome).to_owned(),
+                if names.is_empty() {
+                    "-".to_owned()
+                } else {
+                    shorten(&names.join(","), 40)
+                },
+                run.first_witness
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |w| shorten(w, 70)),
+                run.store.display().to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 5]| {
+        let mut out = String::from(" ");
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                let _ = write!(out, " {cell}");
+            } else {
+                let _ = write!(out, " {cell:<width$}", width = widths[i]);
+            }
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = String::new();
+    out.push_str(&line(header));
+    for row in &rows {
+        out.push_str(&line(row.each_ref().map(String::as_str)));
+    }
+    let count = |o: Outcome| runs.iter().filter(|r| r.outcome == o).count();
+    let worst = runs
+        .iter()
+        .fold(Outcome::Valid, |worst, r| worst.worst(r.outcome));
+    let _ = writeln!(
+        out,
+        "{} run{}: {} valid, {} invalid, {} unknown, {} could not run the node{}; worst: {} (exit {})",
+        runs.len(),
+        crate::cli::test::plural(runs.len()),
+        count(Outcome::Valid),
+        count(Outcome::Invalid),
+        count(Outcome::Unknown),
+        count(Outcome::NodeError),
+        match count(Outcome::Interrupted) {
+            0 => String::new(),
+            n => format!(", {n} interrupted"),
+        },
+        outcome_word(worst),
+        worst.code()
+    );
+    out
+}
+
+/// The lines `eddy test --test-count` prints when a run ends: its verdict and folder, and
+/// for a run that is not valid its failed checks with their first witnesses and the
+/// command that reproduces it (the whole summary is in the folder's `results.json`, and
+/// `eddy check FOLDER` prints it).
+pub fn run_block(run: &crate::cli::test::RunSummary, done: usize, total: usize) -> String {
+    use crate::exit::Outcome;
+    let mut out = format!(
+        "[{done}/{total}] seed {}: {}  {}\n",
+        run.seed,
+        outcome_word(run.outcome),
+        run.store.display()
+    );
+    if run.outcome == Outcome::Valid {
+        return out;
+    }
+    if run.outcome == Outcome::NodeError {
+        let why = run.first_witness.as_deref().unwrap_or_default();
+        let _ = writeln!(out, "    the node could not be run: {why}");
+    }
+    for check in &run.failed {
+        let _ = writeln!(
+            out,
+            "    {:<17} {:<8} {}",
+            check.name,
+            check.valid.word(),
+            check.summary
+        );
+        for witness in check.witnesses.iter().take(2) {
+            let _ = writeln!(out, "        witness: {witness}");
+        }
+    }
+    let _ = writeln!(out, "    reproduce: {}", run.reproduce);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    #[test]
+    fn witnesses_shrink_to_one_line() {
+        assert_eq!(shorten("a\n  b\tc", 10), "a b c");
+        assert_eq!(shorten("0123456789abc", 10), "0123456...");
+        assert_eq!(shorten("", 10), "");
+    }
+}
