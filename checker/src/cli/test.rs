@@ -56,9 +56,10 @@ pub struct TestArgs {
     /// Maelstrom's contract, only the faults Maelstrom injects for workloads it also has).
     #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = nemesis_words())]
     pub nemesis: Option<Vec<NemesisWord>>,
-    /// Seconds between nemesis actions (a fault, then its healing, and so on).
-    #[arg(long, default_value_t = 2.0)]
-    pub nemesis_interval: f64,
+    /// Seconds between nemesis actions (a fault, then its healing, and so on). Default: 3 for
+    /// lease-read (a cut-off leader's successor is elected within the fault), else 2.
+    #[arg(long)]
+    pub nemesis_interval: Option<f64>,
     /// Bound on every node's total clock offset under the drift fault, in ms.
     #[arg(long, default_value_t = 500)]
     pub max_drift_ms: i64,
@@ -310,7 +311,11 @@ impl TestArgs {
             },
             nemesis: NemesisConfig {
                 kinds,
-                interval: seconds(self.nemesis_interval, "nemesis-interval")?,
+                interval: seconds(
+                    self.nemesis_interval
+                        .unwrap_or_else(|| self.workload.default_nemesis_interval()),
+                    "nemesis-interval",
+                )?,
                 max_drift_ms: self.max_drift_ms,
             },
             seed: self.seed.unwrap_or_else(rand::random),

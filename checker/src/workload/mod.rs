@@ -306,6 +306,17 @@ impl Workload {
         kinds
     }
 
+    /// Seconds between nemesis actions when `--nemesis-interval` is not given: lease-read's
+    /// faults last 3 s, so that a leader cut off at 1.5-2.25 s elections is replaced while
+    /// the fault lasts and still believes in its lease (where stale lease reads come from).
+    pub fn default_nemesis_interval(self) -> f64 {
+        if self == Workload::LeaseRead {
+            3.0
+        } else {
+            2.0
+        }
+    }
+
     /// Operations per second when `--rate` is not given.
     pub fn default_rate(self) -> f64 {
         match self {
