@@ -64,8 +64,10 @@ pub struct TestArgs {
     #[arg(long, default_value_t = 500)]
     pub max_drift_ms: i64,
     /// Seconds a client waits for a reply before its operation completes as `info`.
-    #[arg(long, default_value_t = 5.0)]
-    pub timeout: f64,
+    /// Default: 1 for lease-read, and for raft under the seed contract (a client stuck on a
+    /// cut-off leader comes back to the cluster within an election), else 5.
+    #[arg(long)]
+    pub timeout: Option<f64>,
     /// The seed of every random choice. Default: random (always printed and stored).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -320,7 +322,11 @@ impl TestArgs {
             },
             seed: self.seed.unwrap_or_else(rand::random),
             store_root: self.store.clone(),
-            request_timeout: seconds(self.timeout, "timeout")?,
+            request_timeout: seconds(
+                self.timeout
+                    .unwrap_or_else(|| self.workload.default_timeout(self.contract)),
+                "timeout",
+            )?,
             init_timeout: Duration::from_secs(10),
         })
     }

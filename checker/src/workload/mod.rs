@@ -317,6 +317,20 @@ impl Workload {
         }
     }
 
+    /// Seconds a client waits for a reply when `--timeout` is not given. A client whose
+    /// request waits on a leader that a fault cut off can do nothing else meanwhile: with 5
+    /// clients and 5 s, every client is soon stuck there and nobody reaches the new leader,
+    /// so the deposed leader's stale answers and the new leader's writes never meet.
+    /// lease-read and raft under the seeds' contract (150-300 ms elections) wait 1 s;
+    /// Maelstrom's nodes, which may take longer to answer, 5 s.
+    pub fn default_timeout(self, contract: crate::contract::Contract) -> f64 {
+        match self {
+            Workload::LeaseRead => 1.0,
+            Workload::Raft if contract == crate::contract::Contract::Seed => 1.0,
+            _ => 5.0,
+        }
+    }
+
     /// Operations per second when `--rate` is not given.
     pub fn default_rate(self) -> f64 {
         match self {
