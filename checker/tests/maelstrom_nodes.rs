@@ -67,7 +67,14 @@ fn a_maelstrom_raft_under_its_own_names_passes_by_default_and_breaks_the_seed_co
         "python3 {} --own-names",
         support::fixture("maelstrom_raft.py")
     );
-    let partitions = vec!["--nemesis", "partition", "--timeout", "1"];
+    let partitions = vec![
+        "--nemesis",
+        "partition",
+        "--timeout",
+        "1",
+        "--node-count",
+        "3",
+    ];
     let mut seed_args = partitions.clone();
     seed_args.extend(["--contract", "seed"]);
     let runs: Vec<(String, Vec<&str>, &str)> = vec![

@@ -28,7 +28,7 @@ pub struct TestArgs {
     #[arg(long = "bin", value_name = "COMMAND")]
     pub bin: Option<String>,
     /// Nodes in the cluster (ids n1..). Default: 6 for heartbeat (the master and five chunk
-    /// servers), else 3.
+    /// servers), 5 for raft (candidates compete), else 3.
     #[arg(long)]
     pub node_count: Option<usize>,
     /// Seconds of client operations (after every node answered init). Default: 35 for
@@ -42,9 +42,10 @@ pub struct TestArgs {
     /// Simulated clients, each with at most one request in flight.
     #[arg(long, default_value_t = 5)]
     pub concurrency: usize,
-    /// Mean one-way latency between nodes, in ms.
-    #[arg(long, default_value_t = 0.0)]
-    pub latency: f64,
+    /// Mean one-way latency between nodes, in ms. Default: 10 for raft under the seed
+    /// contract (candidates collide only when their requests cross), else 0.
+    #[arg(long)]
+    pub latency: Option<f64>,
     /// How latency is distributed around the mean.
     #[arg(long, value_enum, default_value = "exponential")]
     pub latency_dist: LatencyDist,
@@ -57,7 +58,8 @@ pub struct TestArgs {
     #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = nemesis_words())]
     pub nemesis: Option<Vec<NemesisWord>>,
     /// Seconds between nemesis actions (a fault, then its healing, and so on). Default: 3 for
-    /// lease-read (a cut-off leader's successor is elected within the fault), else 2.
+    /// lease-read (a cut-off leader's successor is elected within the fault), 1 for raft
+    /// under the seed contract, else 2.
     #[arg(long)]
     pub nemesis_interval: Option<f64>,
     /// Bound on every node's total clock offset under the drift fault, in ms.
@@ -196,7 +198,7 @@ impl TestArgs {
     /// The faults of the run: `--nemesis`'s, none for `none`, or the workload's default mix.
     fn fault_kinds(&self) -> Result<Vec<FaultKind>, UsageError> {
         let mut kinds = match &self.nemesis {
-            None => self.workload.default_faults(self.contract),
+            None => self.workload.defaults(self.contract).faults,
             Some(words) if words.contains(&NemesisWord::None) => {
                 if words.iter().any(|w| *w != NemesisWord::None) {
                     return Err(UsageError(
@@ -231,14 +233,14 @@ impl TestArgs {
                 Err(UsageError(what.into()))
             }
         };
-        let node_count = self
-            .node_count
-            .unwrap_or_else(|| self.workload.default_node_count());
+        let defaults = self.workload.defaults(self.contract);
+        let node_count = self.node_count.unwrap_or(defaults.node_count);
         check(
             (1..=100).contains(&node_count),
             "--node-count must be from 1 to 100",
         )?;
-        let rate = self.rate.unwrap_or_else(|| self.workload.default_rate());
+        let rate = self.rate.unwrap_or(defaults.rate);
+        let latency = self.latency.unwrap_or(defaults.latency_ms);
         check(rate.is_finite() && rate > 0.0, "--rate must be positive")?;
         check(self.round_adds > 0, "--round-adds must be at least 1")?;
         let seed = self.contract == Contract::Seed;
@@ -264,7 +266,7 @@ impl TestArgs {
             "--concurrency must be from 1 to 10000",
         )?;
         check(
-            self.latency.is_finite() && self.latency >= 0.0,
+            latency.is_finite() && latency >= 0.0,
             "--latency must not be negative",
         )?;
         check(
@@ -299,34 +301,25 @@ impl TestArgs {
             },
             command,
             node_count,
-            time_limit: seconds(
-                self.time_limit
-                    .unwrap_or_else(|| self.workload.default_time_limit()),
-                "time-limit",
-            )?,
+            time_limit: seconds(self.time_limit.unwrap_or(defaults.time_limit), "time-limit")?,
             rate,
             concurrency: self.concurrency,
             network: NetworkConfig {
-                latency_ms: self.latency,
+                latency_ms: latency,
                 dist: self.latency_dist,
                 loss: self.loss,
             },
             nemesis: NemesisConfig {
                 kinds,
                 interval: seconds(
-                    self.nemesis_interval
-                        .unwrap_or_else(|| self.workload.default_nemesis_interval()),
+                    self.nemesis_interval.unwrap_or(defaults.nemesis_interval),
                     "nemesis-interval",
                 )?,
                 max_drift_ms: self.max_drift_ms,
             },
             seed: self.seed.unwrap_or_else(rand::random),
             store_root: self.store.clone(),
-            request_timeout: seconds(
-                self.timeout
-                    .unwrap_or_else(|| self.workload.default_timeout(self.contract)),
-                "timeout",
-            )?,
+            request_timeout: seconds(self.timeout.unwrap_or(defaults.timeout), "timeout")?,
             init_timeout: Duration::from_secs(10),
         })
     }

@@ -2,6 +2,7 @@
 //! generates and which checks judge it. Each workload that runs in simulation has a module
 //! holding its generator beside its checks.
 
+pub mod defaults;
 pub mod lease;
 pub mod lease_read;
 pub mod pn_counter;
@@ -9,7 +10,6 @@ pub mod raft;
 pub mod unique;
 
 use crate::check::{CheckResult, Record};
-use crate::sim::nemesis::FaultKind;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 use std::fmt;
@@ -238,105 +238,6 @@ impl Workload {
             Workload::Raft => raft::checks(options, record),
             Workload::Lease => lease::checks(record),
             Workload::LeaseRead => lease_read::checks(record, options.contract),
-        }
-    }
-
-    /// Nodes when `--node-count` is not given: the master and five chunk servers for
-    /// heartbeat, else 3.
-    pub fn default_node_count(self) -> usize {
-        if self == Workload::Heartbeat {
-            6
-        } else {
-            3
-        }
-    }
-
-    /// Seconds of operations when `--time-limit` is not given: heartbeat needs one silence
-    /// past the 15 s deadline, a return, and a heartbeat round after each.
-    pub fn default_time_limit(self) -> f64 {
-        if self == Workload::Heartbeat {
-            35.0
-        } else {
-            10.0
-        }
-    }
-
-    /// The faults `eddy test` injects when `--nemesis` is not given: the mix that provokes
-    /// the workload's classic bugs, limited under Maelstrom's contract to the faults
-    /// Maelstrom itself injects (partitions) for workloads Maelstrom also has.
-    ///
-    /// - lease: a holder cut off, stopped, or its clock stepped back while grantors' clocks
-    ///   step forward (split-brain needs a holder that outlives its grant).
-    /// - lease-read: a deposed leader that clients still reach (cut off, stopped, killed),
-    ///   and clock steps against the leader while it holds its lease (stale lease reads).
-    /// - raft: partitions of every shape, which make candidates compete (double votes,
-    ///   stale logs elected); under the seeds' contract also kills of the leader and of a
-    ///   majority (state lost across restarts) and a paused leader.
-    /// - pn-counter: partitions of every shape (lost or double-counted gossip); under the
-    ///   seeds' contract also kills of one node and of a majority (increments forgotten
-    ///   across restarts) and pauses.
-    /// - heartbeat: none beyond the chunk servers' silences, which every run has.
-    pub fn default_faults(self, contract: crate::contract::Contract) -> Vec<FaultKind> {
-        use FaultKind::*;
-        let seed = contract == crate::contract::Contract::Seed;
-        let partitions = [Partition, PartitionHalves, PartitionRing, PartitionBridge];
-        let mut kinds = match self {
-            Workload::Heartbeat => Vec::new(),
-            Workload::Lease => vec![Partition, PartitionLeader, PauseLeader, Drift, DriftLeader],
-            Workload::LeaseRead => {
-                vec![
-                    Partition,
-                    PartitionLeader,
-                    PauseLeader,
-                    KillLeader,
-                    Drift,
-                    DriftLeader,
-                ]
-            }
-            Workload::Raft if seed => [
-                &partitions[..],
-                &[PartitionLeader, PauseLeader, Kill, KillLeader, KillMajority],
-            ]
-            .concat(),
-            Workload::Raft => [&partitions[..], &[PartitionLeader]].concat(),
-            Workload::PnCounter if seed => [&partitions[..], &[Pause, Kill, KillMajority]].concat(),
-            Workload::PnCounter => partitions.to_vec(),
-        };
-        kinds.sort_unstable();
-        kinds
-    }
-
-    /// Seconds between nemesis actions when `--nemesis-interval` is not given: lease-read's
-    /// faults last 3 s, so that a leader cut off at 1.5-2.25 s elections is replaced while
-    /// the fault lasts and still believes in its lease (where stale lease reads come from).
-    pub fn default_nemesis_interval(self) -> f64 {
-        if self == Workload::LeaseRead {
-            3.0
-        } else {
-            2.0
-        }
-    }
-
-    /// Seconds a client waits for a reply when `--timeout` is not given. A client whose
-    /// request waits on a leader that a fault cut off can do nothing else meanwhile: with 5
-    /// clients and 5 s, every client is soon stuck there and nobody reaches the new leader,
-    /// so the deposed leader's stale answers and the new leader's writes never meet.
-    /// lease-read and raft under the seeds' contract (150-300 ms elections) wait 1 s;
-    /// Maelstrom's nodes, which may take longer to answer, 5 s.
-    pub fn default_timeout(self, contract: crate::contract::Contract) -> f64 {
-        match self {
-            Workload::LeaseRead => 1.0,
-            Workload::Raft if contract == crate::contract::Contract::Seed => 1.0,
-            _ => 5.0,
-        }
-    }
-
-    /// Operations per second when `--rate` is not given.
-    pub fn default_rate(self) -> f64 {
-        match self {
-            // 1000 adds (and the reads between them) fit in the default 10 s.
-            Workload::PnCounter => 150.0,
-            _ => 50.0,
         }
     }
 }
