@@ -459,3 +459,130 @@ fn skipped_cases_are_counted_in_every_report() {
     assert_eq!(record["summary"]["skipped"], 6);
     assert_eq!(record["cases"][1]["status"], "skipped");
 }
+
+/// The `source` of every case in a `--json` record, in order.
+fn json_sources(path: &std::path::Path) -> Vec<String> {
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    record["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["source"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_shards_of_a_suite_run_each_case_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // The bundled cases and 15 generated ones: 63 cases, every one run under the seed
+    // contract.
+    let suite = [
+        "--contract",
+        "seed",
+        "--generate",
+        "3",
+        "--seed",
+        "9",
+        "cases",
+    ];
+    let everything = dir.path().join("all.json");
+    let mut args = vec!["cases", "--json", everything.to_str().unwrap()];
+    args.extend(suite);
+    let out = eddy(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut all = json_sources(&everything);
+    assert_eq!(all.len(), BUNDLED + 15);
+    let mut from_shards = Vec::new();
+    for (k, partition) in ["1/3", "count:2/3", "3/3"].into_iter().enumerate() {
+        let json = dir.path().join(format!("shard-{k}.json"));
+        let junit = dir.path().join(format!("shard-{k}.xml"));
+        let mut args = vec![
+            "cases",
+            "--partition",
+            partition,
+            "--json",
+            json.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ];
+        args.extend(suite);
+        let out = eddy(&args);
+        let shown = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{partition}: {shown}");
+        let shard = k + 1;
+        assert!(
+            shown.contains(&format!("shard {shard}/3: 21 of 63 cases\n")),
+            "{partition}: {shown}"
+        );
+        assert!(shown.contains("21 passed, 0 failed, 0 skipped"), "{shown}");
+        // Both reports hold the shard's cases and only those.
+        let mine = json_sources(&json);
+        assert_eq!(mine.len(), 21, "{partition}: {mine:?}");
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        let report = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+        assert_eq!(report.tests, 21);
+        let classnames: Vec<String> = report.test_suites[0]
+            .test_cases
+            .iter()
+            .map(|c| c.classname.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(classnames, mine, "{partition}");
+        from_shards.extend(mine);
+    }
+    all.sort();
+    from_shards.sort();
+    assert_eq!(from_shards, all, "every case once, none twice");
+}
+
+#[test]
+fn a_shard_of_few_cases_may_be_empty_and_plain_k_n_means_count() {
+    let out = eddy(&["cases", "--partition", "9/9", "cases/seed/000-lease-1.case"]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("shard 9/9: 0 of 1 cases"), "{shown}");
+    assert!(shown.contains("0 passed, 0 failed, 0 skipped"), "{shown}");
+    let seed = |partition: &str| {
+        let out = eddy(&["cases", "-v", "--partition", partition, "cases/seed"]);
+        let shown = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{shown}");
+        let mut run: Vec<String> = shown
+            .lines()
+            .filter(|l| l.starts_with("PASS ") || l.starts_with("SKIP "))
+            .map(|l| l.split_whitespace().nth(1).unwrap().to_owned())
+            .collect();
+        run.sort();
+        run
+    };
+    let plain = seed("2/3");
+    assert_eq!(plain, seed("count:2/3"));
+    // Sorted by source and dealt round-robin: the 2nd, 5th and 8th of the eight (the
+    // last one skipped under Maelstrom's contract, but in the shard all the same).
+    assert_eq!(
+        plain,
+        [
+            "cases/seed/000-lease-2.case",
+            "cases/seed/003-heartbeat-1.case",
+            "cases/seed/004-pn-counter-2.case"
+        ]
+    );
+}
+
+#[test]
+fn bad_partitions_are_refused_with_one_line() {
+    for partition in ["0/3", "4/3", "a/b", "1/0", "3", "count:0/2", "slice:1/2"] {
+        let out = eddy(&["cases", "--partition", partition, "cases/seed"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{partition}: {}", text(&out));
+        assert_eq!(stderr.lines().count(), 1, "{partition}: {stderr}");
+        assert!(
+            stderr.starts_with("eddy cases: --partition"),
+            "{partition}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "nothing ran: {}", text(&out));
+    }
+    // Shards must generate the same cases: --generate with --partition needs --seed.
+    let out = eddy(&["cases", "--partition", "1/2", "--generate", "3"]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    assert!(text(&out).contains("needs --seed"), "{}", text(&out));
+}

@@ -188,9 +188,107 @@ pub fn differences(expected: &Value, actual: &Value, arrival: Arrival) -> Vec<St
     out
 }
 
-/// True when `actual` matches `expected`.
+/// True when `actual` matches `expected`: the same answer as [`differences`] being empty,
+/// without building a single string (the verdict tries every expected line against every
+/// output line, so this runs thousands of times a case).
 pub fn matches(expected: &Value, actual: &Value, arrival: Arrival) -> bool {
-    differences(expected, actual, arrival).is_empty()
+    match expected {
+        Value::Object(exp) if is_matcher(exp) => matcher_holds(exp, actual, arrival),
+        Value::Object(exp) => actual.as_object().is_some_and(|act| {
+            exp.iter()
+                .all(|(key, want)| act.get(key).is_some_and(|got| matches(want, got, arrival)))
+        }),
+        Value::Array(exp) => actual.as_array().is_some_and(|act| {
+            exp.len() == act.len()
+                && exp
+                    .iter()
+                    .zip(act)
+                    .all(|(want, got)| matches(want, got, arrival))
+        }),
+        _ => scalar_equal(expected, actual),
+    }
+}
+
+/// [`apply_matcher`] returning `Ok`, without the explanation.
+fn matcher_holds(spec: &Map<String, Value>, actual: &Value, arrival: Arrival) -> bool {
+    let (name, arg) = spec.iter().next().expect("a matcher has a key");
+    match name.as_str() {
+        "$type" => match arg {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|n| has_type(n, actual)),
+            other => other.as_str().is_some_and(|n| has_type(n, actual)),
+        },
+        "$range" => match range_bounds(arg) {
+            Some((lo, hi)) => actual.as_f64().is_some_and(|v| (lo..=hi).contains(&v)),
+            None => false,
+        },
+        "$clock" => match (arg.as_i64(), actual.as_i64()) {
+            (Some(offset), Some(v)) => {
+                clock_off_by(v, arrival.wall_ms.saturating_add(offset)) <= clock_tol(spec)
+            }
+            _ => false,
+        },
+        "$one_of" => arg
+            .as_array()
+            .is_some_and(|options| options.iter().any(|o| matches(o, actual, arrival))),
+        "$subset_of" => match (arg.as_array(), actual.as_array()) {
+            (Some(allowed), Some(items)) => items
+                .iter()
+                .all(|item| allowed.iter().any(|a| scalar_equal(a, item))),
+            _ => false,
+        },
+        "$unordered" => match (arg.as_array(), actual.as_array()) {
+            (Some(wanted), Some(items)) if wanted.len() == items.len() => {
+                unordered_pairs(wanted, items, arrival).is_ok()
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// The bounds of `{"$range": [lo, hi]}`, when there are exactly two numbers.
+fn range_bounds(arg: &Value) -> Option<(f64, f64)> {
+    let bounds = arg
+        .as_array()
+        .map(|b| b.iter().filter_map(Value::as_f64).collect::<Vec<_>>())
+        .unwrap_or_default();
+    match bounds[..] {
+        [lo, hi] => Some((lo, hi)),
+        _ => None,
+    }
+}
+
+/// The tolerance of a `$clock` matcher, in milliseconds.
+fn clock_tol(spec: &Map<String, Value>) -> i128 {
+    spec.get("$tol")
+        .and_then(Value::as_i64)
+        .unwrap_or(DEFAULT_CLOCK_TOLERANCE_MS)
+        .into()
+}
+
+/// How far `value` is from `want`, without overflowing.
+fn clock_off_by(value: i64, want: i64) -> i128 {
+    (i128::from(value) - i128::from(want)).abs()
+}
+
+/// Gives each of `wanted` an item of `items` (the same length) of its own, first fit in
+/// order; `Err` names the first wanted item left without one, and the items taken so far.
+fn unordered_pairs(
+    wanted: &[Value],
+    items: &[Value],
+    arrival: Arrival,
+) -> Result<(), (usize, Vec<bool>)> {
+    let mut used = vec![false; items.len()];
+    for (k, want) in wanted.iter().enumerate() {
+        match (0..items.len()).find(|&i| !used[i] && matches(want, &items[i], arrival)) {
+            Some(i) => used[i] = true,
+            None => return Err((k, used)),
+        }
+    }
+    Ok(())
 }
 
 fn compare(path: &str, expected: &Value, actual: &Value, arrival: Arrival, out: &mut Vec<String>) {
@@ -293,11 +391,7 @@ fn apply_matcher(
                 .ok_or_else(|| format!("expected {}, got {got}", names.join(" or ")))
         }
         "$range" => {
-            let bounds = arg
-                .as_array()
-                .map(|b| b.iter().filter_map(Value::as_f64).collect::<Vec<_>>())
-                .unwrap_or_default();
-            let [lo, hi] = bounds[..] else {
+            let Some((lo, hi)) = range_bounds(arg) else {
                 return Err(format!("bad matcher {arg}: `$range` takes [lo, hi]"));
             };
             match actual.as_f64() {
@@ -309,14 +403,11 @@ fn apply_matcher(
             let offset = arg
                 .as_i64()
                 .ok_or_else(|| format!("bad matcher: `$clock` takes an integer, got {arg}"))?;
-            let tol = spec
-                .get("$tol")
-                .and_then(Value::as_i64)
-                .unwrap_or(DEFAULT_CLOCK_TOLERANCE_MS);
-            let want = arrival.wall_ms + offset;
+            let tol = clock_tol(spec);
+            let want = arrival.wall_ms.saturating_add(offset);
             match actual.as_i64() {
-                Some(v) if (v - want).abs() <= tol => Ok(()),
-                Some(v) => Err(format!("expected about {want} (arrival time {:+} ms, within {tol} ms), got {v}, off by {} ms", offset, v - want)),
+                Some(v) if clock_off_by(v, want) <= tol => Ok(()),
+                Some(v) => Err(format!("expected about {want} (arrival time {:+} ms, within {tol} ms), got {v}, off by {} ms", offset, i128::from(v) - i128::from(want))),
                 None => Err(format!("expected an integer time, got {got}")),
             }
         }
@@ -363,28 +454,21 @@ fn apply_matcher(
                     items.len()
                 ));
             }
-            let mut used = vec![false; items.len()];
-            for want in wanted {
-                let found =
-                    (0..items.len()).find(|&i| !used[i] && matches(want, &items[i], arrival));
-                match found {
-                    Some(i) => used[i] = true,
-                    None => {
-                        let nearest = items
-                            .iter()
-                            .zip(&used)
-                            .filter(|(_, u)| !**u)
-                            .map(|(item, _)| differences(want, item, arrival).join("; "))
-                            .min_by_key(String::len);
-                        return Err(format!(
-                            "no item matches {} ({})",
-                            short(want),
-                            nearest.unwrap_or_default()
-                        ));
-                    }
-                }
-            }
-            Ok(())
+            let Err((k, used)) = unordered_pairs(wanted, items, arrival) else {
+                return Ok(());
+            };
+            let want = &wanted[k];
+            let nearest = items
+                .iter()
+                .zip(&used)
+                .filter(|(_, u)| !**u)
+                .map(|(item, _)| differences(want, item, arrival).join("; "))
+                .min_by_key(String::len);
+            Err(format!(
+                "no item matches {} ({})",
+                short(want),
+                nearest.unwrap_or_default()
+            ))
         }
         other => Err(format!("unknown matcher `{other}`")),
     }
@@ -493,6 +577,78 @@ mod tests {
             NOW
         ));
         assert!(!matches(&json!({"$bogus": 1}), &json!(1), NOW));
+    }
+
+    #[test]
+    fn the_quick_answer_agrees_with_the_explained_one() {
+        let expected = [
+            json!({"src": "n1", "body": {"type": "x", "n": 1}}),
+            json!([1, 2]),
+            json!({"$type": ["integer", "null"]}),
+            json!({"$type": "string"}),
+            json!({"$type": 3}),
+            json!({"$range": [0, 10]}),
+            json!({"$range": [0]}),
+            json!({"$clock": 5000, "$tol": 10}),
+            json!({"$clock": -5000}),
+            json!({"$clock": "soon"}),
+            json!({"$one_of": [1, "a", {"$range": [20, 30]}]}),
+            json!({"$one_of": 1}),
+            json!({"$subset_of": ["a", "b", 1]}),
+            json!({"$subset_of": "a"}),
+            json!({"$unordered": [{"server": "a"}, {"server": "b", "n": {"$range": [1, 2]}}]}),
+            json!({"$unordered": [1, {"$type": "integer"}]}),
+            json!({"$unordered": 1}),
+            json!({"$bogus": 1}),
+            json!({"body": {"items": [{"n": {"$range": [1, 2]}}, "x"]}}),
+            json!(null),
+            json!(1.0),
+        ];
+        let actual = [
+            json!({"src": "n1", "dest": "c1", "body": {"type": "x", "n": 1.0, "extra": 2}}),
+            json!({"src": "n2", "body": {"type": "x"}}),
+            json!([1, 2]),
+            json!([1, 2, 3]),
+            json!(null),
+            json!(1),
+            json!(1.5),
+            json!(10),
+            json!(11),
+            json!(25),
+            json!("a"),
+            json!(["a", 1]),
+            json!(["c"]),
+            json!(1_005_009),
+            json!(1_005_011),
+            json!(995_000),
+            json!(i64::MIN),
+            json!(u64::MAX),
+            json!([{"server": "b", "n": 2}, {"server": "a"}]),
+            json!([{"server": "b", "n": 3}, {"server": "a"}]),
+            json!([1, 2.5]),
+            json!([2.5, 1]),
+            json!({"body": {"items": [{"n": 2}, "x"]}}),
+            json!({"body": {"items": [{"n": 3}, "x"]}}),
+            json!({"body": "flat"}),
+        ];
+        let mut agreed = (0, 0);
+        for want in &expected {
+            for got in &actual {
+                let quick = matches(want, got, NOW);
+                let explained = differences(want, got, NOW);
+                assert_eq!(
+                    quick,
+                    explained.is_empty(),
+                    "{want} vs {got}: {explained:?}"
+                );
+                if quick {
+                    agreed.0 += 1;
+                } else {
+                    agreed.1 += 1;
+                }
+            }
+        }
+        assert!(agreed.0 > 15 && agreed.1 > 15, "{agreed:?}");
     }
 
     #[test]

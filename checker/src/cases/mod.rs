@@ -5,6 +5,7 @@ pub mod format;
 pub mod generate;
 pub mod matcher;
 pub mod runner;
+pub mod shard;
 pub mod suite;
 pub mod verdict;
 

@@ -61,7 +61,7 @@ pub fn run_all(
 }
 
 /// Runs `cases` under `contract` on `jobs` threads; `on_done` sees each result as it
-/// completes. Results come back in the order of `cases`.
+/// completes. Results come back in the order of `cases`, whole (transcripts included).
 pub fn run_all_under(
     contract: Contract,
     cases: Vec<Case>,
@@ -73,25 +73,63 @@ pub fn run_all_under(
     let total = cases.len();
     let queue: Vec<Mutex<Option<Case>>> = cases.into_iter().map(|c| Mutex::new(Some(c))).collect();
     let results: Vec<Mutex<Option<CaseResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, total.max(1)) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(slot) = queue.get(i) else { return };
-                let case = slot
-                    .lock()
-                    .unwrap()
-                    .take()
-                    .expect("each case is taken once");
-                let result = run_one_under(contract, case, command, limits);
-                on_done(&result);
-                *results[i].lock().unwrap() = Some(result);
-            });
-        }
-    });
+    let case_at = |i: usize| {
+        queue[i]
+            .lock()
+            .unwrap()
+            .take()
+            .expect("each case is taken once")
+    };
+    let keep = |i: usize, result: CaseResult| {
+        on_done(&result);
+        *results[i].lock().unwrap() = Some(result);
+    };
+    run_each(contract, total, &case_at, command, jobs, limits, &keep);
     results
         .into_iter()
         .map(|r| r.into_inner().unwrap().expect("every case ran"))
         .collect()
+}
+
+/// Runs `count` cases under `contract` on `jobs` threads, each made only when a thread is
+/// free to run it (`case_at(i)`, called once for each `i` in `0..count`) and handed, with
+/// its `i`, to `on_done` as it completes, in any order. Nothing is kept here: how much
+/// memory a run holds is the caller's choice (see [`CaseResult::compact`]), so it can stay
+/// flat however many cases there are.
+pub fn run_each(
+    contract: Contract,
+    count: usize,
+    case_at: &(dyn Fn(usize) -> Case + Sync),
+    command: &NodeCommand,
+    jobs: usize,
+    limits: Limits,
+    on_done: &(dyn Fn(usize, CaseResult) + Sync),
+) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, count.max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return;
+                }
+                let result = run_one_under(contract, case_at(i), command, limits);
+                on_done(i, result);
+            });
+        }
+    });
+}
+
+impl CaseResult {
+    /// The result without what only judging needed: the case's steps and expected lines
+    /// and the transcript's output lines. What the reports show stays (names, verdict with
+    /// its failures and notes, times, the stderr tail): a few hundred bytes for a passing
+    /// case instead of tens of kilobytes.
+    pub fn compact(mut self) -> CaseResult {
+        self.case.steps = Vec::new();
+        self.case.expected = Vec::new();
+        self.transcript.outputs = Vec::new();
+        self.transcript.waiting_for = Vec::new();
+        self
+    }
 }

@@ -1,10 +1,11 @@
 //! `eddy cases`: scripted single-node cases against any node.
 
-use super::UsageError;
+use super::{Partition, UsageError};
 use crate::cases::format::{load, to_case_text};
-use crate::cases::generate::generate;
+use crate::cases::generate::{generate_one, generated_source};
 use crate::cases::runner::Limits;
-use crate::cases::suite::{run_all_under, CaseResult};
+use crate::cases::shard;
+use crate::cases::suite::{run_each, CaseResult};
 use crate::cases::verdict::Status;
 use crate::cases::{Case, NEEDS_SEED};
 use crate::contract::Contract;
@@ -13,7 +14,10 @@ use crate::process::NodeCommand;
 use crate::report::{json, junit, terminal, Tally};
 use crate::workload::Workload;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::borrow::Cow;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Options of `eddy cases`.
@@ -32,7 +36,9 @@ pub struct CasesArgs {
     /// left out; seed: everything, as written.
     #[arg(long, value_enum, value_name = "CONTRACT", default_value_t = Contract::Maelstrom)]
     pub contract: Contract,
-    /// Cases to run at once. Default: the number of cores.
+    /// Cases to run at once. Default: twice the number of cores (a case spends most of
+    /// its time waiting for its node to start and to answer, so two per core keep every
+    /// core busy).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Generate N random cases per workload (with expectations from eddy's own models);
@@ -60,6 +66,11 @@ pub struct CasesArgs {
     /// Print every case, not only failures (always on for 100 cases or fewer).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Run only shard K of N (cargo-nextest's `--partition`: `count:K/N`, or plain `K/N`):
+    /// the cases sorted by source, dealt round-robin. The N shards together run every case
+    /// once. With --generate it needs --seed, so that every shard generates the same cases.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<String>,
 }
 
 /// Runs `eddy cases`.
@@ -77,33 +88,59 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, UsageError> {
     }
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        .unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get()));
     if jobs == 0 {
         return Err(UsageError("--jobs must be at least 1".into()));
     }
-    let cases = collect_cases(&args)?;
-    if cases.is_empty() {
+    let partition = match &args.partition {
+        Some(text) => Some(text.parse::<Partition>().map_err(UsageError)?),
+        None => None,
+    };
+    if partition.is_some() && args.generate.is_some() && args.seed.is_none() {
+        return Err(UsageError(
+            "--partition with --generate needs --seed, so that every shard generates the same cases"
+                .into(),
+        ));
+    }
+    let plan = collect_plan(&args)?;
+    if plan.len() == 0 {
         return Err(UsageError("no cases found".into()));
     }
-    if !cases.iter().any(|case| case.runs_under(args.contract)) {
+    if !(0..plan.len()).any(|i| plan.runs(i)) {
         return Err(UsageError(format!(
             "all {} cases test seed-only rules and {NEEDS_SEED}; nothing would run under --contract {}",
-            cases.len(),
+            plan.len(),
             args.contract.name()
         )));
     }
-    let verbose = args.verbose || cases.len() <= 100;
+    let chosen = match partition {
+        Some(p) => {
+            let sources: Vec<Cow<str>> = (0..plan.len()).map(|i| plan.source(i)).collect();
+            Chosen::Shard(shard::members(&sources, p.shard, p.total))
+        }
+        None => Chosen::All(plan.len()),
+    };
+    let shard_line =
+        partition.map(|p| format!("shard {p}: {} of {} cases", chosen.len(), plan.len()));
+    let verbose = args.verbose || chosen.len() <= 100;
     println!(
-        "eddy cases: {} cases against {} ({} at a time), --contract {}",
-        cases.len(),
+        "eddy cases: {} against {} ({} at a time), --contract {}",
+        shard_line
+            .clone()
+            .unwrap_or_else(|| format!("{} cases", chosen.len())),
         command.display(),
         jobs,
         args.contract.name()
     );
+    // Results are kept (compacted) only when a report lists every case; otherwise only the
+    // counts, and the skipped cases the summary counts.
+    let keep_all = args.json.is_some() || args.junit.is_some();
     let started = Instant::now();
-    let results = run_with_progress(args.contract, cases, &command, jobs, verbose);
+    let (tally, results) = run_with_progress(&plan, &chosen, &command, jobs, verbose, keep_all);
     let elapsed = started.elapsed();
-    let tally = Tally::of(&results);
+    if let Some(line) = &shard_line {
+        println!("{line}");
+    }
     print!("{}", terminal::summary(&tally, &results, elapsed));
     if let Some(path) = &args.json {
         write_file(
@@ -117,30 +154,126 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, UsageError> {
     Ok(tally.outcome())
 }
 
-fn collect_cases(args: &CasesArgs) -> Result<Vec<Case>, UsageError> {
-    let mut cases = Vec::new();
+/// What `eddy cases` runs: generated cases, each made only when it is about to run (so
+/// however many are asked for, few are in memory at once), then the cases read from files.
+/// Case `i` of the plan is case `i % per_workload` of workload `i / per_workload` while
+/// there are generated cases, a loaded one after.
+struct Plan {
+    contract: Contract,
+    seed: u64,
+    timeout: Option<Duration>,
+    workloads: Vec<Workload>,
+    per_workload: usize,
+    loaded: Vec<Case>,
+}
+
+/// Case `i` of a plan: generated (workload, number), or loaded.
+enum Planned<'a> {
+    Generated(Workload, usize),
+    Loaded(&'a Case),
+}
+
+impl Plan {
+    fn generated(&self) -> usize {
+        self.workloads.len() * self.per_workload
+    }
+
+    fn len(&self) -> usize {
+        self.generated() + self.loaded.len()
+    }
+
+    fn item(&self, i: usize) -> Planned<'_> {
+        match i.checked_sub(self.generated()) {
+            Some(loaded) => Planned::Loaded(&self.loaded[loaded]),
+            None => {
+                Planned::Generated(self.workloads[i / self.per_workload], i % self.per_workload)
+            }
+        }
+    }
+
+    /// Case `i`'s `source`, without making it.
+    fn source(&self, i: usize) -> Cow<'_, str> {
+        match self.item(i) {
+            Planned::Loaded(case) => Cow::Borrowed(&case.source),
+            Planned::Generated(workload, index) => {
+                Cow::Owned(generated_source(workload, self.seed, index))
+            }
+        }
+    }
+
+    /// True when case `i` runs under the contract (generated cases always do).
+    fn runs(&self, i: usize) -> bool {
+        match self.item(i) {
+            Planned::Loaded(case) => case.runs_under(self.contract),
+            Planned::Generated(..) => true,
+        }
+    }
+
+    /// Case `i`, made now, with `--timeout` applied.
+    fn case(&self, i: usize) -> Case {
+        let mut case = match self.item(i) {
+            Planned::Loaded(case) => case.clone(),
+            Planned::Generated(workload, index) => {
+                generate_one(workload, self.seed, index, self.contract)
+            }
+        };
+        if let Some(timeout) = self.timeout {
+            case.timeout = timeout;
+        }
+        case
+    }
+}
+
+/// Which cases of a plan run: every one, or a shard's (positions in the plan, ascending).
+enum Chosen {
+    All(usize),
+    Shard(Vec<usize>),
+}
+
+impl Chosen {
+    fn len(&self) -> usize {
+        match self {
+            Chosen::All(n) => *n,
+            Chosen::Shard(members) => members.len(),
+        }
+    }
+
+    /// The plan position of the `k`-th case to run.
+    fn get(&self, k: usize) -> usize {
+        match self {
+            Chosen::All(_) => k,
+            Chosen::Shard(members) => members[k],
+        }
+    }
+}
+
+fn collect_plan(args: &CasesArgs) -> Result<Plan, UsageError> {
+    let mut plan = Plan {
+        contract: args.contract,
+        seed: 0,
+        timeout: args.timeout.map(Duration::from_millis),
+        workloads: Vec::new(),
+        per_workload: 0,
+        loaded: Vec::new(),
+    };
     if let Some(count) = args.generate {
         let seed = args.seed.unwrap_or_else(rand::random);
         let workloads = args.workload.map_or(Workload::ALL.to_vec(), |w| vec![w]);
         println!("eddy cases: generating {count} cases per workload with --seed {seed}");
-        let generated = generate(&workloads, count, seed, args.contract);
         if let Some(dir) = &args.save_generated {
-            save_generated(dir, &workloads, &generated)?;
+            save_generated(dir, &workloads, count, seed, args.contract)?;
         }
-        cases.extend(generated);
+        plan.seed = seed;
+        plan.per_workload = count;
+        plan.workloads = workloads;
     }
     let paths = if args.paths.is_empty() && args.generate.is_none() {
         vec![default_cases_dir()?]
     } else {
         args.paths.clone()
     };
-    cases.extend(load(&paths).map_err(|e| UsageError(e.to_string()))?);
-    if let Some(ms) = args.timeout {
-        cases
-            .iter_mut()
-            .for_each(|case| case.timeout = Duration::from_millis(ms));
-    }
-    Ok(cases)
+    plan.loaded = load(&paths).map_err(|e| UsageError(e.to_string()))?;
+    Ok(plan)
 }
 
 /// `./cases` when it exists, else the cases shipped in this repository.
@@ -155,16 +288,31 @@ fn default_cases_dir() -> Result<PathBuf, UsageError> {
         })
 }
 
-fn save_generated(dir: &Path, workloads: &[Workload], cases: &[Case]) -> Result<(), UsageError> {
+/// Writes the generated cases to `DIR/<workload>.case`, a few at a time.
+fn save_generated(
+    dir: &Path,
+    workloads: &[Workload],
+    count: usize,
+    seed: u64,
+    contract: Contract,
+) -> Result<(), UsageError> {
     std::fs::create_dir_all(dir).map_err(|e| UsageError(format!("{}: {e}", dir.display())))?;
-    for workload in workloads {
-        let prefix = format!("generated/{workload}/");
-        let mine: Vec<Case> = cases
-            .iter()
-            .filter(|c| c.source.starts_with(&prefix))
-            .cloned()
-            .collect();
-        write_file(&dir.join(format!("{workload}.case")), &to_case_text(&mine))?;
+    for &workload in workloads {
+        let path = dir.join(format!("{workload}.case"));
+        let cannot =
+            |e: std::io::Error| UsageError(format!("cannot write {}: {e}", path.display()));
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(cannot)?);
+        let mut start = 0;
+        while start < count {
+            let end = count.min(start + 256);
+            let chunk: Vec<Case> = (start..end)
+                .map(|index| generate_one(workload, seed, index, contract))
+                .collect();
+            file.write_all(to_case_text(&chunk).as_bytes())
+                .map_err(cannot)?;
+            start = end;
+        }
+        file.flush().map_err(cannot)?;
     }
     Ok(())
 }
@@ -175,21 +323,37 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), UsageError> {
         .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))
 }
 
+/// What a run keeps: the counts, and the results (compacted) the reports need.
+struct Collected {
+    tally: Tally,
+    kept: Vec<(usize, CaseResult)>,
+}
+
+/// Runs the `chosen` items of `plan` with a progress bar, printing failures (and, when
+/// `verbose`, every case) as they finish. Returns the counts and, in the order of
+/// `chosen`, every result when `keep_all`, else only the skipped ones (which the summary
+/// counts).
 fn run_with_progress(
-    contract: Contract,
-    cases: Vec<Case>,
+    plan: &Plan,
+    chosen: &Chosen,
     command: &NodeCommand,
     jobs: usize,
     verbose: bool,
-) -> Vec<CaseResult> {
-    let bar = ProgressBar::new(cases.len() as u64);
+    keep_all: bool,
+) -> (Tally, Vec<CaseResult>) {
+    let bar = ProgressBar::new(chosen.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} cases, {msg} failed, {elapsed}")
             .expect("the template is valid"),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let failed = std::sync::atomic::AtomicUsize::new(0);
-    let on_done = |result: &CaseResult| {
+    let collected = Mutex::new(Collected {
+        tally: Tally::default(),
+        kept: Vec::new(),
+    });
+    let case_at = |k: usize| plan.case(chosen.get(k));
+    let on_done = |i: usize, result: CaseResult| {
         let status = result.verdict.status;
         let passed = matches!(status, Status::Pass | Status::Skipped);
         if !passed {
@@ -197,13 +361,35 @@ fn run_with_progress(
             bar.set_message(n.to_string());
         }
         if verbose || !passed {
-            let block = terminal::case_block(result);
+            let block = terminal::case_block(&result);
             bar.suspend(|| print!("{block}"));
         }
         bar.inc(1);
+        let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
+        let tally = &mut collected.tally;
+        tally.cases += 1;
+        match status {
+            Status::Pass => tally.passed += 1,
+            Status::Fail => tally.failed += 1,
+            Status::NodeError => tally.node_errors += 1,
+            Status::Skipped => {}
+        }
+        if keep_all || status == Status::Skipped {
+            collected.kept.push((i, result.compact()));
+        }
     };
     bar.set_message("0");
-    let results = run_all_under(contract, cases, command, jobs, Limits::default(), &on_done);
+    run_each(
+        plan.contract,
+        chosen.len(),
+        &case_at,
+        command,
+        jobs,
+        Limits::default(),
+        &on_done,
+    );
     bar.finish_and_clear();
-    results
+    let Collected { tally, mut kept } = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+    kept.sort_unstable_by_key(|(i, _)| *i);
+    (tally, kept.into_iter().map(|(_, result)| result).collect())
 }

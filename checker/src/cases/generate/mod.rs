@@ -56,8 +56,14 @@ pub fn generate_one(workload: Workload, seed: u64, index: usize, contract: Contr
     };
     script.into_case(
         format!("{workload} #{index}"),
-        format!("generated/{workload}/seed-{seed}/{index}"),
+        generated_source(workload, seed, index),
     )
+}
+
+/// The `source` of case `index` of `workload` for `seed` (what [`generate_one`] gives it),
+/// known without generating the case.
+pub fn generated_source(workload: Workload, seed: u64, index: usize) -> String {
+    format!("generated/{workload}/seed-{seed}/{index}")
 }
 
 /// A script under construction: input lines and the replies the model expects.
@@ -183,6 +189,10 @@ mod tests {
                 generate(&[Workload::Lease], 1, 7, contract),
                 generate(&[Workload::Lease], 1, 8, contract)
             );
+            let sources = Workload::ALL
+                .iter()
+                .flat_map(|&w| (0..3).map(move |i| generated_source(w, 7, i)));
+            assert!(a.iter().map(|c| c.source.clone()).eq(sources));
         }
     }
 
