@@ -8,17 +8,6 @@ mod support;
 
 use serde_json::Value;
 
-/// The failed checks of a run, for assertion messages.
-fn failed(results: &Value) -> Vec<String> {
-    results["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["valid"] != true && c["valid"] != "not-applicable")
-        .map(|c| format!("{}: {}", c["name"], c["summary"]))
-        .collect()
-}
-
 /// Every witness's `why` of a check.
 fn whys(results: &Value, name: &str) -> Vec<String> {
     support::check(results, name)["witnesses"]
@@ -66,7 +55,7 @@ fn raft_keeps_its_term_and_vote_across_restarts_and_a_node_that_forgets_them_is_
     ];
     let results = support::sim_runs("raft", &runs);
     let (code, reference, _) = &results[0];
-    assert_eq!(*code, 0, "{:?}", failed(reference));
+    assert_eq!(*code, 0, "{:?}", support::failed(reference));
     let durable = support::check(reference, "durable-state");
     assert_eq!(durable["valid"], true, "{durable}");
     assert_eq!(durable["kind"], "safety");
@@ -77,7 +66,7 @@ fn raft_keeps_its_term_and_vote_across_restarts_and_a_node_that_forgets_them_is_
     );
 
     let (code, forgetful, _) = &results[1];
-    assert_eq!(*code, 1, "{:?}", failed(forgetful));
+    assert_eq!(*code, 1, "{:?}", support::failed(forgetful));
     let durable = support::check(forgetful, "durable-state");
     assert_eq!(durable["valid"], false, "{durable}");
     let lost = whys(forgetful, "durable-state");
@@ -123,7 +112,7 @@ fn an_acknowledged_increment_survives_restarts_and_a_counter_that_forgets_them_i
     ];
     let results = support::sim_runs("pn-counter", &runs);
     let (code, reference, _) = &results[0];
-    assert_eq!(*code, 0, "{:?}", failed(reference));
+    assert_eq!(*code, 0, "{:?}", support::failed(reference));
     // The same seed kills the same nodes at the same moments in both runs: the broken
     // node's witness below shows the whole cluster was killed.
     for name in ["final-value", "gossip-wire"] {
@@ -131,7 +120,7 @@ fn an_acknowledged_increment_survives_restarts_and_a_counter_that_forgets_them_i
     }
 
     let (code, forgetful, _) = &results[1];
-    assert_eq!(*code, 1, "{:?}", failed(forgetful));
+    assert_eq!(*code, 1, "{:?}", support::failed(forgetful));
     let final_value = support::first_why(forgetful, "final-value");
     assert!(
         final_value.starts_with("final read on n")

@@ -7,19 +7,6 @@
 
 mod support;
 
-use serde_json::Value;
-
-/// The failed checks of a run, as "name: summary".
-fn failed(results: &Value) -> Vec<String> {
-    results["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["valid"] != true && c["valid"] != "not-applicable")
-        .map(|c| format!("{}: {}", c["name"], c["summary"]))
-        .collect()
-}
-
 #[test]
 fn a_maelstrom_crdt_counter_passes_by_default_and_breaks_the_seed_contract() {
     let _turn = support::take_turn();
@@ -34,7 +21,7 @@ fn a_maelstrom_crdt_counter_passes_by_default_and_breaks_the_seed_contract() {
     ];
     let results = support::sim_runs("pn-counter", &runs);
     for (code, result, _) in &results[..2] {
-        assert_eq!(*code, 0, "{:?}", failed(result));
+        assert_eq!(*code, 0, "{:?}", support::failed(result));
         assert_eq!(
             support::check(result, "gossip-wire")["valid"],
             "not-applicable"
@@ -42,21 +29,21 @@ fn a_maelstrom_crdt_counter_passes_by_default_and_breaks_the_seed_contract() {
         assert_eq!(support::check(result, "crashes")["valid"], true);
     }
     let (code, seed, _) = &results[2];
-    assert_eq!(*code, 1, "{:?}", failed(seed));
+    assert_eq!(*code, 1, "{:?}", support::failed(seed));
     assert!(
         support::check(seed, "gossip-wire")["summary"]
             .as_str()
             .unwrap()
             .starts_with("the seed contract asks for gossip as `replicate"),
         "{:?}",
-        failed(seed)
+        support::failed(seed)
     );
     let (code, broken, _) = &results[3];
-    assert_eq!(*code, 1, "{:?}", failed(broken));
+    assert_eq!(*code, 1, "{:?}", support::failed(broken));
     assert!(
         support::first_why(broken, "final-value").contains("but acknowledged adds sum to"),
         "{:?}",
-        failed(broken)
+        support::failed(broken)
     );
 }
 
@@ -84,7 +71,7 @@ fn a_maelstrom_raft_under_its_own_names_passes_by_default_and_breaks_the_seed_co
     ];
     let results = support::sim_runs("raft", &runs);
     for (code, result, _) in &results[..2] {
-        assert_eq!(*code, 0, "{:?}", failed(result));
+        assert_eq!(*code, 0, "{:?}", support::failed(result));
         assert_eq!(
             support::check(result, "election-safety")["valid"],
             "not-applicable"
@@ -95,13 +82,13 @@ fn a_maelstrom_raft_under_its_own_names_passes_by_default_and_breaks_the_seed_co
         );
     }
     let (code, seed, _) = &results[2];
-    assert_eq!(*code, 1, "{:?}", failed(seed));
+    assert_eq!(*code, 1, "{:?}", support::failed(seed));
     assert!(
         support::check(seed, "election-safety")["summary"]
             .as_str()
             .unwrap()
             .starts_with("the seed contract asks for Raft's messages"),
         "{:?}",
-        failed(seed)
+        support::failed(seed)
     );
 }

@@ -170,3 +170,14 @@ static CLUSTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn take_turn() -> std::sync::MutexGuard<'static, ()> {
     CLUSTERS.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// The checks of a run that are neither valid nor not applicable, as "name: summary".
+pub fn failed(results: &serde_json::Value) -> Vec<String> {
+    results["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["valid"] != true && c["valid"] != "not-applicable")
+        .map(|c| format!("{}: {}", c["name"], c["summary"]))
+        .collect()
+}
