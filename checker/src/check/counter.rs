@@ -417,24 +417,10 @@ mod tests {
     use crate::history::event::HistoryEvent;
     use crate::history::Process;
 
-    /// An event at `ms` from `process` about `node`.
-    fn at(
-        ms: u64,
-        process: Process,
-        node: &str,
-        kind: EventType,
-        f: &str,
-        body: Value,
-    ) -> HistoryEvent {
-        let mut e = HistoryEvent::new(process, Some(node.to_owned()), kind, f, body);
-        e.time = ms * 1_000_000;
-        e
-    }
-
     /// An acknowledged add of `delta` on `node` by client `client`, from `ms`.
     fn add(ms: u64, client: u64, node: &str, delta: i64) -> [HistoryEvent; 2] {
         [
-            at(
+            HistoryEvent::at_ms(
                 ms,
                 Process::Client(client),
                 node,
@@ -442,7 +428,7 @@ mod tests {
                 "add",
                 json!({"type": "add", "delta": delta}),
             ),
-            at(
+            HistoryEvent::at_ms(
                 ms + 5,
                 Process::Client(client),
                 node,
@@ -456,7 +442,7 @@ mod tests {
     /// A final read on `node` that returned `value`.
     fn final_read(ms: u64, client: u64, node: &str, value: i64) -> [HistoryEvent; 2] {
         let mut read = [
-            at(
+            HistoryEvent::at_ms(
                 ms,
                 Process::Client(client),
                 node,
@@ -464,7 +450,7 @@ mod tests {
                 "read",
                 json!({"type": "read"}),
             ),
-            at(
+            HistoryEvent::at_ms(
                 ms + 5,
                 Process::Client(client),
                 node,
@@ -478,7 +464,7 @@ mod tests {
     }
 
     fn nemesis(ms: u64, node: &str, f: &str) -> HistoryEvent {
-        at(
+        HistoryEvent::at_ms(
             ms,
             Process::Named("nemesis".into()),
             node,

@@ -460,19 +460,6 @@ mod tests {
     use super::*;
     use crate::check::net::NetSummary;
 
-    fn event(
-        ms_time: u64,
-        process: Process,
-        node: &str,
-        kind: EventType,
-        f: &str,
-        body: Value,
-    ) -> HistoryEvent {
-        let mut e = HistoryEvent::new(process, Some(node.to_owned()), kind, f, body);
-        e.time = ms_time * 1_000_000;
-        e
-    }
-
     fn record(events: Vec<HistoryEvent>) -> Record {
         let mut history = vec![{
             let mut e = HistoryEvent::new(
@@ -496,7 +483,7 @@ mod tests {
 
     fn acquire(client: u64, node: &str, at: u64, done: u64, expires_at: u64) -> Vec<HistoryEvent> {
         vec![
-            event(
+            HistoryEvent::at_ms(
                 at,
                 Process::Client(client),
                 node,
@@ -504,7 +491,7 @@ mod tests {
                 "acquire_lease",
                 json!({"type": "acquire_lease", "duration_ms": 1000}),
             ),
-            event(
+            HistoryEvent::at_ms(
                 done,
                 Process::Client(client),
                 node,
@@ -524,7 +511,7 @@ mod tests {
     ) -> Vec<HistoryEvent> {
         let ok = json!({"type": "check_lease_ok", "valid": true, "remaining_ms": remaining});
         vec![
-            event(
+            HistoryEvent::at_ms(
                 at,
                 Process::Client(client),
                 node,
@@ -532,7 +519,7 @@ mod tests {
                 "check_lease",
                 json!({"type": "check_lease"}),
             ),
-            event(
+            HistoryEvent::at_ms(
                 done,
                 Process::Client(client),
                 node,
@@ -544,7 +531,7 @@ mod tests {
     }
 
     fn drift(at: u64, n1: i64, n2: i64) -> HistoryEvent {
-        event(
+        HistoryEvent::at_ms(
             at,
             Process::Named("nemesis".into()),
             "n1",
@@ -610,7 +597,7 @@ mod tests {
     fn an_acquisition_not_yet_answered_counts_its_duration_from_the_check() {
         // n1 asks at 100 for 1000 ms and is never answered; a check answered at 600 may
         // claim up to 1000 ms from then (local 1_001_600), not more.
-        let mut events = vec![event(
+        let mut events = vec![HistoryEvent::at_ms(
             100,
             Process::Client(1),
             "n1",

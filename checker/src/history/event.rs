@@ -71,6 +71,22 @@ pub struct HistoryEvent {
 }
 
 impl HistoryEvent {
+    /// An event `ms` milliseconds into the run from `process` about `node`, for tests that
+    /// build histories by hand.
+    #[cfg(test)]
+    pub fn at_ms(
+        ms: u64,
+        process: Process,
+        node: &str,
+        kind: EventType,
+        f: &str,
+        body: Value,
+    ) -> HistoryEvent {
+        let mut e = HistoryEvent::new(process, Some(node.to_owned()), kind, f, body);
+        e.time = ms * 1_000_000;
+        e
+    }
+
     /// An event not yet numbered or stamped (see `Store::append`).
     pub fn new(
         process: Process,
