@@ -1,5 +1,5 @@
 //! `lease-read` in simulation (SPEC 3.2, seed 001): every node is first sent the run's lease
-//! configuration; then random `write`, `cas`, `read` and `lease_read` on a few keys, most
+//! configuration, then one the seed's rule calls unsafe, which it must refuse; then random `write`, `cas`, `read` and `lease_read` on a few keys, most
 //! lease reads aimed at the node eddy last saw leading (a cut-off or paused leader that
 //! still believes in its lease is what stale reads come from). Written values are unique so
 //! the linearizability checker can say which write a read missed.
@@ -32,6 +32,12 @@ impl LeaseReads {
         }
     }
 
+    /// A lease the seed's rule calls unsafe: its effective length is a second longer than
+    /// the election timeout.
+    fn unsafe_lease(&self) -> i64 {
+        self.settings.election_timeout_ms + self.settings.max_clock_skew_ms + 1000
+    }
+
     fn config(&self, lease_duration_ms: i64) -> Value {
         json!({"type": "lease_read_config", "lease_duration_ms": lease_duration_ms,
                "election_timeout_ms": self.settings.election_timeout_ms,
@@ -41,10 +47,19 @@ impl LeaseReads {
 
 impl SimWorkload for LeaseReads {
     fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Next {
-        if self.configured < nodes {
+        if self.configured < 2 * nodes {
+            // Every node gets the run's configuration, then one the seed's rule calls unsafe
+            // (a longer lease than any election timeout allows), which it must judge so and
+            // refuse, keeping the first: a node that adopts it serves stale lease reads when
+            // a fault cuts it off, which is how the faults that follow show it.
+            let node = self.configured % nodes;
+            let lease = if self.configured < nodes {
+                self.settings.lease_duration_ms
+            } else {
+                self.unsafe_lease()
+            };
             self.configured += 1;
-            let body = self.config(self.settings.lease_duration_ms);
-            return Next::Op(Op::at(self.configured - 1, body));
+            return Next::Op(Op::at(node, self.config(lease)));
         }
         let node = rng.random_range(0..nodes);
         let key = rng.random_range(0..KEYS);
@@ -66,19 +81,13 @@ impl SimWorkload for LeaseReads {
         Duration::from_millis((self.settings.election_timeout_ms.max(0) as u64) * 2 + 500)
     }
 
-    /// A lease read of every key at every node, and a configuration the seed's rule calls
-    /// unsafe (a longer lease than any election timeout allows), which every node must
-    /// judge correctly and refuse.
+    /// A lease read of every key at every node.
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        let unsafe_lease =
-            self.settings.election_timeout_ms + self.settings.max_clock_skew_ms + 1000;
-        let mut ops: Vec<Op> = (0..nodes)
+        (0..nodes)
             .flat_map(|node| {
                 (0..KEYS).map(move |key| Op::at(node, json!({"type": "lease_read", "key": key})))
             })
-            .collect();
-        ops.extend((0..nodes).map(|node| Op::at(node, self.config(unsafe_lease))));
-        ops
+            .collect()
     }
 
     fn aim_at_leader(&self) -> bool {
@@ -101,7 +110,7 @@ mod tests {
     fn every_node_is_configured_before_anything_else() {
         let mut generator = LeaseReads::new(LeaseSettings::default());
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        for node in 0..3 {
+        for (i, node) in [0, 1, 2, 0, 1, 2].into_iter().enumerate() {
             let Next::Op(op) = generator.next_op(&mut rng, 3) else {
                 panic!("an op")
             };
@@ -110,6 +119,9 @@ mod tests {
                 (node, Some("lease_read_config"))
             );
             assert_eq!(op.body["max_clock_skew_ms"], 1000);
+            // The run's configuration first, then one the seed's rule calls unsafe.
+            let lease = op.body["lease_duration_ms"].as_i64().unwrap();
+            assert_eq!(lease == 1400, i < 3, "{lease}");
         }
         let kinds: Vec<String> = (0..400)
             .map(|_| match generator.next_op(&mut rng, 3) {
