@@ -52,8 +52,14 @@ pub enum Bug {
     DeleteNeeded,
     /// GFS master: keep counting a dead server's chunks.
     CountDeadChunks,
+    /// GFS master: a server once declared dead stays dead, even when it heartbeats again
+    /// (SPEC 3.4: "a dead server that heartbeats again is alive again").
+    NeverRevive,
     /// Raft: vote for every up-to-date candidate, even twice in a term.
     VoteTwice,
+    /// Raft: grant votes without the log up-to-date check, so a candidate with a shorter
+    /// or older log can win and overwrite entries a majority had committed.
+    VoteStaleLog,
     /// Raft: keep nothing in NODE_DATA_DIR, so a restarted node forgets its term and vote.
     ForgetVote,
     /// Raft: acknowledge writes before a majority holds them.
@@ -64,6 +70,9 @@ pub enum Bug {
     LocalGrant,
     /// lease: `check_lease` claims a second more than the lease holds.
     StretchCheck,
+    /// lease: acquiring while already holding renews locally, asking no other node, so the
+    /// granters' promises run out while the holder still holds and another node is granted.
+    RenewAlone,
     /// lease-read: the leader serves lease reads from its own state whether or not it
     /// holds a lease (after it ran out, or before a new leader caught up).
     ExpiredLease,
@@ -72,6 +81,16 @@ pub enum Bug {
     /// lease-read: confirm leadership with a heartbeat round on every lease read, yet
     /// claim zero round trips.
     HiddenRoundTrip,
+    /// lease-read: a node makes none of the promises a leader's lease counts on. It grants
+    /// votes (and adopts the candidate's term) although it heard from a leader within the
+    /// election timeout, and its election timer keeps Raft's 150-300 ms instead of the
+    /// configured minimum, so a new leader is elected while a deposed one still serves lease
+    /// reads from its lease.
+    IgnoreLeaderLease,
+    /// PN-counter: keep nothing in NODE_DATA_DIR, so a restarted node forgets its own
+    /// increments (peers that heard them by gossip may bring them back; a cluster killed at
+    /// once loses them all, and adds served before the first gossip arrives are hidden).
+    ForgetIncrements,
 }
 
 /// The node id and the cluster it belongs to, as `init` said.
@@ -127,6 +146,7 @@ impl<W: Write> Node<W> {
         self.counter
             .set_behaviour(merge, bug != Some(Bug::NoGossip));
         self.lease.set_local_grant(bug == Some(Bug::LocalGrant));
+        self.lease.set_renew_alone(bug == Some(Bug::RenewAlone));
         self.lease
             .set_stretch_check_ms(if bug == Some(Bug::StretchCheck) {
                 1000
@@ -138,6 +158,7 @@ impl<W: Write> Node<W> {
             hasty_death: bug == Some(Bug::HastyDeath),
             delete_needed: bug == Some(Bug::DeleteNeeded),
             count_dead_chunks: bug == Some(Bug::CountDeadChunks),
+            never_revive: bug == Some(Bug::NeverRevive),
         });
     }
 
@@ -336,7 +357,7 @@ impl<W: Write> Node<W> {
         }
         let peers: Vec<String> = ids.iter().filter(|n| **n != id).cloned().collect();
         self.out.set_node_id(&id);
-        if let Some(saved) = self.data.as_ref().and_then(|d| d.load(COUNTER_FILE)) {
+        if let Some(saved) = self.counter_data().and_then(|d| d.load(COUNTER_FILE)) {
             self.counter.restore(&saved, &peers);
         }
         let raft_runs = matches!(
@@ -350,10 +371,12 @@ impl<W: Write> Node<W> {
         };
         let bugs = RaftBugs {
             vote_twice: self.bug == Some(Bug::VoteTwice),
+            vote_stale_log: self.bug == Some(Bug::VoteStaleLog),
             early_ack: self.bug == Some(Bug::EarlyAck),
             local_reads: self.bug == Some(Bug::LocalReads),
             expired_lease: self.bug == Some(Bug::ExpiredLease),
             hidden_round_trip: self.bug == Some(Bug::HiddenRoundTrip),
+            ignore_leader_lease: self.bug == Some(Bug::IgnoreLeaderLease),
         };
         self.raft = raft_runs.then(|| {
             let mut raft = Raft::new(&id, &peers, durable, self.clock.clone());
@@ -413,10 +436,17 @@ impl<W: Write> Node<W> {
         Ok(())
     }
 
+    /// Where the counter is kept: nowhere under `--bug forget-increments`.
+    fn counter_data(&self) -> Option<&DataDir> {
+        self.data
+            .as_ref()
+            .filter(|_| self.bug != Some(Bug::ForgetIncrements))
+    }
+
     /// Persists the counter before an add is acknowledged, so a restarted node never
     /// counts its own increments from zero again (peers' larger maximum would hide them).
     fn save_counter(&self) -> Result<(), RpcError> {
-        match &self.data {
+        match self.counter_data() {
             Some(data) => data
                 .save(COUNTER_FILE, &self.counter.snapshot())
                 .map_err(|e| RpcError {

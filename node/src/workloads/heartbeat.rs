@@ -21,6 +21,8 @@ pub const ORDER_TTL_MS: i64 = 15_000;
 #[derive(Debug)]
 struct ServerRecord {
     last_heartbeat_ms: i64,
+    /// Declared dead for good (only under the `never_revive` defect).
+    buried: bool,
     chunks: BTreeSet<String>,
     disk_usage_pct: f64,
 }
@@ -44,6 +46,9 @@ pub struct MasterBugs {
     pub delete_needed: bool,
     /// Keep counting a dead server's chunks (in the replica counts and in `server_status`).
     pub count_dead_chunks: bool,
+    /// Keep a server that was dead when it heartbeated again dead for good: its chunks stop
+    /// counting, it is reported dead with `chunks: 0`, and it is given no orders.
+    pub never_revive: bool,
 }
 
 impl MasterBugs {
@@ -86,17 +91,30 @@ impl Master {
             .ok_or_else(|| {
                 RpcError::malformed("field `disk_usage_pct` must be a number from 0 to 100")
             })?;
+        let buried = self.bugs.never_revive
+            && self
+                .servers
+                .get(&server)
+                .is_some_and(|record| !is_alive(record, now_ms, self.bugs));
         self.servers.insert(
             server.clone(),
             ServerRecord {
                 last_heartbeat_ms: now_ms,
+                buried,
                 chunks,
                 disk_usage_pct,
             },
         );
         self.forget_settled_orders(now_ms);
-        let to_replicate = self.order_replications(&server, now_ms);
-        let to_delete = self.order_deletions(&server, now_ms);
+        // A server the master holds dead (only ever under `never_revive`) gets no orders.
+        let (to_replicate, to_delete) = if buried {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                self.order_replications(&server, now_ms),
+                self.order_deletions(&server, now_ms),
+            )
+        };
         Ok(body(
             "heartbeat_ok",
             [
@@ -231,8 +249,10 @@ fn remember(pending: &mut Vec<Order>, chunks: &[String], server: &str, now_ms: i
 }
 
 fn is_alive(record: &ServerRecord, now_ms: i64, bugs: MasterBugs) -> bool {
-    bugs.dead_after()
-        .is_none_or(|after| now_ms - record.last_heartbeat_ms < after)
+    !record.buried
+        && bugs
+            .dead_after()
+            .is_none_or(|after| now_ms - record.last_heartbeat_ms < after)
 }
 
 #[cfg(test)]
@@ -270,6 +290,41 @@ mod tests {
         assert_eq!(statuses(&m, 15_000)[0], ("a".into(), "dead".into(), 0));
         beat(&mut m, "a", &["c1"], 20_000);
         assert_eq!(statuses(&m, 20_001)[0], ("a".into(), "alive".into(), 1));
+    }
+
+    #[test]
+    fn never_revive_keeps_a_returning_server_dead() {
+        let mut m = Master::default();
+        m.set_bugs(MasterBugs {
+            never_revive: true,
+            ..MasterBugs::default()
+        });
+        beat(&mut m, "a", &["c1"], 0);
+        beat(&mut m, "b", &["c1"], 0);
+        // A heartbeat inside the deadline keeps a server alive, as in the reference.
+        beat(&mut m, "b", &["c1"], 10_000);
+        beat(&mut m, "a", &["c1"], 20_000);
+        beat(&mut m, "b", &["c1"], 20_000);
+        assert_eq!(
+            statuses(&m, 20_001),
+            vec![
+                ("a".into(), "dead".into(), 0),
+                ("b".into(), "alive".into(), 1)
+            ],
+            "a was dead when it came back, and stays so"
+        );
+        // Even with a chunk no live server holds, it gets no orders (and no panic).
+        let answer = beat(&mut m, "a", &["c1", "c9"], 25_000);
+        assert_eq!(
+            (&answer["chunks_to_replicate"], &answer["chunks_to_delete"]),
+            (&json!([]), &json!([]))
+        );
+        assert_eq!(statuses(&m, 25_001)[0].1, "dead");
+        assert_eq!(
+            m.status(25_001)["servers"][0]["last_heartbeat_ms_ago"],
+            1,
+            "its heartbeats are still recorded"
+        );
     }
 
     #[test]

@@ -58,6 +58,7 @@ struct Pending {
 pub struct Lease {
     guard_ms: i64,
     local_grant: bool,
+    renew_alone: bool,
     stretch_check_ms: i64,
     expires_at: Option<i64>,
     promise: Option<Promise>,
@@ -70,6 +71,7 @@ impl Default for Lease {
         Lease {
             guard_ms: DEFAULT_GUARD_MS,
             local_grant: false,
+            renew_alone: false,
             stretch_check_ms: 0,
             expires_at: None,
             promise: None,
@@ -98,6 +100,12 @@ impl Lease {
         self.local_grant = on;
     }
 
+    /// A deliberate defect: a node that holds the lease renews it on its own, asking nobody,
+    /// so the promises of the majority that granted it run out while it still holds.
+    pub fn set_renew_alone(&mut self, on: bool) {
+        self.renew_alone = on;
+    }
+
     /// A deliberate defect: `check_lease` claims `ms` more than the lease holds.
     pub fn set_stretch_check_ms(&mut self, ms: i64) {
         self.stretch_check_ms = ms;
@@ -120,7 +128,8 @@ impl Lease {
             .checked_add(duration)
             .filter(|e| e.checked_add(self.guard_ms).is_some())
             .ok_or_else(|| RpcError::malformed("field `duration_ms` is too large"))?;
-        if cluster.peers.is_empty() || self.local_grant {
+        let holds = self.expires_at.is_some_and(|at| at > now_ms);
+        if cluster.peers.is_empty() || self.local_grant || (self.renew_alone && holds) {
             self.expires_at = Some(expires_at);
             return Ok(Some(granted(expires_at)));
         }
@@ -393,6 +402,34 @@ mod tests {
             assert_eq!(reply["body"]["in_reply_to"], 7);
             assert_eq!(reply["body"]["expires_at"], 4_000);
             assert_eq!(lease.check(3_000)["remaining_ms"], 1_000);
+        });
+    }
+
+    #[test]
+    fn renew_alone_renews_a_held_lease_without_asking_the_peers() {
+        with_cluster(|cluster| {
+            let mut lease = Lease::default();
+            lease.set_renew_alone(true);
+            let mut out = outbox();
+            assert_eq!(
+                lease.acquire(&acquire(1000), 0, cluster, &mut out),
+                Ok(None),
+                "a first acquisition asks the peers"
+            );
+            let grant = request(
+                r#"{"src":"n2","dest":"n1","body":{"type":"lease_request_ok","in_reply_to":0,"round":0,"granted":true}}"#,
+            );
+            lease.answer(&grant, cluster, &mut out);
+            let sent = written(&out).len();
+            let renewed = lease.acquire(&acquire(1000), 900, cluster, &mut out);
+            assert_eq!(renewed.unwrap().unwrap()["expires_at"], 1_900);
+            assert_eq!(written(&out).len(), sent, "no peer was asked");
+            // Once the lease has run out, acquiring asks the peers again.
+            assert_eq!(
+                lease.acquire(&acquire(1000), 1_900, cluster, &mut out),
+                Ok(None)
+            );
+            assert_eq!(written(&out).len(), sent + 2);
         });
     }
 

@@ -56,6 +56,8 @@ struct Entry {
 pub struct RaftBugs {
     /// Grant every candidate whose log is up to date, even after voting in the term.
     pub vote_twice: bool,
+    /// Grant votes without checking that the candidate's log is at least as up to date.
+    pub vote_stale_log: bool,
     /// Acknowledge a write or cas as soon as the leader logs it, before a majority has it.
     pub early_ack: bool,
     /// Answer reads from the leader's own state without confirming it is still leader.
@@ -65,6 +67,9 @@ pub struct RaftBugs {
     /// Confirm leadership with a heartbeat round on every lease read, yet claim zero round
     /// trips.
     pub hidden_round_trip: bool,
+    /// Under a lease configuration, neither refuse votes after hearing from a leader nor
+    /// wait the configured minimum election timeout: the leader's lease is not kept.
+    pub ignore_leader_lease: bool,
 }
 
 /// One node's Raft state.
@@ -179,7 +184,9 @@ impl Raft {
     /// was heard from within `election_timeout_ms`.
     pub fn set_lease_config(&mut self, config: LeaseConfig, rng: &mut impl Rng) {
         let min = config.election_timeout_ms.max(1) as u64;
-        self.timeout_ms = (min, min + (min / 2).max(1));
+        if !self.bugs.ignore_leader_lease {
+            self.timeout_ms = (min, min + (min / 2).max(1));
+        }
         self.lease.adopt(config);
         if self.election_due.is_some() {
             self.reset_election(rng);
@@ -438,7 +445,8 @@ impl Raft {
             self.step_down(term)?;
         }
         let mine = self.last_index();
-        let up_to_date = last_term > self.log[mine].term
+        let up_to_date = self.bugs.vote_stale_log
+            || last_term > self.log[mine].term
             || (last_term == self.log[mine].term && last_index >= mine);
         let free = self.bugs.vote_twice || self.voted_for.as_ref().is_none_or(|v| *v == candidate);
         let granted = term == self.term && free && up_to_date;
@@ -646,7 +654,11 @@ impl Raft {
     /// leader within the minimum election timeout: then it grants no vote (and keeps its
     /// term), so no new leader can be elected while the current one may hold its lease.
     fn heard_from_leader_lately(&self) -> bool {
-        let Some(config) = self.lease.config() else {
+        let Some(config) = self
+            .lease
+            .config()
+            .filter(|_| !self.bugs.ignore_leader_lease)
+        else {
             return false;
         };
         let window = Duration::from_millis(config.election_timeout_ms.max(0) as u64);
@@ -898,13 +910,24 @@ mod tests {
 
     /// n2 of a cluster with n1 and n3, under `config`, after a heartbeat from leader n1.
     fn follower(config: Option<LeaseConfig>) -> (Raft, StdRng) {
+        follower_with(RaftBugs::default(), config, json!([]))
+    }
+
+    /// n2 of a cluster with n1 and n3, with `bugs`, under `config`, after leader n1 of term
+    /// 1 sent it `entries`.
+    fn follower_with(
+        bugs: RaftBugs,
+        config: Option<LeaseConfig>,
+        entries: Value,
+    ) -> (Raft, StdRng) {
         let peers = ["n1".to_owned(), "n3".to_owned()];
         let mut raft = Raft::new("n2", &peers, None, Clock::new());
+        raft.set_bugs(bugs);
         let mut rng = StdRng::seed_from_u64(1);
         if let Some(config) = config {
             raft.set_lease_config(config, &mut rng);
         }
-        let beat = json!({"src": "n1", "dest": "n2", "body": {"type": "append_entries", "term": 1, "leader_id": "n1", "prev_log_index": 0, "prev_log_term": 0, "entries": [], "leader_commit": 0, "msg_id": 1}});
+        let beat = json!({"src": "n1", "dest": "n2", "body": {"type": "append_entries", "term": 1, "leader_id": "n1", "prev_log_index": 0, "prev_log_term": 0, "entries": entries, "leader_commit": 0, "msg_id": 1}});
         let beat = Envelope::parse(&beat.to_string()).unwrap();
         raft.append_entries(&beat, &mut Outbox::new(Vec::new()), &mut rng)
             .unwrap();
@@ -931,6 +954,69 @@ mod tests {
             plain.request_vote(&ask, &mut rng).unwrap()["vote_granted"],
             true
         );
+    }
+
+    /// n3 asks n2 for its vote in `term`, its log ending at index 0 of term 0.
+    fn empty_candidate(term: u64) -> Envelope {
+        let ask = json!({"src": "n3", "dest": "n2", "body": {"type": "request_vote", "term": term, "candidate_id": "n3", "last_log_index": 0, "last_log_term": 0, "msg_id": 1}});
+        Envelope::parse(&ask.to_string()).unwrap()
+    }
+
+    #[test]
+    fn vote_stale_log_grants_a_candidate_whose_log_is_behind() {
+        let entry = json!([{"term": 1, "op": null}]);
+        let (mut sound, mut rng) = follower_with(RaftBugs::default(), None, entry.clone());
+        let refused = sound.request_vote(&empty_candidate(2), &mut rng).unwrap();
+        assert_eq!(
+            (&refused["vote_granted"], &refused["term"]),
+            (&json!(false), &json!(2)),
+            "the reference adopts the term but keeps its vote from a shorter log"
+        );
+        let bugs = RaftBugs {
+            vote_stale_log: true,
+            ..RaftBugs::default()
+        };
+        let (mut stale, mut rng) = follower_with(bugs, None, entry);
+        assert_eq!(
+            stale.request_vote(&empty_candidate(2), &mut rng).unwrap()["vote_granted"],
+            true
+        );
+        // It still votes once per term.
+        let other = json!({"src": "n1", "dest": "n2", "body": {"type": "request_vote", "term": 2, "candidate_id": "n1", "last_log_index": 1, "last_log_term": 1, "msg_id": 2}});
+        let other = Envelope::parse(&other.to_string()).unwrap();
+        assert_eq!(
+            stale.request_vote(&other, &mut rng).unwrap()["vote_granted"],
+            false
+        );
+    }
+
+    #[test]
+    fn ignore_leader_lease_votes_and_campaigns_while_the_leader_was_heard_lately() {
+        let config = LeaseConfig {
+            effective_lease_ms: 600,
+            election_timeout_ms: 60_000,
+        };
+        let bugs = RaftBugs {
+            ignore_leader_lease: true,
+            ..RaftBugs::default()
+        };
+        let (mut raft, mut rng) = follower_with(bugs, Some(config), json!([]));
+        let answer = raft.request_vote(&empty_candidate(2), &mut rng).unwrap();
+        assert_eq!(
+            (&answer["vote_granted"], &answer["term"]),
+            (&json!(true), &json!(2)),
+            "a vote granted right after the leader's heartbeat"
+        );
+        // Its election timer keeps Raft's 150-300 ms, not the configured 60 s.
+        let due = raft.next_deadline().expect("the timer runs");
+        assert!(
+            due <= Instant::now() + Duration::from_millis(300),
+            "{due:?}"
+        );
+        // The reference waits the configured minimum.
+        let (sound, _) = follower(Some(config));
+        let due = sound.next_deadline().expect("the timer runs");
+        assert!(due >= Instant::now() + Duration::from_secs(50), "{due:?}");
     }
 
     #[test]
