@@ -210,7 +210,11 @@ fn main() {
             .filter(|o| o.valid.as_ref().is_some_and(Value::is_string))
             .count();
         let mut checks: BTreeMap<&str, usize> = BTreeMap::new();
-        for name in runs.iter().flat_map(|o| &o.failed) {
+        for name in runs
+            .iter()
+            .filter(|o| o.valid.is_some())
+            .flat_map(|o| &o.failed)
+        {
             *checks.entry(name.as_str()).or_default() += 1;
         }
         let by: Vec<String> = checks.iter().map(|(c, n)| format!("{c} ({n})")).collect();
@@ -218,8 +222,9 @@ fn main() {
         if unknown > 0 {
             notes.push(format!("{unknown} unknown"));
         }
-        if unfinished > 0 {
-            notes.push(format!("{unfinished} did not run"));
+        if let Some(why) = runs.iter().find(|o| o.valid.is_none()) {
+            let why: String = why.failed.concat().chars().take(80).collect();
+            notes.push(format!("{unfinished} did not run: {}", why.replace('\n', " ")));
         }
         let notes = if notes.is_empty() {
             String::new()
