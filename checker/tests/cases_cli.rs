@@ -51,7 +51,7 @@ fn the_seed_000_skeleton_fails_each_case_with_its_reason_and_credit() {
         "seed_000_main.py",
         &[
             "--timeout",
-            "1000",
+            "5000",
             "cases/seed/000-lease-1.case",
             "cases/seed/000-lease-2.case",
         ],
@@ -84,8 +84,9 @@ fn the_echo_skeletons_never_answer_init_and_cannot_run() {
     let out = eddy_cases_on_fixture(
         "seed_echo_main.py",
         &[
+            // Python may take seconds to start on a loaded machine: the timeout is generous.
             "--timeout",
-            "500",
+            "5000",
             "cases/seed/001-lease-read-2.case",
             "cases/seed/004-pn-counter-2.case",
         ],
@@ -147,8 +148,9 @@ fn junit_and_json_reports_describe_every_case() {
     let out = eddy_cases_on_fixture(
         "seed_000_main.py",
         &[
+            // Python may take seconds to start on a loaded machine: the timeout is generous.
             "--timeout",
-            "500",
+            "5000",
             "--junit",
             junit.to_str().unwrap(),
             "--json",
