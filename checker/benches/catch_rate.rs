@@ -222,7 +222,10 @@ fn main() {
         }
         if let Some(why) = runs.iter().find(|o| o.valid.is_none()) {
             let why: String = why.failed.concat().chars().take(80).collect();
-            notes.push(format!("{unfinished} did not run: {}", why.replace('\n', " ")));
+            notes.push(format!(
+                "{unfinished} did not run: {}",
+                why.replace('\n', " ")
+            ));
         }
         let notes = if notes.is_empty() {
             String::new()

@@ -194,8 +194,7 @@ fn clock_steps_against_the_holder_skew_it_against_every_grantor() {
         let holder = history
             .iter()
             .filter(|e| e["f"] == "acquire_lease" && e["type"] == "ok")
-            .filter(|e| e["time"].as_u64().unwrap() < at)
-            .last();
+            .rfind(|e| e["time"].as_u64().unwrap() < at);
         if let Some(holder) = holder {
             assert_eq!(holder["node"], back[0].as_str(), "step at {at}");
             at_holder += 1;
