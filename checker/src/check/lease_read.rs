@@ -238,11 +238,17 @@ fn zero_round_trips(record: &Record, ops: &[Operation], lines: &[Wire]) -> Check
             figures,
         );
     }
+    // A claim not judged because the machine stalled is said, never dropped silently.
+    let excused = if excused > 0 {
+        format!("; {excused} not judged: the machine stalled eddy or a node within them")
+    } else {
+        String::new()
+    };
     CheckResult::from_witnesses(
         "zero-round-trips",
         witnesses,
         figures,
-        format!("{claimed} zero-round-trip claim(s) among {served} lease reads; {coincidences}"),
+        format!("{claimed} zero-round-trip claim(s) among {served} lease reads; {coincidences}{excused}"),
     )
     .and_unjudged(unjudged)
 }
@@ -495,6 +501,13 @@ mod tests {
         let excused = named(&record(stalled, Some(dir.clone())), "zero-round-trips");
         assert_eq!(excused.valid, Validity::Valid, "{}", excused.summary);
         assert_eq!(excused.figures["excused_by_stalls"], 3);
+        assert!(
+            excused
+                .summary
+                .contains("3 not judged: the machine stalled"),
+            "{}",
+            excused.summary
+        );
         // One refuted claim among many is what a slow node can look like.
         let once = named(
             &record(reads(&all[..1], &zero), Some(dir.clone())),
