@@ -4,7 +4,8 @@
 
 use eddy::cases::format::load;
 use eddy::cases::runner::Limits;
-use eddy::cases::suite::run_all;
+use eddy::cases::suite::run_all_under;
+use eddy::contract::Contract;
 use eddy::process::{NodeCommand, NodeProcess, OutputEvent, SpawnOptions};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -78,7 +79,8 @@ fn suite_seconds(path: &Path, runs: usize) -> (usize, f64) {
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let start = Instant::now();
-            let results = run_all(
+            let results = run_all_under(
+                &eddy::workload::registry::rules(Contract::Seed),
                 cases.clone(),
                 &reference(),
                 jobs,

@@ -8,7 +8,6 @@ use eddy::sim::nemesis::NemesisConfig;
 use eddy::sim::network::{LatencyDist, NetworkConfig};
 use eddy::sim::router::relay_benchmark;
 use eddy::sim::SimConfig;
-use eddy::workload::Workload;
 use std::time::{Duration, Instant};
 
 const NODES: usize = 3;
@@ -68,7 +67,7 @@ fn raw_baseline() -> Duration {
 fn routed() -> Duration {
     let store = tempfile::tempdir().unwrap();
     let cfg = SimConfig {
-        workload: Workload::PnCounter,
+        workload: "pn-counter",
         workload_options: Default::default(),
         command: reference(),
         node_count: NODES,

@@ -70,85 +70,79 @@ impl Ty {
     }
 }
 
-const SERVER_ENTRY: &[(&str, Ty)] = &[
-    ("server", Ty::Str),
-    ("status", Ty::OneOf(&["alive", "dead"])),
-    ("chunks", Ty::Count),
-    ("last_heartbeat_ms_ago", Ty::Count),
-];
-
-/// Required fields of a message, by body type. `read_ok` depends on the request: a counter
-/// read (no `key`) must return an integer, a key/value read any value.
-pub fn fields_of(kind: &str, request: Option<&Value>) -> Option<&'static [(&'static str, Ty)]> {
-    Some(match kind {
-        "init_ok" | "simulate_drift_ok" | "write_ok" | "cas_ok" | "add_ok" | "replicate_ok" => &[],
-        "error" => &[("code", Ty::Count)],
-        "acquire_lease_ok" => &[("expires_at", Ty::Int)],
-        "check_lease_ok" => &[("valid", Ty::Bool), ("remaining_ms", Ty::Count)],
-        "lease_read_ok" => &[
-            ("value", Ty::Any),
-            ("lease_valid", Ty::Bool),
-            ("network_round_trips", Ty::Count),
-        ],
-        "lease_read_config_ok" => &[
-            ("safe", Ty::Bool),
-            ("effective_lease_ms", Ty::Int),
-            ("reason", Ty::Str),
-        ],
-        "read_ok" if request.is_some_and(|r| r.get("key").is_none()) => &[("value", Ty::Int)],
-        "read_ok" => &[("value", Ty::Any)],
-        "heartbeat_ok" => &[
-            ("status", Ty::OneOf(&["alive"])),
-            ("chunks_to_delete", Ty::Strings),
-            ("chunks_to_replicate", Ty::Strings),
-        ],
-        "server_status_ok" => &[("servers", Ty::ListOf(SERVER_ENTRY))],
-        "gossip_status_ok" => &[
-            ("local_value", Ty::Int),
-            ("gossip_rounds", Ty::Count),
-            ("peers_synced", Ty::Count),
-            ("convergence_ms", Ty::CountOrNull),
-        ],
-        "replicate" => &[("p_counters", Ty::Counts), ("n_counters", Ty::Counts)],
-        "raft_status_ok" => &[
-            ("term", Ty::Count),
-            ("role", Ty::Str),
-            ("leader", Ty::StrOrNull),
-            ("commit_index", Ty::Count),
-            ("log_len", Ty::Count),
-        ],
-        "request_vote" => &[
-            ("term", Ty::Count),
-            ("candidate_id", Ty::Str),
-            ("last_log_index", Ty::Count),
-            ("last_log_term", Ty::Count),
-        ],
-        "request_vote_res" | "request_vote_ok" => {
-            &[("term", Ty::Count), ("vote_granted", Ty::Bool)]
-        }
-        "append_entries" => &[
-            ("term", Ty::Count),
-            ("leader_id", Ty::Str),
-            ("prev_log_index", Ty::Count),
-            ("prev_log_term", Ty::Count),
-            ("entries", Ty::Any),
-            ("leader_commit", Ty::Count),
-        ],
-        "append_entries_res" | "append_entries_ok" => &[("term", Ty::Count), ("success", Ty::Bool)],
-        _ => return None,
-    })
+/// When a message schema applies.
+#[derive(Debug, Clone, Copy)]
+pub enum When {
+    /// To every message of its type.
+    Always,
+    /// To a reply whose request has no field of this name (a counter's `read` has no
+    /// `key`, a register's has one).
+    RequestWithout(&'static str),
 }
 
-/// Checks a body against its schema; `Ok` for body types without one.
-pub fn check_body(body: &Value, request: Option<&Value>) -> Result<(), String> {
-    let kind = body["type"].as_str().unwrap_or_default();
-    match fields_of(kind, request) {
-        Some(fields) => check_fields(body, fields).map_err(|e| format!("`{kind}` {e}")),
-        None => Ok(()),
+/// The required fields of one message type, as a workload declares them.
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    /// The body `type`.
+    pub kind: &'static str,
+    /// Which messages of that type it applies to.
+    pub when: When,
+    /// Required fields and their types.
+    pub fields: &'static [(&'static str, Ty)],
+}
+
+impl Schema {
+    /// A schema for every message of type `kind`.
+    pub const fn of(kind: &'static str, fields: &'static [(&'static str, Ty)]) -> Schema {
+        Schema {
+            kind,
+            when: When::Always,
+            fields,
+        }
+    }
+
+    fn applies(&self, kind: &str, request: Option<&Value>) -> bool {
+        self.kind == kind
+            && match self.when {
+                When::Always => true,
+                When::RequestWithout(field) => request.is_some_and(|r| r.get(field).is_none()),
+            }
     }
 }
 
-fn check_fields(object: &Value, fields: &[(&str, Ty)]) -> Result<(), String> {
+/// The messages of the protocol itself, whatever the workload.
+pub const PROTOCOL: &[Schema] = &[
+    Schema::of("init_ok", &[]),
+    Schema::of("error", &[("code", Ty::Count)]),
+];
+
+/// The schemas a body is checked against: the protocol's and those of some workloads.
+#[derive(Debug, Clone)]
+pub struct Catalogue(Vec<&'static Schema>);
+
+impl Catalogue {
+    /// The protocol's schemas and those of `workloads` (each a workload's own list).
+    pub fn new<'a>(workloads: impl IntoIterator<Item = &'a &'static [Schema]>) -> Catalogue {
+        let own = workloads.into_iter().flat_map(|list| list.iter());
+        Catalogue(PROTOCOL.iter().chain(own).collect())
+    }
+
+    /// Checks a body against every schema that applies to it (a body type may have one per
+    /// workload: each must hold); `Ok` for body types without one. `request` is the body
+    /// of the request a reply answers, when known.
+    pub fn check_body(&self, body: &Value, request: Option<&Value>) -> Result<(), String> {
+        let kind = body["type"].as_str().unwrap_or_default();
+        self.0
+            .iter()
+            .filter(|schema| schema.applies(kind, request))
+            .try_for_each(|schema| {
+                check_fields(body, schema.fields).map_err(|e| format!("`{kind}` {e}"))
+            })
+    }
+}
+
+/// Checks `object` for `fields`: the first field missing or of the wrong type, in words.
+pub fn check_fields(object: &Value, fields: &[(&str, Ty)]) -> Result<(), String> {
     for &(name, ty) in fields {
         match object.get(name) {
             None => return Err(format!("is missing field `{name}`")),
@@ -162,41 +156,4 @@ fn check_fields(object: &Value, fields: &[(&str, Ty)]) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn schemas_catch_missing_and_mistyped_fields() {
-        assert!(check_body(
-            &json!({"type": "check_lease_ok", "valid": true, "remaining_ms": 5}),
-            None
-        )
-        .is_ok());
-        let err = check_body(
-            &json!({"type": "check_lease_ok", "valid": "yes", "remaining_ms": 5}),
-            None,
-        )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            "`check_lease_ok` field `valid` must be a boolean, got \"yes\""
-        );
-        assert!(check_body(
-            &json!({"type": "read_ok", "value": "x"}),
-            Some(&json!({"type": "read"}))
-        )
-        .is_err());
-        assert!(check_body(
-            &json!({"type": "read_ok", "value": "x"}),
-            Some(&json!({"type": "read", "key": 1}))
-        )
-        .is_ok());
-        let bad_server = json!({"type": "server_status_ok", "servers": [{"server": "a", "status": "gone", "chunks": 0, "last_heartbeat_ms_ago": 1}]});
-        assert!(check_body(&bad_server, None).is_err());
-        assert!(check_body(&json!({"type": "unknown_thing"}), None).is_ok());
-    }
 }

@@ -1,12 +1,12 @@
 //! Generated cases judge nodes by eddy's own models: the reference passes them under both
 //! contracts, and a mutated model expectation is caught.
 
-use eddy::cases::generate::generate;
 use eddy::cases::runner::Limits;
 use eddy::cases::suite::run_one_under;
 use eddy::cases::verdict::{Rule, Status};
 use eddy::contract::Contract;
 use eddy::process::NodeCommand;
+use eddy::workload::generated::generate;
 use eddy::workload::Workload;
 use serde_json::Value;
 
@@ -76,7 +76,7 @@ fn a_mutated_model_expectation_fails_the_case() {
 
 fn mutants_are_caught(contract: Contract) {
     let mut caught = std::collections::BTreeMap::new();
-    for case in generate(&Workload::ALL, 12, 99, contract) {
+    for case in generate(&Workload::all().collect::<Vec<_>>(), 12, 99, contract) {
         let workload = case.source.split('/').nth(1).unwrap().to_owned();
         let mut mutant = case.clone();
         let Some(line) = mutant
@@ -87,7 +87,12 @@ fn mutants_are_caught(contract: Contract) {
         else {
             continue;
         };
-        let result = run_one_under(contract, mutant, &reference(), Limits::default());
+        let result = run_one_under(
+            &eddy::workload::registry::rules(contract),
+            mutant,
+            &reference(),
+            Limits::default(),
+        );
         assert_eq!(
             result.verdict.status,
             Status::Fail,
@@ -105,7 +110,7 @@ fn mutants_are_caught(contract: Contract) {
         );
         *caught.entry(workload).or_insert(0) += 1;
     }
-    for workload in Workload::ALL {
+    for workload in Workload::all() {
         assert!(
             caught.get(workload.name()).copied().unwrap_or(0) >= 3,
             "too few mutants for {workload} ({contract:?}): {caught:?}"
@@ -116,8 +121,13 @@ fn mutants_are_caught(contract: Contract) {
 #[test]
 fn unmutated_generated_cases_pass() {
     for contract in [Contract::Seed, Contract::Maelstrom] {
-        for case in generate(&Workload::ALL, 10, 99, contract) {
-            let result = run_one_under(contract, case, &reference(), Limits::default());
+        for case in generate(&Workload::all().collect::<Vec<_>>(), 10, 99, contract) {
+            let result = run_one_under(
+                &eddy::workload::registry::rules(contract),
+                case,
+                &reference(),
+                Limits::default(),
+            );
             assert_eq!(
                 result.verdict.status,
                 Status::Pass,

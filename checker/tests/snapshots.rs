@@ -8,11 +8,11 @@
 //! every generated step is in the snapshots.
 
 use eddy::cases::format::load;
-use eddy::cases::generate::generate;
 use eddy::cases::runner::Limits;
 use eddy::cases::suite::{run_all_under, CaseResult};
 use eddy::contract::Contract;
 use eddy::process::NodeCommand;
+use eddy::workload::generated::generate;
 use eddy::workload::Workload;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -56,7 +56,7 @@ fn reference_transcripts_match_their_snapshots() {
         case.source = case.source.replace(&format!("{}/", repo.display()), "");
     }
     cases.extend(generate(
-        &Workload::ALL,
+        &Workload::all().collect::<Vec<_>>(),
         GENERATED_PER_WORKLOAD,
         GENERATED_SEED,
         Contract::Seed,
@@ -66,7 +66,7 @@ fn reference_transcripts_match_their_snapshots() {
         args: vec!["node".into()],
     };
     let results = run_all_under(
-        Contract::Seed,
+        &eddy::workload::registry::rules(Contract::Seed),
         cases,
         &reference,
         2,

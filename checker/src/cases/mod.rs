@@ -10,6 +10,7 @@ pub mod suite;
 pub mod verdict;
 
 use crate::contract::Contract;
+use crate::schema::Catalogue;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -18,6 +19,16 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
 
 /// Why a case that needs the seed contract is not run under Maelstrom's.
 pub const NEEDS_SEED: &str = "needs --contract seed";
+
+/// How cases are judged: under which contract, and against which message schemas (a case
+/// does not say which workload it is for, so every registered workload's apply).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// The contract.
+    pub contract: Contract,
+    /// The schemas replies and node-to-node messages must fit.
+    pub schemas: Catalogue,
+}
 
 /// One scripted case: lines to feed one fresh node, and the lines expected back.
 #[derive(Debug, Clone, PartialEq)]

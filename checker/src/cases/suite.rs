@@ -4,7 +4,7 @@
 use super::runner::{run_case, Limits, Transcript};
 use super::verdict::{judge, skipped, Verdict};
 use super::Case;
-use crate::contract::Contract;
+use super::Rules;
 use crate::process::NodeCommand;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -20,20 +20,15 @@ pub struct CaseResult {
     pub verdict: Verdict,
 }
 
-/// Runs and judges one case under the seed contract (every case runs, judged as written).
-pub fn run_one(case: Case, command: &NodeCommand, limits: Limits) -> CaseResult {
-    run_one_under(Contract::Seed, case, command, limits)
-}
-
-/// Runs and judges one case under `contract`; a case that does not run under it is
-/// skipped without starting the node.
+/// Runs and judges one case under `rules`; a case that does not run under their contract
+/// is skipped without starting the node.
 pub fn run_one_under(
-    contract: Contract,
+    rules: &Rules,
     case: Case,
     command: &NodeCommand,
     limits: Limits,
 ) -> CaseResult {
-    if !case.runs_under(contract) {
+    if !case.runs_under(rules.contract) {
         return CaseResult {
             verdict: skipped(&case),
             case,
@@ -41,7 +36,7 @@ pub fn run_one_under(
         };
     }
     let transcript = run_case(&case, command, limits);
-    let verdict = judge(&case, &transcript, contract);
+    let verdict = judge(&case, &transcript, rules);
     CaseResult {
         case,
         transcript,
@@ -49,21 +44,10 @@ pub fn run_one_under(
     }
 }
 
-/// [`run_all_under`] the seed contract (every case runs, judged as written).
-pub fn run_all(
-    cases: Vec<Case>,
-    command: &NodeCommand,
-    jobs: usize,
-    limits: Limits,
-    on_done: &(dyn Fn(&CaseResult) + Sync),
-) -> Vec<CaseResult> {
-    run_all_under(Contract::Seed, cases, command, jobs, limits, on_done)
-}
-
-/// Runs `cases` under `contract` on `jobs` threads; `on_done` sees each result as it
+/// Runs `cases` under `rules` on `jobs` threads; `on_done` sees each result as it
 /// completes. Results come back in the order of `cases`, whole (transcripts included).
 pub fn run_all_under(
-    contract: Contract,
+    rules: &Rules,
     cases: Vec<Case>,
     command: &NodeCommand,
     jobs: usize,
@@ -84,20 +68,20 @@ pub fn run_all_under(
         on_done(&result);
         *results[i].lock().unwrap() = Some(result);
     };
-    run_each(contract, total, &case_at, command, jobs, limits, &keep);
+    run_each(rules, total, &case_at, command, jobs, limits, &keep);
     results
         .into_iter()
         .map(|r| r.into_inner().unwrap().expect("every case ran"))
         .collect()
 }
 
-/// Runs `count` cases under `contract` on `jobs` threads, each made only when a thread is
+/// Runs `count` cases under `rules` on `jobs` threads, each made only when a thread is
 /// free to run it (`case_at(i)`, called once for each `i` in `0..count`) and handed, with
 /// its `i`, to `on_done` as it completes, in any order. Nothing is kept here: how much
 /// memory a run holds is the caller's choice (see [`CaseResult::compact`]), so it can stay
 /// flat however many cases there are.
 pub fn run_each(
-    contract: Contract,
+    rules: &Rules,
     count: usize,
     case_at: &(dyn Fn(usize) -> Case + Sync),
     command: &NodeCommand,
@@ -113,7 +97,7 @@ pub fn run_each(
                 if i >= count {
                     return;
                 }
-                let result = run_one_under(contract, case_at(i), command, limits);
+                let result = run_one_under(rules, case_at(i), command, limits);
                 on_done(i, result);
             });
         }

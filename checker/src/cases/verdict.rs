@@ -4,10 +4,9 @@
 
 use super::matcher::{differences, matches, short};
 use super::runner::{requests, Ending, Output, Request, Transcript};
-use super::{Case, NEEDS_SEED};
+use super::{Case, Rules, NEEDS_SEED};
 use crate::contract::Contract;
 use crate::protocol::{reply_types, Message};
-use crate::schema::check_body;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -106,7 +105,8 @@ pub fn expected_under(expected: &Value, contract: Contract) -> Value {
 }
 
 /// Judges `transcript` against `case` under `contract`.
-pub fn judge(case: &Case, transcript: &Transcript, contract: Contract) -> Verdict {
+pub fn judge(case: &Case, transcript: &Transcript, rules: &Rules) -> Verdict {
+    let contract = rules.contract;
     if transcript.ending == Ending::NotRun {
         return skipped(case);
     }
@@ -155,7 +155,7 @@ pub fn judge(case: &Case, transcript: &Transcript, contract: Contract) -> Verdic
     } else {
         match_any_order(&expected, &transcript.outputs, &mut failures)
     };
-    check_replies(&requests, &messages, contract, &mut failures);
+    check_replies(&requests, &messages, rules, &mut failures);
     let unsent = unsent_detail(case, &all_requests, transcript);
     match &transcript.ending {
         Ending::Answered { lingered: true, .. } => {
@@ -426,9 +426,10 @@ fn explain_missing(
 fn check_replies(
     requests: &[Request],
     messages: &[(usize, &Message)],
-    contract: Contract,
+    rules: &Rules,
     failures: &mut Vec<Failure>,
 ) {
+    let contract = rules.contract;
     for request in requests {
         let replies: Vec<&(usize, &Message)> = messages
             .iter()
@@ -470,7 +471,7 @@ fn check_replies(
                     ),
                     vec![],
                 ));
-            } else if let Err(why) = check_body(reply.body(), Some(&request.body)) {
+            } else if let Err(why) = rules.schemas.check_body(reply.body(), Some(&request.body)) {
                 failures.push(failure(
                     Rule::Schema,
                     format!("output line {}: {why}", i + 1),
@@ -484,7 +485,7 @@ fn check_replies(
             if contract == Contract::Maelstrom {
                 continue;
             }
-            if let Err(why) = check_body(message.body(), None) {
+            if let Err(why) = rules.schemas.check_body(message.body(), None) {
                 failures.push(failure(
                     Rule::Schema,
                     format!("output line {}: {why}", i + 1),

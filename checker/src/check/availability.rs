@@ -74,9 +74,9 @@ struct Tally {
 impl Tally {
     /// Counts `op`: a success only when its reply fits its schema (an ill-formed reply
     /// did not do the job, whatever its type says).
-    fn add(&mut self, op: &Operation) {
+    fn add(&mut self, op: &Operation, schemas: &crate::schema::Catalogue) {
         self.requests += 1;
-        let ill_formed = super::replies::problem(op).is_some();
+        let ill_formed = super::replies::problem(op, schemas).is_some();
         let served = op
             .completion
             .is_some_and(|done| served(&op.invoke.f, done.kind, &done.body));
@@ -106,20 +106,30 @@ impl Tally {
     }
 }
 
-fn tallies<'a>(ops: impl Iterator<Item = &'a Operation<'a>>) -> BTreeMap<&'a str, Tally> {
+fn tallies<'a>(
+    ops: impl Iterator<Item = &'a Operation<'a>>,
+    schemas: &crate::schema::Catalogue,
+) -> BTreeMap<&'a str, Tally> {
     let mut by_kind: BTreeMap<&str, Tally> = BTreeMap::new();
     for op in ops {
-        by_kind.entry(op.invoke.f.as_str()).or_default().add(op);
+        by_kind
+            .entry(op.invoke.f.as_str())
+            .or_default()
+            .add(op, schemas);
     }
     by_kind
 }
 
 /// The `availability` check; `min_share` is the share of all operations that must
 /// succeed (0 asks only for the floor).
-pub fn availability(record: &Record, min_share: f64) -> CheckResult {
+pub fn availability(
+    record: &Record,
+    min_share: f64,
+    schemas: &crate::schema::Catalogue,
+) -> CheckResult {
     let ops = operations(&record.history);
-    let all = tallies(ops.iter());
-    let finals = tallies(ops.iter().filter(|op| op.invoke.phase.is_some()));
+    let all = tallies(ops.iter(), schemas);
+    let finals = tallies(ops.iter().filter(|op| op.invoke.phase.is_some()), schemas);
     let mut witnesses = Vec::new();
     for (kind, tally) in &all {
         if tally.ok == 0 {
@@ -195,6 +205,13 @@ pub fn availability(record: &Record, min_share: f64) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::{Catalogue, Schema, Ty};
+
+    /// A register's read reply must hold its value.
+    fn schemas() -> Catalogue {
+        const READ: &[Schema] = &[Schema::of("read_ok", &[("value", Ty::Any)])];
+        Catalogue::new([&READ])
+    }
     use crate::check::net::NetSummary;
     use crate::history::{HistoryEvent, Process};
     use serde_json::{json, Value};
@@ -239,12 +256,12 @@ mod tests {
         let ok = json!({"type": "write_ok", "in_reply_to": 1});
         let read = json!({"type": "read_ok", "value": 2, "in_reply_to": 1});
         let good = record(&[("write", ok.clone(), false), ("read", read.clone(), true)]);
-        let result = availability(&good, 0.0);
+        let result = availability(&good, 0.0, &schemas());
         assert_eq!(result.valid, Validity::Valid, "{}", result.summary);
         assert!(result.summary.contains("read 1/1"), "{}", result.summary);
 
         let refusing = record(&[("write", refused(), false), ("read", read.clone(), false)]);
-        let result = availability(&refusing, 0.0);
+        let result = availability(&refusing, 0.0, &schemas());
         assert_eq!(result.valid, Validity::Invalid);
         assert_eq!(
             result.witnesses[0]["why"],
@@ -252,7 +269,7 @@ mod tests {
         );
 
         let stuck = record(&[("read", read.clone(), false), ("read", refused(), true)]);
-        let result = availability(&stuck, 0.0);
+        let result = availability(&stuck, 0.0, &schemas());
         assert_eq!(result.valid, Validity::Invalid);
         assert!(
             result.summary.contains("no final-phase `read`"),
@@ -263,12 +280,18 @@ mod tests {
         // A cas refused on its merits was served; one refused for want of a leader was not.
         let mismatch = json!({"type": "error", "code": 22, "in_reply_to": 1});
         let decided = record(&[("cas", mismatch, false)]);
-        assert_eq!(availability(&decided, 0.0).valid, Validity::Valid);
+        assert_eq!(
+            availability(&decided, 0.0, &schemas()).valid,
+            Validity::Valid
+        );
         let unavailable = record(&[("cas", refused(), false)]);
-        assert_eq!(availability(&unavailable, 0.0).valid, Validity::Invalid);
+        assert_eq!(
+            availability(&unavailable, 0.0, &schemas()).valid,
+            Validity::Invalid
+        );
 
         let ill_formed = record(&[("read", json!({"type": "read_ok", "in_reply_to": 1}), false)]);
-        let result = availability(&ill_formed, 0.0);
+        let result = availability(&ill_formed, 0.0, &schemas());
         assert!(
             result.summary.contains("ill-formed `read_ok`"),
             "{}",
@@ -276,8 +299,8 @@ mod tests {
         );
 
         let half = record(&[("write", ok, false), ("write", refused(), false)]);
-        assert_eq!(availability(&half, 0.5).valid, Validity::Valid);
-        let result = availability(&half, 0.75);
+        assert_eq!(availability(&half, 0.5, &schemas()).valid, Validity::Valid);
+        let result = availability(&half, 0.75, &schemas());
         assert!(
             result.summary.contains("asks for 75.0%"),
             "{}",
@@ -285,6 +308,9 @@ mod tests {
         );
 
         let nothing = record(&[]);
-        assert_eq!(availability(&nothing, 0.0).valid, Validity::Unknown);
+        assert_eq!(
+            availability(&nothing, 0.0, &schemas()).valid,
+            Validity::Unknown
+        );
     }
 }

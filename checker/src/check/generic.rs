@@ -9,10 +9,14 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// All generic checks; `min_share` is the share of operations that must succeed.
-pub fn check(record: &Record, min_share: f64) -> Vec<CheckResult> {
+pub fn check(
+    record: &Record,
+    min_share: f64,
+    schemas: &crate::schema::Catalogue,
+) -> Vec<CheckResult> {
     vec![
-        super::availability::availability(record, min_share),
-        super::replies::reply_schema(record),
+        super::availability::availability(record, min_share, schemas),
+        super::replies::reply_schema(record, schemas),
         stats(record),
         crashes(record),
         protocol(record),

@@ -2,16 +2,10 @@
 //! `eddy check STORE` reaches the same verdict as the run that wrote the store.
 
 pub mod availability;
-pub mod counter;
-pub mod failure;
 pub mod generic;
-pub mod gossip;
 pub mod lag;
-pub mod lease;
-pub mod lease_read;
 pub mod linear;
 pub mod net;
-pub mod raft;
 pub mod replies;
 
 use crate::history::HistoryEvent;
@@ -313,15 +307,4 @@ pub fn merged(results: &[CheckResult]) -> Validity {
     results
         .iter()
         .fold(Validity::Valid, |acc, r| acc.merge(r.valid))
-}
-
-/// Every check of a run: the workload's own, then the generic ones.
-pub fn run_checks(
-    workload: crate::workload::Workload,
-    options: &crate::workload::WorkloadOptions,
-    record: &Record,
-) -> Vec<CheckResult> {
-    let mut results = workload.checks(options, record);
-    results.extend(generic::check(record, options.availability));
-    results
 }

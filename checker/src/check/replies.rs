@@ -5,13 +5,14 @@
 
 use super::{CheckResult, Record};
 use crate::history::event::{operations, Operation};
+use crate::schema::Catalogue;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// What is wrong with the reply of `op`, if the node answered and the answer breaks its
 /// schema. Replies eddy made up itself (a timeout, a node that was down) carry no
 /// `in_reply_to` and are not judged.
-pub fn problem(op: &Operation) -> Option<String> {
+pub fn problem(op: &Operation, schemas: &Catalogue) -> Option<String> {
     let reply = op.completion?;
     reply.body.get("in_reply_to")?;
     let kind = reply.body["type"].as_str().unwrap_or_default();
@@ -24,7 +25,7 @@ pub fn problem(op: &Operation) -> Option<String> {
             op.invoke.f, op.invoke.f
         ));
     }
-    crate::schema::check_body(&reply.body, Some(&op.invoke.body)).err()
+    schemas.check_body(&reply.body, Some(&op.invoke.body)).err()
 }
 
 /// One witness in words for an op whose reply has `problem`.
@@ -42,12 +43,12 @@ fn describe(op: &Operation, problem: &str) -> Value {
 
 /// The witnesses a workload check adds for the successful replies to requests of `kinds`
 /// that it could not read (it judges the rest): "a check never drops a record in silence".
-pub fn unjudged(ops: &[Operation], kinds: &[&str]) -> Vec<Value> {
+pub fn unjudged(schemas: &Catalogue, ops: &[Operation], kinds: &[&str]) -> Vec<Value> {
     ops.iter()
         .filter(|op| kinds.contains(&op.invoke.f.as_str()))
         .filter(|op| op.completion.is_some_and(|c| c.body["type"] != "error"))
         .filter_map(|op| {
-            let problem = problem(op)?;
+            let problem = problem(op, schemas)?;
             let mut witness = describe(op, &problem);
             witness["why"] = format!(
                 "cannot judge {}",
@@ -60,7 +61,7 @@ pub fn unjudged(ops: &[Operation], kinds: &[&str]) -> Vec<Value> {
 }
 
 /// The `reply-schema` check: every client reply of every kind, with counts by kind.
-pub fn reply_schema(record: &Record) -> CheckResult {
+pub fn reply_schema(record: &Record, schemas: &Catalogue) -> CheckResult {
     let ops = operations(&record.history);
     let mut judged: BTreeMap<&str, u64> = BTreeMap::new();
     let mut witnesses = Vec::new();
@@ -71,7 +72,7 @@ pub fn reply_schema(record: &Record) -> CheckResult {
         {
             *judged.entry(op.invoke.f.as_str()).or_insert(0) += 1;
         }
-        if let Some(problem) = problem(op) {
+        if let Some(problem) = problem(op, schemas) {
             witnesses.push(describe(op, &problem));
         }
     }
@@ -107,6 +108,13 @@ pub fn reply_schema(record: &Record) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::{Schema, Ty};
+
+    /// A lease grant must say when it expires.
+    fn schemas() -> Catalogue {
+        const GRANT: &[Schema] = &[Schema::of("acquire_lease_ok", &[("expires_at", Ty::Int)])];
+        Catalogue::new([&GRANT])
+    }
     use crate::check::net::NetSummary;
     use crate::history::{EventType, HistoryEvent, Process};
 
@@ -142,23 +150,26 @@ mod tests {
             acquire.clone(),
             json!({"type": "acquire_lease_ok", "expires_at": 5, "in_reply_to": 1}),
         );
-        assert_eq!(reply_schema(&fine).valid, super::super::Validity::Valid);
+        assert_eq!(
+            reply_schema(&fine, &schemas()).valid,
+            super::super::Validity::Valid
+        );
         let string = record(
             acquire.clone(),
             json!({"type": "acquire_lease_ok", "expires_at": "5", "in_reply_to": 1}),
         );
-        let result = reply_schema(&string);
+        let result = reply_schema(&string, &schemas());
         assert_eq!(result.valid, super::super::Validity::Invalid);
         let why = result.witnesses[0]["why"].as_str().unwrap();
         assert!(why.starts_with("n2 answered `acquire_lease` at 1.204 s with `acquire_lease_ok` field `expires_at` must be an integer"), "{why}");
         let ops = operations(&string.history);
-        assert!(unjudged(&ops, &["acquire_lease"])[0]["why"]
+        assert!(unjudged(&schemas(), &ops, &["acquire_lease"])[0]["why"]
             .as_str()
             .unwrap()
             .starts_with("cannot judge n2 answered"));
-        assert!(unjudged(&ops, &["check_lease"]).is_empty());
+        assert!(unjudged(&schemas(), &ops, &["check_lease"]).is_empty());
         let wrong_type = record(acquire, json!({"type": "write_ok", "in_reply_to": 1}));
-        assert!(reply_schema(&wrong_type)
+        assert!(reply_schema(&wrong_type, &schemas())
             .summary
             .contains("does not answer `acquire_lease`"));
         // eddy's own timeouts are not the node's replies.
@@ -167,7 +178,7 @@ mod tests {
             json!({"type": "error", "code": 0, "text": "eddy: no reply within 5000 ms"}),
         );
         assert_eq!(
-            reply_schema(&timeout).valid,
+            reply_schema(&timeout, &schemas()).valid,
             super::super::Validity::Unknown
         );
     }

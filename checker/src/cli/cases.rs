@@ -2,7 +2,6 @@
 
 use super::{Partition, UsageError};
 use crate::cases::format::{load, to_case_text};
-use crate::cases::generate::{generate_one, generated_source};
 use crate::cases::runner::Limits;
 use crate::cases::shard;
 use crate::cases::suite::{run_each, CaseResult};
@@ -12,6 +11,7 @@ use crate::contract::Contract;
 use crate::exit::Outcome;
 use crate::process::NodeCommand;
 use crate::report::{json, junit, terminal, Tally};
+use crate::workload::generated::{generate_one, generated_source};
 use crate::workload::Workload;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::borrow::Cow;
@@ -49,7 +49,7 @@ pub struct CasesArgs {
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
     /// With --generate, only this workload.
-    #[arg(long, short = 'w', value_enum)]
+    #[arg(long, short = 'w', value_parser = Workload::parser())]
     pub workload: Option<Workload>,
     /// Write the generated cases to DIR as `.case` files, one per workload.
     #[arg(long, value_name = "DIR")]
@@ -258,7 +258,7 @@ fn collect_plan(args: &CasesArgs) -> Result<Plan, UsageError> {
     };
     if let Some(count) = args.generate {
         let seed = args.seed.unwrap_or_else(rand::random);
-        let workloads = args.workload.map_or(Workload::ALL.to_vec(), |w| vec![w]);
+        let workloads = args.workload.map_or(Workload::all().collect(), |w| vec![w]);
         println!("eddy cases: generating {count} cases per workload with --seed {seed}");
         if let Some(dir) = &args.save_generated {
             save_generated(dir, &workloads, count, seed, args.contract)?;
@@ -380,7 +380,7 @@ fn run_with_progress(
     };
     bar.set_message("0");
     run_each(
-        plan.contract,
+        &crate::workload::registry::rules(plan.contract),
         chosen.len(),
         &case_at,
         command,

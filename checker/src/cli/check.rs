@@ -2,10 +2,11 @@
 
 use super::UsageError;
 use crate::check::net::NetSummary;
-use crate::check::{linear, run_checks, Record};
+use crate::check::{linear, Record};
 use crate::exit::Outcome;
 use crate::history::store::read_history;
-use crate::report::run::{draw_pictures, summary, verdict, RunFacts};
+use crate::report::run::{summary, verdict, RunFacts};
+use crate::workload::run_checks;
 use crate::workload::Workload;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -61,13 +62,8 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
             "not an object",
         ));
     }
-    let options: crate::workload::WorkloadOptions =
+    let options: crate::sim::WorkloadOptions =
         stored_field(&stored, &["options", "workload_options"], &results_path)?;
-    if !workload.simulated() {
-        return Err(UsageError(format!(
-            "cannot check the {workload} workload yet"
-        )));
-    }
     let history = read_history(&dir).map_err(UsageError)?;
     let net = NetSummary::read(&dir).map_err(UsageError)?;
     let record = Record {
@@ -76,7 +72,7 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
         nodes: nodes.clone(),
         dir: Some(dir.clone()),
     };
-    let checks = run_checks(workload, &options, &record);
+    let checks = run_checks(workload, &options, &record).map_err(UsageError)?;
     let stopped = stored["stopped_early"].as_str();
     let facts = RunFacts {
         workload: workload.name(),
@@ -85,7 +81,7 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
         options: stored["options"].clone(),
         reproduce: stored["reproduce"].as_str().unwrap_or_default(),
         stopped,
-        pictures: draw_pictures(workload, &record, &checks, &dir),
+        pictures: workload.pictures(&record, &checks, &dir),
     };
     print!("{}", summary(&facts, &checks, &dir.display().to_string()));
     Ok(verdict(&facts, &checks).outcome())

@@ -1,17 +1,19 @@
 //! `eddy test`: a simulated cluster under a workload and faults, recorded and checked.
 
 use super::{Partition, UsageError};
-use crate::check::{run_checks, CheckResult, Record, Validity};
+use crate::check::{CheckResult, Record, Validity};
 use crate::contract::Contract;
 use crate::exit::Outcome;
 use crate::process::NodeCommand;
-use crate::report::run::{draw_pictures, results_json, summary, verdict, RunFacts};
+use crate::report::run::{results_json, summary, verdict, RunFacts};
 use crate::report::{junit, terminal};
 use crate::sim::nemesis::{FaultKind, NemesisConfig};
 use crate::sim::network::{LatencyDist, NetworkConfig};
 use crate::sim::router::{run, Progress, RunEnd};
 use crate::sim::SimConfig;
-use crate::workload::Workload;
+use crate::sim::WorkloadOptions;
+use crate::workload::run_checks;
+use crate::workload::{Context, Workload, WorkloadFlags};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
     /// The workload.
-    #[arg(long, short = 'w', value_enum)]
+    #[arg(long, short = 'w', value_parser = Workload::parser())]
     pub workload: Workload,
     /// The node's command line, split like a shell would. Default: the bundled reference node.
     #[arg(long = "bin", value_name = "COMMAND")]
@@ -73,36 +75,6 @@ pub struct TestArgs {
     /// The seed of every random choice. Default: random (always printed and stored).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// pn-counter: adds in the run (it ends when they are done or the time is up).
-    #[arg(long, default_value_t = 1000)]
-    pub adds: usize,
-    /// pn-counter: adds per round; eddy measures convergence after each round.
-    #[arg(long, default_value_t = 100)]
-    pub round_adds: usize,
-    /// pn-counter: the convergence target in ms; a slower convergence fails the liveness
-    /// check. Default: 1000 (the seed's) under the seed contract, 10000 under Maelstrom's
-    /// (its demos gossip every 5 s).
-    #[arg(long)]
-    pub convergence_target_ms: Option<f64>,
-    /// heartbeat: slack around the 15 s deadline and the other timings, in ms.
-    #[arg(long, default_value_t = 1000.0)]
-    pub tolerance_ms: f64,
-    /// raft: the longest acceptable time to the first leader, in ms (a liveness check).
-    /// Default: 3000 under the seed contract (150-300 ms elections), 10000 under
-    /// Maelstrom's (its tutorial elects in 2-4 s).
-    #[arg(long)]
-    pub max_first_leader_ms: Option<f64>,
-    /// raft: the longest acceptable time from losing the leader until clients are served
-    /// again, in ms. Default: as --max-first-leader-ms.
-    #[arg(long)]
-    pub max_failover_ms: Option<f64>,
-    /// lease-read: the `lease_duration_ms` every node is configured with (the skew sent
-    /// with it is twice --max-drift-ms).
-    #[arg(long, default_value_t = 1400)]
-    pub lease_ms: i64,
-    /// lease-read: the `election_timeout_ms` every node is configured with.
-    #[arg(long, default_value_t = 1500)]
-    pub election_ms: i64,
     /// The share of client operations that must succeed, from 0 to 1, or `total` (every
     /// one). Whatever it is, every kind of operation must succeed at least once, and so
     /// must every kind in the final phase.
@@ -142,6 +114,9 @@ pub struct TestArgs {
     /// command that reproduces the run in system-out.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Every workload's own flags, each under its workload's heading.
+    #[command(flatten)]
+    pub workload_flags: WorkloadFlags,
 }
 
 /// One word of `--nemesis`: a fault kind, or `none`.
@@ -242,25 +217,6 @@ impl TestArgs {
         let rate = self.rate.unwrap_or(defaults.rate);
         let latency = self.latency.unwrap_or(defaults.latency_ms);
         check(rate.is_finite() && rate > 0.0, "--rate must be positive")?;
-        check(self.round_adds > 0, "--round-adds must be at least 1")?;
-        let seed = self.contract == Contract::Seed;
-        let convergence_target_ms =
-            self.convergence_target_ms
-                .unwrap_or(if seed { 1000.0 } else { 10_000.0 });
-        let max_first_leader_ms =
-            self.max_first_leader_ms
-                .unwrap_or(if seed { 3000.0 } else { 10_000.0 });
-        let max_failover_ms = self.max_failover_ms.unwrap_or(max_first_leader_ms);
-        for (value, name) in [
-            (convergence_target_ms, "--convergence-target-ms"),
-            (max_first_leader_ms, "--max-first-leader-ms"),
-            (max_failover_ms, "--max-failover-ms"),
-        ] {
-            check(
-                value.is_finite() && value > 0.0,
-                &format!("{name} must be positive"),
-            )?;
-        }
         check(
             (1..=10_000).contains(&self.concurrency),
             "--concurrency must be from 1 to 10000",
@@ -277,25 +233,19 @@ impl TestArgs {
             (0..=3_600_000).contains(&self.max_drift_ms),
             "--max-drift-ms must be from 0 to 3600000 (an hour)",
         )?;
-        check(
-            self.lease_ms > 0 && self.election_ms > 0,
-            "--lease-ms and --election-ms must be positive",
-        )?;
+        let context = Context {
+            contract: self.contract,
+            max_drift_ms: self.max_drift_ms,
+        };
+        let own = self
+            .workload
+            .options(&self.workload_flags, &context)
+            .map_err(UsageError)?;
         let kinds = self.fault_kinds()?;
         Ok(SimConfig {
-            workload: self.workload,
-            workload_options: crate::workload::WorkloadOptions {
-                adds: self.adds,
-                round_adds: self.round_adds,
-                convergence_target_ms,
-                tolerance_ms: self.tolerance_ms,
-                max_first_leader_ms,
-                max_failover_ms,
-                lease: crate::workload::LeaseSettings {
-                    lease_duration_ms: self.lease_ms,
-                    election_timeout_ms: self.election_ms,
-                    max_clock_skew_ms: self.max_drift_ms.saturating_mul(2),
-                },
+            workload: self.workload.name(),
+            workload_options: WorkloadOptions {
+                own,
                 availability: self.availability,
                 contract: self.contract,
             },
@@ -343,7 +293,7 @@ pub struct FailedCheck {
 #[derive(Debug, Clone)]
 pub struct RunSummary {
     /// The workload.
-    pub workload: Workload,
+    pub workload: &'static str,
     /// The run's seed.
     pub seed: u64,
     /// Valid, invalid, unknown, the node could not be run, or interrupted.
@@ -426,7 +376,8 @@ pub fn run_one(
     turn: Option<MutexGuard<'static, ()>>,
 ) -> Result<RunSummary, UsageError> {
     let started = Instant::now();
-    let reproduce = cfg.reproduce(bin);
+    let workload = Workload::named(cfg.workload).expect("a run's workload is registered");
+    let reproduce = cfg.reproduce(bin, workload.reproduce(cfg));
     let turn = std::cell::RefCell::new(turn);
     let show = |p: &Progress| {
         if p.phase != "starting" {
@@ -434,8 +385,9 @@ pub fn run_one(
         }
         show(p);
     };
-    let output = match cfg.workload.simulation(&cfg.workload_options) {
-        Some(workload) => run(cfg, workload, &show),
+    let driver = workload.driver(&cfg.workload_options).map_err(UsageError)?;
+    let output = match driver {
+        Some(driver) => run(cfg, driver, &show),
         None => crate::sim::servers::run(cfg, &show),
     }
     .map_err(|e| UsageError(format!("cannot write the store: {e}")))?;
@@ -454,17 +406,17 @@ pub fn run_one(
     };
     let checks = match output.end {
         RunEnd::NodeError(_) => Vec::new(),
-        _ => run_checks(cfg.workload, &cfg.workload_options, &record),
+        _ => run_checks(workload, &cfg.workload_options, &record).map_err(UsageError)?,
     };
     let options = serde_json::to_value(cfg).expect("the options serialize");
     let facts = RunFacts {
-        workload: cfg.workload.name(),
+        workload: cfg.workload,
         seed: cfg.seed,
         nodes: &nodes,
         options,
         reproduce: &reproduce,
         stopped: stopped.as_deref(),
-        pictures: draw_pictures(cfg.workload, &record, &checks, output.store.dir()),
+        pictures: workload.pictures(&record, &checks, output.store.dir()),
     };
     let mut store = output.store;
     store
@@ -500,12 +452,6 @@ pub fn run_one(
 /// Runs `eddy test`: one run, or `--test-count` of them.
 pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
     let cfg = args.config()?;
-    if !cfg.workload.simulated() {
-        return Err(UsageError(format!(
-            "`eddy test` does not run the {} workload yet",
-            cfg.workload
-        )));
-    }
     if !(1..=1_000_000).contains(&args.test_count) {
         return Err(UsageError("--test-count must be from 1 to 1000000".into()));
     }
@@ -532,7 +478,7 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
         many(&args, &cfg, partition)?
     };
     if let Some(path) = &args.junit {
-        let xml = junit::render_runs(cfg.workload.name(), &runs, started.elapsed());
+        let xml = junit::render_runs(cfg.workload, &runs, started.elapsed());
         std::fs::write(path, xml)
             .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
     }

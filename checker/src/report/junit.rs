@@ -144,7 +144,7 @@ mod tests {
         first: Option<&str>,
     ) -> RunSummary {
         RunSummary {
-            workload: crate::workload::Workload::Raft,
+            workload: "raft",
             seed,
             outcome,
             failed,

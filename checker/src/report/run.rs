@@ -22,31 +22,6 @@ pub struct RunFacts<'a> {
     pub pictures: Vec<String>,
 }
 
-/// Draws the pictures a workload has (the lease and lease-read timelines) into the run
-/// folder `dir`, with what `checks` found; a picture that cannot be drawn is reported on
-/// stderr and left out, never failing the run.
-pub fn draw_pictures(
-    workload: crate::workload::Workload,
-    record: &crate::check::Record,
-    checks: &[CheckResult],
-    dir: &std::path::Path,
-) -> Vec<String> {
-    use crate::workload::Workload;
-    let path = dir.join("timeline.svg");
-    let drawn = match workload {
-        Workload::Lease => super::timeline::lease_timeline(record, &path),
-        Workload::LeaseRead => super::timeline::lease_read_timeline(record, checks, &path),
-        _ => return Vec::new(),
-    };
-    match drawn {
-        Ok(()) => vec![path.display().to_string()],
-        Err(why) => {
-            eprintln!("eddy: could not draw {}: {why}", path.display());
-            Vec::new()
-        }
-    }
-}
-
 /// The verdict of a run: the merged checks, or unknown when the run stopped early.
 pub fn verdict(facts: &RunFacts, checks: &[CheckResult]) -> Validity {
     match facts.stopped {

@@ -2,45 +2,50 @@
 //! drawn the same way on every picture: drift steps marked on their node with the new
 //! offset, partitions, pauses and kills as shaded spans.
 //!
-//! - lease: every lease a node held, check windows as ticks, and the time two nodes held at
-//!   once in red across both rows.
-//! - lease-read: each node's leadership of each term, the lease it believed it held (from
-//!   the `lease_remaining_ms` its lease reads claimed), its lease reads as ticks, and every
-//!   stale read in red, joined by a line to the write it missed.
+//!
+//! This module draws the frame; each workload that has a timeline draws its own layers on it
+//! (its folder's `picture.rs`).
 
-use crate::check::lease::{holdings, overlaps, Clocks};
-use crate::check::{raft, CheckResult, Record};
-use crate::history::event::operations;
+use crate::check::Record;
 use crate::history::Process;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use std::collections::HashMap;
 use std::path::Path;
 
-const LEASE: RGBColor = RGBColor(70, 120, 200);
-const CHECK: RGBColor = RGBColor(40, 40, 40);
-const SPLIT: RGBColor = RGBColor(220, 30, 30);
-const FAULT: RGBColor = RGBColor(240, 200, 80);
-const DRIFT: RGBColor = RGBColor(140, 60, 160);
-const CONFIRMED: RGBColor = RGBColor(60, 150, 90);
+/// A colour of the timelines.
+pub const LEASE: RGBColor = RGBColor(70, 120, 200);
+/// A colour of the timelines.
+pub const CHECK: RGBColor = RGBColor(40, 40, 40);
+/// A colour of the timelines.
+pub const SPLIT: RGBColor = RGBColor(220, 30, 30);
+/// A colour of the timelines.
+pub const FAULT: RGBColor = RGBColor(240, 200, 80);
+/// A colour of the timelines.
+pub const DRIFT: RGBColor = RGBColor(140, 60, 160);
+/// A colour of the timelines.
+pub const CONFIRMED: RGBColor = RGBColor(60, 150, 90);
 
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-type DrawError = DrawingAreaErrorKind<std::io::Error>;
+/// The chart the layers draw on.
+pub type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// What drawing can fail with.
+pub type DrawError = DrawingAreaErrorKind<std::io::Error>;
 
 /// Row positions of the nodes.
-struct Rows<'a> {
+pub struct Rows<'a> {
     nodes: &'a [String],
 }
 
 impl Rows<'_> {
-    fn of(&self, node: &str) -> Option<f64> {
+    /// The row of `node`.
+    pub fn of(&self, node: &str) -> Option<f64> {
         self.nodes.iter().position(|n| n == node).map(|i| i as f64)
     }
 }
 
 /// Draws a timeline of `record` to `path`: the frame and the faults, with `layers` drawn
 /// between the fault shading and the drift marks.
-fn timeline(
+pub fn timeline(
     record: &Record,
     path: &Path,
     title: String,
@@ -164,186 +169,18 @@ fn timeline(
 }
 
 /// When the record ends, in seconds.
-fn record_end_s(record: &Record) -> f64 {
+pub fn record_end_s(record: &Record) -> f64 {
     record.history.last().map_or(1.0, |e| e.time as f64 / 1e9)
 }
 
-/// Draws the lease timeline of `record` to `path`; an error says what failed.
-pub fn lease_timeline(record: &Record, path: &Path) -> Result<(), String> {
-    let clocks = Clocks::from_history(&record.history)
-        .ok_or("the history has no clock event to map lease times")?;
-    let held = holdings(record, &clocks);
-    let split = overlaps(&held);
-    let end_s = record_end_s(record).max(held.iter().map(|h| h.until / 1000.0).fold(0.0, f64::max));
-    let title = if split.is_empty() {
-        "leases in real time: no two holders at once".to_owned()
-    } else {
-        format!(
-            "leases in real time: {} overlap(s) of two holders, in red",
-            split.len()
-        )
-    };
-    timeline(record, path, title, end_s, |chart, rows| {
-        // Leases, then check windows as ticks.
-        chart.draw_series(held.iter().filter(|h| !h.window).filter_map(|h| {
-            let r = rows.of(&h.node)?;
-            Some(Rectangle::new(
-                [(h.from / 1000.0, r - 0.2), (h.until / 1000.0, r + 0.2)],
-                LEASE.filled(),
-            ))
-        }))?;
-        chart.draw_series(held.iter().filter(|h| h.window).filter_map(|h| {
-            let r = rows.of(&h.node)?;
-            Some(Rectangle::new(
-                [
-                    (h.from / 1000.0, r - 0.3),
-                    (h.until / 1000.0 + 0.004, r - 0.22),
-                ],
-                CHECK.filled(),
-            ))
-        }))?;
-
-        // Split-brain: red across both rows.
-        chart.draw_series(split.iter().flat_map(|o| {
-            [&held[o.a], &held[o.b]].into_iter().filter_map(move |h| {
-                let r = rows.of(&h.node)?;
-                Some(Rectangle::new(
-                    [
-                        (o.from / 1000.0, r - 0.3),
-                        (o.until / 1000.0 + 0.002, r + 0.3),
-                    ],
-                    SPLIT.filled(),
-                ))
-            })
-        }))?;
-
-        Ok(())
-    })
-}
-
-/// Draws the lease-read timeline of `record` to `path`, with the stale reads that the
-/// `linearizable` check among `checks` found; an error says what failed.
-pub fn lease_read_timeline(
-    record: &Record,
-    checks: &[CheckResult],
-    path: &Path,
-) -> Result<(), String> {
-    let led = raft::leaderships(&record.net_lines(raft::Wire::is_raft).lines);
-    let ops = operations(&record.history);
-    let node_of: HashMap<u64, &str> = ops
-        .iter()
-        .filter_map(|op| Some((op.invoke.index, op.invoke.node.as_deref()?)))
-        .collect();
-    // The leases as the nodes believed them: from each lease read's answer for the
-    // `lease_remaining_ms` it claimed (local time, drawn as if clocks held still), joined
-    // per node where they overlap.
-    let mut believed: Vec<(&str, f64, f64)> = ops
-        .iter()
-        .filter(|op| op.invoke.f == "lease_read")
-        .filter_map(|op| {
-            let done = op.completion?;
-            let left = done.body["lease_remaining_ms"]
-                .as_f64()
-                .filter(|l| *l > 0.0)?;
-            let at = done.time as f64 / 1e9;
-            Some((op.invoke.node.as_deref()?, at, at + left / 1000.0))
-        })
-        .collect();
-    believed.sort_by(|a, b| a.0.cmp(b.0).then(a.1.total_cmp(&b.1)));
-    let believed = believed
-        .into_iter()
-        .fold(Vec::new(), |mut joined: Vec<(&str, f64, f64)>, b| {
-            match joined.last_mut() {
-                Some(last) if last.0 == b.0 && b.1 <= last.2 => last.2 = last.2.max(b.2),
-                _ => joined.push(b),
-            }
-            joined
-        });
-    // Lease reads answered: (node, time, confirmed by a round trip).
-    let reads: Vec<(&str, f64, bool)> = ops
-        .iter()
-        .filter(|op| op.invoke.f == "lease_read")
-        .filter_map(|op| {
-            let done = op
-                .completion
-                .filter(|c| c.kind == crate::history::EventType::Ok)?;
-            let trips = done.body["network_round_trips"].as_u64().unwrap_or(0);
-            Some((
-                op.invoke.node.as_deref()?,
-                done.time as f64 / 1e9,
-                trips > 0,
-            ))
-        })
-        .collect();
-    // Stale reads: (read's node, read at, missed write's node, write completed at).
-    let stale: Vec<(&str, f64, Option<&str>, Option<f64>)> = checks
-        .iter()
-        .filter(|c| c.name == "linearizable")
-        .flat_map(|c| &c.witnesses)
-        .filter(|w| w["kind"] == "stale-read")
-        .filter_map(|w| {
-            let read = node_of.get(&w["read"]["index"].as_u64()?)?;
-            let at = w["read"]["completed_s"].as_f64()?;
-            let missed = w["missed"]["index"]
-                .as_u64()
-                .and_then(|i| node_of.get(&i).copied());
-            Some((*read, at, missed, w["missed"]["completed_s"].as_f64()))
-        })
-        .collect();
-    let end_s = record_end_s(record);
-    let title = if stale.is_empty() {
-        format!(
-            "lease reads in real time: {} answered, none stale",
-            reads.len()
-        )
-    } else {
-        format!(
-            "lease reads in real time: {} stale read(s) in red, each joined to the write it missed",
-            stale.len()
-        )
-    };
-    timeline(record, path, title, end_s, |chart, rows| {
-        chart.draw_series(led.iter().filter_map(|(from, until, _, node)| {
-            let r = rows.of(node)?;
-            Some(Rectangle::new(
-                [(*from, r - 0.2), (until + 0.01, r + 0.2)],
-                LEASE.mix(0.5).filled(),
-            ))
-        }))?;
-        chart.draw_series(led.iter().filter_map(|(from, _, term, node)| {
-            let r = rows.of(node)?;
-            Some(Text::new(
-                format!("term {term}"),
-                (*from, r + 0.32),
-                ("sans-serif", 11).into_font(),
-            ))
-        }))?;
-        chart.draw_series(believed.iter().filter_map(|(node, from, until)| {
-            let r = rows.of(node)?;
-            Some(Rectangle::new(
-                [(*from, r + 0.2), (*until, r + 0.26)],
-                LEASE.filled(),
-            ))
-        }))?;
-        chart.draw_series(reads.iter().filter_map(|(node, t, confirmed)| {
-            let r = rows.of(node)?;
-            let colour = if *confirmed { CONFIRMED } else { CHECK };
-            Some(PathElement::new(
-                vec![(*t, r - 0.3), (*t, r - 0.22)],
-                colour.stroke_width(1),
-            ))
-        }))?;
-        chart.draw_series(stale.iter().filter_map(|(node, t, missed, wrote)| {
-            let r = rows.of(node)?;
-            let from = match (missed.and_then(|m| rows.of(m)), wrote) {
-                (Some(w), Some(at)) => (*at, w),
-                _ => (*t, r),
-            };
-            Some(PathElement::new(vec![from, (*t, r)], SPLIT.stroke_width(2)))
-        }))?;
-        chart.draw_series(stale.iter().filter_map(|(node, t, _, _)| {
-            Some(Circle::new((*t, rows.of(node)?), 5, SPLIT.filled()))
-        }))?;
-        Ok(())
-    })
+/// Draws one picture to `path` with `draw`: its path when drawn; when it cannot be, the
+/// reason goes to stderr and nothing is returned, never failing the run.
+pub fn draw(path: &Path, draw: impl FnOnce(&Path) -> Result<(), String>) -> Vec<String> {
+    match draw(path) {
+        Ok(()) => vec![path.display().to_string()],
+        Err(why) => {
+            eprintln!("eddy: could not draw {}: {why}", path.display());
+            Vec::new()
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! clients driven by a workload, a nemesis injecting faults, and a complete record.
 
 pub mod cluster;
+pub mod driver;
 pub mod lag;
 pub mod nemesis;
 pub mod network;
@@ -9,9 +10,9 @@ pub mod probe;
 pub mod router;
 pub mod servers;
 
+use crate::contract::Contract;
 use crate::process::NodeCommand;
-use crate::workload::Workload;
-use nemesis::NemesisConfig;
+use nemesis::{FaultKind, NemesisConfig};
 use network::NetworkConfig;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -20,10 +21,10 @@ use std::time::Duration;
 /// Everything that defines a simulated run.
 #[derive(Debug, Clone, Serialize)]
 pub struct SimConfig {
-    /// The workload.
-    pub workload: Workload,
-    /// The workload's own settings.
-    pub workload_options: crate::workload::WorkloadOptions,
+    /// The workload's name.
+    pub workload: &'static str,
+    /// The workload's settings.
+    pub workload_options: WorkloadOptions,
     /// The node's command line.
     #[serde(serialize_with = "serialize_command")]
     pub command: NodeCommand,
@@ -54,13 +55,14 @@ fn serialize_command<S: serde::Serializer>(command: &NodeCommand, s: S) -> Resul
 }
 
 impl SimConfig {
-    /// The `eddy test` command line that runs the same schedule again.
-    pub fn reproduce(&self, bin: Option<&str>) -> String {
+    /// The `eddy test` command line that runs the same schedule again; `own` are the
+    /// workload's own flags.
+    pub fn reproduce(&self, bin: Option<&str>, own: Vec<String>) -> String {
         let mut words = vec![
             "eddy".to_owned(),
             "test".into(),
             "-w".into(),
-            self.workload.name().into(),
+            self.workload.into(),
         ];
         if let Some(bin) = bin {
             words.extend(["--bin".into(), bin.to_owned()]);
@@ -104,49 +106,62 @@ impl SimConfig {
                 self.workload_options.availability.to_string(),
             ]);
         }
-        if self.workload == Workload::Raft {
-            words.extend([
-                "--max-first-leader-ms".into(),
-                self.workload_options.max_first_leader_ms.to_string(),
-                "--max-failover-ms".into(),
-                self.workload_options.max_failover_ms.to_string(),
-            ]);
-        }
-        if self.workload == Workload::LeaseRead {
-            let lease = &self.workload_options.lease;
-            words.extend([
-                "--lease-ms".into(),
-                lease.lease_duration_ms.to_string(),
-                "--election-ms".into(),
-                lease.election_timeout_ms.to_string(),
-            ]);
-            if nemesis.is_empty() {
-                // The skew eddy announces follows the drift bound even without faults.
-                words.extend([
-                    "--max-drift-ms".into(),
-                    self.nemesis.max_drift_ms.to_string(),
-                ]);
-            }
-        }
-        if self.workload == Workload::Heartbeat {
-            words.extend([
-                "--tolerance-ms".into(),
-                self.workload_options.tolerance_ms.to_string(),
-            ]);
-        }
-        if self.workload == Workload::PnCounter {
-            let o = &self.workload_options;
-            words.extend([
-                "--adds".into(),
-                o.adds.to_string(),
-                "--round-adds".into(),
-                o.round_adds.to_string(),
-                "--convergence-target-ms".into(),
-                o.convergence_target_ms.to_string(),
-            ]);
-        }
+        words.extend(own);
         words.extend(["--seed".into(), self.seed.to_string()]);
         shell_words::join(words)
+    }
+}
+
+/// The settings of a run's workload, stored with the run so `eddy check` judges it the
+/// same way: those every workload has, and the workload's own (its folder's `Options`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadOptions {
+    /// The workload's own options, as an object its folder reads.
+    #[serde(flatten)]
+    pub own: serde_json::Map<String, serde_json::Value>,
+    /// The share of client operations that must succeed (`--availability`; 0 asks only
+    /// that every kind succeed at least once).
+    #[serde(default)]
+    pub availability: f64,
+    /// The contract the node is judged under (which requests eddy sends and which checks
+    /// demand the seeds' formats).
+    #[serde(default)]
+    pub contract: Contract,
+}
+
+/// What `eddy test` does when a flag is not given: a workload's run shape and fault mix
+/// under one contract (each workload's `defaults`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDefaults {
+    /// Nodes in the cluster (`--node-count`).
+    pub node_count: usize,
+    /// Seconds of client operations (`--time-limit`).
+    pub time_limit: f64,
+    /// Operations per second over all clients (`--rate`).
+    pub rate: f64,
+    /// Mean one-way latency between nodes, in ms (`--latency`).
+    pub latency_ms: f64,
+    /// Faults (`--nemesis`).
+    pub faults: Vec<FaultKind>,
+    /// Seconds between nemesis actions (`--nemesis-interval`).
+    pub nemesis_interval: f64,
+    /// Seconds a client waits for a reply (`--timeout`).
+    pub timeout: f64,
+}
+
+impl Default for RunDefaults {
+    /// 3 nodes, 10 s at 50 operations a second, no latency, no faults, a nemesis action
+    /// every 2 s, 5 s client timeouts.
+    fn default() -> Self {
+        RunDefaults {
+            node_count: 3,
+            time_limit: 10.0,
+            rate: 50.0,
+            latency_ms: 0.0,
+            faults: Vec::new(),
+            nemesis_interval: 2.0,
+            timeout: 5.0,
+        }
     }
 }
 

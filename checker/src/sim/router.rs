@@ -7,6 +7,7 @@
 //! client directly, to `c0` (the harness); anything else is recorded and dropped.
 
 use super::cluster::Cluster;
+use super::driver::{Driver, LeaderSign, Next, Op};
 use super::nemesis::{self, Action, Aim, Planned, Shape};
 use super::network::{Fate, Network};
 use super::probe::{Probe, ProbeEnd};
@@ -15,7 +16,6 @@ use crate::check::net::{NetFate, NetSummary, UNKNOWN_DESTINATION};
 use crate::history::{EventType, HistoryEvent, Process, Store};
 use crate::process::{OutputEvent, RawLine, TaggedOutput, MAX_LINE_BYTES};
 use crate::protocol::Message;
-use crate::workload::{Next, Op, SimWorkload};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -127,7 +127,7 @@ struct Router<'a> {
     net: Network,
     cluster: Cluster,
     inbox: Receiver<TaggedOutput>,
-    workload: Box<dyn SimWorkload>,
+    workload: Box<dyn Driver>,
     workload_rng: ChaCha8Rng,
     timers: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
@@ -144,7 +144,8 @@ struct Router<'a> {
     probe: Option<Probe>,
     draining: bool,
     leader_hint: Option<usize>,
-    /// True once a node sent `append_entries`: the hint then follows the wire alone.
+    /// True once a node sent a message only a leader sends (the driver's certain sign, Raft's
+    /// `append_entries`): the hint then follows the wire alone.
     leader_on_wire: bool,
     /// True once convergence after the last operation was measured (or skipped).
     probed_end: bool,
@@ -166,7 +167,7 @@ struct Router<'a> {
 /// Creates the run folder; until the run ends well its results say "unknown", so that is
 /// what stays if eddy itself dies.
 pub fn open_store(cfg: &SimConfig) -> std::io::Result<Store> {
-    let mut store = Store::create(&cfg.store_root, cfg.workload.name(), cfg.seed)?;
+    let mut store = Store::create(&cfg.store_root, cfg.workload, cfg.seed)?;
     // Until the run ends well, the store says its verdict is unknown: if eddy itself dies,
     // that is what stays.
     store.write_results(&json!({
@@ -181,7 +182,7 @@ pub fn open_store(cfg: &SimConfig) -> std::io::Result<Store> {
 /// called about ten times a second.
 pub fn run(
     cfg: &SimConfig,
-    workload: Box<dyn SimWorkload>,
+    workload: Box<dyn Driver>,
     progress: &dyn Fn(&Progress),
 ) -> std::io::Result<RunOutput> {
     let store = open_store(cfg)?;
@@ -209,9 +210,7 @@ pub fn run(
 /// node as its sender), and routes the answers through the network model and the store
 /// exactly as a run does. Returns how long routing all of them took.
 pub fn relay_benchmark(cfg: &SimConfig, messages: usize) -> std::io::Result<Duration> {
-    let idle = crate::workload::Workload::PnCounter
-        .simulation(&cfg.workload_options)
-        .expect("pn-counter simulates");
+    let idle = Box::new(super::driver::Idle);
     let store = Store::create(&cfg.store_root, "relay", cfg.seed)?;
     let mut router = Router::new(cfg, idle, store, Vec::new());
     let ids = router.cluster.ids().to_vec();
@@ -253,7 +252,7 @@ pub fn relay_benchmark(cfg: &SimConfig, messages: usize) -> std::io::Result<Dura
 impl<'a> Router<'a> {
     fn new(
         cfg: &'a SimConfig,
-        workload: Box<dyn SimWorkload>,
+        workload: Box<dyn Driver>,
         store: Store,
         plan: Vec<Planned>,
     ) -> Router<'a> {
@@ -1072,7 +1071,7 @@ impl<'a> Router<'a> {
             Ok(message) => message,
             Err(problem) => return self.invalid(&writer_id, sent, &problem, &text),
         };
-        if message.kind() == "append_entries" {
+        if self.workload.leader_sign(&message) == Some(LeaderSign::Certain) {
             self.leader_hint = Some(writer);
             self.leader_on_wire = true;
         }
@@ -1115,9 +1114,10 @@ impl<'a> Router<'a> {
             if answers {
                 let body = message.body().clone();
                 let kind = EventType::of_reply(&body);
-                // Without Raft's names on the wire, the node that served a write is the
-                // best evidence of who leads.
-                if !self.leader_on_wire && kind == EventType::Ok && only_a_leader_gives(&body) {
+                // Without a certain sign on the wire, the node that gave an answer only a
+                // leader gives (a write served) is the best evidence of who leads.
+                let likely = self.workload.leader_sign(&message) == Some(LeaderSign::Likely);
+                if !self.leader_on_wire && kind == EventType::Ok && likely {
                     self.leader_hint = Some(writer);
                 }
                 self.complete(client - 1, kind, body);
@@ -1211,15 +1211,6 @@ impl<'a> Router<'a> {
         }
         self.cluster.shutdown();
     }
-}
-
-/// True for the replies that only a leader (or the lease holder) gives: `write_ok`,
-/// `cas_ok` and `acquire_lease_ok`.
-fn only_a_leader_gives(reply: &Value) -> bool {
-    matches!(
-        reply["type"].as_str(),
-        Some("write_ok" | "cas_ok" | "acquire_lease_ok")
-    )
 }
 
 /// How long the final phase keeps sending again the kinds of request none of which was

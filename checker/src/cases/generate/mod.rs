@@ -12,15 +12,9 @@
 //! [`crate::cases::matcher`]), and the generators avoid states whose expected answer would
 //! flip inside that tolerance (a lease about to expire, a server about to be declared dead).
 
-mod heartbeat;
-mod kv;
-mod lease;
-mod pn_counter;
-
 use super::{Case, Step};
 use crate::contract::Contract;
-use crate::workload::Workload;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
 
@@ -29,42 +23,6 @@ pub const TOLERANCE_MS: i64 = 1000;
 
 /// Requests per generated case, at most (besides `init`).
 pub const MAX_OPS: usize = 40;
-
-/// `count` cases for each of `workloads` under `contract`, reproducible from `seed`: case
-/// `i` of a workload depends only on the seed, the workload, the contract and `i`.
-pub fn generate(workloads: &[Workload], count: usize, seed: u64, contract: Contract) -> Vec<Case> {
-    let mut cases = Vec::new();
-    for &workload in workloads {
-        for i in 0..count {
-            cases.push(generate_one(workload, seed, i, contract));
-        }
-    }
-    cases
-}
-
-/// Case `index` of `workload` for `seed` under `contract`.
-pub fn generate_one(workload: Workload, seed: u64, index: usize, contract: Contract) -> Case {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(((workload as u64) << 40) | index as u64);
-    let ops = rng.random_range(1..=MAX_OPS);
-    let script = match workload {
-        Workload::Lease => lease::script(&mut rng, ops, contract),
-        Workload::LeaseRead => kv::script(&mut rng, ops, true, contract),
-        Workload::Raft => kv::script(&mut rng, ops, false, contract),
-        Workload::Heartbeat => heartbeat::script(&mut rng, ops, contract),
-        Workload::PnCounter => pn_counter::script(&mut rng, ops, contract),
-    };
-    script.into_case(
-        format!("{workload} #{index}"),
-        generated_source(workload, seed, index),
-    )
-}
-
-/// The `source` of case `index` of `workload` for `seed` (what [`generate_one`] gives it),
-/// known without generating the case.
-pub fn generated_source(workload: Workload, seed: u64, index: usize) -> String {
-    format!("generated/{workload}/seed-{seed}/{index}")
-}
 
 /// A script under construction: input lines and the replies the model expects.
 pub struct Script {
@@ -151,112 +109,22 @@ impl Script {
 }
 
 /// A request of an unknown type, which every node must answer with error 10.
-fn unknown_type(script: &mut Script, rng: &mut ChaCha8Rng) {
+pub fn unknown_type(script: &mut Script, rng: &mut ChaCha8Rng) {
     let kind = ["frobnicate", "lease_steal", "read_all", "shutdown"][rng.random_range(0..4)];
     script.bad_request("c1", json!({"type": kind}), 10);
 }
 
 /// `{"$range": [lo, hi]}`.
-fn range(lo: i64, hi: i64) -> Value {
+pub fn range(lo: i64, hi: i64) -> Value {
     json!({"$range": [lo, hi]})
 }
 
 /// Builds a body object from `(field, value)` pairs plus `type`.
-fn body(kind: &str, fields: &[(&str, Value)]) -> Value {
+pub fn body(kind: &str, fields: &[(&str, Value)]) -> Value {
     let mut map = Map::new();
     map.insert("type".into(), kind.into());
     for (k, v) in fields {
         map.insert((*k).into(), v.clone());
     }
     Value::Object(map)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn same_seed_same_cases_and_index_independent_of_count() {
-        for contract in [Contract::Seed, Contract::Maelstrom] {
-            let a = generate(&Workload::ALL, 3, 7, contract);
-            let b = generate(&Workload::ALL, 3, 7, contract);
-            assert_eq!(a, b);
-            assert_eq!(
-                generate(&[Workload::Heartbeat], 5, 7, contract)[2],
-                generate(&[Workload::Heartbeat], 3, 7, contract)[2]
-            );
-            assert_ne!(
-                generate(&[Workload::Lease], 1, 7, contract),
-                generate(&[Workload::Lease], 1, 8, contract)
-            );
-            let sources = Workload::ALL
-                .iter()
-                .flat_map(|&w| (0..3).map(move |i| generated_source(w, 7, i)));
-            assert!(a.iter().map(|c| c.source.clone()).eq(sources));
-        }
-    }
-
-    const SEED_ONLY_KINDS: [&str; 6] = [
-        "gossip_status",
-        "replicate",
-        "frobnicate",
-        "lease_steal",
-        "read_all",
-        "shutdown",
-    ];
-
-    /// Request bodies without their `msg_id`, in order.
-    fn bodies(case: &Case) -> Vec<Value> {
-        case.input_lines()
-            .map(|l| {
-                let mut body = serde_json::from_str::<Value>(l).unwrap()["body"].clone();
-                body.as_object_mut().unwrap().remove("msg_id");
-                body
-            })
-            .collect()
-    }
-
-    /// How many steps only the seed contract asks for: seed-only request types, and
-    /// requests expecting error 10 or 12.
-    fn seed_only_steps(case: &Case) -> usize {
-        let bad: Vec<&Value> = case
-            .expected
-            .iter()
-            .filter(|e| [10, 12].contains(&e["body"]["code"].as_u64().unwrap_or(0)))
-            .map(|e| &e["body"]["in_reply_to"])
-            .collect();
-        case.input_lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["body"].clone())
-            .filter(|b| {
-                SEED_ONLY_KINDS.contains(&b["type"].as_str().unwrap())
-                    || bad.contains(&&b["msg_id"])
-            })
-            .count()
-    }
-
-    #[test]
-    fn maelstrom_cases_leave_out_the_seed_steps_and_only_those() {
-        let seed = generate(&Workload::ALL, 40, 5, Contract::Seed);
-        let maelstrom = generate(&Workload::ALL, 40, 5, Contract::Maelstrom);
-        let mut marked = 0;
-        for (s, m) in seed.iter().zip(&maelstrom) {
-            assert_eq!(seed_only_steps(m), 0, "{}", m.source);
-            assert_eq!(m.contract, Contract::Maelstrom, "{}", m.source);
-            let needs_seed = s.contract == Contract::Seed;
-            assert_eq!(needs_seed, seed_only_steps(s) > 0, "{}", s.source);
-            marked += usize::from(needs_seed);
-            // The Maelstrom case is its seed twin with exactly the seed-only steps left out.
-            let kept = bodies(m);
-            let twin = bodies(s);
-            assert_eq!(twin.len() - kept.len(), seed_only_steps(s), "{}", s.source);
-            let mut rest = twin.iter();
-            for body in &kept {
-                assert!(rest.any(|b| b == body), "{}: {body} out of order", s.source);
-            }
-        }
-        assert!(
-            marked > 100,
-            "most seed cases hold a seed-only step: {marked} of 200"
-        );
-    }
 }

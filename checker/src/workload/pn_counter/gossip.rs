@@ -3,7 +3,7 @@
 //! and volume are reported, and `gossip_status` answers are well-formed and consistent.
 //! The wire check does not apply to nodes that gossip under other message names.
 
-use super::{CheckResult, Record, Validity};
+use crate::check::{CheckResult, Record, Validity};
 use crate::contract::Contract;
 use crate::history::event::{operations, EventType};
 use serde_json::json;
@@ -208,7 +208,7 @@ pub fn gossip_status(record: &Record, contract: Contract) -> CheckResult {
         };
         answered += 1;
         let body = &reply.body;
-        if let Err(why) = crate::schema::check_body(body, None) {
+        if let Err(why) = crate::schema::Catalogue::new([&super::SCHEMAS]).check_body(body, None) {
             witnesses.push(json!({"node": node, "why": format!("{node}: {why}")}));
             continue;
         }

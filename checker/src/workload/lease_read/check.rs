@@ -3,10 +3,10 @@
 //! then; the zero-round-trip claim against the routed traffic; `lease_read_config` answers
 //! against the formula; and Raft's safety on the wire (for nodes built on Raft).
 
-use super::raft::{self, Wire};
-use super::{linear, CheckResult, Record, Validity};
+use crate::check::{linear, CheckResult, Record, Validity};
 use crate::history::event::{operations, Operation};
 use crate::history::EventType;
+use crate::workload::raft::wire::{self as raft, Wire};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -186,7 +186,7 @@ fn zero_round_trips(record: &Record, ops: &[Operation], lines: &[Wire]) -> Check
             .take_while(|e| e.message.send <= to)
             .find(|e| e.answered.is_some_and(|a| a <= to));
         let at = |ns: u64| ns as f64 / 1e9;
-        if refuting.is_some() && super::lag::stalled_within(record, at(from), at(to)) > 0.0 {
+        if refuting.is_some() && crate::check::lag::stalled_within(record, at(from), at(to)) > 0.0 {
             // The machine kept eddy or a node waiting for a core within the window: the node
             // may have decided at once and read the answer before it could write its reply.
             excused += 1;
@@ -222,7 +222,7 @@ fn zero_round_trips(record: &Record, ops: &[Operation], lines: &[Wire]) -> Check
             refuted[0]["why"].as_str().unwrap_or_default()
         )
     };
-    let unjudged = super::replies::unjudged(ops, &["lease_read"]);
+    let unjudged = crate::check::replies::unjudged(&super::catalogue(), ops, &["lease_read"]);
     if served == 0 && unjudged.is_empty() {
         return CheckResult::not_observed(
             "zero-round-trips",
@@ -314,7 +314,8 @@ fn config_answers(ops: &[Operation]) -> CheckResult {
     }
     let figures =
         json!({"answers": answers, "unsafe_configurations": unsafe_ones, "unanswered": unanswered});
-    let unjudged = super::replies::unjudged(ops, &["lease_read_config"]);
+    let unjudged =
+        crate::check::replies::unjudged(&super::catalogue(), ops, &["lease_read_config"]);
     if answers == 0 && unjudged.is_empty() {
         let what = format!(
             "none of {unanswered} lease_read_config requests got a definite answer (timeouts and indefinite errors say nothing of the formula)"

@@ -4,33 +4,35 @@
 //! measures convergence itself. The final phase reads every node (and, under the seed
 //! contract, asks each for its `gossip_status`).
 
-use super::{Next, Op, SimWorkload, WorkloadOptions};
-use crate::check::{counter, gossip, CheckResult, Record};
+use super::PnCounterOptions;
 use crate::contract::Contract;
+use crate::sim::driver::{Driver, Next, Op};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 /// The pn-counter workload.
-pub struct PnCounter {
-    options: WorkloadOptions,
+pub struct Adds {
+    options: PnCounterOptions,
+    contract: Contract,
     adds: usize,
     in_round: usize,
 }
 
-impl PnCounter {
+impl Adds {
     /// A generator for these options.
-    pub fn new(options: WorkloadOptions) -> PnCounter {
-        PnCounter {
+    pub fn new(options: PnCounterOptions, contract: Contract) -> Adds {
+        Adds {
             options,
+            contract,
             adds: 0,
             in_round: 0,
         }
     }
 }
 
-impl SimWorkload for PnCounter {
+impl Driver for Adds {
     fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Next {
         if self.adds >= self.options.adds {
             return Next::Done;
@@ -40,7 +42,7 @@ impl SimWorkload for PnCounter {
             return Next::EndOfRound;
         }
         let node = rng.random_range(0..nodes);
-        let seed = self.options.contract == Contract::Seed;
+        let seed = self.contract == Contract::Seed;
         let body = match rng.random_range(0..100) {
             0..=74 => {
                 self.adds += 1;
@@ -68,7 +70,7 @@ impl SimWorkload for PnCounter {
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
         let reads = (0..nodes).map(|node| Op::at(node, json!({"type": "read"})));
         let statuses = (0..nodes)
-            .filter(|_| self.options.contract == Contract::Seed)
+            .filter(|_| self.contract == Contract::Seed)
             .map(|node| Op::at(node, json!({"type": "gossip_status"})));
         reads.chain(statuses).collect()
     }
@@ -83,14 +85,4 @@ impl SimWorkload for PnCounter {
         let target = self.options.convergence_target_ms;
         Duration::from_secs_f64((target * 2.0).max(target + 4000.0) / 1000.0)
     }
-}
-
-/// pn-counter's own checks.
-pub fn checks(options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
-    vec![
-        counter::final_value(record),
-        counter::convergence(record, options.convergence_target_ms),
-        gossip::replicate_wire(record, options.contract),
-        gossip::gossip_status(record, options.contract),
-    ]
 }

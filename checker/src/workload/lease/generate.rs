@@ -1,6 +1,6 @@
 //! The model of a one-node `lease` cluster (SPEC 3.1) and its script generator.
 
-use super::{body, range, unknown_type, Script, TOLERANCE_MS};
+use crate::cases::generate::{body, range, unknown_type, Script, TOLERANCE_MS};
 use crate::contract::Contract;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;

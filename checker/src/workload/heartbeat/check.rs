@@ -7,9 +7,8 @@
 //! judgement below allows for that, plus `--tolerance-ms`, and flags only what no such
 //! timing can explain.
 
-use super::{CheckResult, Record};
+use crate::check::{CheckResult, Record};
 use crate::history::event::{operations, EventType};
-use crate::workload::WorkloadOptions;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -91,13 +90,13 @@ fn view(beats: &[Beat], from: f64, to: f64) -> View<'_> {
 }
 
 /// Every heartbeat check.
-pub fn checks(options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
+pub fn checks(tolerance_ms: f64, record: &Record) -> Vec<CheckResult> {
     let beats = beats(record);
     let ops = operations(&record.history);
-    let unjudged = |kind: &str| super::replies::unjudged(&ops, &[kind]);
+    let unjudged = |kind: &str| crate::check::replies::unjudged(&super::catalogue(), &ops, &[kind]);
     vec![
-        detection(&beats, record, options.tolerance_ms).and_unjudged(unjudged("server_status")),
-        orders(&beats, record, options.tolerance_ms).and_unjudged(unjudged("heartbeat")),
+        detection(&beats, record, tolerance_ms).and_unjudged(unjudged("server_status")),
+        orders(&beats, record, tolerance_ms).and_unjudged(unjudged("heartbeat")),
     ]
 }
 
@@ -137,7 +136,8 @@ fn detection(beats: &BTreeMap<String, Vec<Beat>>, record: &Record, tol: f64) -> 
             // A master the machine kept from running could not notice a death: the time it
             // (or eddy) waited for a core within the silence is added to the deadline.
             let stalled = || {
-                super::lag::stalled_within(record, (to - v.age_min) / 1000.0, to / 1000.0) * 1000.0
+                crate::check::lag::stalled_within(record, (to - v.age_min) / 1000.0, to / 1000.0)
+                    * 1000.0
             };
             if !dead
                 && v.age_min > DEAD_AFTER_MS + tol

@@ -4,7 +4,7 @@
 //! votes (durable state); plus liveness figures and a leader timeline. Both reply naming
 //! conventions (`_res` and `_ok`) are recognized.
 
-use super::{CheckResult, NetLines, Record, Validity};
+use crate::check::{CheckResult, NetLines, Record, Validity};
 use crate::contract::Contract;
 use crate::history::event::{operations, EventType, Operation};
 use serde_json::{json, Value};
@@ -205,7 +205,7 @@ fn liveness(
     };
     let first_leader_ms = match (first_request, first_leader) {
         (Some(r), Some(t)) => {
-            let stalled = super::lag::stalled_within(record, r, t);
+            let stalled = crate::check::lag::stalled_within(record, r, t);
             Some(((t - r - stalled).max(0.0) * 1000.0).round())
         }
         _ => None,
@@ -248,14 +248,14 @@ fn liveness(
         // served, by any node in any term. No leader can be elected while most nodes are
         // down, and nothing runs while the machine stalls: neither is charged to the nodes.
         let down = majority_down_within(record, t, served_again);
-        let stalled = super::lag::stalled_within(record, t, served_again);
+        let stalled = crate::check::lag::stalled_within(record, t, served_again);
         let idle = overlap(quiet, (t, served_again));
         // Every client waiting on the node the fault took away: it cannot answer until the
         // fault heals, and eddy's clients wait for it (their timeout), so no request could
         // reach the new leader then. The machine's stalls within are already left out.
         let stuck: f64 = all_waiting_on(&ops, leader, (t, served_again))
             .into_iter()
-            .map(|(from, to)| to - from - super::lag::stalled_within(record, from, to))
+            .map(|(from, to)| to - from - crate::check::lag::stalled_within(record, from, to))
             .sum();
         let ms = ((served_again - t - down - stalled - idle - stuck).max(0.0) * 1000.0).round();
         let (down_ms, stalled_ms) = ((down * 1000.0).round(), (stalled * 1000.0).round());

@@ -2,7 +2,7 @@
 //! sums possible from acknowledged adds plus any subset of adds whose outcome is unknown,
 //! and all nodes agree.
 
-use super::{CheckResult, Record, Validity};
+use crate::check::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -293,7 +293,11 @@ pub fn final_value(record: &Record) -> CheckResult {
         witnesses,
         figures,
     }
-    .and_unjudged(super::replies::unjudged(&ops, &["read"]))
+    .and_unjudged(crate::check::replies::unjudged(
+        &super::catalogue(),
+        &ops,
+        &["read"],
+    ))
 }
 
 /// Convergence time, measured by eddy after every round of adds and after the last one
@@ -310,7 +314,7 @@ pub fn convergence(record: &Record, target_ms: f64) -> CheckResult {
     let charged = |e: &crate::history::HistoryEvent| -> Option<f64> {
         let ms = e.body["ms"].as_f64()?;
         let end = e.time as f64 / 1e9;
-        let stalled = super::lag::stalled_within(record, end - ms / 1000.0, end) * 1000.0;
+        let stalled = crate::check::lag::stalled_within(record, end - ms / 1000.0, end) * 1000.0;
         Some(((ms - stalled).max(0.0) * 1000.0).round() / 1000.0)
     };
     let mut samples: Vec<f64> = events.iter().filter_map(|e| charged(e)).collect();

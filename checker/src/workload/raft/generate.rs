@@ -1,7 +1,7 @@
 //! The model of a one-node key/value register (`raft`, SPEC 3.3, and `lease-read`, 3.2)
 //! and its script generator.
 
-use super::{body, unknown_type, Script};
+use crate::cases::generate::{body, unknown_type, Script};
 use crate::contract::Contract;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;

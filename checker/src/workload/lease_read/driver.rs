@@ -4,9 +4,10 @@
 //! still believes in its lease is what stale reads come from). Written values are unique so
 //! the linearizability checker can say which write a read missed.
 
-use super::unique::UniqueWrites;
-use super::{LeaseSettings, Next, Op, SimWorkload};
-use crate::check::{lease_read, CheckResult, Record};
+use super::LeaseSettings;
+use crate::protocol::Message;
+use crate::sim::driver::{Driver, LeaderSign, Next, Op};
+use crate::workload::raft::{leader_sign, UniqueWrites};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -45,7 +46,7 @@ impl LeaseReads {
     }
 }
 
-impl SimWorkload for LeaseReads {
+impl Driver for LeaseReads {
     fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Next {
         if self.configured < 2 * nodes {
             // Every node gets the run's configuration, then one the seed's rule calls unsafe
@@ -93,12 +94,10 @@ impl SimWorkload for LeaseReads {
     fn aim_at_leader(&self) -> bool {
         true
     }
-}
 
-/// lease-read's checks: every read linearizable, zero-round-trip claims true to the
-/// traffic, configuration answers true to the formula, and Raft's safety on the wire.
-pub fn checks(record: &Record, contract: crate::contract::Contract) -> Vec<CheckResult> {
-    lease_read::checks(record, contract)
+    fn leader_sign(&self, message: &Message) -> Option<LeaderSign> {
+        leader_sign(message)
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! with `valid: true` says the node held at some instant between request and answer: if
 //! another node held throughout that window, that is split-brain too.
 
-use super::{CheckResult, Record, Validity};
+use crate::check::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType, HistoryEvent, Operation};
 use crate::history::Process;
 use serde_json::{json, Value};
@@ -174,7 +174,8 @@ pub fn checks(record: &Record) -> Vec<CheckResult> {
     };
     let held = holdings(record, &clocks);
     let ops = operations(&record.history);
-    let unjudged = |kinds: &[&str]| super::replies::unjudged(&ops, kinds);
+    let unjudged =
+        |kinds: &[&str]| crate::check::replies::unjudged(&super::catalogue(), &ops, kinds);
     vec![
         split_brain(&held, &clocks).and_unjudged(unjudged(&["acquire_lease", "check_lease"])),
         answers(&ops, &clocks).and_unjudged(unjudged(&["check_lease"])),

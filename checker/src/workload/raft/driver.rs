@@ -3,8 +3,9 @@
 //! the linearizability checker can say which write a read saw.
 
 use super::unique::UniqueWrites;
-use super::{Next, Op, SimWorkload, WorkloadOptions};
-use crate::check::{linear, raft, CheckResult, Record};
+use super::RaftOptions;
+use crate::protocol::Message;
+use crate::sim::driver::{Driver, LeaderSign, Next, Op};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -23,7 +24,7 @@ impl RaftKv {
     /// A generator whose quiet period before the final reads leaves time for a leader to
     /// appear after the last fault heals: the failover limit of `options`, at most 4 s
     /// (Maelstrom's tutorial elects in 2-4 s), plus a second.
-    pub fn new(options: &WorkloadOptions) -> RaftKv {
+    pub fn new(options: &RaftOptions) -> RaftKv {
         let wait_ms = options.max_failover_ms.clamp(0.0, 4000.0) + 1000.0;
         RaftKv {
             writes: UniqueWrites::new(KEYS as usize),
@@ -32,7 +33,7 @@ impl RaftKv {
     }
 }
 
-impl SimWorkload for RaftKv {
+impl Driver for RaftKv {
     fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Next {
         let node = rng.random_range(0..nodes);
         let key = rng.random_range(0..KEYS);
@@ -61,21 +62,18 @@ impl SimWorkload for RaftKv {
     fn aim_at_leader(&self) -> bool {
         true
     }
+
+    fn leader_sign(&self, message: &Message) -> Option<LeaderSign> {
+        leader_sign(message)
+    }
 }
 
-/// raft's checks: the state machine is linearizable, and what the nodes said to each other
-/// obeys Raft's safety rules.
-pub fn checks(options: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
-    let report = linear::check(
-        linear::history::from_events(&record.history),
-        linear::Limits::default(),
-    );
-    let mut results = vec![linear::to_check_result(&report)];
-    results.extend(raft::checks(
-        record,
-        options.contract,
-        options.max_first_leader_ms,
-        options.max_failover_ms,
-    ));
-    results
+/// Raft's signs of a leader: only a leader sends `append_entries`; only a leader
+/// acknowledges a write or a cas.
+pub fn leader_sign(message: &Message) -> Option<LeaderSign> {
+    match message.kind() {
+        "append_entries" => Some(LeaderSign::Certain),
+        "write_ok" | "cas_ok" => Some(LeaderSign::Likely),
+        _ => None,
+    }
 }

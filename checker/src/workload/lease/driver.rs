@@ -2,8 +2,8 @@
 //! cluster's lease for varied durations and to check it; the checks map every node's
 //! holding through the clock offsets eddy applied and look for two holders at once.
 
-use super::{Next, Op, SimWorkload};
-use crate::check::{lease, CheckResult, Record};
+use crate::protocol::Message;
+use crate::sim::driver::{Driver, LeaderSign, Next, Op};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -25,7 +25,7 @@ pub struct Leases {
     favoured: usize,
 }
 
-impl SimWorkload for Leases {
+impl Driver for Leases {
     fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Next {
         if self.ops.is_multiple_of(TURN_OPS) && nodes > 1 {
             self.favoured = (self.favoured + rng.random_range(1..nodes)) % nodes;
@@ -54,10 +54,9 @@ impl SimWorkload for Leases {
             .map(|node| Op::at(node, json!({"type": "check_lease"})))
             .collect()
     }
-}
 
-/// lease's checks: no two holders at one real instant, and `check_lease` answers that agree
-/// with the leases granted.
-pub fn checks(record: &Record) -> Vec<CheckResult> {
-    lease::checks(record)
+    /// Only the holder answers `acquire_lease` with ok.
+    fn leader_sign(&self, message: &Message) -> Option<LeaderSign> {
+        (message.kind() == "acquire_lease_ok").then_some(LeaderSign::Likely)
+    }
 }

@@ -5,7 +5,7 @@
 //! checked for what every correct master must respect (never copy to a holder, only chunks
 //! below target; only delete replicas above target), not for one particular policy.
 
-use super::{body, range, unknown_type, Script, TOLERANCE_MS};
+use crate::cases::generate::{body, range, unknown_type, Script, TOLERANCE_MS};
 use crate::contract::Contract;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;

@@ -5,7 +5,7 @@
 //! per-node maximum. Injected gossip and `gossip_status` are the seed contract's (SPEC 5):
 //! under Maelstrom's, gossip formats are the node's own, and they are left out.
 
-use super::{body, range, unknown_type, Script};
+use crate::cases::generate::{body, range, unknown_type, Script};
 use crate::contract::Contract;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;

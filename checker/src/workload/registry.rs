@@ -1,0 +1,84 @@
+//! The registry: every workload eddy knows, in the order `--help` and `eddy cases` list
+//! them. Adding a workload is a folder beside this file and a line here.
+
+use super::handle::Erased;
+use super::{heartbeat, lease, lease_read, pn_counter, raft};
+use crate::cases::Rules;
+use crate::contract::Contract;
+use crate::schema::Catalogue;
+
+/// Every workload, in seed order.
+pub static ALL: &[&dyn Erased] = &[
+    &lease::Lease,
+    &lease_read::LeaseRead,
+    &raft::Raft,
+    &heartbeat::Heartbeat,
+    &pn_counter::PnCounter,
+];
+
+/// The schemas of every workload's messages, for judging a node whose workload is not
+/// known (a case): a body must fit every schema of its type that applies.
+pub fn catalogue() -> Catalogue {
+    Catalogue::new(ALL.iter().map(|w| w.schemas()).collect::<Vec<_>>().iter())
+}
+
+/// How `eddy cases` judges cases under `contract`: against every workload's schemas.
+pub fn rules(contract: Contract) -> Rules {
+    Rules {
+        contract,
+        schemas: catalogue(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn schemas_catch_missing_and_mistyped_fields() {
+        let schemas = catalogue();
+        let check = |body: serde_json::Value, request: Option<serde_json::Value>| {
+            schemas.check_body(&body, request.as_ref())
+        };
+        assert!(check(
+            json!({"type": "check_lease_ok", "valid": true, "remaining_ms": 5}),
+            None
+        )
+        .is_ok());
+        let err = check(
+            json!({"type": "check_lease_ok", "valid": "yes", "remaining_ms": 5}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "`check_lease_ok` field `valid` must be a boolean, got \"yes\""
+        );
+        assert!(check(
+            json!({"type": "read_ok", "value": "x"}),
+            Some(json!({"type": "read"}))
+        )
+        .is_err());
+        assert!(check(
+            json!({"type": "read_ok", "value": "x"}),
+            Some(json!({"type": "read", "key": 1}))
+        )
+        .is_ok());
+        let bad_server = json!({"type": "server_status_ok", "servers": [{"server": "a", "status": "gone", "chunks": 0, "last_heartbeat_ms_ago": 1}]});
+        assert!(check(bad_server, None).is_err());
+        assert!(check(json!({"type": "unknown_thing"}), None).is_ok());
+        assert!(check(json!({"type": "error"}), None).is_err());
+    }
+
+    #[test]
+    fn names_are_unique_and_flags_do_not_clash() {
+        let names: std::collections::BTreeSet<&str> = ALL.iter().map(|w| w.name()).collect();
+        assert_eq!(names.len(), ALL.len());
+        // clap checks, in debug builds, that no two arguments share a name.
+        let command = ALL
+            .iter()
+            .fold(clap::Command::new("eddy"), |c, w| w.augment(c));
+        command.debug_assert();
+    }
+}
