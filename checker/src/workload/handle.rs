@@ -147,7 +147,9 @@ impl Workload {
 
     /// The run shape and fault mix `eddy test` uses when a flag is not given.
     pub fn defaults(self, contract: Contract) -> RunDefaults {
-        self.0.defaults(contract)
+        let mut defaults = self.0.defaults(contract);
+        defaults.faults.sort_unstable();
+        defaults
     }
 
     /// Required fields of the workload's messages.

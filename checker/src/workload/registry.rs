@@ -72,6 +72,40 @@ mod tests {
     }
 
     #[test]
+    fn maelstrom_workloads_get_only_partitions_under_maelstrom_contract() {
+        use crate::sim::nemesis::FaultKind;
+        let named = |name| crate::workload::Workload::named(name).unwrap();
+        for workload in [named("raft"), named("pn-counter")] {
+            let faults = workload.defaults(Contract::Maelstrom).faults;
+            assert!(!faults.is_empty());
+            assert!(
+                faults.iter().all(|k| k.name().starts_with("partition")),
+                "{workload}: {faults:?}"
+            );
+            let seed = workload.defaults(Contract::Seed).faults;
+            assert!(
+                seed.contains(&FaultKind::KillMajority),
+                "{workload}: {seed:?}"
+            );
+        }
+        for workload in [named("lease"), named("lease-read")] {
+            assert_eq!(
+                workload.defaults(Contract::Maelstrom),
+                workload.defaults(Contract::Seed),
+                "{workload} is seed-only: one mix"
+            );
+            assert!(workload
+                .defaults(Contract::Seed)
+                .faults
+                .contains(&FaultKind::DriftLeader));
+        }
+        assert!(named("heartbeat")
+            .defaults(Contract::Seed)
+            .faults
+            .is_empty());
+    }
+
+    #[test]
     fn names_are_unique_and_flags_do_not_clash() {
         let names: std::collections::BTreeSet<&str> = ALL.iter().map(|w| w.name()).collect();
         assert_eq!(names.len(), ALL.len());
