@@ -80,7 +80,7 @@ fn suite_seconds(path: &Path, runs: usize) -> (usize, f64) {
         .map(|_| {
             let start = Instant::now();
             let results = run_all_under(
-                &eddy::workload::registry::rules(Contract::Seed),
+                &eddy::workload::rules(Contract::Seed),
                 cases.clone(),
                 &reference(),
                 jobs,

@@ -88,7 +88,7 @@ fn mutants_are_caught(contract: Contract) {
             continue;
         };
         let result = run_one_under(
-            &eddy::workload::registry::rules(contract),
+            &eddy::workload::rules(contract),
             mutant,
             &reference(),
             Limits::default(),
@@ -123,7 +123,7 @@ fn unmutated_generated_cases_pass() {
     for contract in [Contract::Seed, Contract::Maelstrom] {
         for case in generate(&Workload::all().collect::<Vec<_>>(), 10, 99, contract) {
             let result = run_one_under(
-                &eddy::workload::registry::rules(contract),
+                &eddy::workload::rules(contract),
                 case,
                 &reference(),
                 Limits::default(),

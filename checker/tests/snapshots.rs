@@ -66,7 +66,7 @@ fn reference_transcripts_match_their_snapshots() {
         args: vec!["node".into()],
     };
     let results = run_all_under(
-        &eddy::workload::registry::rules(Contract::Seed),
+        &eddy::workload::rules(Contract::Seed),
         cases,
         &reference,
         2,

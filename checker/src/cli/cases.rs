@@ -380,7 +380,7 @@ fn run_with_progress(
     };
     bar.set_message("0");
     run_each(
-        &crate::workload::registry::rules(plan.contract),
+        &crate::workload::rules(plan.contract),
         chosen.len(),
         &case_at,
         command,

@@ -1,7 +1,7 @@
 //! [`Workload`]: a handle on one registered workload, which the rest of eddy passes around
 //! without naming any; and [`WorkloadFlags`], every workload's flags on one command line.
 
-use super::{registry, Context, Spec};
+use super::{Context, Spec, ALL};
 use crate::cases::generate::Script;
 use crate::check::{CheckResult, Record};
 use crate::contract::Contract;
@@ -45,11 +45,11 @@ pub trait Erased: Send + Sync {
 }
 
 /// The workload's own options out of a run's options.
-fn own<S: Spec>(run: &WorkloadOptions) -> Result<S::Options, String> {
+fn own<S: Spec>(spec: &S, run: &WorkloadOptions) -> Result<S::Options, String> {
     serde_json::from_value(Value::Object(run.own.clone())).map_err(|e| {
         format!(
-            "the options of the run are not {}'s: {e}",
-            std::any::type_name::<S>()
+            "the run's options do not fit the {} workload: {e}",
+            Spec::name(spec)
         )
     })
 }
@@ -88,7 +88,6 @@ impl<S: Spec> Erased for S {
         let options = Spec::options(self, flags, context)?;
         match serde_json::to_value(options).expect("options serialize") {
             Value::Object(map) => Ok(map),
-            Value::Null => Ok(Map::new()),
             other => panic!(
                 "{}'s options must serialize as an object, not {other}",
                 Spec::name(self)
@@ -96,16 +95,16 @@ impl<S: Spec> Erased for S {
         }
     }
     fn driver(&self, run: &WorkloadOptions) -> Result<Option<Box<dyn Driver>>, String> {
-        Ok(Spec::driver(self, &own::<S>(run)?, run))
+        Ok(Spec::driver(self, &own(self, run)?, run))
     }
     fn checks(&self, run: &WorkloadOptions, record: &Record) -> Result<Vec<CheckResult>, String> {
-        Ok(Spec::checks(self, &own::<S>(run)?, run, record))
+        Ok(Spec::checks(self, &own(self, run)?, run, record))
     }
     fn pictures(&self, record: &Record, checks: &[CheckResult], dir: &Path) -> Vec<String> {
         Spec::pictures(self, record, checks, dir)
     }
     fn reproduce(&self, cfg: &SimConfig) -> Vec<String> {
-        match own::<S>(&cfg.workload_options) {
+        match own(self, &cfg.workload_options) {
             Ok(options) => Spec::reproduce(self, &options, cfg),
             Err(_) => Vec::new(),
         }
@@ -119,21 +118,18 @@ pub struct Workload(&'static dyn Erased);
 impl Workload {
     /// The workload registered as `name`.
     pub fn named(name: &str) -> Option<Workload> {
-        registry::ALL
-            .iter()
-            .find(|w| w.name() == name)
-            .map(|&w| Workload(w))
+        ALL.iter().find(|w| w.name() == name).map(|&w| Workload(w))
     }
 
     /// Every registered workload, in registry order.
     pub fn all() -> impl Iterator<Item = Workload> {
-        registry::ALL.iter().map(|&w| Workload(w))
+        ALL.iter().map(|&w| Workload(w))
     }
 
     /// The value parser of `-w`/`--workload`: the registered names.
     pub fn parser() -> impl clap::builder::TypedValueParser<Value = Workload> {
         use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-        let names = registry::ALL
+        let names = ALL
             .iter()
             .map(|w| PossibleValue::new(w.name()).help(w.about()));
         PossibleValuesParser::new(names)
@@ -268,7 +264,7 @@ impl FromArgMatches for WorkloadFlags {
 
 impl clap::Args for WorkloadFlags {
     fn augment_args(command: clap::Command) -> clap::Command {
-        registry::ALL.iter().fold(command, |c, w| w.augment(c))
+        ALL.iter().fold(command, |c, w| w.augment(c))
     }
 
     fn augment_args_for_update(command: clap::Command) -> clap::Command {

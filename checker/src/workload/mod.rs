@@ -1,91 +1,136 @@
-//! Workloads. Each is one folder behind [`Spec`] (its name, client message schemas,
-//! options, case generator and model, simulation driver, checks, pictures, and the
-//! arguments that reproduce a run), listed once in [`registry`]. Nothing outside a folder
-//! and the registry names a workload: everything else handles a [`Workload`].
+//! Workloads, and their registry. Each workload is one folder behind [`Spec`] (its name,
+//! client message schemas, options, case generator and model, simulation driver, checks,
+//! pictures, and the arguments that reproduce a run), declared and listed here once, in
+//! [`ALL`]. Nothing outside a folder and this file names a workload: everything else
+//! handles a [`Workload`]. Adding a workload is a folder beside this file, a `mod` line and
+//! an entry in [`ALL`].
 
-pub mod generated;
-mod handle;
+mod echo;
 mod heartbeat;
 mod lease;
 mod lease_read;
 mod pn_counter;
 mod raft;
-pub mod registry;
+
+pub mod generated;
+mod handle;
+mod spec;
 
 pub use handle::{Workload, WorkloadFlags};
+pub use spec::{run_checks, Context, NoOptions, Spec};
 
-use crate::cases::generate::Script;
-use crate::check::{CheckResult, Record};
+use crate::cases::Rules;
 use crate::contract::Contract;
-use crate::schema::Schema;
-use crate::sim::driver::Driver;
-use crate::sim::{RunDefaults, SimConfig, WorkloadOptions};
-use rand_chacha::ChaCha8Rng;
-use std::path::Path;
+use crate::schema::Catalogue;
+use handle::Erased;
 
-/// What a workload's options are resolved against besides its own flags.
-#[derive(Debug, Clone, Copy)]
-pub struct Context {
-    /// The contract the node is judged under.
-    pub contract: Contract,
-    /// `--max-drift-ms`: the bound on every node's clock offset.
-    pub max_drift_ms: i64,
+/// Every workload: the seeds' five in seed order, then Maelstrom's.
+pub static ALL: &[&dyn Erased] = &[
+    &lease::Lease,
+    &lease_read::LeaseRead,
+    &raft::Raft,
+    &heartbeat::Heartbeat,
+    &pn_counter::PnCounter,
+    &echo::Echo,
+];
+
+/// The schemas of every workload's messages, for judging a node whose workload is not
+/// known (a case): a body must fit every schema of its type that applies.
+pub fn catalogue() -> Catalogue {
+    Catalogue::new(ALL.iter().map(|w| w.schemas()).collect::<Vec<_>>().iter())
 }
 
-/// One workload, as its folder implements it.
-pub trait Spec: Send + Sync + 'static {
-    /// Its command-line flags, shown under a heading of their own in `eddy test --help`.
-    /// Flag names must differ from every other workload's.
-    type Flags: clap::Args + clap::FromArgMatches;
-    /// Its settings for one run, stored in `results.json` so `eddy check` judges the run
-    /// the same way; fields missing from an older store take their defaults.
-    type Options: serde::Serialize + serde::de::DeserializeOwned;
-
-    /// The name used on the command line, in files and in generated-case seeds.
-    fn name(&self) -> &'static str;
-    /// One line for `--help`.
-    fn about(&self) -> &'static str;
-    /// The run shape and fault mix `eddy test` uses when a flag is not given.
-    fn defaults(&self, contract: Contract) -> RunDefaults;
-    /// Required fields of its messages (replies to clients, and node-to-node messages the
-    /// harness can observe).
-    fn schemas(&self) -> &'static [Schema];
-    /// A random single-node script of `ops` requests, with the replies its model expects.
-    fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script;
-    /// The run's options from the flags.
-    fn options(&self, flags: Self::Flags, context: &Context) -> Result<Self::Options, String>;
-    /// The client side of a simulated run; `None` for a workload run on the loop where
-    /// eddy plays peers itself ([`crate::sim::servers`]).
-    fn driver(&self, options: &Self::Options, run: &WorkloadOptions) -> Option<Box<dyn Driver>>;
-    /// Its own checks over a run's record (the generic ones run besides).
-    fn checks(
-        &self,
-        options: &Self::Options,
-        run: &WorkloadOptions,
-        record: &Record,
-    ) -> Vec<CheckResult>;
-    /// Draws its pictures into the run folder `dir`, returning their paths; a picture that
-    /// cannot be drawn is reported on stderr and left out.
-    fn pictures(&self, _record: &Record, _checks: &[CheckResult], _dir: &Path) -> Vec<String> {
-        Vec::new()
+/// How `eddy cases` judges cases under `contract`: against every workload's schemas.
+pub fn rules(contract: Contract) -> Rules {
+    Rules {
+        contract,
+        schemas: catalogue(),
     }
-    /// Its flags that `eddy test` needs to run the same schedule again.
-    fn reproduce(&self, options: &Self::Options, cfg: &SimConfig) -> Vec<String>;
 }
 
-/// Every check of a run: the workload's own, then the generic ones (its replies checked
-/// against its schemas). An error names options that are not the workload's.
-pub fn run_checks(
-    workload: Workload,
-    run: &WorkloadOptions,
-    record: &Record,
-) -> Result<Vec<CheckResult>, String> {
-    let mut results = workload.checks(run, record)?;
-    let schemas = crate::schema::Catalogue::new([&workload.schemas()]);
-    results.extend(crate::check::generic::check(
-        record,
-        run.availability,
-        &schemas,
-    ));
-    Ok(results)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn schemas_catch_missing_and_mistyped_fields() {
+        let schemas = catalogue();
+        let check = |body: serde_json::Value, request: Option<serde_json::Value>| {
+            schemas.check_body(&body, request.as_ref())
+        };
+        assert!(check(
+            json!({"type": "check_lease_ok", "valid": true, "remaining_ms": 5}),
+            None
+        )
+        .is_ok());
+        let err = check(
+            json!({"type": "check_lease_ok", "valid": "yes", "remaining_ms": 5}),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "`check_lease_ok` field `valid` must be a boolean, got \"yes\""
+        );
+        assert!(check(
+            json!({"type": "read_ok", "value": "x"}),
+            Some(json!({"type": "read"}))
+        )
+        .is_err());
+        assert!(check(
+            json!({"type": "read_ok", "value": "x"}),
+            Some(json!({"type": "read", "key": 1}))
+        )
+        .is_ok());
+        let bad_server = json!({"type": "server_status_ok", "servers": [{"server": "a", "status": "gone", "chunks": 0, "last_heartbeat_ms_ago": 1}]});
+        assert!(check(bad_server, None).is_err());
+        assert!(check(json!({"type": "unknown_thing"}), None).is_ok());
+        assert!(check(json!({"type": "error"}), None).is_err());
+    }
+
+    #[test]
+    fn maelstrom_workloads_get_only_partitions_under_maelstrom_contract() {
+        use crate::sim::nemesis::FaultKind;
+        let named = |name| crate::workload::Workload::named(name).unwrap();
+        for workload in [named("raft"), named("pn-counter")] {
+            let faults = workload.defaults(Contract::Maelstrom).faults;
+            assert!(!faults.is_empty());
+            assert!(
+                faults.iter().all(|k| k.name().starts_with("partition")),
+                "{workload}: {faults:?}"
+            );
+            let seed = workload.defaults(Contract::Seed).faults;
+            assert!(
+                seed.contains(&FaultKind::KillMajority),
+                "{workload}: {seed:?}"
+            );
+        }
+        for workload in [named("lease"), named("lease-read")] {
+            assert_eq!(
+                workload.defaults(Contract::Maelstrom),
+                workload.defaults(Contract::Seed),
+                "{workload} is seed-only: one mix"
+            );
+            assert!(workload
+                .defaults(Contract::Seed)
+                .faults
+                .contains(&FaultKind::DriftLeader));
+        }
+        assert!(named("heartbeat")
+            .defaults(Contract::Seed)
+            .faults
+            .is_empty());
+    }
+
+    #[test]
+    fn names_are_unique_and_flags_do_not_clash() {
+        let names: std::collections::BTreeSet<&str> = ALL.iter().map(|w| w.name()).collect();
+        assert_eq!(names.len(), ALL.len());
+        // clap checks, in debug builds, that no two arguments share a name.
+        let command = ALL
+            .iter()
+            .fold(clap::Command::new("eddy"), |c, w| w.augment(c));
+        command.debug_assert();
+    }
 }

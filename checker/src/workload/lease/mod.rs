@@ -8,7 +8,7 @@ mod driver;
 mod generate;
 mod picture;
 
-use super::{Context, Spec};
+use super::{Context, NoOptions, Spec};
 use crate::cases::generate::Script;
 use crate::check::{CheckResult, Record};
 use crate::contract::Contract;
@@ -37,7 +37,7 @@ const SCHEMAS: &[Schema] = &[
 
 impl Spec for Lease {
     type Flags = LeaseFlags;
-    type Options = ();
+    type Options = NoOptions;
 
     fn name(&self) -> &'static str {
         "lease"
@@ -64,17 +64,22 @@ impl Spec for Lease {
         generate::script(rng, ops, contract)
     }
 
-    fn options(&self, _flags: LeaseFlags, _context: &Context) -> Result<(), String> {
-        Ok(())
+    fn options(&self, _flags: LeaseFlags, _context: &Context) -> Result<NoOptions, String> {
+        Ok(NoOptions {})
     }
 
-    fn driver(&self, _options: &(), _run: &WorkloadOptions) -> Option<Box<dyn Driver>> {
+    fn driver(&self, _options: &NoOptions, _run: &WorkloadOptions) -> Option<Box<dyn Driver>> {
         Some(Box::new(driver::Leases::default()))
     }
 
     /// No two holders at one real instant, and `check_lease` answers that agree with the
     /// leases granted.
-    fn checks(&self, _options: &(), _run: &WorkloadOptions, record: &Record) -> Vec<CheckResult> {
+    fn checks(
+        &self,
+        _options: &NoOptions,
+        _run: &WorkloadOptions,
+        record: &Record,
+    ) -> Vec<CheckResult> {
         check::checks(record)
     }
 
@@ -84,7 +89,7 @@ impl Spec for Lease {
         })
     }
 
-    fn reproduce(&self, _options: &(), _cfg: &SimConfig) -> Vec<String> {
+    fn reproduce(&self, _options: &NoOptions, _cfg: &SimConfig) -> Vec<String> {
         Vec::new()
     }
 }
