@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use std::path::Path;
 
 /// A colour of the timelines.
-pub const LEASE: RGBColor = RGBColor(70, 120, 200);
+pub const HELD: RGBColor = RGBColor(70, 120, 200);
 /// A colour of the timelines.
 pub const CHECK: RGBColor = RGBColor(40, 40, 40);
 /// A colour of the timelines.

@@ -2,7 +2,7 @@
 
 use super::check::{holdings, overlaps, Clocks};
 use crate::check::Record;
-use crate::report::timeline::{record_end_s, timeline, CHECK, LEASE, SPLIT};
+use crate::report::timeline::{record_end_s, timeline, CHECK, HELD, SPLIT};
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -27,7 +27,7 @@ pub fn lease_timeline(record: &Record, path: &Path) -> Result<(), String> {
             let r = rows.of(&h.node)?;
             Some(Rectangle::new(
                 [(h.from / 1000.0, r - 0.2), (h.until / 1000.0, r + 0.2)],
-                LEASE.filled(),
+                HELD.filled(),
             ))
         }))?;
         chart.draw_series(held.iter().filter(|h| h.window).filter_map(|h| {

@@ -2,7 +2,7 @@
 
 use crate::check::{CheckResult, Record};
 use crate::history::event::operations;
-use crate::report::timeline::{record_end_s, timeline, CHECK, CONFIRMED, LEASE, SPLIT};
+use crate::report::timeline::{record_end_s, timeline, CHECK, CONFIRMED, HELD, SPLIT};
 use crate::workload::raft::wire as raft;
 use plotters::prelude::*;
 use std::collections::HashMap;
@@ -94,7 +94,7 @@ pub fn lease_read_timeline(
             let r = rows.of(node)?;
             Some(Rectangle::new(
                 [(*from, r - 0.2), (until + 0.01, r + 0.2)],
-                LEASE.mix(0.5).filled(),
+                HELD.mix(0.5).filled(),
             ))
         }))?;
         chart.draw_series(led.iter().filter_map(|(from, _, term, node)| {
@@ -109,7 +109,7 @@ pub fn lease_read_timeline(
             let r = rows.of(node)?;
             Some(Rectangle::new(
                 [(*from, r + 0.2), (*until, r + 0.26)],
-                LEASE.filled(),
+                HELD.filled(),
             ))
         }))?;
         chart.draw_series(reads.iter().filter_map(|(node, t, confirmed)| {

@@ -387,7 +387,7 @@ pub fn convergence(record: &Record, target_ms: f64) -> CheckResult {
     witnesses.extend(slow);
     CheckResult {
         name: "convergence".into(),
-        kind: crate::check::CheckKind::of("convergence"),
+        kind: crate::check::CheckKind::Liveness,
         valid,
         summary,
         witnesses,
