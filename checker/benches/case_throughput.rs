@@ -18,7 +18,6 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const SIZES: [usize; 6] = [500, 1_000, 2_000, 5_000, 10_000, 20_000];
-const WORKLOADS: usize = 5;
 /// Set in the child that measures one size: the number of cases.
 const CHILD: &str = "EDDY_CASE_THROUGHPUT_CHILD";
 
@@ -30,7 +29,8 @@ fn main() {
     let sizes = sizes();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "eddy cases --generate N --seed 42 (N per workload, {WORKLOADS} workloads), {cores} cores, release build"
+        "eddy cases --generate N --seed 42 (N per workload, {} workloads), {cores} cores, release build",
+        workloads()
     );
     println!(
         "{:>7} {:>8} {:>12} {:>8} {:>8} {:>12} {:>12}",
@@ -84,14 +84,19 @@ fn sizes() -> Vec<usize> {
     };
     chosen
         .into_iter()
-        .map(|n| n / WORKLOADS * WORKLOADS)
+        .map(|n| n / workloads() * workloads())
         .filter(|&n| n > 0)
         .collect()
 }
 
+/// How many workloads `eddy cases --generate` generates for: every registered one.
+fn workloads() -> usize {
+    eddy::workload::Workload::all().count()
+}
+
 /// In the child: runs eddy over `size` cases and prints `RESULT wall user sys peak_kib`.
 fn measure_one(size: usize) {
-    let per_workload = (size / WORKLOADS).to_string();
+    let per_workload = (size / workloads()).to_string();
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_eddy"))
         .args(["cases", "--generate", &per_workload, "--seed", "42"])
