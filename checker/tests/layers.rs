@@ -363,16 +363,10 @@ fn blank_comments_and_literals(text: &str) -> String {
             let end = j + close.len();
             blank(&mut out, i, end);
             i = end;
-        } else if c == '"' {
+        } else if c == '"' || (c == '\'' && next == Some('\\')) {
+            // A string, or a character literal with an escape: to the closing quote.
             let mut j = i + 1;
-            while j < chars.len() && chars[j] != '"' {
-                j += if chars[j] == '\\' { 2 } else { 1 };
-            }
-            blank(&mut out, i, j + 1);
-            i = j + 1;
-        } else if c == '\'' && next == Some('\\') {
-            let mut j = i + 2;
-            while j < chars.len() && chars[j] != '\'' {
+            while j < chars.len() && chars[j] != c {
                 j += if chars[j] == '\\' { 2 } else { 1 };
             }
             blank(&mut out, i, j + 1);
@@ -432,7 +426,7 @@ fn the_reader_sees_paths_in_code_only_and_climbs_out_of_inline_modules() {
 use crate::check::{self, Record};
 use crate::{history::event, sim::{a, b}};
 /* crate::cli /* nested */ crate::workload */
-fn f() -> &'static str { let _c = '"'; let _ = r#"crate::cli "quoted" "#; "crate::workload" }
+fn f() -> &'static str { let _c = '"'; let _q = '\''; let _ = r#"crate::cli "quoted" "#; "crate::workload" }
 mod tests {
     use super::super::cli::X;
     fn g() { let _ = crate::workload::raft::wire::checks; }
