@@ -1,7 +1,7 @@
 //! Durable state across restarts: a node killed and started again keeps its term and the
 //! votes it granted.
 
-use super::{without_raft_names, Wire};
+use super::{nemesis_events, without_raft_names, Wire};
 use crate::check::{CheckResult, Record, Validity};
 use crate::contract::Contract;
 use crate::history::event::operations;
@@ -30,11 +30,7 @@ impl Said<'_> {
 /// again), from the nemesis events of the history.
 fn kills(record: &Record) -> BTreeMap<&str, Vec<(u64, Option<u64>)>> {
     let mut kills: BTreeMap<&str, Vec<(u64, Option<u64>)>> = BTreeMap::new();
-    let nemesis = record
-        .history
-        .iter()
-        .filter(|e| e.process == crate::history::Process::Named("nemesis".into()));
-    for e in nemesis {
+    for e in nemesis_events(record) {
         let Some(node) = e.node.as_deref() else {
             continue;
         };
@@ -229,8 +225,7 @@ pub fn durable_state(record: &Record, lines: &[Wire], contract: Contract) -> Che
 
 #[cfg(test)]
 mod tests {
-    use super::super::checks;
-    use super::super::test_support::{line, nemesis_at, record};
+    use super::super::test_support::{line, named_check, nemesis_at, record};
     use super::*;
     use serde_json::Value;
 
@@ -243,10 +238,7 @@ mod tests {
         let (_dir, mut record) = record(lines);
         record.nodes = ["n1", "n2", "n3"].map(String::from).to_vec();
         record.history = history;
-        checks(&record, contract, 3000.0, 3000.0)
-            .into_iter()
-            .find(|r| r.name == "durable-state")
-            .unwrap()
+        named_check(&record, contract, 3000.0, "durable-state")
     }
 
     fn ms(ms: u64) -> u64 {
@@ -348,16 +340,9 @@ mod tests {
     #[test]
     fn durable_state_reads_raft_status_answers_too() {
         use crate::history::event::{EventType, HistoryEvent};
-        let status = |at: u64, kind: EventType, body: Value| {
-            let mut e = HistoryEvent::new(
-                crate::history::Process::Client(1),
-                Some("n2".into()),
-                kind,
-                "raft_status",
-                body,
-            );
-            e.time = ms(at);
-            e
+        use crate::history::Process;
+        let status = |at, kind, body| {
+            HistoryEvent::at_ms(at, Process::Client(1), "n2", kind, "raft_status", body)
         };
         let mut history = vec![
             status(800, EventType::Invoke, json!({"type": "raft_status"})),

@@ -1,7 +1,7 @@
 //! Raft's liveness, apart from safety: how long the first leader took, and how long clients
 //! waited after each fault that took the leader away, less what is not the nodes' doing.
 
-use super::{leader_starts, seconds_of, Wire};
+use super::{leader_starts, nemesis_events, seconds_of, Wire};
 use crate::check::{CheckResult, Record};
 use crate::history::event::{operations, EventType, Operation};
 use serde_json::{json, Value};
@@ -64,11 +64,8 @@ pub(super) fn liveness(
     };
     let mut failovers = Vec::new();
     let mut witnesses = Vec::new();
-    for e in record
-        .history
-        .iter()
-        .filter(|e| e.process == crate::history::Process::Named("nemesis".into()))
-        .filter(|e| matches!(e.f.as_str(), "kill" | "pause" | "partition"))
+    for e in
+        nemesis_events(record).filter(|e| matches!(e.f.as_str(), "kill" | "pause" | "partition"))
     {
         let t = seconds_of(e.time);
         let leader = starts.iter().rev().find(|(s, _, _)| *s <= t);
@@ -281,11 +278,7 @@ fn majority_down_within(record: &Record, from: f64, to: f64) -> f64 {
     let mut down: BTreeSet<&str> = BTreeSet::new();
     let mut since: Option<f64> = None;
     let mut total = 0.0;
-    let nemesis = record
-        .history
-        .iter()
-        .filter(|e| e.process == crate::history::Process::Named("nemesis".into()));
-    for e in nemesis {
+    for e in nemesis_events(record) {
         let (Some(node), time) = (e.node.as_deref(), e.time as f64 / 1e9) else {
             continue;
         };
@@ -312,16 +305,15 @@ fn majority_down_within(record: &Record, from: f64, to: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::checks;
-    use super::super::test_support::{line, nemesis_at, record};
+    use super::super::test_support::{line, named_check, nemesis_at, record};
     use super::*;
     use crate::check::Validity;
     use crate::contract::Contract;
+    use crate::history::event::{EventType, HistoryEvent};
+    use crate::history::Process;
 
     #[test]
     fn failover_time_leaves_out_the_time_every_client_waited_on_the_old_leader() {
-        use crate::history::event::{EventType, HistoryEvent};
-        use crate::history::Process;
         let (_dir, mut record) = record(&[
             line(
                 100_000_000,
@@ -336,19 +328,10 @@ mod tests {
                 json!({"type": "append_entries", "term": 2}),
             ),
         ]);
-        let event = |ms: u64, process: Process, node: &str, kind, f: &str| {
-            let mut e = HistoryEvent::new(process, Some(node.to_owned()), kind, f, json!({}));
-            e.time = ms * 1_000_000;
-            e
-        };
-        let mut partition = event(
-            1000,
-            Process::Named("nemesis".into()),
-            "n1",
-            EventType::Info,
-            "partition",
-        );
-        partition.body = json!({"kind": "leader", "groups": [["n1"], ["n2", "n3"]]});
+        let event =
+            |ms, process, node, kind, f| HistoryEvent::at_ms(ms, process, node, kind, f, json!({}));
+        let groups = json!({"kind": "leader", "groups": [["n1"], ["n2", "n3"]]});
+        let partition = nemesis_at(1000, "n1", "partition", groups);
         let c = |n| Process::Client(n);
         // Both clients sent their requests to n1 just after it was cut off and waited for
         // their 5 s timeout; the first request sent after that was served at once.
@@ -363,10 +346,7 @@ mod tests {
             event(6160, c(1), "n2", EventType::Ok, "write"),
             event(6200, c(2), "n1", EventType::Info, "write"),
         ];
-        let live = checks(&record, Contract::Seed, 3000.0, 3000.0)
-            .into_iter()
-            .find(|r| r.name == "raft-liveness")
-            .unwrap();
+        let live = named_check(&record, Contract::Seed, 3000.0, "raft-liveness");
         let failover = &live.figures["failovers"][0];
         assert_eq!(
             failover["clients_waiting_on_old_leader_ms"], 4900.0,
@@ -378,15 +358,9 @@ mod tests {
 
     #[test]
     fn failover_time_leaves_out_the_time_most_nodes_were_down() {
-        let nemesis = |ms: u64, node: &str, f: &str| {
-            let mut e = crate::history::event::HistoryEvent::new(
-                crate::history::Process::Named("nemesis".into()),
-                Some(node.to_owned()),
-                crate::history::event::EventType::Info,
-                f,
-                json!({}),
-            );
-            e.time = ms * 1_000_000 + u64::from(node.as_bytes()[1]);
+        let nemesis = |ms, node: &str, f| {
+            let mut e = nemesis_at(ms, node, f, json!({}));
+            e.time += u64::from(node.as_bytes()[1]);
             e
         };
         let append = |ms: u64, leader: &str, term: u64| {
@@ -411,25 +385,14 @@ mod tests {
         // request sent at 1.34 s, at 1.35 s: 1150 ms after the kill, 1000 of them with most
         // nodes down.
         let client = |ms: u64, kind| {
-            let mut e = crate::history::event::HistoryEvent::new(
-                crate::history::Process::Client(1),
-                Some("n4".to_owned()),
-                kind,
-                "write",
-                json!({"type": "write", "key": 1, "value": ms}),
-            );
-            e.time = ms * 1_000_000;
-            e
+            let write = json!({"type": "write", "key": 1, "value": ms});
+            HistoryEvent::at_ms(ms, Process::Client(1), "n4", kind, "write", write)
         };
-        use crate::history::event::EventType;
         record.history.insert(0, client(50, EventType::Invoke));
         record.history.insert(1, client(60, EventType::Ok));
         record.history.push(client(1340, EventType::Invoke));
         record.history.push(client(1350, EventType::Ok));
-        let live = checks(&record, Contract::Seed, 3000.0, 100.0)
-            .into_iter()
-            .find(|r| r.name == "raft-liveness")
-            .unwrap();
+        let live = named_check(&record, Contract::Seed, 100.0, "raft-liveness");
         let failover = &live.figures["failovers"][0];
         assert_eq!(failover["ms"], 150.0, "{failover}");
         assert_eq!(failover["majority_down_ms"], 1000.0, "{failover}");
@@ -445,32 +408,23 @@ mod tests {
 
     #[test]
     fn a_fault_after_which_no_client_is_served_is_a_witness_without_raft_names() {
-        use crate::history::event::{EventType, HistoryEvent};
-        use crate::history::Process;
-        let at = |ms: u64, process: Process, node: &str, kind, f: &str| {
-            let mut e =
-                HistoryEvent::new(process, Some(node.to_owned()), kind, f, json!({"type": f}));
-            e.time = ms * 1_000_000;
-            e
+        let write = json!({"type": "write"});
+        let client = |ms, kind| {
+            HistoryEvent::at_ms(ms, Process::Client(1), "n1", kind, "write", write.clone())
         };
-        let client = |ms, kind| at(ms, Process::Client(1), "n1", kind, "write");
-        let nemesis = Process::Named("nemesis".into());
         // The node gossips under its own names: no Raft messages on the wire at all.
         let (_dir, mut record) = record(&[]);
         record.nodes = ["n1", "n2", "n3"].map(String::from).to_vec();
         record.history = vec![
             client(10, EventType::Invoke),
             client(20, EventType::Ok),
-            at(500, nemesis.clone(), "n1", EventType::Info, "kill"),
+            nemesis_at(500, "n1", "kill", json!({"type": "kill"})),
             client(600, EventType::Invoke),
             client(700, EventType::Fail),
             client(800, EventType::Invoke),
             client(900, EventType::Info),
         ];
-        let live = checks(&record, Contract::Maelstrom, 3000.0, 3000.0)
-            .into_iter()
-            .find(|r| r.name == "raft-liveness")
-            .unwrap();
+        let live = named_check(&record, Contract::Maelstrom, 3000.0, "raft-liveness");
         assert_eq!(live.valid, Validity::Invalid);
         assert_eq!(
             live.summary,
@@ -481,13 +435,10 @@ mod tests {
         // Served again: valid, and the leader was known from clients alone.
         record.history.push(client(1000, EventType::Invoke));
         record.history.push(client(1100, EventType::Ok));
-        let live = checks(&record, Contract::Maelstrom, 3000.0, 3000.0)
-            .into_iter()
-            .find(|r| r.name == "raft-liveness")
-            .unwrap();
+        let live = named_check(&record, Contract::Maelstrom, 3000.0, "raft-liveness");
         assert_eq!(live.valid, Validity::Valid, "{}", live.summary);
-        let safety = checks(&record, Contract::Maelstrom, 3000.0, 3000.0);
-        assert_eq!(safety[0].valid, Validity::NotApplicable);
+        let safety = named_check(&record, Contract::Maelstrom, 3000.0, "election-safety");
+        assert_eq!(safety.valid, Validity::NotApplicable);
     }
 
     #[test]

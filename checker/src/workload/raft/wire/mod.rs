@@ -20,6 +20,7 @@ pub use timeline::{leader_starts, leaderships};
 
 use crate::check::{CheckResult, Record, Validity};
 use crate::contract::Contract;
+use crate::history::{HistoryEvent, Process};
 
 /// The fields of a `net.jsonl` line that the wire checks read (the rest, `entries` above
 /// all, is skipped while parsing).
@@ -109,6 +110,14 @@ fn without_raft_names(
     }
 }
 
+/// The nemesis's events in the history (faults, restarts, heals), in order.
+fn nemesis_events(record: &Record) -> impl Iterator<Item = &HistoryEvent> {
+    record
+        .history
+        .iter()
+        .filter(|e| e.process == Process::Named("nemesis".into()))
+}
+
 /// `ns` nanoseconds in seconds.
 fn seconds_of(ns: u64) -> f64 {
     ns as f64 / 1e9
@@ -123,7 +132,10 @@ fn seconds(line: &Wire) -> f64 {
 #[cfg(test)]
 mod test_support {
     use crate::check::net::NetSummary;
-    use crate::check::Record;
+    use crate::check::{CheckResult, Record};
+    use crate::contract::Contract;
+    use crate::history::event::{EventType, HistoryEvent};
+    use crate::history::Process;
     use serde_json::{json, Value};
 
     /// A record whose `net.jsonl` holds `lines` (in the returned folder), with no history
@@ -146,16 +158,25 @@ mod test_support {
         json!({"send": send, "deliver": send + 1, "writer": writer, "src": writer, "dest": dest, "body": body})
     }
 
-    /// A nemesis event at `ms` for `node`.
-    pub fn nemesis_at(ms: u64, node: &str, f: &str, body: Value) -> crate::history::HistoryEvent {
-        let mut e = crate::history::event::HistoryEvent::new(
-            crate::history::Process::Named("nemesis".into()),
-            (!node.is_empty()).then(|| node.to_owned()),
-            crate::history::event::EventType::Info,
-            f,
-            body,
-        );
-        e.time = ms * 1_000_000;
+    /// A nemesis event at `ms` for `node` (none when empty).
+    pub fn nemesis_at(ms: u64, node: &str, f: &str, body: Value) -> HistoryEvent {
+        let nemesis = Process::Named("nemesis".into());
+        let mut e = HistoryEvent::at_ms(ms, nemesis, node, EventType::Info, f, body);
+        e.node = e.node.filter(|n| !n.is_empty());
         e
+    }
+
+    /// The check called `name` among every wire check of `record` under `contract`, with a
+    /// first leader due within 3 s and failovers within `max_failover_ms`.
+    pub fn named_check(
+        record: &Record,
+        contract: Contract,
+        max_failover_ms: f64,
+        name: &str,
+    ) -> CheckResult {
+        super::checks(record, contract, 3000.0, max_failover_ms)
+            .into_iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no check named {name}"))
     }
 }

@@ -162,16 +162,13 @@ fn terms(lines: &[Wire]) -> CheckResult {
 
 #[cfg(test)]
 mod tests {
-    use super::super::checks;
-    use super::super::test_support::{line, record};
+    use super::super::test_support::{line, named_check, record};
     use super::*;
 
+    /// The check called `name` over a `net.jsonl` of `lines`, under the seed contract.
     fn check_named(lines: &[Value], name: &str) -> CheckResult {
         let (_dir, record) = record(lines);
-        checks(&record, Contract::Seed, 3000.0, 3000.0)
-            .into_iter()
-            .find(|r| r.name == name)
-            .unwrap()
+        named_check(&record, Contract::Seed, 3000.0, name)
     }
 
     #[test]
