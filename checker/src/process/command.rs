@@ -1,0 +1,56 @@
+//! A node's command line: parsed like a shell's, shown quoted, or the bundled reference.
+
+/// A node's command line, split the way a shell splits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeCommand {
+    /// The program to run.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl NodeCommand {
+    /// Splits `line` like a POSIX shell (quotes and backslashes), without running a shell.
+    pub fn parse(line: &str) -> Result<NodeCommand, String> {
+        let words =
+            shell_words::split(line).map_err(|e| format!("cannot split --bin {line:?}: {e}"))?;
+        let (program, args) = words.split_first().ok_or("--bin is empty")?;
+        Ok(NodeCommand {
+            program: program.clone(),
+            args: args.to_vec(),
+        })
+    }
+
+    /// The bundled reference node: this executable's `node` subcommand.
+    pub fn reference() -> NodeCommand {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "eddy".into());
+        NodeCommand {
+            program: exe,
+            args: vec!["node".into()],
+        }
+    }
+
+    /// The command line, quoted so that it can be pasted into a shell.
+    pub fn display(&self) -> String {
+        let mut words = vec![self.program.as_str()];
+        words.extend(self.args.iter().map(String::as_str));
+        shell_words::join(words)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_split_like_a_shell() {
+        let cmd = NodeCommand::parse(r#"python3 "my node.py" --x 'a b'"#).unwrap();
+        assert_eq!(cmd.program, "python3");
+        assert_eq!(cmd.args, vec!["my node.py", "--x", "a b"]);
+        assert_eq!(cmd.display(), "python3 'my node.py' --x 'a b'");
+        assert!(NodeCommand::parse("").is_err());
+        assert!(NodeCommand::parse("python3 'unclosed").is_err());
+    }
+}
