@@ -98,10 +98,11 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    /// The kind of the check named `name`.
+    /// The kind of the generic check named `name`; any other check is about safety unless
+    /// it says otherwise ([`CheckResult::about`]).
     pub fn of(name: &str) -> CheckKind {
         match name {
-            "availability" | "raft-liveness" | "convergence" => CheckKind::Liveness,
+            "availability" => CheckKind::Liveness,
             "reply-schema" | "protocol" | "crashes" | "destinations" => CheckKind::Protocol,
             "stats" => CheckKind::Stats,
             _ => CheckKind::Safety,
@@ -201,6 +202,12 @@ impl CheckResult {
         }
         self.witnesses.extend(unjudged);
         self.witnesses.truncate(20);
+        self
+    }
+
+    /// The same result, about `kind` (a liveness check of a workload says so).
+    pub fn about(mut self, kind: CheckKind) -> CheckResult {
+        self.kind = kind;
         self
     }
 

@@ -2,7 +2,7 @@
 //! waited after each fault that took the leader away, less what is not the nodes' doing.
 
 use super::{leader_starts, nemesis_events, seconds_of, Wire};
-use crate::check::{CheckResult, Record};
+use crate::check::{CheckKind, CheckResult, Record};
 use crate::history::event::{operations, EventType, Operation};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -159,7 +159,8 @@ pub(super) fn liveness(
         "max_first_leader_ms": max_first_ms, "max_failover_ms": max_failover_ms, "requests_served": served.len(),
     });
     if first_request.is_none() {
-        return CheckResult::not_observed("raft-liveness", "no client request was sent", figures);
+        return CheckResult::not_observed("raft-liveness", "no client request was sent", figures)
+            .about(CheckKind::Liveness);
     }
     let ok = format!(
         "liveness: first leader after {} ms (known from {leader_from}); {} failover(s), max {} ms; clients served after every fault",
@@ -167,7 +168,7 @@ pub(super) fn liveness(
         times.len(),
         times.last().map_or("-".into(), |m| m.to_string())
     );
-    CheckResult::from_witnesses("raft-liveness", witnesses, figures, ok)
+    CheckResult::from_witnesses("raft-liveness", witnesses, figures, ok).about(CheckKind::Liveness)
 }
 
 /// How long the intervals `a` and `b` (seconds) share; none when `a` is not known (NaN).
