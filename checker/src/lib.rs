@@ -7,6 +7,7 @@ pub mod cases;
 pub mod check;
 pub mod cli;
 pub mod contract;
+pub mod error;
 pub mod exit;
 pub mod history;
 pub mod process;

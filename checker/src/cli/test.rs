@@ -1,8 +1,9 @@
 //! `eddy test`: a simulated cluster under a workload and faults, recorded and checked.
 
-use super::{Partition, UsageError};
+use super::Partition;
 use crate::check::{CheckResult, Record, Validity};
 use crate::contract::Contract;
+use crate::error::Error;
 use crate::exit::Outcome;
 use crate::process::NodeCommand;
 use crate::report::run::{results_json, summary, verdict, RunFacts};
@@ -159,11 +160,11 @@ fn parse_availability(text: &str) -> Result<f64, String> {
     }
 }
 
-fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
+fn seconds(value: f64, name: &str) -> Result<Duration, Error> {
     if value.is_finite() && value > 0.0 && value < 1e7 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(UsageError(format!(
+        Err(Error::Usage(format!(
             "--{name} must be a positive number of seconds, got {value}"
         )))
     }
@@ -171,12 +172,12 @@ fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
 
 impl TestArgs {
     /// The faults of the run: `--nemesis`'s, none for `none`, or the workload's default mix.
-    fn fault_kinds(&self) -> Result<Vec<FaultKind>, UsageError> {
+    fn fault_kinds(&self) -> Result<Vec<FaultKind>, Error> {
         let mut kinds = match &self.nemesis {
             None => self.workload.defaults(self.contract).faults,
             Some(words) if words.contains(&NemesisWord::None) => {
                 if words.iter().any(|w| *w != NemesisWord::None) {
-                    return Err(UsageError(
+                    return Err(Error::Usage(
                         "--nemesis none turns faults off and goes alone, not with fault kinds"
                             .into(),
                     ));
@@ -196,16 +197,16 @@ impl TestArgs {
         Ok(kinds)
     }
 
-    fn config(&self) -> Result<SimConfig, UsageError> {
+    fn config(&self) -> Result<SimConfig, Error> {
         let command = match &self.bin {
-            Some(line) => NodeCommand::parse(line).map_err(UsageError)?,
+            Some(line) => NodeCommand::parse(line).map_err(Error::Usage)?,
             None => NodeCommand::reference(),
         };
         let check = |ok: bool, what: &str| {
             if ok {
                 Ok(())
             } else {
-                Err(UsageError(what.into()))
+                Err(Error::Usage(what.into()))
             }
         };
         let defaults = self.workload.defaults(self.contract);
@@ -240,7 +241,7 @@ impl TestArgs {
         let own = self
             .workload
             .options(&self.workload_flags, &context)
-            .map_err(UsageError)?;
+            .map_err(Error::Usage)?;
         let kinds = self.fault_kinds()?;
         Ok(SimConfig {
             workload: self.workload.name(),
@@ -374,7 +375,7 @@ pub fn run_one(
     bin: Option<&str>,
     show: &dyn Fn(&Progress),
     turn: Option<MutexGuard<'static, ()>>,
-) -> Result<RunSummary, UsageError> {
+) -> Result<RunSummary, Error> {
     let started = Instant::now();
     let workload = Workload::named(cfg.workload).expect("a run's workload is registered");
     let reproduce = cfg.reproduce(bin, workload.reproduce(cfg));
@@ -385,12 +386,14 @@ pub fn run_one(
         }
         show(p);
     };
-    let driver = workload.driver(&cfg.workload_options).map_err(UsageError)?;
+    let driver = workload
+        .driver(&cfg.workload_options)
+        .map_err(Error::Usage)?;
     let output = match driver {
         Some(driver) => run(cfg, driver, &show),
         None => crate::sim::servers::run(cfg, &show),
     }
-    .map_err(|e| UsageError(format!("cannot write the store: {e}")))?;
+    .map_err(|e| Error::Io(format!("cannot write the store: {e}")))?;
     turn.borrow_mut().take();
     let nodes: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
     let record = Record {
@@ -406,7 +409,7 @@ pub fn run_one(
     };
     let checks = match output.end {
         RunEnd::NodeError(_) => Vec::new(),
-        _ => run_checks(workload, &cfg.workload_options, &record).map_err(UsageError)?,
+        _ => run_checks(workload, &cfg.workload_options, &record).map_err(Error::Usage)?,
     };
     let options = serde_json::to_value(cfg).expect("the options serialize");
     let facts = RunFacts {
@@ -421,7 +424,7 @@ pub fn run_one(
     let mut store = output.store;
     store
         .write_results(&results_json(&facts, &checks))
-        .map_err(|e| UsageError(format!("cannot write results.json: {e}")))?;
+        .map_err(|e| Error::Io(format!("cannot write results.json: {e}")))?;
     let dir = store.dir().to_owned();
     let text = summary(&facts, &checks, &dir.display().to_string());
     let failed = failed_checks(&checks);
@@ -450,19 +453,21 @@ pub fn run_one(
 }
 
 /// Runs `eddy test`: one run, or `--test-count` of them.
-pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
+pub fn run_test(args: TestArgs) -> Result<Outcome, Error> {
     let cfg = args.config()?;
     if !(1..=1_000_000).contains(&args.test_count) {
-        return Err(UsageError("--test-count must be from 1 to 1000000".into()));
+        return Err(Error::Usage(
+            "--test-count must be from 1 to 1000000".into(),
+        ));
     }
     if args.jobs == 0 {
-        return Err(UsageError("--jobs must be at least 1".into()));
+        return Err(Error::Usage("--jobs must be at least 1".into()));
     }
     let partition = match &args.partition {
         Some(text) => {
-            let partition: Partition = text.parse().map_err(UsageError)?;
+            let partition: Partition = text.parse().map_err(Error::Usage)?;
             if args.seed.is_none() {
-                return Err(UsageError(
+                return Err(Error::Usage(
                     "--partition needs --seed, so that every shard numbers the same seeds".into(),
                 ));
             }
@@ -480,7 +485,7 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
     if let Some(path) = &args.junit {
         let xml = junit::render_runs(cfg.workload, &runs, started.elapsed());
         std::fs::write(path, xml)
-            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
     }
     if crate::process::interrupted() {
         return Ok(Outcome::Interrupted);
@@ -491,7 +496,7 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
 }
 
 /// One run, shown as it always was: a progress bar, then the summary.
-fn single(args: &TestArgs, cfg: &SimConfig) -> Result<RunSummary, UsageError> {
+fn single(args: &TestArgs, cfg: &SimConfig) -> Result<RunSummary, Error> {
     println!(
         "eddy test: {} on {} nodes, seed {}",
         cfg.workload, cfg.node_count, cfg.seed
@@ -535,7 +540,7 @@ fn many(
     args: &TestArgs,
     base: &SimConfig,
     partition: Option<Partition>,
-) -> Result<Vec<RunSummary>, UsageError> {
+) -> Result<Vec<RunSummary>, Error> {
     let first = base.seed;
     let count = args.test_count;
     let seeds = match count {
@@ -570,7 +575,7 @@ fn many(
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let total = positions.len();
-    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Result<RunSummary, UsageError>)>();
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Result<RunSummary, Error>)>();
     let mut runs: Vec<Option<RunSummary>> = vec![None; total];
     let mut error = None;
     std::thread::scope(|scope| {

@@ -89,6 +89,7 @@ pub fn outcome_word(outcome: crate::exit::Outcome) -> &'static str {
         Outcome::Unknown => "unknown",
         Outcome::NodeError => "node-error",
         Outcome::Usage => "usage",
+        Outcome::Io => "io-error",
         Outcome::Interrupted => "interrupted",
     }
 }
