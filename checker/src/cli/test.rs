@@ -1,13 +1,14 @@
 //! `eddy test`: a simulated cluster under a workload and faults, recorded and checked.
 
 use super::Partition;
-use crate::check::{CheckResult, Record, Validity};
+use crate::check::Record;
 use crate::contract::Contract;
 use crate::error::Error;
 use crate::exit::Outcome;
 use crate::process::NodeCommand;
-use crate::report::run::{results_json, summary, verdict, RunFacts};
-use crate::report::{junit, terminal};
+use crate::report::junit;
+use crate::report::run::{failed_checks, results_json, summary, verdict, RunFacts, RunSummary};
+use crate::report::terminal::{self, plural};
 use crate::sim::nemesis::{FaultKind, NemesisConfig};
 use crate::sim::network::{LatencyDist, NetworkConfig};
 use crate::sim::router::{run, Progress, RunEnd};
@@ -274,87 +275,6 @@ impl TestArgs {
             init_timeout: Duration::from_secs(10),
         })
     }
-}
-
-/// A check that did not pass, as the run's summary keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FailedCheck {
-    /// The check's name.
-    pub name: String,
-    /// Invalid or unknown.
-    pub valid: Validity,
-    /// Its one-line summary.
-    pub summary: String,
-    /// The `why` of its first witnesses (at most five), each as one text.
-    pub witnesses: Vec<String>,
-}
-
-/// What one finished run of `eddy test` left: enough for the table of `--test-count`, the
-/// JUnit report and the exit status.
-#[derive(Debug, Clone)]
-pub struct RunSummary {
-    /// The workload.
-    pub workload: &'static str,
-    /// The run's seed.
-    pub seed: u64,
-    /// Valid, invalid, unknown, the node could not be run, or interrupted.
-    pub outcome: Outcome,
-    /// The invalid checks, then the unknown ones.
-    pub failed: Vec<FailedCheck>,
-    /// The first witness of the first failed check (its summary when it has none), or why
-    /// the node could not be run, or `interrupted`.
-    pub first_witness: Option<String>,
-    /// The run folder.
-    pub store: PathBuf,
-    /// The command that runs the same schedule again.
-    pub reproduce: String,
-    /// The terminal summary of the run, as a single run prints it.
-    pub text: String,
-    /// Wall time of the run, checks included.
-    pub elapsed: Duration,
-}
-
-impl RunSummary {
-    /// The names of the checks that failed the run: the invalid ones, or when there are
-    /// none the unknown ones.
-    pub fn failed_names(&self) -> Vec<&str> {
-        let invalid: Vec<&str> = self
-            .failed
-            .iter()
-            .filter(|c| c.valid == Validity::Invalid)
-            .map(|c| c.name.as_str())
-            .collect();
-        if invalid.is_empty() {
-            self.failed.iter().map(|c| c.name.as_str()).collect()
-        } else {
-            invalid
-        }
-    }
-}
-
-/// The checks of `checks` that did not pass: invalid ones first, then unknown ones.
-fn failed_checks(checks: &[CheckResult]) -> Vec<FailedCheck> {
-    let mut failed: Vec<FailedCheck> = checks
-        .iter()
-        .filter(|c| matches!(c.valid, Validity::Invalid | Validity::Unknown))
-        .map(|c| FailedCheck {
-            name: c.name.clone(),
-            valid: c.valid,
-            summary: c.summary.clone(),
-            witnesses: c
-                .witnesses
-                .iter()
-                .take(5)
-                .map(|w| {
-                    w["why"]
-                        .as_str()
-                        .map_or_else(|| w.to_string(), str::to_owned)
-                })
-                .collect(),
-        })
-        .collect();
-    failed.sort_by_key(|c| c.valid != Validity::Invalid);
-    failed
 }
 
 /// Held from the moment a run is chosen until its progress reports that the cluster is up
@@ -635,13 +555,4 @@ fn many(
         );
     }
     Ok(runs)
-}
-
-/// `s` for counts other than one.
-pub fn plural(count: usize) -> &'static str {
-    if count == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
