@@ -10,6 +10,7 @@ pub mod contract;
 pub mod error;
 pub mod exit;
 pub mod history;
+pub mod judge;
 pub mod process;
 pub mod protocol;
 pub mod report;

@@ -1,12 +1,12 @@
-//! `eddy check STORE`: the checks of a stored run, again, without running anything.
+//! `eddy check STORE`: the checks of a stored run, again, without running anything (the
+//! same [`judge`] as `eddy test`, minus `results.json`); or `--model kv` on a bare history.
 
+use crate::check::linear;
 use crate::check::net::NetSummary;
-use crate::check::{linear, Record};
 use crate::error::Error;
 use crate::exit::Outcome;
 use crate::history::store::read_history;
-use crate::report::run::{summary, verdict, RunFacts};
-use crate::workload::run_checks;
+use crate::judge::{judge, Stop, Trial};
 use crate::workload::Workload;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -37,6 +37,7 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, Error> {
     if args.model.is_some() {
         return check_history(&args);
     }
+    let started = std::time::Instant::now();
     let dir = if args.store.join("results.json").exists() {
         args.store.clone()
     } else {
@@ -64,27 +65,26 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, Error> {
     }
     let options: crate::sim::WorkloadOptions =
         stored_field(&stored, &["options", "workload_options"], &results_path)?;
-    let history = read_history(&dir).map_err(Error::Usage)?;
-    let net = NetSummary::read(&dir).map_err(Error::Usage)?;
-    let record = Record {
-        history,
-        net,
-        nodes: nodes.clone(),
-        dir: Some(dir.clone()),
+    let stop = match stored["stopped_early"].as_str() {
+        Some(why) => Stop::Recorded(why.to_owned()),
+        None => Stop::Finished,
     };
-    let checks = run_checks(workload, &options, &record).map_err(Error::Usage)?;
-    let stopped = stored["stopped_early"].as_str();
-    let facts = RunFacts {
-        workload: workload.name(),
+    let trial = Trial {
+        workload,
+        options: &options,
+        history: read_history(&dir).map_err(Error::Usage)?,
+        net: NetSummary::read(&dir).map_err(Error::Usage)?,
+        nodes,
+        dir,
+        stop,
         seed: stored["seed"].as_u64().unwrap_or_default(),
-        nodes: &nodes,
-        options: stored["options"].clone(),
-        reproduce: stored["reproduce"].as_str().unwrap_or_default(),
-        stopped,
-        pictures: workload.pictures(&record, &checks, &dir),
+        stored_options: stored["options"].clone(),
+        reproduce: stored["reproduce"].as_str().unwrap_or_default().to_owned(),
+        started,
     };
-    print!("{}", summary(&facts, &checks, &dir.display().to_string()));
-    Ok(verdict(&facts, &checks).outcome())
+    let run = judge(trial, None)?;
+    print!("{}", run.text);
+    Ok(run.outcome)
 }
 
 /// `eddy check --model kv HISTORY`: is a bare history linearizable?

@@ -1,20 +1,19 @@
 //! `eddy test`: a simulated cluster under a workload and faults, recorded and checked.
 
 use super::Partition;
-use crate::check::Record;
 use crate::contract::Contract;
 use crate::error::Error;
 use crate::exit::Outcome;
+use crate::judge::{judge, Stop, Trial};
 use crate::process::NodeCommand;
 use crate::report::junit;
-use crate::report::run::{failed_checks, results_json, summary, verdict, RunFacts, RunSummary};
+use crate::report::run::RunSummary;
 use crate::report::terminal::{self, plural};
 use crate::sim::nemesis::{FaultKind, NemesisConfig};
 use crate::sim::network::{LatencyDist, NetworkConfig};
 use crate::sim::router::{run, Progress, RunEnd};
 use crate::sim::SimConfig;
 use crate::sim::WorkloadOptions;
-use crate::workload::run_checks;
 use crate::workload::{Context, Workload, WorkloadFlags};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -287,9 +286,9 @@ fn start_turn() -> MutexGuard<'static, ()> {
     STARTING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs one configured schedule: the cluster, the checks, `results.json` and the pictures
-/// into its run folder. `turn` (see [`STARTING`]) is let go once the cluster is up.
-/// Prints nothing; the summary holds the text a single run prints.
+/// Runs one configured schedule, then judges it ([`judge`]: the checks, the pictures and
+/// `results.json` into its run folder). `turn` (see [`STARTING`]) is let go once the
+/// cluster is up. Prints nothing; the summary holds the text a single run prints.
 pub fn run_one(
     cfg: &SimConfig,
     bin: Option<&str>,
@@ -315,61 +314,26 @@ pub fn run_one(
     }
     .map_err(|e| Error::Io(format!("cannot write the store: {e}")))?;
     turn.borrow_mut().take();
-    let nodes: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
-    let record = Record {
+    let mut store = output.store;
+    let stop = match output.end {
+        RunEnd::Finished => Stop::Finished,
+        RunEnd::Interrupted => Stop::Interrupted,
+        RunEnd::NodeError(why) => Stop::NodeError(why),
+    };
+    let trial = Trial {
+        workload,
+        options: &cfg.workload_options,
         history: output.history,
         net: output.net,
-        nodes: nodes.clone(),
-        dir: Some(output.store.dir().to_owned()),
-    };
-    let stopped = match &output.end {
-        RunEnd::Finished => None,
-        RunEnd::Interrupted => Some("interrupted".to_owned()),
-        RunEnd::NodeError(why) => Some(why.clone()),
-    };
-    let checks = match output.end {
-        RunEnd::NodeError(_) => Vec::new(),
-        _ => run_checks(workload, &cfg.workload_options, &record).map_err(Error::Usage)?,
-    };
-    let options = serde_json::to_value(cfg).expect("the options serialize");
-    let facts = RunFacts {
-        workload: cfg.workload,
+        nodes: (1..=cfg.node_count).map(|i| format!("n{i}")).collect(),
+        dir: store.dir().to_owned(),
+        stop,
         seed: cfg.seed,
-        nodes: &nodes,
-        options,
-        reproduce: &reproduce,
-        stopped: stopped.as_deref(),
-        pictures: workload.pictures(&record, &checks, output.store.dir()),
-    };
-    let mut store = output.store;
-    store
-        .write_results(&results_json(&facts, &checks))
-        .map_err(|e| Error::Io(format!("cannot write results.json: {e}")))?;
-    let dir = store.dir().to_owned();
-    let text = summary(&facts, &checks, &dir.display().to_string());
-    let failed = failed_checks(&checks);
-    let first = failed.first().map(|c| {
-        c.witnesses
-            .first()
-            .cloned()
-            .unwrap_or_else(|| c.summary.clone())
-    });
-    let (outcome, first_witness) = match output.end {
-        RunEnd::NodeError(why) => (Outcome::NodeError, Some(why)),
-        RunEnd::Interrupted => (Outcome::Interrupted, Some("interrupted".to_owned())),
-        RunEnd::Finished => (verdict(&facts, &checks).outcome(), first),
-    };
-    Ok(RunSummary {
-        workload: cfg.workload,
-        seed: cfg.seed,
-        outcome,
-        failed,
-        first_witness,
-        store: dir,
+        stored_options: serde_json::to_value(cfg).expect("the options serialize"),
         reproduce,
-        text,
-        elapsed: started.elapsed(),
-    })
+        started,
+    };
+    judge(trial, Some(&mut store))
 }
 
 /// Runs `eddy test`: one run, or `--test-count` of them.
@@ -403,9 +367,10 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, Error> {
         many(&args, &cfg, partition)?
     };
     if let Some(path) = &args.junit {
-        let xml = junit::render_runs(cfg.workload, &runs, started.elapsed());
-        std::fs::write(path, xml)
-            .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
+        super::cases::write_file(
+            path,
+            &junit::render_runs(cfg.workload, &runs, started.elapsed()),
+        )?;
     }
     if crate::process::interrupted() {
         return Ok(Outcome::Interrupted);
