@@ -13,6 +13,9 @@ pub enum Outcome {
     NodeError = 3,
     /// The command line, or a file it names, is wrong.
     Usage = 64,
+    /// eddy could not write what it must (the store, `results.json`, a report file):
+    /// sysexits' `EX_IOERR`.
+    Io = 74,
     /// Ctrl-C or SIGTERM stopped the command (every node it started was killed).
     Interrupted = 130,
 }
@@ -24,12 +27,15 @@ impl Outcome {
     }
 
     /// How bad the outcome is, for merging the outcomes of many runs (`eddy test
-    /// --test-count`): valid < unknown < invalid < node error < usage < interrupted.
+    /// --test-count`): valid < unknown < invalid < node error < usage < I/O failure <
+    /// interrupted.
     ///
     /// **Decision**: an invalid run outranks an undecided one (a violation was seen, whatever
     /// the other runs could not decide), and a node that could not be run outranks both, as
     /// in `eddy cases`: the runs that did not start judged nothing, and that must not hide
-    /// behind the ones that did. An interrupted command exits 130 whatever its runs said.
+    /// behind the ones that did. A usage or I/O failure is not a verdict and ends a command
+    /// before any merge; they rank above every verdict so that none can hide them. An
+    /// interrupted command exits 130 whatever its runs said.
     /// This is not the numeric order of the exit codes (unknown is 2, invalid 1).
     pub fn severity(self) -> u8 {
         match self {
@@ -38,7 +44,8 @@ impl Outcome {
             Outcome::Invalid => 2,
             Outcome::NodeError => 3,
             Outcome::Usage => 4,
-            Outcome::Interrupted => 5,
+            Outcome::Io => 5,
+            Outcome::Interrupted => 6,
         }
     }
 
@@ -64,7 +71,7 @@ mod tests {
 
     #[test]
     fn the_worst_outcome_wins_whatever_the_order() {
-        let all = [Valid, Unknown, Invalid, NodeError, Usage, Interrupted];
+        let all = [Valid, Unknown, Invalid, NodeError, Usage, Io, Interrupted];
         for (i, &a) in all.iter().enumerate() {
             for (j, &b) in all.iter().enumerate() {
                 assert_eq!(a.worst(b), all[i.max(j)], "{a:?} and {b:?}");
@@ -74,5 +81,6 @@ mod tests {
         assert_eq!(runs.into_iter().fold(Valid, Outcome::worst), Unknown);
         assert_eq!(Invalid.worst(Unknown).code(), 1);
         assert_eq!(Interrupted.code(), 130);
+        assert_eq!(Io.code(), 74);
     }
 }

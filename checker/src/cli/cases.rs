@@ -1,6 +1,6 @@
 //! `eddy cases`: scripted single-node cases against any node.
 
-use super::{Partition, UsageError};
+use super::Partition;
 use crate::cases::format::{load, to_case_text};
 use crate::cases::runner::Limits;
 use crate::cases::shard;
@@ -8,6 +8,7 @@ use crate::cases::suite::{run_each, CaseResult};
 use crate::cases::verdict::Status;
 use crate::cases::{Case, NEEDS_SEED};
 use crate::contract::Contract;
+use crate::error::Error;
 use crate::exit::Outcome;
 use crate::process::NodeCommand;
 use crate::report::{json, junit, terminal, Tally};
@@ -74,15 +75,15 @@ pub struct CasesArgs {
 }
 
 /// Runs `eddy cases`.
-pub fn run_cases(args: CasesArgs) -> Result<Outcome, UsageError> {
+pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
     let command = match &args.bin {
-        Some(line) => NodeCommand::parse(line).map_err(UsageError)?,
+        Some(line) => NodeCommand::parse(line).map_err(Error::Usage)?,
         None => NodeCommand::reference(),
     };
     if args.generate.is_none()
         && (args.seed.is_some() || args.workload.is_some() || args.save_generated.is_some())
     {
-        return Err(UsageError(
+        return Err(Error::Usage(
             "--seed, --workload and --save-generated go with --generate".into(),
         ));
     }
@@ -90,24 +91,24 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, UsageError> {
         .jobs
         .unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get()));
     if jobs == 0 {
-        return Err(UsageError("--jobs must be at least 1".into()));
+        return Err(Error::Usage("--jobs must be at least 1".into()));
     }
     let partition = match &args.partition {
-        Some(text) => Some(text.parse::<Partition>().map_err(UsageError)?),
+        Some(text) => Some(text.parse::<Partition>().map_err(Error::Usage)?),
         None => None,
     };
     if partition.is_some() && args.generate.is_some() && args.seed.is_none() {
-        return Err(UsageError(
+        return Err(Error::Usage(
             "--partition with --generate needs --seed, so that every shard generates the same cases"
                 .into(),
         ));
     }
     let plan = collect_plan(&args)?;
     if plan.len() == 0 {
-        return Err(UsageError("no cases found".into()));
+        return Err(Error::Usage("no cases found".into()));
     }
     if !(0..plan.len()).any(|i| plan.runs(i)) {
-        return Err(UsageError(format!(
+        return Err(Error::Usage(format!(
             "all {} cases test seed-only rules and {NEEDS_SEED}; nothing would run under --contract {}",
             plan.len(),
             args.contract.name()
@@ -247,7 +248,7 @@ impl Chosen {
     }
 }
 
-fn collect_plan(args: &CasesArgs) -> Result<Plan, UsageError> {
+fn collect_plan(args: &CasesArgs) -> Result<Plan, Error> {
     let mut plan = Plan {
         contract: args.contract,
         seed: 0,
@@ -272,19 +273,19 @@ fn collect_plan(args: &CasesArgs) -> Result<Plan, UsageError> {
     } else {
         args.paths.clone()
     };
-    plan.loaded = load(&paths).map_err(|e| UsageError(e.to_string()))?;
+    plan.loaded = load(&paths).map_err(|e| Error::Usage(e.to_string()))?;
     Ok(plan)
 }
 
 /// `./cases` when it exists, else the cases shipped in this repository.
-fn default_cases_dir() -> Result<PathBuf, UsageError> {
+fn default_cases_dir() -> Result<PathBuf, Error> {
     let local = PathBuf::from("cases");
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases");
     [local, bundled]
         .into_iter()
         .find(|p| p.is_dir())
         .ok_or_else(|| {
-            UsageError("no ./cases folder here; name the case files or folders to run".into())
+            Error::Usage("no ./cases folder here; name the case files or folders to run".into())
         })
 }
 
@@ -295,12 +296,11 @@ fn save_generated(
     count: usize,
     seed: u64,
     contract: Contract,
-) -> Result<(), UsageError> {
-    std::fs::create_dir_all(dir).map_err(|e| UsageError(format!("{}: {e}", dir.display())))?;
+) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
     for &workload in workloads {
         let path = dir.join(format!("{workload}.case"));
-        let cannot =
-            |e: std::io::Error| UsageError(format!("cannot write {}: {e}", path.display()));
+        let cannot = |e: std::io::Error| Error::Io(format!("cannot write {}: {e}", path.display()));
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(cannot)?);
         let mut start = 0;
         while start < count {
@@ -317,10 +317,10 @@ fn save_generated(
     Ok(())
 }
 
-/// Writes a report file; a failure is a usage error naming the path.
-pub fn write_file(path: &Path, text: &str) -> Result<(), UsageError> {
+/// Writes a report file; a failure is an I/O error naming the path.
+pub fn write_file(path: &Path, text: &str) -> Result<(), Error> {
     std::fs::write(path, text)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
 }
 
 /// What a run keeps: the counts, and the results (compacted) the reports need.

@@ -1,12 +1,12 @@
-//! `eddy check STORE`: the checks of a stored run, again, without running anything.
+//! `eddy check STORE`: the checks of a stored run, again, without running anything (the
+//! same [`judge`] as `eddy test`, minus `results.json`); or `--model kv` on a bare history.
 
-use super::UsageError;
+use crate::check::linear;
 use crate::check::net::NetSummary;
-use crate::check::{linear, Record};
+use crate::error::Error;
 use crate::exit::Outcome;
 use crate::history::store::read_history;
-use crate::report::run::{summary, verdict, RunFacts};
-use crate::workload::run_checks;
+use crate::judge::{judge, Stop, Trial};
 use crate::workload::Workload;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -33,10 +33,11 @@ pub enum Model {
 }
 
 /// Runs `eddy check`.
-pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
+pub fn run_check(args: CheckArgs) -> Result<Outcome, Error> {
     if args.model.is_some() {
         return check_history(&args);
     }
+    let started = std::time::Instant::now();
     let dir = if args.store.join("results.json").exists() {
         args.store.clone()
     } else {
@@ -44,11 +45,11 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
     };
     let results_path = dir.join("results.json");
     let text = std::fs::read_to_string(&results_path)
-        .map_err(|e| UsageError(format!("{}: {e}", results_path.display())))?;
+        .map_err(|e| Error::Usage(format!("{}: {e}", results_path.display())))?;
     let stored: Value = serde_json::from_str(&text)
-        .map_err(|e| UsageError(format!("{}: {e}", results_path.display())))?;
+        .map_err(|e| Error::Usage(format!("{}: {e}", results_path.display())))?;
     let workload: Workload = serde_json::from_value(stored["workload"].clone()).map_err(|e| {
-        UsageError(format!(
+        Error::Usage(format!(
             "{}: no known workload: {e}",
             results_path.display()
         ))
@@ -64,48 +65,47 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, UsageError> {
     }
     let options: crate::sim::WorkloadOptions =
         stored_field(&stored, &["options", "workload_options"], &results_path)?;
-    let history = read_history(&dir).map_err(UsageError)?;
-    let net = NetSummary::read(&dir).map_err(UsageError)?;
-    let record = Record {
-        history,
-        net,
-        nodes: nodes.clone(),
-        dir: Some(dir.clone()),
+    let stop = match stored["stopped_early"].as_str() {
+        Some(why) => Stop::Recorded(why.to_owned()),
+        None => Stop::Finished,
     };
-    let checks = run_checks(workload, &options, &record).map_err(UsageError)?;
-    let stopped = stored["stopped_early"].as_str();
-    let facts = RunFacts {
-        workload: workload.name(),
+    let trial = Trial {
+        workload,
+        options: &options,
+        history: read_history(&dir).map_err(Error::Usage)?,
+        net: NetSummary::read(&dir).map_err(Error::Usage)?,
+        nodes,
+        dir,
+        stop,
         seed: stored["seed"].as_u64().unwrap_or_default(),
-        nodes: &nodes,
-        options: stored["options"].clone(),
-        reproduce: stored["reproduce"].as_str().unwrap_or_default(),
-        stopped,
-        pictures: workload.pictures(&record, &checks, &dir),
+        stored_options: stored["options"].clone(),
+        reproduce: stored["reproduce"].as_str().unwrap_or_default().to_owned(),
+        started,
     };
-    print!("{}", summary(&facts, &checks, &dir.display().to_string()));
-    Ok(verdict(&facts, &checks).outcome())
+    let run = judge(trial, None)?;
+    print!("{}", run.text);
+    Ok(run.outcome)
 }
 
 /// `eddy check --model kv HISTORY`: is a bare history linearizable?
-fn check_history(args: &CheckArgs) -> Result<Outcome, UsageError> {
+fn check_history(args: &CheckArgs) -> Result<Outcome, Error> {
     let path = if args.store.is_dir() {
         args.store.join("history.jsonl")
     } else {
         args.store.clone()
     };
     let file =
-        std::fs::File::open(&path).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+        std::fs::File::open(&path).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
     if !(args.lin_timeout.is_finite() && args.lin_timeout > 0.0) {
-        return Err(UsageError(
+        return Err(Error::Usage(
             "--lin-timeout must be a positive number of seconds".into(),
         ));
     }
     let started = std::time::Instant::now();
     let history = linear::history::read(std::io::BufReader::with_capacity(1 << 20, file))
-        .map_err(|e| UsageError(format!("{}:{}: {}", path.display(), e.line, e.why)))?;
+        .map_err(|e| Error::Usage(format!("{}:{}: {}", path.display(), e.line, e.why)))?;
     if history.outcomes.total() == 0 {
-        return Err(UsageError(format!(
+        return Err(Error::Usage(format!(
             "no read, lease_read, write or cas operations in {} ({})",
             path.display(),
             what_was_there(&history)
@@ -132,14 +132,14 @@ fn stored_field<T: serde::de::DeserializeOwned>(
     stored: &Value,
     path: &[&str],
     file: &std::path::Path,
-) -> Result<T, UsageError> {
+) -> Result<T, Error> {
     let value = path.iter().fold(stored, |v, key| &v[*key]);
     serde_json::from_value(value.clone())
         .map_err(|e| field_error(stored, path, file, &e.to_string()))
 }
 
 /// "results.json: field `options.workload_options` is missing" or "... is ill-typed: ...".
-fn field_error(stored: &Value, path: &[&str], file: &std::path::Path, why: &str) -> UsageError {
+fn field_error(stored: &Value, path: &[&str], file: &std::path::Path, why: &str) -> Error {
     let present = path
         .iter()
         .try_fold(stored, |v, key| v.get(*key))
@@ -149,7 +149,7 @@ fn field_error(stored: &Value, path: &[&str], file: &std::path::Path, why: &str)
     } else {
         "is missing".to_owned()
     };
-    UsageError(format!(
+    Error::Usage(format!(
         "{}: field `{}` {what}; a stored run needs it to be re-checked",
         file.display(),
         path.join(".")

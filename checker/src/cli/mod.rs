@@ -4,6 +4,7 @@ pub mod cases;
 pub mod check;
 pub mod test;
 
+use crate::error::Error;
 use crate::exit::Outcome;
 use clap::{Parser, Subcommand};
 
@@ -36,50 +37,35 @@ pub struct NodeArgs {
     pub options: eddy_node::Options,
 }
 
-/// A usage problem: printed as one line, exit status 64.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-/// Parses the process arguments; help and version print and exit 0, errors exit 64.
-pub fn parse() -> Cli {
-    match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(error) => {
-            let code = if error.use_stderr() {
-                Outcome::Usage.code() as i32
-            } else {
-                0
-            };
-            let _ = error.print();
-            std::process::exit(code);
+impl Command {
+    /// The command's name, as `main` prefixes its error: `eddy <name>: ...`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Cases(_) => "cases",
+            Command::Test(_) => "test",
+            Command::Check(_) => "check",
+            Command::Node(_) => "node",
         }
     }
 }
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> Outcome {
+/// Parses the process arguments. Help and version come back as errors too (clap's way):
+/// `main` prints them and exits 0 for them, 64 for real errors.
+pub fn parse() -> Result<Cli, clap::Error> {
+    Cli::try_parse()
+}
+
+/// Runs a parsed command line: its verdict, or why there is none.
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Node(args) => match eddy_node::run(&args.options) {
-            Ok(()) => Outcome::Valid,
-            Err(error) => {
-                eprintln!("eddy node: {error}");
-                Outcome::NodeError
-            }
+            Ok(()) => Ok(Outcome::Valid),
+            Err(error) => Err(Error::Node(error.to_string())),
         },
-        Command::Cases(args) => {
-            cases::run_cases(args).unwrap_or_else(|error| usage("cases", error))
-        }
-        Command::Test(args) => test::run_test(*args).unwrap_or_else(|error| usage("test", error)),
-        Command::Check(args) => {
-            check::run_check(args).unwrap_or_else(|error| usage("check", error))
-        }
+        Command::Cases(args) => cases::run_cases(args),
+        Command::Test(args) => test::run_test(*args),
+        Command::Check(args) => check::run_check(args),
     }
-}
-
-fn usage(command: &str, error: UsageError) -> Outcome {
-    eprintln!("eddy {command}: {error}");
-    Outcome::Usage
 }
 
 /// `--partition K/N` (cargo-nextest's counted partitions, `count:K/N` or plain `K/N`): of

@@ -1,18 +1,19 @@
 //! `eddy test`: a simulated cluster under a workload and faults, recorded and checked.
 
-use super::{Partition, UsageError};
-use crate::check::{CheckResult, Record, Validity};
+use super::Partition;
 use crate::contract::Contract;
+use crate::error::Error;
 use crate::exit::Outcome;
+use crate::judge::{judge, Stop, Trial};
 use crate::process::NodeCommand;
-use crate::report::run::{results_json, summary, verdict, RunFacts};
-use crate::report::{junit, terminal};
+use crate::report::junit;
+use crate::report::run::RunSummary;
+use crate::report::terminal::{self, plural};
 use crate::sim::nemesis::{FaultKind, NemesisConfig};
 use crate::sim::network::{LatencyDist, NetworkConfig};
 use crate::sim::router::{run, Progress, RunEnd};
 use crate::sim::SimConfig;
 use crate::sim::WorkloadOptions;
-use crate::workload::run_checks;
 use crate::workload::{Context, Workload, WorkloadFlags};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -159,11 +160,11 @@ fn parse_availability(text: &str) -> Result<f64, String> {
     }
 }
 
-fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
+fn seconds(value: f64, name: &str) -> Result<Duration, Error> {
     if value.is_finite() && value > 0.0 && value < 1e7 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(UsageError(format!(
+        Err(Error::Usage(format!(
             "--{name} must be a positive number of seconds, got {value}"
         )))
     }
@@ -171,12 +172,12 @@ fn seconds(value: f64, name: &str) -> Result<Duration, UsageError> {
 
 impl TestArgs {
     /// The faults of the run: `--nemesis`'s, none for `none`, or the workload's default mix.
-    fn fault_kinds(&self) -> Result<Vec<FaultKind>, UsageError> {
+    fn fault_kinds(&self) -> Result<Vec<FaultKind>, Error> {
         let mut kinds = match &self.nemesis {
             None => self.workload.defaults(self.contract).faults,
             Some(words) if words.contains(&NemesisWord::None) => {
                 if words.iter().any(|w| *w != NemesisWord::None) {
-                    return Err(UsageError(
+                    return Err(Error::Usage(
                         "--nemesis none turns faults off and goes alone, not with fault kinds"
                             .into(),
                     ));
@@ -196,16 +197,16 @@ impl TestArgs {
         Ok(kinds)
     }
 
-    fn config(&self) -> Result<SimConfig, UsageError> {
+    fn config(&self) -> Result<SimConfig, Error> {
         let command = match &self.bin {
-            Some(line) => NodeCommand::parse(line).map_err(UsageError)?,
+            Some(line) => NodeCommand::parse(line).map_err(Error::Usage)?,
             None => NodeCommand::reference(),
         };
         let check = |ok: bool, what: &str| {
             if ok {
                 Ok(())
             } else {
-                Err(UsageError(what.into()))
+                Err(Error::Usage(what.into()))
             }
         };
         let defaults = self.workload.defaults(self.contract);
@@ -240,7 +241,7 @@ impl TestArgs {
         let own = self
             .workload
             .options(&self.workload_flags, &context)
-            .map_err(UsageError)?;
+            .map_err(Error::Usage)?;
         let kinds = self.fault_kinds()?;
         Ok(SimConfig {
             workload: self.workload.name(),
@@ -275,87 +276,6 @@ impl TestArgs {
     }
 }
 
-/// A check that did not pass, as the run's summary keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FailedCheck {
-    /// The check's name.
-    pub name: String,
-    /// Invalid or unknown.
-    pub valid: Validity,
-    /// Its one-line summary.
-    pub summary: String,
-    /// The `why` of its first witnesses (at most five), each as one text.
-    pub witnesses: Vec<String>,
-}
-
-/// What one finished run of `eddy test` left: enough for the table of `--test-count`, the
-/// JUnit report and the exit status.
-#[derive(Debug, Clone)]
-pub struct RunSummary {
-    /// The workload.
-    pub workload: &'static str,
-    /// The run's seed.
-    pub seed: u64,
-    /// Valid, invalid, unknown, the node could not be run, or interrupted.
-    pub outcome: Outcome,
-    /// The invalid checks, then the unknown ones.
-    pub failed: Vec<FailedCheck>,
-    /// The first witness of the first failed check (its summary when it has none), or why
-    /// the node could not be run, or `interrupted`.
-    pub first_witness: Option<String>,
-    /// The run folder.
-    pub store: PathBuf,
-    /// The command that runs the same schedule again.
-    pub reproduce: String,
-    /// The terminal summary of the run, as a single run prints it.
-    pub text: String,
-    /// Wall time of the run, checks included.
-    pub elapsed: Duration,
-}
-
-impl RunSummary {
-    /// The names of the checks that failed the run: the invalid ones, or when there are
-    /// none the unknown ones.
-    pub fn failed_names(&self) -> Vec<&str> {
-        let invalid: Vec<&str> = self
-            .failed
-            .iter()
-            .filter(|c| c.valid == Validity::Invalid)
-            .map(|c| c.name.as_str())
-            .collect();
-        if invalid.is_empty() {
-            self.failed.iter().map(|c| c.name.as_str()).collect()
-        } else {
-            invalid
-        }
-    }
-}
-
-/// The checks of `checks` that did not pass: invalid ones first, then unknown ones.
-fn failed_checks(checks: &[CheckResult]) -> Vec<FailedCheck> {
-    let mut failed: Vec<FailedCheck> = checks
-        .iter()
-        .filter(|c| matches!(c.valid, Validity::Invalid | Validity::Unknown))
-        .map(|c| FailedCheck {
-            name: c.name.clone(),
-            valid: c.valid,
-            summary: c.summary.clone(),
-            witnesses: c
-                .witnesses
-                .iter()
-                .take(5)
-                .map(|w| {
-                    w["why"]
-                        .as_str()
-                        .map_or_else(|| w.to_string(), str::to_owned)
-                })
-                .collect(),
-        })
-        .collect();
-    failed.sort_by_key(|c| c.valid != Validity::Invalid);
-    failed
-}
-
 /// Held from the moment a run is chosen until its progress reports that the cluster is up
 /// (every node answered `init`; or the run ended): runs start one at a time, so two
 /// clusters never compete for the cores while starting and two run folders are never
@@ -366,15 +286,15 @@ fn start_turn() -> MutexGuard<'static, ()> {
     STARTING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs one configured schedule: the cluster, the checks, `results.json` and the pictures
-/// into its run folder. `turn` (see [`STARTING`]) is let go once the cluster is up.
-/// Prints nothing; the summary holds the text a single run prints.
+/// Runs one configured schedule, then judges it ([`judge`]: the checks, the pictures and
+/// `results.json` into its run folder). `turn` (see [`STARTING`]) is let go once the
+/// cluster is up. Prints nothing; the summary holds the text a single run prints.
 pub fn run_one(
     cfg: &SimConfig,
     bin: Option<&str>,
     show: &dyn Fn(&Progress),
     turn: Option<MutexGuard<'static, ()>>,
-) -> Result<RunSummary, UsageError> {
+) -> Result<RunSummary, Error> {
     let started = Instant::now();
     let workload = Workload::named(cfg.workload).expect("a run's workload is registered");
     let reproduce = cfg.reproduce(bin, workload.reproduce(cfg));
@@ -385,84 +305,53 @@ pub fn run_one(
         }
         show(p);
     };
-    let driver = workload.driver(&cfg.workload_options).map_err(UsageError)?;
+    let driver = workload
+        .driver(&cfg.workload_options)
+        .map_err(Error::Usage)?;
     let output = match driver {
         Some(driver) => run(cfg, driver, &show),
         None => crate::sim::servers::run(cfg, &show),
     }
-    .map_err(|e| UsageError(format!("cannot write the store: {e}")))?;
+    .map_err(|e| Error::Io(format!("cannot write the store: {e}")))?;
     turn.borrow_mut().take();
-    let nodes: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
-    let record = Record {
+    let mut store = output.store;
+    let stop = match output.end {
+        RunEnd::Finished => Stop::Finished,
+        RunEnd::Interrupted => Stop::Interrupted,
+        RunEnd::NodeError(why) => Stop::NodeError(why),
+    };
+    let trial = Trial {
+        workload,
+        options: &cfg.workload_options,
         history: output.history,
         net: output.net,
-        nodes: nodes.clone(),
-        dir: Some(output.store.dir().to_owned()),
-    };
-    let stopped = match &output.end {
-        RunEnd::Finished => None,
-        RunEnd::Interrupted => Some("interrupted".to_owned()),
-        RunEnd::NodeError(why) => Some(why.clone()),
-    };
-    let checks = match output.end {
-        RunEnd::NodeError(_) => Vec::new(),
-        _ => run_checks(workload, &cfg.workload_options, &record).map_err(UsageError)?,
-    };
-    let options = serde_json::to_value(cfg).expect("the options serialize");
-    let facts = RunFacts {
-        workload: cfg.workload,
+        nodes: (1..=cfg.node_count).map(|i| format!("n{i}")).collect(),
+        dir: store.dir().to_owned(),
+        stop,
         seed: cfg.seed,
-        nodes: &nodes,
-        options,
-        reproduce: &reproduce,
-        stopped: stopped.as_deref(),
-        pictures: workload.pictures(&record, &checks, output.store.dir()),
-    };
-    let mut store = output.store;
-    store
-        .write_results(&results_json(&facts, &checks))
-        .map_err(|e| UsageError(format!("cannot write results.json: {e}")))?;
-    let dir = store.dir().to_owned();
-    let text = summary(&facts, &checks, &dir.display().to_string());
-    let failed = failed_checks(&checks);
-    let first = failed.first().map(|c| {
-        c.witnesses
-            .first()
-            .cloned()
-            .unwrap_or_else(|| c.summary.clone())
-    });
-    let (outcome, first_witness) = match output.end {
-        RunEnd::NodeError(why) => (Outcome::NodeError, Some(why)),
-        RunEnd::Interrupted => (Outcome::Interrupted, Some("interrupted".to_owned())),
-        RunEnd::Finished => (verdict(&facts, &checks).outcome(), first),
-    };
-    Ok(RunSummary {
-        workload: cfg.workload,
-        seed: cfg.seed,
-        outcome,
-        failed,
-        first_witness,
-        store: dir,
+        stored_options: serde_json::to_value(cfg).expect("the options serialize"),
         reproduce,
-        text,
-        elapsed: started.elapsed(),
-    })
+        started,
+    };
+    judge(trial, Some(&mut store))
 }
 
 /// Runs `eddy test`: one run, or `--test-count` of them.
-pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
+pub fn run_test(args: TestArgs) -> Result<Outcome, Error> {
     let cfg = args.config()?;
     if !(1..=1_000_000).contains(&args.test_count) {
-        return Err(UsageError("--test-count must be from 1 to 1000000".into()));
+        return Err(Error::Usage(
+            "--test-count must be from 1 to 1000000".into(),
+        ));
     }
     if args.jobs == 0 {
-        return Err(UsageError("--jobs must be at least 1".into()));
+        return Err(Error::Usage("--jobs must be at least 1".into()));
     }
     let partition = match &args.partition {
         Some(text) => {
-            let partition: Partition = text.parse().map_err(UsageError)?;
+            let partition: Partition = text.parse().map_err(Error::Usage)?;
             if args.seed.is_none() {
-                return Err(UsageError(
+                return Err(Error::Usage(
                     "--partition needs --seed, so that every shard numbers the same seeds".into(),
                 ));
             }
@@ -478,9 +367,10 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
         many(&args, &cfg, partition)?
     };
     if let Some(path) = &args.junit {
-        let xml = junit::render_runs(cfg.workload, &runs, started.elapsed());
-        std::fs::write(path, xml)
-            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        super::cases::write_file(
+            path,
+            &junit::render_runs(cfg.workload, &runs, started.elapsed()),
+        )?;
     }
     if crate::process::interrupted() {
         return Ok(Outcome::Interrupted);
@@ -491,7 +381,7 @@ pub fn run_test(args: TestArgs) -> Result<Outcome, UsageError> {
 }
 
 /// One run, shown as it always was: a progress bar, then the summary.
-fn single(args: &TestArgs, cfg: &SimConfig) -> Result<RunSummary, UsageError> {
+fn single(args: &TestArgs, cfg: &SimConfig) -> Result<RunSummary, Error> {
     println!(
         "eddy test: {} on {} nodes, seed {}",
         cfg.workload, cfg.node_count, cfg.seed
@@ -535,7 +425,7 @@ fn many(
     args: &TestArgs,
     base: &SimConfig,
     partition: Option<Partition>,
-) -> Result<Vec<RunSummary>, UsageError> {
+) -> Result<Vec<RunSummary>, Error> {
     let first = base.seed;
     let count = args.test_count;
     let seeds = match count {
@@ -570,7 +460,7 @@ fn many(
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let total = positions.len();
-    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Result<RunSummary, UsageError>)>();
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Result<RunSummary, Error>)>();
     let mut runs: Vec<Option<RunSummary>> = vec![None; total];
     let mut error = None;
     std::thread::scope(|scope| {
@@ -630,13 +520,4 @@ fn many(
         );
     }
     Ok(runs)
-}
-
-/// `s` for counts other than one.
-pub fn plural(count: usize) -> &'static str {
-    if count == 1 {
-        ""
-    } else {
-        "s"
-    }
 }

@@ -58,10 +58,11 @@ pub fn render(results: &[CaseResult], elapsed: std::time::Duration) -> String {
 /// case per run named `<workload> seed <seed>`.
 pub fn render_runs(
     workload: &str,
-    runs: &[crate::cli::test::RunSummary],
+    runs: &[crate::report::run::RunSummary],
     elapsed: std::time::Duration,
 ) -> String {
     use crate::exit::Outcome;
+    use crate::report::run::FailedCheck;
     use std::fmt::Write;
     let mut suite = TestSuite::new("eddy test");
     suite.set_time(elapsed);
@@ -96,16 +97,7 @@ pub fn render_runs(
                     let _ = writeln!(description, "the node could not be run: {first}");
                 }
                 for check in &run.failed {
-                    let _ = writeln!(
-                        description,
-                        "{} ({}): {}",
-                        check.name,
-                        check.valid.word(),
-                        check.summary
-                    );
-                    for witness in &check.witnesses {
-                        let _ = writeln!(description, "    witness: {witness}");
-                    }
+                    description.push_str(&check.render("", FailedCheck::WITNESSES));
                 }
                 status.set_description(description);
                 status
@@ -133,8 +125,8 @@ pub fn render_runs(
 #[cfg(test)]
 mod tests {
     use crate::check::Validity;
-    use crate::cli::test::{FailedCheck, RunSummary};
     use crate::exit::Outcome;
+    use crate::report::run::{FailedCheck, RunSummary};
     use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
 
     fn run(
@@ -213,7 +205,13 @@ mod tests {
             "election-safety: the first witness"
         );
         let description = description.as_ref().unwrap().as_str();
-        assert!(description.contains("availability (unknown): availability broke"));
+        assert!(
+            description.starts_with(
+                "election-safety   INVALID  election-safety broke\n    witness: election-safety: the first witness\n"
+            ),
+            "{description:?}"
+        );
+        assert!(description.contains("\navailability      unknown  availability broke\n"));
         for (case, ty) in [(&cases[2], "raft-liveness"), (&cases[3], "node-error")] {
             let TestCaseStatus::NonSuccess { kind, ty: t, .. } = &case.status else {
                 panic!("{} did not pass", case.name.as_str());

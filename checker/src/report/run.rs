@@ -1,8 +1,13 @@
-//! Reporting a simulated run: `results.json` and the terminal summary.
+//! Reporting a simulated run: `results.json`, the terminal summary, and the [`RunSummary`]
+//! every reporter of `eddy test` renders from (the `--test-count` lines and table, JUnit),
+//! with the one rendering of a failed check they share.
 
 use crate::check::{merged, CheckResult, Validity};
+use crate::exit::Outcome;
 use serde_json::{json, Value};
 use std::fmt::Write;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// What the report needs to know about the run besides its checks.
 pub struct RunFacts<'a> {
@@ -50,7 +55,6 @@ pub fn results_json(facts: &RunFacts, checks: &[CheckResult]) -> Value {
 /// protocol, stats), witnesses of failed and unknown checks, the seed, the store and the
 /// command to reproduce.
 pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String {
-    let word = Validity::word;
     let mut out = String::new();
     let verdict = verdict(facts, checks);
     let _ = writeln!(
@@ -59,7 +63,7 @@ pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String 
         facts.workload,
         facts.nodes.len(),
         facts.seed,
-        word(verdict).to_uppercase()
+        verdict.word().to_uppercase()
     );
     if let Some(why) = facts.stopped {
         let _ = writeln!(out, "  stopped early: {why}");
@@ -77,20 +81,15 @@ pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String 
         }
         let _ = writeln!(out, "  {}", kind.word());
         for check in of_kind {
-            let _ = writeln!(
-                out,
-                "    {:<17} {:<8} {}",
-                check.name,
-                word(check.valid),
-                check.summary
-            );
-            if matches!(check.valid, Validity::Invalid | Validity::Unknown) {
-                for witness in check.witnesses.iter().take(5) {
-                    let text = witness["why"]
-                        .as_str()
-                        .map_or_else(|| witness.to_string(), str::to_owned);
-                    let _ = writeln!(out, "        witness: {text}");
-                }
+            if is_failed(check) {
+                out.push_str(&FailedCheck::of(check).render("    ", FailedCheck::WITNESSES));
+            } else {
+                out.push_str(&check_line(
+                    "    ",
+                    &check.name,
+                    check.valid,
+                    &check.summary,
+                ));
             }
         }
     }
@@ -100,4 +99,118 @@ pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String 
     let _ = writeln!(out, "  store: {store}");
     let _ = writeln!(out, "  reproduce: {}", facts.reproduce);
     out
+}
+
+/// True for a check that did not pass: invalid or unknown.
+fn is_failed(check: &CheckResult) -> bool {
+    matches!(check.valid, Validity::Invalid | Validity::Unknown)
+}
+
+/// One check in one line after `indent`: name and verdict in columns, then its summary.
+fn check_line(indent: &str, name: &str, valid: Validity, summary: &str) -> String {
+    format!("{indent}{name:<17} {:<8} {summary}\n", valid.word())
+}
+
+/// A check that did not pass, as the run's summary keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedCheck {
+    /// The check's name.
+    pub name: String,
+    /// Invalid or unknown.
+    pub valid: Validity,
+    /// Its one-line summary.
+    pub summary: String,
+    /// The `why` of its first witnesses (at most [`FailedCheck::WITNESSES`]), each as one text.
+    pub witnesses: Vec<String>,
+}
+
+impl FailedCheck {
+    /// How many witnesses of a failed check are kept and shown at most.
+    pub const WITNESSES: usize = 5;
+
+    /// A check that did not pass, with the `why` of its first witnesses (the whole witness
+    /// when it has no `why`).
+    pub fn of(check: &CheckResult) -> FailedCheck {
+        FailedCheck {
+            name: check.name.clone(),
+            valid: check.valid,
+            summary: check.summary.clone(),
+            witnesses: check
+                .witnesses
+                .iter()
+                .take(Self::WITNESSES)
+                .map(|w| {
+                    w["why"]
+                        .as_str()
+                        .map_or_else(|| w.to_string(), str::to_owned)
+                })
+                .collect(),
+        }
+    }
+
+    /// The one rendering of a failed check, which the run's summary, the `--test-count`
+    /// lines and JUnit share: its line (name and verdict in columns, then its summary),
+    /// then its first `witnesses` witnesses, one `witness: ...` line each, indented four
+    /// more; every line after `indent`.
+    pub fn render(&self, indent: &str, witnesses: usize) -> String {
+        let mut out = check_line(indent, &self.name, self.valid, &self.summary);
+        for witness in self.witnesses.iter().take(witnesses) {
+            let _ = writeln!(out, "{indent}    witness: {witness}");
+        }
+        out
+    }
+}
+
+/// The checks of `checks` that did not pass: invalid ones first, then unknown ones.
+pub fn failed_checks(checks: &[CheckResult]) -> Vec<FailedCheck> {
+    let mut failed: Vec<FailedCheck> = checks
+        .iter()
+        .filter(|c| is_failed(c))
+        .map(FailedCheck::of)
+        .collect();
+    failed.sort_by_key(|c| c.valid != Validity::Invalid);
+    failed
+}
+
+/// What one judged run left: enough for the table of `--test-count`, the JUnit report and
+/// the exit status.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The workload.
+    pub workload: &'static str,
+    /// The run's seed.
+    pub seed: u64,
+    /// Valid, invalid, unknown, the node could not be run, or interrupted.
+    pub outcome: Outcome,
+    /// The invalid checks, then the unknown ones.
+    pub failed: Vec<FailedCheck>,
+    /// The first witness of the first failed check (its summary when it has none), or why
+    /// the node could not be run, or `interrupted`.
+    pub first_witness: Option<String>,
+    /// The run folder.
+    pub store: PathBuf,
+    /// The command that runs the same schedule again.
+    pub reproduce: String,
+    /// The terminal summary of the run, as a single run prints it.
+    pub text: String,
+    /// Wall time of the run, checks included.
+    pub elapsed: Duration,
+}
+
+impl RunSummary {
+    /// The names of the checks that failed the run: the invalid ones, or when there are
+    /// none the unknown ones.
+    pub fn failed_names(&self) -> Vec<&str> {
+        let invalid: Vec<&str> = self
+            .failed
+            .iter()
+            .filter(|c| c.valid == Validity::Invalid)
+            .map(|c| c.name.as_str())
+            .collect();
+        if invalid.is_empty() {
+            self.failed.iter().map(|c| c.name.as_str()).collect()
+        } else {
+            invalid
+        }
+    }
 }

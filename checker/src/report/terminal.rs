@@ -89,6 +89,7 @@ pub fn outcome_word(outcome: crate::exit::Outcome) -> &'static str {
         Outcome::Unknown => "unknown",
         Outcome::NodeError => "node-error",
         Outcome::Usage => "usage",
+        Outcome::Io => "io-error",
         Outcome::Interrupted => "interrupted",
     }
 }
@@ -107,7 +108,7 @@ pub fn shorten(text: &str, max: usize) -> String {
 /// The table closing `eddy test --test-count`: a row per run (seed, verdict, failed
 /// checks, first witness on one shortened line, run folder), then the counts and the
 /// worst verdict, which is the exit status.
-pub fn runs_table(runs: &[crate::cli::test::RunSummary]) -> String {
+pub fn runs_table(runs: &[crate::report::run::RunSummary]) -> String {
     use crate::exit::Outcome;
     let header = ["seed", "verdict", "failed checks", "first witness", "store"];
     let rows: Vec<[String; 5]> = runs
@@ -160,7 +161,7 @@ pub fn runs_table(runs: &[crate::cli::test::RunSummary]) -> String {
         out,
         "{} run{}: {} valid, {} invalid, {} unknown, {} could not run the node{}; worst: {} (exit {})",
         runs.len(),
-        crate::cli::test::plural(runs.len()),
+        plural(runs.len()),
         count(Outcome::Valid),
         count(Outcome::Invalid),
         count(Outcome::Unknown),
@@ -179,7 +180,7 @@ pub fn runs_table(runs: &[crate::cli::test::RunSummary]) -> String {
 /// for a run that is not valid its failed checks with their first witnesses and the
 /// command that reproduces it (the whole summary is in the folder's `results.json`, and
 /// `eddy check FOLDER` prints it).
-pub fn run_block(run: &crate::cli::test::RunSummary, done: usize, total: usize) -> String {
+pub fn run_block(run: &crate::report::run::RunSummary, done: usize, total: usize) -> String {
     use crate::exit::Outcome;
     let mut out = format!(
         "[{done}/{total}] seed {}: {}  {}\n",
@@ -195,19 +196,19 @@ pub fn run_block(run: &crate::cli::test::RunSummary, done: usize, total: usize) 
         let _ = writeln!(out, "    the node could not be run: {why}");
     }
     for check in &run.failed {
-        let _ = writeln!(
-            out,
-            "    {:<17} {:<8} {}",
-            check.name,
-            check.valid.word(),
-            check.summary
-        );
-        for witness in check.witnesses.iter().take(2) {
-            let _ = writeln!(out, "        witness: {witness}");
-        }
+        out.push_str(&check.render("    ", 2));
     }
     let _ = writeln!(out, "    reproduce: {}", run.reproduce);
     out
+}
+
+/// `s` for counts other than one.
+pub fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 #[cfg(test)]
