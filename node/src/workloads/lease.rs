@@ -113,7 +113,7 @@ impl Lease {
 
     /// `acquire_lease {duration_ms}`: grants at once on a one-node cluster; otherwise asks
     /// the peers and answers later (`Ok(None)`).
-    pub fn acquire<W: Write>(
+    pub fn acquire<W: Write + ?Sized>(
         &mut self,
         req: &Envelope,
         now_ms: i64,
@@ -193,7 +193,12 @@ impl Lease {
 
     /// `lease_request_ok` from a peer: counts it, and answers the client once a majority
     /// granted or refused.
-    pub fn answer<W: Write>(&mut self, msg: &Envelope, cluster: &Cluster, out: &mut Outbox<W>) {
+    pub fn answer<W: Write + ?Sized>(
+        &mut self,
+        msg: &Envelope,
+        cluster: &Cluster,
+        out: &mut Outbox<W>,
+    ) {
         let (Some(pending), Ok(round)) = (&mut self.pending, msg.int("round")) else {
             return;
         };
@@ -263,13 +268,13 @@ impl Lease {
     }
 
     /// Gives up an acquisition whose grants did not come in time.
-    pub fn tick<W: Write>(&mut self, now: Instant, out: &mut Outbox<W>) {
+    pub fn tick<W: Write + ?Sized>(&mut self, now: Instant, out: &mut Outbox<W>) {
         if self.pending.as_ref().is_some_and(|p| p.deadline <= now) {
             self.give_up("a majority did not answer in time", out);
         }
     }
 
-    fn give_up<W: Write>(&mut self, why: &str, out: &mut Outbox<W>) {
+    fn give_up<W: Write + ?Sized>(&mut self, why: &str, out: &mut Outbox<W>) {
         let Some(pending) = self.pending.take() else {
             return;
         };

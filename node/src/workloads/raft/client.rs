@@ -10,7 +10,7 @@ use std::io::Write;
 impl Raft {
     /// A client's `read`, `write` or `cas`: the leader logs it and answers once it is
     /// committed and applied; a follower forwards it to the leader it knows.
-    pub fn client<W: Write>(
+    pub fn client<W: Write + ?Sized>(
         &mut self,
         req: &Envelope,
         out: &mut Outbox<W>,

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 impl Raft {
-    pub(super) fn campaign<W: Write>(&mut self, out: &mut Outbox<W>, rng: &mut impl Rng) {
+    pub(super) fn campaign<W: Write + ?Sized>(&mut self, out: &mut Outbox<W>, rng: &mut impl Rng) {
         self.term += 1;
         self.role = Role::Candidate;
         self.voted_for = Some(self.me.clone());
@@ -39,7 +39,7 @@ impl Raft {
         }
     }
 
-    pub(super) fn lead<W: Write>(&mut self, out: &mut Outbox<W>) {
+    pub(super) fn lead<W: Write + ?Sized>(&mut self, out: &mut Outbox<W>) {
         self.role = Role::Leader;
         self.leader = Some(self.me.clone());
         let left = self.lease.end_term();

@@ -19,7 +19,7 @@ impl Raft {
     /// (`network_round_trips: 0`); otherwise it sends a heartbeat round and answers once a
     /// majority has answered it (`lease_valid: false`, `network_round_trips: 1`). A
     /// follower answers error 11, naming the leader it knows.
-    pub fn lease_read<W: Write>(
+    pub fn lease_read<W: Write + ?Sized>(
         &mut self,
         req: &Envelope,
         out: &mut Outbox<W>,
@@ -64,7 +64,7 @@ impl Raft {
 
     /// Answers the lease reads whose confirming round a majority answered, once the
     /// leader's state is caught up.
-    pub(super) fn serve_confirmed_reads<W: Write>(&mut self, out: &mut Outbox<W>) {
+    pub(super) fn serve_confirmed_reads<W: Write + ?Sized>(&mut self, out: &mut Outbox<W>) {
         if !self.caught_up() {
             return;
         }
@@ -79,7 +79,7 @@ impl Raft {
         });
     }
 
-    pub(super) fn answer_reads<W: Write>(
+    pub(super) fn answer_reads<W: Write + ?Sized>(
         &self,
         reads: Vec<WaitingRead>,
         out: &mut Outbox<W>,

@@ -232,7 +232,12 @@ impl Raft {
     }
 
     /// Runs due timers: an election when the leader went quiet, heartbeats when leading.
-    pub fn tick<W: Write>(&mut self, now: Instant, out: &mut Outbox<W>, rng: &mut impl Rng) {
+    pub fn tick<W: Write + ?Sized>(
+        &mut self,
+        now: Instant,
+        out: &mut Outbox<W>,
+        rng: &mut impl Rng,
+    ) {
         for (client, msg_id) in std::mem::take(&mut self.abandoned) {
             let error = RpcError::indefinite(
                 "lost leadership before this committed; it may still take effect",

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 impl Raft {
     /// Sends every peer what it lacks (or an empty heartbeat): one numbered lease round.
-    pub(super) fn replicate<W: Write>(&mut self, out: &mut Outbox<W>) -> u64 {
+    pub(super) fn replicate<W: Write + ?Sized>(&mut self, out: &mut Outbox<W>) -> u64 {
         let round = self.lease.begin_round(self.clock.now_ms());
         for peer in self.peers.clone() {
             let next = self
@@ -45,7 +45,7 @@ impl Raft {
     }
 
     /// `append_entries`: check the previous entry, repair conflicts, append, commit.
-    pub fn append_entries<W: Write>(
+    pub fn append_entries<W: Write + ?Sized>(
         &mut self,
         req: &Envelope,
         out: &mut Outbox<W>,
@@ -123,7 +123,7 @@ impl Raft {
     }
 
     /// A reply to one of our RPCs.
-    pub fn reply<W: Write>(&mut self, msg: &Envelope, out: &mut Outbox<W>) {
+    pub fn reply<W: Write + ?Sized>(&mut self, msg: &Envelope, out: &mut Outbox<W>) {
         let term = msg.body.get("term").and_then(Value::as_u64).unwrap_or(0);
         if term > self.term {
             let _ = self.step_down(term);
@@ -178,7 +178,7 @@ impl Raft {
     }
 
     /// Commits the highest index of our own term that a majority holds, then applies.
-    pub(super) fn advance_commit<W: Write>(&mut self, out: &mut Outbox<W>) {
+    pub(super) fn advance_commit<W: Write + ?Sized>(&mut self, out: &mut Outbox<W>) {
         for n in (self.commit + 1..=self.last_index()).rev() {
             if self.log[n].term != self.term {
                 break;
@@ -196,7 +196,7 @@ impl Raft {
     }
 
     /// Applies committed entries; the leader answers the clients that wait on them.
-    fn apply<W: Write>(&mut self, out: &mut Outbox<W>) {
+    fn apply<W: Write + ?Sized>(&mut self, out: &mut Outbox<W>) {
         while self.applied < self.commit {
             self.applied += 1;
             let op = self.log[self.applied].op.clone();
