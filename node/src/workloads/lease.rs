@@ -18,8 +18,10 @@
 //!
 //! A one-node cluster grants locally.
 
+use crate::bug::Bug;
 use crate::message::{body, Envelope, RpcError};
 use crate::outbox::Outbox;
+use crate::service::{Answer, Context, Service, Setup, Shared};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -316,6 +318,82 @@ impl Lease {
             round,
             until,
         });
+    }
+}
+
+/// The `lease` workload (seed 000): `acquire_lease`, `check_lease`, and the grants between
+/// nodes (`lease_request`, its `lease_request_ok`, `lease_release`).
+#[derive(Debug, Default)]
+pub struct LeaseService {
+    lease: Lease,
+}
+
+impl Service for LeaseService {
+    fn name(&self) -> &'static str {
+        "lease"
+    }
+
+    fn about(&self) -> &'static str {
+        "Time-based leases (seed 000)"
+    }
+
+    fn serves(&self, kind: &str, _shared: &Shared) -> bool {
+        matches!(
+            kind,
+            "acquire_lease" | "check_lease" | "lease_request" | "lease_release"
+        )
+    }
+
+    fn replies(&self) -> &'static [&'static str] {
+        &["lease_request_ok"]
+    }
+
+    fn init(&mut self, setup: &Setup, _ctx: &mut Context) {
+        let bug = setup.bug("lease");
+        self.lease.set_guard_ms(setup.lease_guard_ms);
+        self.lease.set_local_grant(bug == Some(Bug::LocalGrant));
+        self.lease.set_renew_alone(bug == Some(Bug::RenewAlone));
+        self.lease
+            .set_stretch_check_ms(if bug == Some(Bug::StretchCheck) {
+                1000
+            } else {
+                0
+            });
+    }
+
+    fn handle(&mut self, req: &Envelope, ctx: &mut Context) -> Answer {
+        let now = ctx.clock.now_ms();
+        match req.kind() {
+            "acquire_lease" => {
+                let cluster = Cluster {
+                    me: ctx.me,
+                    peers: ctx.peers,
+                };
+                self.lease.acquire(req, now, &cluster, ctx.out)
+            }
+            "lease_release" => {
+                self.lease.release(req);
+                Ok(None)
+            }
+            "check_lease" => Ok(Some(self.lease.check(now))),
+            _ => self.lease.request(req, now).map(Some),
+        }
+    }
+
+    fn reply(&mut self, msg: &Envelope, ctx: &mut Context) {
+        let cluster = Cluster {
+            me: ctx.me,
+            peers: ctx.peers,
+        };
+        self.lease.answer(msg, &cluster, ctx.out);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.lease.next_deadline()
+    }
+
+    fn tick(&mut self, now: Instant, ctx: &mut Context) {
+        self.lease.tick(now, ctx.out);
     }
 }
 

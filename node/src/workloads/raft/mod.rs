@@ -16,15 +16,21 @@
 //! This module holds the state, its timers and `raft_status`; the rest is split by concern:
 //! elections and votes in `election.rs`, replication and commitment in `replication.rs`,
 //! client requests in `client.rs`, lease reads in `lease_reads.rs`, durable state in
-//! `persistence.rs`.
+//! `persistence.rs`. The `raft` service is in `service.rs`; the store it shares with
+//! `lease-read` (this Raft, or a local register on one node) in `replica.rs`.
 
 mod client;
 mod election;
 mod lease_reads;
 mod persistence;
+mod replica;
 mod replication;
+mod service;
 #[cfg(test)]
 mod tests;
+
+pub use replica::Replica;
+pub use service::RaftService;
 
 use super::kv::KvStore;
 use super::leader_lease::{LeaderLease, WaitingRead};
@@ -83,6 +89,21 @@ pub struct RaftBugs {
     /// Under a lease configuration, neither refuse votes after hearing from a leader nor
     /// wait the configured minimum election timeout: the leader's lease is not kept.
     pub ignore_leader_lease: bool,
+}
+
+impl RaftBugs {
+    /// Every defect that is on in either.
+    pub fn or(self, other: RaftBugs) -> RaftBugs {
+        RaftBugs {
+            vote_twice: self.vote_twice || other.vote_twice,
+            vote_stale_log: self.vote_stale_log || other.vote_stale_log,
+            early_ack: self.early_ack || other.early_ack,
+            local_reads: self.local_reads || other.local_reads,
+            expired_lease: self.expired_lease || other.expired_lease,
+            hidden_round_trip: self.hidden_round_trip || other.hidden_round_trip,
+            ignore_leader_lease: self.ignore_leader_lease || other.ignore_leader_lease,
+        }
+    }
 }
 
 /// One node's Raft state.
