@@ -2,16 +2,21 @@
 //! leader lease reads, Raft, a GFS master's heartbeats, and a gossiped PN-counter).
 //!
 //! The node speaks Maelstrom's protocol: one JSON message per line on stdin and stdout,
-//! logs on stderr. [`run`] is the whole program; the modules are its parts.
+//! logs on stderr. [`run`] is the whole program; the modules are its parts. Each workload
+//! is a [`service::Service`] in [`workloads`], listed once in the registry, [`services`].
 
+pub mod bug;
 pub mod clock;
 pub mod dispatch;
 pub mod message;
 pub mod outbox;
 pub mod persist;
+pub mod service;
+pub mod services;
 pub mod workloads;
 
-pub use dispatch::{Bug, Node, Workload};
+pub use bug::Bug;
+pub use dispatch::Node;
 
 use std::io::{BufRead, BufWriter, Write};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -21,8 +26,9 @@ use std::time::Instant;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Options {
     /// Serve only this workload's messages (others get error 10).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub workload: Workload,
+    // `auto` or a name of `services::names()`; see `services` for who owns a message.
+    #[arg(long, default_value = services::AUTO, value_parser = services::workload_values())]
+    pub workload: String,
     /// Misbehave on purpose, to prove that eddy's checks catch it.
     #[arg(long, value_enum)]
     pub bug: Option<Bug>,
@@ -37,9 +43,10 @@ pub struct Options {
 /// A reader thread feeds lines to the main loop, which sleeps until the next line or the
 /// next timer deadline, so an idle node uses no CPU between ticks.
 pub fn run(options: &Options) -> std::io::Result<()> {
+    let mut node = Node::new(&options.workload, BufWriter::new(std::io::stdout().lock()))
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let (lines, inbox) = mpsc::channel::<String>();
     std::thread::spawn(move || read_lines(std::io::stdin().lock(), lines));
-    let mut node = Node::new(options.workload, BufWriter::new(std::io::stdout().lock()));
     node.set_bug(options.bug);
     node.set_lease_guard_ms(options.lease_guard_ms);
     node.set_data_dir(persist::DataDir::from_env());

@@ -5,11 +5,17 @@ use serde_json::{json, Map, Value};
 use std::io::Write;
 
 /// Writes messages to an output stream, assigning `msg_id`s from a single counter.
-pub struct Outbox<W: Write> {
+///
+/// `W` may be unsized: a node's `Outbox<W>` is handed to its services as an
+/// [`Outbox<dyn Write>`](Out), so that services need not be generic over the writer.
+pub struct Outbox<W: Write + ?Sized> {
     node_id: String,
     next_msg_id: u64,
     out: W,
 }
+
+/// An outbox of any writer, as services see it.
+pub type Out<'a> = Outbox<dyn Write + 'a>;
 
 impl<W: Write> Outbox<W> {
     /// An outbox writing to `out`; the node id is learned at `init`.
@@ -20,7 +26,9 @@ impl<W: Write> Outbox<W> {
             out,
         }
     }
+}
 
+impl<W: Write + ?Sized> Outbox<W> {
     /// Sets the id written as `src` of every message.
     pub fn set_node_id(&mut self, id: &str) {
         self.node_id = id.to_owned();

@@ -7,7 +7,9 @@
 //! every live server after the same chunk, and so that deletions never take a chunk below
 //! its target.
 
+use crate::bug::Bug;
 use crate::message::{body, Envelope, RpcError};
+use crate::service::{Answer, Context, Service, Setup, Shared};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -253,6 +255,46 @@ fn is_alive(record: &ServerRecord, now_ms: i64, bugs: MasterBugs) -> bool {
         && bugs
             .dead_after()
             .is_none_or(|after| now_ms - record.last_heartbeat_ms < after)
+}
+
+/// The `heartbeat` workload (seed 003): a GFS master answering `heartbeat` and
+/// `server_status`, on the node's (drifted) clock.
+#[derive(Debug, Default)]
+pub struct HeartbeatService {
+    master: Master,
+}
+
+impl Service for HeartbeatService {
+    fn name(&self) -> &'static str {
+        "heartbeat"
+    }
+
+    fn about(&self) -> &'static str {
+        "GFS master failure detection (seed 003)"
+    }
+
+    fn serves(&self, kind: &str, _shared: &Shared) -> bool {
+        matches!(kind, "heartbeat" | "server_status")
+    }
+
+    fn init(&mut self, setup: &Setup, _ctx: &mut Context) {
+        let bug = setup.bug("heartbeat");
+        self.master.set_bugs(MasterBugs {
+            never_dead: bug == Some(Bug::NeverDead),
+            hasty_death: bug == Some(Bug::HastyDeath),
+            delete_needed: bug == Some(Bug::DeleteNeeded),
+            count_dead_chunks: bug == Some(Bug::CountDeadChunks),
+            never_revive: bug == Some(Bug::NeverRevive),
+        });
+    }
+
+    fn handle(&mut self, req: &Envelope, ctx: &mut Context) -> Answer {
+        let now = ctx.clock.now_ms();
+        match req.kind() {
+            "heartbeat" => self.master.heartbeat(req, now).map(Some),
+            _ => Ok(Some(self.master.status(now))),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,8 +18,10 @@
 //!
 //! A one-node cluster grants locally.
 
+use crate::bug::Bug;
 use crate::message::{body, Envelope, RpcError};
 use crate::outbox::Outbox;
+use crate::service::{Answer, Context, Service, Setup, Shared};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -113,7 +115,7 @@ impl Lease {
 
     /// `acquire_lease {duration_ms}`: grants at once on a one-node cluster; otherwise asks
     /// the peers and answers later (`Ok(None)`).
-    pub fn acquire<W: Write>(
+    pub fn acquire<W: Write + ?Sized>(
         &mut self,
         req: &Envelope,
         now_ms: i64,
@@ -193,7 +195,12 @@ impl Lease {
 
     /// `lease_request_ok` from a peer: counts it, and answers the client once a majority
     /// granted or refused.
-    pub fn answer<W: Write>(&mut self, msg: &Envelope, cluster: &Cluster, out: &mut Outbox<W>) {
+    pub fn answer<W: Write + ?Sized>(
+        &mut self,
+        msg: &Envelope,
+        cluster: &Cluster,
+        out: &mut Outbox<W>,
+    ) {
         let (Some(pending), Ok(round)) = (&mut self.pending, msg.int("round")) else {
             return;
         };
@@ -263,13 +270,13 @@ impl Lease {
     }
 
     /// Gives up an acquisition whose grants did not come in time.
-    pub fn tick<W: Write>(&mut self, now: Instant, out: &mut Outbox<W>) {
+    pub fn tick<W: Write + ?Sized>(&mut self, now: Instant, out: &mut Outbox<W>) {
         if self.pending.as_ref().is_some_and(|p| p.deadline <= now) {
             self.give_up("a majority did not answer in time", out);
         }
     }
 
-    fn give_up<W: Write>(&mut self, why: &str, out: &mut Outbox<W>) {
+    fn give_up<W: Write + ?Sized>(&mut self, why: &str, out: &mut Outbox<W>) {
         let Some(pending) = self.pending.take() else {
             return;
         };
@@ -311,6 +318,82 @@ impl Lease {
             round,
             until,
         });
+    }
+}
+
+/// The `lease` workload (seed 000): `acquire_lease`, `check_lease`, and the grants between
+/// nodes (`lease_request`, its `lease_request_ok`, `lease_release`).
+#[derive(Debug, Default)]
+pub struct LeaseService {
+    lease: Lease,
+}
+
+impl Service for LeaseService {
+    fn name(&self) -> &'static str {
+        "lease"
+    }
+
+    fn about(&self) -> &'static str {
+        "Time-based leases (seed 000)"
+    }
+
+    fn serves(&self, kind: &str, _shared: &Shared) -> bool {
+        matches!(
+            kind,
+            "acquire_lease" | "check_lease" | "lease_request" | "lease_release"
+        )
+    }
+
+    fn replies(&self) -> &'static [&'static str] {
+        &["lease_request_ok"]
+    }
+
+    fn init(&mut self, setup: &Setup, _ctx: &mut Context) {
+        let bug = setup.bug("lease");
+        self.lease.set_guard_ms(setup.lease_guard_ms);
+        self.lease.set_local_grant(bug == Some(Bug::LocalGrant));
+        self.lease.set_renew_alone(bug == Some(Bug::RenewAlone));
+        self.lease
+            .set_stretch_check_ms(if bug == Some(Bug::StretchCheck) {
+                1000
+            } else {
+                0
+            });
+    }
+
+    fn handle(&mut self, req: &Envelope, ctx: &mut Context) -> Answer {
+        let now = ctx.clock.now_ms();
+        match req.kind() {
+            "acquire_lease" => {
+                let cluster = Cluster {
+                    me: ctx.me,
+                    peers: ctx.peers,
+                };
+                self.lease.acquire(req, now, &cluster, ctx.out)
+            }
+            "lease_release" => {
+                self.lease.release(req);
+                Ok(None)
+            }
+            "check_lease" => Ok(Some(self.lease.check(now))),
+            _ => self.lease.request(req, now).map(Some),
+        }
+    }
+
+    fn reply(&mut self, msg: &Envelope, ctx: &mut Context) {
+        let cluster = Cluster {
+            me: ctx.me,
+            peers: ctx.peers,
+        };
+        self.lease.answer(msg, &cluster, ctx.out);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.lease.next_deadline()
+    }
+
+    fn tick(&mut self, now: Instant, ctx: &mut Context) {
+        self.lease.tick(now, ctx.out);
     }
 }
 

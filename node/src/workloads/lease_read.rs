@@ -2,10 +2,65 @@
 //!
 //! A multi-node cluster serves lease reads from its Raft leader
 //! ([`crate::workloads::leader_lease`]); on a one-node cluster the node is trivially the
-//! leader and its lease always holds.
+//! leader and its lease always holds. The service serves Raft's key/value store too, on the
+//! [`Replica`](super::raft::Replica) it shares with `raft`.
 
+use super::raft::{RaftBugs, RaftService};
+use crate::bug::Bug;
 use crate::message::{body, Envelope, RpcError};
+use crate::service::{Answer, Context, Service, Setup, Shared};
 use serde_json::{json, Map, Value};
+
+/// The `lease-read` workload (seed 001): `lease_read_config`, `lease_read`, and everything
+/// the `raft` workload serves.
+#[derive(Debug, Default)]
+pub struct LeaseReadService {
+    /// `--bug unsafe-lease`: adopt a configuration the seed's rule calls unsafe.
+    unsafe_lease: bool,
+}
+
+impl Service for LeaseReadService {
+    fn name(&self) -> &'static str {
+        "lease-read"
+    }
+
+    fn about(&self) -> &'static str {
+        "Leader lease reads (seed 001)"
+    }
+
+    fn serves(&self, kind: &str, shared: &Shared) -> bool {
+        matches!(kind, "lease_read" | "lease_read_config") || shared.replica.serves(kind)
+    }
+
+    /// Reads its own defects and, since it runs Raft, Raft's.
+    fn init(&mut self, setup: &Setup, ctx: &mut Context) {
+        let bug = setup.bug("lease-read");
+        self.unsafe_lease = bug == Some(Bug::UnsafeLease);
+        let own = RaftBugs {
+            expired_lease: bug == Some(Bug::ExpiredLease),
+            hidden_round_trip: bug == Some(Bug::HiddenRoundTrip),
+            ignore_leader_lease: bug == Some(Bug::IgnoreLeaderLease),
+            ..RaftBugs::default()
+        };
+        let (raft, forget_state) = RaftService::bugs(setup);
+        ctx.replica.want(raft.or(own), forget_state, setup.pinned);
+    }
+
+    fn handle(&mut self, req: &Envelope, ctx: &mut Context) -> Answer {
+        match req.kind() {
+            "lease_read_config" => {
+                let judged = LeaseConfig::judge(req)?;
+                if judged.safe || self.unsafe_lease {
+                    ctx.replica
+                        .adopt_lease_config(judged.config, ctx.data, ctx.rng)?;
+                }
+                Ok(Some(judged.reply))
+            }
+            "lease_read" => ctx.replica.lease_read(req, ctx.out, ctx.rng),
+            _ => ctx.replica.handle(req, ctx.out, ctx.rng),
+        }
+    }
+}
 
 /// A lease configuration: what a leader may count on and what the cluster promises it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! One module per workload; each holds its state and answers its own messages.
+//! One module per workload; each holds its state and its [`crate::service::Service`], which
+//! answers its own messages. `kv` and `leader_lease` are parts `raft` and `lease-read` use.
 
 pub mod heartbeat;
 pub mod kv;

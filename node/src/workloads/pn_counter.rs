@@ -5,7 +5,10 @@
 //! once the node has any state to share (peers with state gossip to it anyway), which keeps a
 //! node that serves another workload silent.
 
+use crate::bug::Bug;
 use crate::message::{body, Envelope, RpcError};
+use crate::persist::DataDir;
+use crate::service::{Answer, Context, Service, Setup, Shared};
 use rand::seq::index::sample;
 use rand::Rng;
 use serde_json::{json, Map, Value};
@@ -16,6 +19,8 @@ use std::time::{Duration, Instant};
 pub const GOSSIP_INTERVAL: Duration = Duration::from_millis(100);
 /// Peers contacted per round.
 pub const GOSSIP_FANOUT: usize = 2;
+/// Where the counter keeps its state in `NODE_DATA_DIR`.
+const COUNTER_FILE: &str = "pn-counter.json";
 
 /// Grow-only counts per node id.
 type Counts = BTreeMap<String, u64>;
@@ -246,6 +251,89 @@ impl PnCounter {
                 self.convergence_ms = Some(since.elapsed().as_millis() as u64);
                 self.unconverged_since = None;
             }
+        }
+    }
+}
+
+/// The `pn-counter` workload (seed 004): `add`, `read`, `gossip_status`, and `replicate`
+/// gossip between nodes; the counter is kept in `NODE_DATA_DIR`.
+#[derive(Debug, Default)]
+pub struct CounterService {
+    counter: PnCounter,
+    /// Where the counter is kept: nowhere without a data folder or under
+    /// `--bug forget-increments`.
+    data: Option<DataDir>,
+}
+
+impl CounterService {
+    /// Persists the counter before an add is acknowledged, so a restarted node never
+    /// counts its own increments from zero again (peers' larger maximum would hide them).
+    fn save(&self) -> Result<(), RpcError> {
+        match &self.data {
+            Some(data) => data
+                .save(COUNTER_FILE, &self.counter.snapshot())
+                .map_err(|e| RpcError {
+                    code: 13,
+                    text: format!("could not persist the counter: {e}"),
+                }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Service for CounterService {
+    fn name(&self) -> &'static str {
+        "pn-counter"
+    }
+
+    fn about(&self) -> &'static str {
+        "PN-counter replicated by gossip (seed 004)"
+    }
+
+    fn serves(&self, kind: &str, _shared: &Shared) -> bool {
+        matches!(kind, "add" | "read" | "replicate" | "gossip_status")
+    }
+
+    /// Reads its defects and merges back the counter an earlier run saved.
+    fn init(&mut self, setup: &Setup, ctx: &mut Context) {
+        let bug = setup.bug("pn-counter");
+        let merge = match bug {
+            Some(Bug::OverwriteMerge) => Merge::Overwrite,
+            Some(Bug::DoubleCount) => Merge::Sum,
+            _ => Merge::Maximum,
+        };
+        self.counter
+            .set_behaviour(merge, bug != Some(Bug::NoGossip));
+        self.data = ctx
+            .data
+            .filter(|_| bug != Some(Bug::ForgetIncrements))
+            .cloned();
+        if let Some(saved) = self.data.as_ref().and_then(|d| d.load(COUNTER_FILE)) {
+            self.counter.restore(&saved, ctx.peers);
+        }
+    }
+
+    fn handle(&mut self, req: &Envelope, ctx: &mut Context) -> Answer {
+        match req.kind() {
+            "add" => {
+                let reply = self.counter.add(req, ctx.me, ctx.peers)?;
+                self.save()?;
+                Ok(Some(reply))
+            }
+            "read" => Ok(Some(self.counter.read())),
+            "replicate" => self.counter.replicate(req, ctx.peers).map(Some),
+            _ => Ok(Some(self.counter.status(ctx.peers))),
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.counter.next_deadline()
+    }
+
+    /// Gossips (fire and forget: no `msg_id`) when a round is due.
+    fn tick(&mut self, now: Instant, ctx: &mut Context) {
+        for (peer, gossip) in self.counter.tick(now, ctx.peers, ctx.rng) {
+            ctx.out.send_unnumbered(&peer, gossip);
         }
     }
 }
