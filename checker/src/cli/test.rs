@@ -27,7 +27,8 @@ pub struct TestArgs {
     /// The workload.
     #[arg(long, short = 'w', value_parser = Workload::parser())]
     pub workload: Workload,
-    /// The node's command line, split like a shell would. Default: the bundled reference node.
+    /// The node's command line, split like a shell would. Default: the bundled reference node,
+    /// serving only this workload (`eddy node --workload NAME`).
     #[arg(long = "bin", value_name = "COMMAND")]
     pub bin: Option<String>,
     /// Nodes in the cluster (ids n1..). Default: 6 for heartbeat (the master and five chunk
@@ -200,7 +201,7 @@ impl TestArgs {
     fn config(&self) -> Result<SimConfig, Error> {
         let command = match &self.bin {
             Some(line) => NodeCommand::parse(line).map_err(Error::Usage)?,
-            None => NodeCommand::reference(),
+            None => NodeCommand::reference_for(self.workload.name()),
         };
         let check = |ok: bool, what: &str| {
             if ok {

@@ -32,6 +32,15 @@ impl NodeCommand {
         }
     }
 
+    /// The bundled reference node serving only `workload` (`node --workload NAME`): every
+    /// message type means what that workload says (a `read` is never the other
+    /// workload's), and any other workload's request is refused.
+    pub fn reference_for(workload: &str) -> NodeCommand {
+        let mut command = NodeCommand::reference();
+        command.args.extend(["--workload".into(), workload.into()]);
+        command
+    }
+
     /// The command line, quoted so that it can be pasted into a shell.
     pub fn display(&self) -> String {
         let mut words = vec![self.program.as_str()];

@@ -124,6 +124,12 @@ mod tests {
     }
 
     #[test]
+    fn the_reference_node_serves_every_workload_by_the_same_name() {
+        let checker: Vec<&str> = ALL.iter().map(|w| w.name()).collect();
+        assert_eq!(eddy_node::services::names(), checker);
+    }
+
+    #[test]
     fn names_are_unique_and_flags_do_not_clash() {
         let names: std::collections::BTreeSet<&str> = ALL.iter().map(|w| w.name()).collect();
         assert_eq!(names.len(), ALL.len());
