@@ -386,11 +386,8 @@ pub fn run_one(
         show(p);
     };
     let driver = workload.driver(&cfg.workload_options).map_err(UsageError)?;
-    let output = match driver {
-        Some(driver) => run(cfg, driver, &show),
-        None => crate::sim::servers::run(cfg, &show),
-    }
-    .map_err(|e| UsageError(format!("cannot write the store: {e}")))?;
+    let output =
+        run(cfg, driver, &show).map_err(|e| UsageError(format!("cannot write the store: {e}")))?;
     turn.borrow_mut().take();
     let nodes: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
     let record = Record {
