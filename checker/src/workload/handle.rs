@@ -44,9 +44,16 @@ pub trait Erased: Send + Sync {
     fn reproduce(&self, cfg: &SimConfig) -> Vec<String>;
 }
 
-/// The workload's own options out of a run's options.
+/// The workload's own options out of a run's options. Options that serialize as null
+/// (a workload without options, `()`) are stored as an empty object: that reads back as
+/// null.
 fn own<S: Spec>(run: &WorkloadOptions) -> Result<S::Options, String> {
-    serde_json::from_value(Value::Object(run.own.clone())).map_err(|e| {
+    let object = serde_json::from_value(Value::Object(run.own.clone()));
+    let read = match object {
+        Err(_) if run.own.is_empty() => serde_json::from_value(Value::Null).or(object),
+        read => read,
+    };
+    read.map_err(|e| {
         format!(
             "the options of the run are not {}'s: {e}",
             std::any::type_name::<S>()
