@@ -309,11 +309,8 @@ pub fn run_one(
     let driver = workload
         .driver(&cfg.workload_options)
         .map_err(Error::Usage)?;
-    let output = match driver {
-        Some(driver) => run(cfg, driver, &show),
-        None => crate::sim::servers::run(cfg, &show),
-    }
-    .map_err(|e| Error::Io(format!("cannot write the store: {e}")))?;
+    let output =
+        run(cfg, driver, &show).map_err(|e| Error::Io(format!("cannot write the store: {e}")))?;
     turn.borrow_mut().take();
     let mut store = output.store;
     let stop = match output.end {

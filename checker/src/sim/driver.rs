@@ -1,11 +1,13 @@
 //! What a workload does in a simulated run, as the router sees it: the next client
-//! operation, the quiet period and final phase, convergence probes, and how to tell which
-//! node leads.
+//! operation, the quiet period and final phase, convergence probes, how to tell which
+//! node leads, and the peers eddy plays itself ([`Peers`], on the [`Wire`] the router
+//! gives them).
 
+use crate::history::HistoryEvent;
 use crate::protocol::Message;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One client request: which node it goes to and its body (without `msg_id`).
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +39,9 @@ pub enum Next {
     Op(Op),
     /// A round is over: let operations in flight finish, then measure convergence.
     EndOfRound,
+    /// Nothing for eddy's clients, now or later: the workload's traffic comes from the
+    /// peers eddy plays ([`Driver::peers`]), and the running phase lasts its time limit.
+    Idle,
     /// The workload has run every operation it meant to.
     Done,
 }
@@ -68,6 +73,61 @@ pub trait Driver: Send {
     fn leader_sign(&self, _message: &Message) -> Option<LeaderSign> {
         None
     }
+    /// The peers eddy plays in this run, given the run's node ids; `None` (the default)
+    /// when every node is a real process and eddy plays only clients.
+    fn peers(&mut self, _ids: &[String]) -> Option<Box<dyn Peers>> {
+        None
+    }
+}
+
+/// Peers eddy plays itself (heartbeat's chunk servers and status client). No process is
+/// started for a played node; every message a real node writes to a played endpoint comes
+/// to [`Peers::on_message`], straight (past the network model) and without a `net.jsonl`
+/// line, as replies to eddy's clients do; the peers write as themselves, on timers they ask
+/// for, through the [`Wire`]. Their timers fire in the running phase only. Nemesis faults
+/// planned for a played node are left out: the peers make their own (silences, returns).
+pub trait Peers: Send {
+    /// The endpoints eddy plays: node ids of the run, for which no process is started, and
+    /// client ids, whose messages come here instead of to eddy's clients.
+    fn played(&self) -> Vec<String>;
+    /// The running phase began ([`Wire::t0`]): draw what the peers need and ask for their
+    /// first timers.
+    fn start(&mut self, wire: &mut dyn Wire);
+    /// The timer asked for at `at` with `token` is due.
+    fn on_timer(&mut self, at: Instant, token: u64, wire: &mut dyn Wire);
+    /// A real node wrote `message` to a played endpoint.
+    fn on_message(&mut self, message: &Message, wire: &mut dyn Wire);
+    /// A real node exited on its own (the router recorded the crash).
+    fn on_crash(&mut self, _node: &str, _wire: &mut dyn Wire) {}
+    /// The peers' own faults in force, in words, for the progress line.
+    fn faults(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// What played peers can do: the router's side of [`Peers`].
+pub trait Wire {
+    /// The workload's random stream, the one [`Driver::next_op`] draws from.
+    fn rng(&mut self) -> &mut ChaCha8Rng;
+    /// When the running phase began.
+    fn t0(&self) -> Instant;
+    /// How long the running phase lasts at most (`--time-limit`).
+    fn time_limit(&self) -> Duration;
+    /// How long a request waits for its reply (`--timeout`).
+    fn request_timeout(&self) -> Duration;
+    /// A fresh `msg_id` from the counter of every message eddy writes.
+    fn msg_id(&mut self) -> u64;
+    /// Writes the message `body` from `src` to the real node `dest`; false when `dest` is no
+    /// running real node.
+    fn send(&mut self, src: &str, dest: &str, body: Value) -> bool;
+    /// Asks for [`Peers::on_timer`] with `token` at `at`. Timers due at one instant fire in
+    /// the order of their tokens; those due once the running phase is over never fire.
+    fn at(&mut self, at: Instant, token: u64);
+    /// Appends `event` to the history; an event of a client process other than an invoke
+    /// completes an operation (counted in the progress line).
+    fn record(&mut self, event: HistoryEvent);
+    /// Ends the running phase now.
+    fn end_running(&mut self);
 }
 
 /// What a node's message says about leadership.

@@ -8,7 +8,6 @@ pub mod nemesis;
 pub mod network;
 pub mod probe;
 pub mod router;
-pub mod servers;
 
 use crate::contract::Contract;
 use crate::process::NodeCommand;

@@ -35,7 +35,7 @@ pub trait Erased: Send + Sync {
         context: &Context,
     ) -> Result<Map<String, Value>, String>;
     /// [`Spec::driver`].
-    fn driver(&self, run: &WorkloadOptions) -> Result<Option<Box<dyn Driver>>, String>;
+    fn driver(&self, run: &WorkloadOptions) -> Result<Box<dyn Driver>, String>;
     /// [`Spec::checks`].
     fn checks(&self, run: &WorkloadOptions, record: &Record) -> Result<Vec<CheckResult>, String>;
     /// [`Spec::pictures`].
@@ -94,7 +94,7 @@ impl<S: Spec> Erased for S {
             ),
         }
     }
-    fn driver(&self, run: &WorkloadOptions) -> Result<Option<Box<dyn Driver>>, String> {
+    fn driver(&self, run: &WorkloadOptions) -> Result<Box<dyn Driver>, String> {
         Ok(Spec::driver(self, &own(self, run)?, run))
     }
     fn checks(&self, run: &WorkloadOptions, record: &Record) -> Result<Vec<CheckResult>, String> {
@@ -181,9 +181,9 @@ impl Workload {
         self.0.options(&flags.0, context)
     }
 
-    /// The client side of a simulated run; `None` for a workload whose peers eddy plays
-    /// on a loop of their own.
-    pub fn driver(self, run: &WorkloadOptions) -> Result<Option<Box<dyn Driver>>, String> {
+    /// The workload's side of a simulated run: its clients' operations and the peers eddy
+    /// plays for it.
+    pub fn driver(self, run: &WorkloadOptions) -> Result<Box<dyn Driver>, String> {
         self.0.driver(run)
     }
 

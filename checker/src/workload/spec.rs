@@ -41,9 +41,9 @@ pub trait Spec: Send + Sync + 'static {
     fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script;
     /// The run's options from the flags.
     fn options(&self, flags: Self::Flags, context: &Context) -> Result<Self::Options, String>;
-    /// The client side of a simulated run; `None` for a workload run on the loop where
-    /// eddy plays peers itself ([`crate::sim::servers`]).
-    fn driver(&self, options: &Self::Options, run: &WorkloadOptions) -> Option<Box<dyn Driver>>;
+    /// The workload's side of a simulated run: its clients' operations, and the peers eddy
+    /// plays for it, if any ([`Driver::peers`]).
+    fn driver(&self, options: &Self::Options, run: &WorkloadOptions) -> Box<dyn Driver>;
     /// Its own checks over a run's record (the generic ones run besides).
     fn checks(
         &self,

@@ -65,8 +65,8 @@ impl Spec for Echo {
         Ok(NoOptions {})
     }
 
-    fn driver(&self, _options: &NoOptions, _run: &WorkloadOptions) -> Option<Box<dyn Driver>> {
-        Some(Box::new(Echoes))
+    fn driver(&self, _options: &NoOptions, _run: &WorkloadOptions) -> Box<dyn Driver> {
+        Box::new(Echoes)
     }
 
     fn checks(

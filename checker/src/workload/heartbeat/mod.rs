@@ -5,6 +5,7 @@
 //! may give.
 
 mod check;
+mod driver;
 mod generate;
 
 use super::{Context, Spec};
@@ -99,12 +100,8 @@ impl Spec for Heartbeat {
         })
     }
 
-    fn driver(
-        &self,
-        _options: &HeartbeatOptions,
-        _run: &WorkloadOptions,
-    ) -> Option<Box<dyn Driver>> {
-        None
+    fn driver(&self, _options: &HeartbeatOptions, _run: &WorkloadOptions) -> Box<dyn Driver> {
+        Box::new(driver::Servers)
     }
 
     fn checks(

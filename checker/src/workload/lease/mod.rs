@@ -68,8 +68,8 @@ impl Spec for Lease {
         Ok(NoOptions {})
     }
 
-    fn driver(&self, _options: &NoOptions, _run: &WorkloadOptions) -> Option<Box<dyn Driver>> {
-        Some(Box::new(driver::Leases::default()))
+    fn driver(&self, _options: &NoOptions, _run: &WorkloadOptions) -> Box<dyn Driver> {
+        Box::new(driver::Leases::default())
     }
 
     /// No two holders at one real instant, and `check_lease` answers that agree with the

@@ -144,12 +144,8 @@ impl Spec for LeaseRead {
         })
     }
 
-    fn driver(
-        &self,
-        options: &LeaseReadOptions,
-        _run: &WorkloadOptions,
-    ) -> Option<Box<dyn Driver>> {
-        Some(Box::new(driver::LeaseReads::new(options.lease)))
+    fn driver(&self, options: &LeaseReadOptions, _run: &WorkloadOptions) -> Box<dyn Driver> {
+        Box::new(driver::LeaseReads::new(options.lease))
     }
 
     fn checks(

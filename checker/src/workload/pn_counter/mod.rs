@@ -132,8 +132,8 @@ impl Spec for PnCounter {
         })
     }
 
-    fn driver(&self, options: &PnCounterOptions, run: &WorkloadOptions) -> Option<Box<dyn Driver>> {
-        Some(Box::new(driver::Adds::new(*options, run.contract)))
+    fn driver(&self, options: &PnCounterOptions, run: &WorkloadOptions) -> Box<dyn Driver> {
+        Box::new(driver::Adds::new(*options, run.contract))
     }
 
     fn checks(

@@ -175,8 +175,8 @@ impl Spec for Raft {
         })
     }
 
-    fn driver(&self, options: &RaftOptions, _run: &WorkloadOptions) -> Option<Box<dyn Driver>> {
-        Some(Box::new(driver::RaftKv::new(options)))
+    fn driver(&self, options: &RaftOptions, _run: &WorkloadOptions) -> Box<dyn Driver> {
+        Box::new(driver::RaftKv::new(options))
     }
 
     fn checks(
