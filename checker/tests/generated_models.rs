@@ -64,7 +64,19 @@ fn mutate(expected: &mut Value) -> Option<String> {
         status.push_str("-mutated");
         return Some("status".into());
     }
-    None
+    // Any other workload: the first field the model fills in itself (a payload echoed).
+    let (field, value) = body.iter_mut().find(|(k, v)| {
+        !matches!(k.as_str(), "type" | "in_reply_to" | "msg_id") && !is_matcher(v)
+    })?;
+    *value = serde_json::json!({"mutated": value.clone()});
+    Some(field.clone())
+}
+
+/// True for a `$` matcher object, which accepts a range of values instead of naming one.
+fn is_matcher(value: &Value) -> bool {
+    value
+        .as_object()
+        .is_some_and(|o| o.keys().any(|k| k.starts_with('$')))
 }
 
 #[test]
