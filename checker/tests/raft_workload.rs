@@ -182,7 +182,7 @@ fn a_node_written_for_maelstrom_runs_unchanged_and_is_judged_alike() {
     let linearizable = &results["checks"][0];
     assert_eq!(linearizable["name"], "linearizable");
     assert!(
-        linearizable["figures"]["operations"].as_u64().unwrap_or(0) > 50,
+        linearizable["figures"]["operations"].as_u64().unwrap_or(0) > 10,
         "the node served clients: {linearizable}"
     );
     assert!(
