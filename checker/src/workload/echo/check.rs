@@ -59,28 +59,20 @@ mod tests {
     use serde_json::Value;
 
     fn record(pairs: &[(Value, Value)]) -> Record {
-        let mut history = Vec::new();
-        for (i, (sent, back)) in pairs.iter().enumerate() {
-            let f = "echo";
-            let mut invoke = HistoryEvent::new(
-                Process::Client(1),
-                Some("n1".into()),
-                EventType::Invoke,
-                f,
-                json!({"type": "echo", "echo": sent, "msg_id": i}),
-            );
-            invoke.time = (2 * i as u64) * 1_000_000;
-            let reply = json!({"type": "echo_ok", "echo": back, "in_reply_to": i});
-            let mut done = HistoryEvent::new(
-                Process::Client(1),
-                Some("n1".into()),
-                EventType::Ok,
-                f,
-                reply,
-            );
-            done.time = (2 * i as u64 + 1) * 1_000_000;
-            history.extend([invoke, done]);
-        }
+        let client = || Process::Client(1);
+        let history = pairs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (sent, back))| {
+                let at = 2 * i as u64;
+                let request = json!({"type": "echo", "echo": sent, "msg_id": i});
+                let reply = json!({"type": "echo_ok", "echo": back, "in_reply_to": i});
+                [
+                    HistoryEvent::at_ms(at, client(), "n1", EventType::Invoke, "echo", request),
+                    HistoryEvent::at_ms(at + 1, client(), "n1", EventType::Ok, "echo", reply),
+                ]
+            })
+            .collect();
         Record {
             history,
             net: NetSummary::default(),
