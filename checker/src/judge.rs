@@ -2,7 +2,7 @@
 //! record -> checks -> pictures -> facts -> `results.json` (when the run is this command's)
 //! -> a [`RunSummary`] every reporter renders from.
 
-use crate::check::net::NetSummary;
+use crate::check::traffic::NetSummary;
 use crate::check::Record;
 use crate::error::Error;
 use crate::exit::Outcome;

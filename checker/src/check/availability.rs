@@ -212,7 +212,7 @@ mod tests {
         const READ: &[Schema] = &[Schema::of("read_ok", &[("value", Ty::Any)])];
         Catalogue::new([&READ])
     }
-    use crate::check::net::NetSummary;
+    use crate::check::traffic::NetSummary;
     use crate::history::{HistoryEvent, Process};
     use serde_json::{json, Value};
 

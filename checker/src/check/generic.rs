@@ -177,7 +177,7 @@ pub fn protocol(record: &Record) -> CheckResult {
                 + record
                     .net
                     .dropped
-                    .get(super::net::UNKNOWN_DESTINATION)
+                    .get(super::traffic::UNKNOWN_DESTINATION)
                     .unwrap_or(&0)
         ),
         Some(first) => format!(

@@ -62,7 +62,7 @@ pub fn figures(record: &Record) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::net::NetSummary;
+    use crate::check::traffic::NetSummary;
     use crate::history::{EventType, HistoryEvent, Process};
 
     fn stall(end_ms: u64, node: Option<&str>, ms: f64) -> HistoryEvent {

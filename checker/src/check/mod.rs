@@ -5,8 +5,8 @@ pub mod availability;
 pub mod generic;
 pub mod lag;
 pub mod linear;
-pub mod net;
 pub mod replies;
+pub mod traffic;
 
 use crate::history::HistoryEvent;
 use serde::{Deserialize, Serialize};
@@ -236,7 +236,7 @@ pub struct Record {
     /// `history.jsonl`, in order.
     pub history: Vec<HistoryEvent>,
     /// What `net.jsonl` holds, summed up.
-    pub net: net::NetSummary,
+    pub net: traffic::NetSummary,
     /// Node ids, `n1`..
     pub nodes: Vec<String>,
     /// The run folder, for checks that read `net.jsonl` message by message.

@@ -115,7 +115,7 @@ mod tests {
         const GRANT: &[Schema] = &[Schema::of("acquire_lease_ok", &[("expires_at", Ty::Int)])];
         Catalogue::new([&GRANT])
     }
-    use crate::check::net::NetSummary;
+    use crate::check::traffic::NetSummary;
     use crate::history::{EventType, HistoryEvent, Process};
 
     fn record(request: Value, reply: Value) -> Record {

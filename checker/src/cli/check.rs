@@ -2,7 +2,7 @@
 //! same [`judge`] as `eddy test`, minus `results.json`); or `--model kv` on a bare history.
 
 use crate::check::linear;
-use crate::check::net::NetSummary;
+use crate::check::traffic::NetSummary;
 use crate::error::Error;
 use crate::exit::Outcome;
 use crate::history::store::read_history;

@@ -58,7 +58,7 @@ pub struct RunOutput {
     /// The history, as written to the store.
     pub history: Vec<HistoryEvent>,
     /// The routed traffic, summed.
-    pub net: crate::check::net::NetSummary,
+    pub net: crate::check::traffic::NetSummary,
     /// The store.
     pub store: Store,
 }

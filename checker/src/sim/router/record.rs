@@ -2,7 +2,7 @@
 //! summed, the machine's stalls, and progress as the terminal shows it.
 
 use super::{Phase, Router};
-use crate::check::net::{NetFate, NetSummary, UNKNOWN_DESTINATION};
+use crate::check::traffic::{NetFate, NetSummary, UNKNOWN_DESTINATION};
 use crate::history::{EventType, HistoryEvent, Process, Store};
 use crate::sim::lag::LagMeter;
 use serde_json::Value;

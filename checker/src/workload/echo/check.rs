@@ -53,7 +53,7 @@ pub fn echoes(record: &Record) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::net::NetSummary;
+    use crate::check::traffic::NetSummary;
     use crate::check::Validity;
     use crate::history::{HistoryEvent, Process};
     use serde_json::Value;

@@ -459,7 +459,7 @@ fn ms(ns: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::net::NetSummary;
+    use crate::check::traffic::NetSummary;
 
     fn record(events: Vec<HistoryEvent>) -> Record {
         let mut history = vec![{

@@ -481,7 +481,7 @@ mod tests {
     fn judged(history: Vec<HistoryEvent>) -> CheckResult {
         final_value(&Record {
             history,
-            net: crate::check::net::NetSummary::default(),
+            net: crate::check::traffic::NetSummary::default(),
             nodes: vec!["n1".into(), "n2".into()],
             dir: None,
         })

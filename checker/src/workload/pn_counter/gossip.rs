@@ -297,7 +297,7 @@ mod tests {
         std::fs::write(dir.path().join("net.jsonl"), text).unwrap();
         let record = Record {
             history: vec![nemesis(1000, "n2", "kill"), nemesis(2000, "n2", "restart")],
-            net: crate::check::net::NetSummary::default(),
+            net: crate::check::traffic::NetSummary::default(),
             nodes: vec!["n1".into(), "n2".into()],
             dir: Some(dir.path().to_owned()),
         };
@@ -337,7 +337,7 @@ mod tests {
             history.extend([nemesis(3000, "n2", "kill"), nemesis(4000, "n2", "restart")]);
             let record = Record {
                 history,
-                net: crate::check::net::NetSummary::default(),
+                net: crate::check::traffic::NetSummary::default(),
                 nodes: vec!["n1".into(), "n2".into()],
                 dir: Some(dir.path().to_owned()),
             };

@@ -131,7 +131,7 @@ fn seconds(line: &Wire) -> f64 {
 /// What the tests of every wire check build their records from.
 #[cfg(test)]
 mod test_support {
-    use crate::check::net::NetSummary;
+    use crate::check::traffic::NetSummary;
     use crate::check::{CheckResult, Record};
     use crate::contract::Contract;
     use crate::history::event::{EventType, HistoryEvent};
