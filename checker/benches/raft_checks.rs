@@ -60,7 +60,7 @@ fn main() {
     }
     std::fs::write(run.join("net.jsonl"), &net).unwrap();
     let nodes: Vec<String> = (1..=NODES).map(|i| format!("n{i}")).collect();
-    let results = json!({"valid": "unknown", "workload": "raft", "seed": 9, "nodes": nodes, "options": {}, "reproduce": ""});
+    let results = json!({"valid": "unknown", "workload": "raft", "seed": 9, "nodes": nodes, "options": {"workload_options": {"contract": "maelstrom"}}, "reproduce": ""});
     std::fs::write(run.join("results.json"), results.to_string()).unwrap();
     let lines = net.lines().count();
     let run_check = child::measure(
