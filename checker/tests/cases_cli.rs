@@ -8,6 +8,11 @@ use support::{eddy, eddy_cases_on_fixture, fixture, text};
 
 /// The bundled cases: how many there are, and how many need `--contract seed`.
 const BUNDLED: usize = 48;
+
+/// How many workloads `--generate N` generates N cases for: every registered one.
+fn workloads() -> usize {
+    eddy::workload::Workload::all().count()
+}
 const SEED_ONLY: usize = 17;
 
 #[test]
@@ -113,11 +118,13 @@ fn thousands_of_generated_cases_pass_on_the_reference_node() {
     ]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("1500 passed, 0 failed, 0 skipped"), "{all}");
+    let passed = format!("{} passed, 0 failed, 0 skipped", 300 * workloads());
+    assert!(all.contains(&passed), "{all}");
     let out = eddy(&["cases", "--generate", "100", "--seed", "7"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("500 passed, 0 failed, 0 skipped"), "{all}");
+    let passed = format!("{} passed, 0 failed, 0 skipped", 100 * workloads());
+    assert!(all.contains(&passed), "{all}");
 }
 
 #[test]
@@ -277,7 +284,8 @@ fn a_node_written_the_maelstrom_way_passes_generated_cases_without_seed_steps() 
     let out = eddy_cases_on(&maelstrom_node(""), &["--generate", "8", "--seed", "21"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("40 passed, 0 failed, 0 skipped"), "{all}");
+    let passed = format!("{} passed, 0 failed, 0 skipped", 8 * workloads());
+    assert!(all.contains(&passed), "{all}");
 }
 
 #[test]
@@ -474,10 +482,15 @@ fn json_sources(path: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// How many of `total` cases shard `shard` of 3 takes (positions i with i % 3 == shard - 1).
+fn mine_count(total: usize, shard: usize) -> usize {
+    (0..total).filter(|i| i % 3 == shard - 1).count()
+}
+
 #[test]
 fn the_shards_of_a_suite_run_each_case_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    // The bundled cases and 15 generated ones: 63 cases, every one run under the seed
+    // The bundled cases and 3 generated per workload, every one run under the seed
     // contract.
     let suite = [
         "--contract",
@@ -494,7 +507,8 @@ fn the_shards_of_a_suite_run_each_case_exactly_once() {
     let out = eddy(&args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let mut all = json_sources(&everything);
-    assert_eq!(all.len(), BUNDLED + 15);
+    let total = BUNDLED + 3 * workloads();
+    assert_eq!(all.len(), total);
     let mut from_shards = Vec::new();
     for (k, partition) in ["1/3", "count:2/3", "3/3"].into_iter().enumerate() {
         let json = dir.path().join(format!("shard-{k}.json"));
@@ -514,16 +528,24 @@ fn the_shards_of_a_suite_run_each_case_exactly_once() {
         assert_eq!(out.status.code(), Some(0), "{partition}: {shown}");
         let shard = k + 1;
         assert!(
-            shown.contains(&format!("shard {shard}/3: 21 of 63 cases\n")),
+            shown.contains(&format!(
+                "shard {shard}/3: {} of {total} cases\n",
+                mine_count(total, shard)
+            )),
             "{partition}: {shown}"
         );
-        assert!(shown.contains("21 passed, 0 failed, 0 skipped"), "{shown}");
+        let passed = format!("{} passed, 0 failed, 0 skipped", mine_count(total, shard));
+        assert!(shown.contains(&passed), "{shown}");
         // Both reports hold the shard's cases and only those.
         let mine = json_sources(&json);
-        assert_eq!(mine.len(), 21, "{partition}: {mine:?}");
+        assert_eq!(
+            mine.len(),
+            mine_count(total, shard),
+            "{partition}: {mine:?}"
+        );
         let xml = std::fs::read_to_string(&junit).unwrap();
         let report = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
-        assert_eq!(report.tests, 21);
+        assert_eq!(report.tests, mine_count(total, shard));
         let classnames: Vec<String> = report.test_suites[0]
             .test_cases
             .iter()
