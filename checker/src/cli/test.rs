@@ -14,7 +14,7 @@ use crate::sim::network::{LatencyDist, NetworkConfig};
 use crate::sim::router::{run, Progress, RunEnd};
 use crate::sim::SimConfig;
 use crate::sim::WorkloadOptions;
-use crate::workload::{Context, Workload, WorkloadFlags};
+use crate::workload::{default_help, Context, Workload, WorkloadFlags};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,24 +31,21 @@ pub struct TestArgs {
     /// serving only this workload (`eddy node --workload NAME`).
     #[arg(long = "bin", value_name = "COMMAND")]
     pub bin: Option<String>,
-    /// Nodes in the cluster (ids n1..). Default: 6 for heartbeat (the master and five chunk
-    /// servers), 5 for raft (candidates compete), else 3.
-    #[arg(long)]
+    /// Nodes in the cluster (ids n1..). Default: the workload's (see --help).
+    #[arg(long, long_help = default_help("Nodes in the cluster (ids n1..)", |d| d.node_count as f64))]
     pub node_count: Option<usize>,
-    /// Seconds of client operations (after every node answered init). Default: 35 for
-    /// heartbeat (one silence past the 15 s deadline and a return), else 10.
-    #[arg(long)]
+    /// Seconds of client operations (after every node answered init). Default: the
+    /// workload's (see --help).
+    #[arg(long, long_help = default_help("Seconds of client operations (after every node answered init)", |d| d.time_limit))]
     pub time_limit: Option<f64>,
-    /// Operations per second over all clients. Default: 150 for pn-counter (its 1000 adds
-    /// fit in 10 s), else 50.
-    #[arg(long)]
+    /// Operations per second over all clients. Default: the workload's (see --help).
+    #[arg(long, long_help = default_help("Operations per second over all clients", |d| d.rate))]
     pub rate: Option<f64>,
     /// Simulated clients, each with at most one request in flight.
     #[arg(long, default_value_t = 5)]
     pub concurrency: usize,
-    /// Mean one-way latency between nodes, in ms. Default: 10 for raft under the seed
-    /// contract (candidates collide only when their requests cross), else 0.
-    #[arg(long)]
+    /// Mean one-way latency between nodes, in ms. Default: the workload's (see --help).
+    #[arg(long, long_help = default_help("Mean one-way latency between nodes, in ms", |d| d.latency_ms))]
     pub latency: Option<f64>,
     /// How latency is distributed around the mean.
     #[arg(long, value_enum, default_value = "exponential")]
@@ -61,18 +58,16 @@ pub struct TestArgs {
     /// Maelstrom's contract, only the faults Maelstrom injects for workloads it also has).
     #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = nemesis_words())]
     pub nemesis: Option<Vec<NemesisWord>>,
-    /// Seconds between nemesis actions (a fault, then its healing, and so on). Default: 3 for
-    /// lease-read (a cut-off leader's successor is elected within the fault), 1 for raft
-    /// under the seed contract, else 2.
-    #[arg(long)]
+    /// Seconds between nemesis actions (a fault, then its healing, and so on). Default: the
+    /// workload's (see --help).
+    #[arg(long, long_help = default_help("Seconds between nemesis actions (a fault, then its healing, and so on)", |d| d.nemesis_interval))]
     pub nemesis_interval: Option<f64>,
     /// Bound on every node's total clock offset under the drift fault, in ms.
     #[arg(long, default_value_t = 500)]
     pub max_drift_ms: i64,
     /// Seconds a client waits for a reply before its operation completes as `info`.
-    /// Default: 1 for lease-read, and for raft under the seed contract (a client stuck on a
-    /// cut-off leader comes back to the cluster within an election), else 5.
-    #[arg(long)]
+    /// Default: the workload's (see --help).
+    #[arg(long, long_help = default_help("Seconds a client waits for a reply before its operation completes as `info`", |d| d.timeout))]
     pub timeout: Option<f64>,
     /// The seed of every random choice. Default: random (always printed and stored).
     #[arg(long)]

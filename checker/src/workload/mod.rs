@@ -48,6 +48,30 @@ pub fn rules(contract: Contract) -> Rules {
     }
 }
 
+/// The long `--help` of a run-shape flag of `eddy test`: `what`, then the default most
+/// workloads share and every workload's own (`value` reads it from a workload's
+/// [`RunDefaults`](crate::sim::RunDefaults)), under each contract where they differ. Read
+/// from the registry, so it stays true as workloads come and go.
+pub fn default_help(what: &str, value: impl Fn(&crate::sim::RunDefaults) -> f64) -> String {
+    let base = value(&crate::sim::RunDefaults::default());
+    let own: Vec<String> = Workload::all()
+        .filter_map(|w| {
+            let maelstrom = value(&w.defaults(Contract::Maelstrom));
+            let seed = value(&w.defaults(Contract::Seed));
+            match (maelstrom == base && seed == base, maelstrom == seed) {
+                (true, _) => None,
+                (false, true) => Some(format!("{w} {maelstrom}")),
+                (false, false) => Some(format!("{w} {maelstrom} ({seed} under --contract seed)")),
+            }
+        })
+        .collect();
+    if own.is_empty() {
+        format!("{what}. Default: {base}.")
+    } else {
+        format!("{what}. Default: {base}; each workload's own where it differs (chosen to provoke its classic bugs, see docs/workloads.md): {}.", own.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +151,15 @@ mod tests {
     fn the_reference_node_serves_every_workload_by_the_same_name() {
         let checker: Vec<&str> = ALL.iter().map(|w| w.name()).collect();
         assert_eq!(eddy_node::services::names(), checker);
+    }
+
+    #[test]
+    fn run_shape_help_names_each_workload_whose_default_differs() {
+        let nodes = default_help("Nodes", |d| d.node_count as f64);
+        assert!(nodes.starts_with("Nodes. Default: 3;"), "{nodes}");
+        assert!(nodes.contains("heartbeat 6") && !nodes.contains("echo"), "{nodes}");
+        let latency = default_help("Latency", |d| d.latency_ms);
+        assert!(latency.contains("raft 0 (10 under --contract seed)"), "{latency}");
     }
 
     #[test]
