@@ -157,9 +157,15 @@ mod tests {
     fn run_shape_help_names_each_workload_whose_default_differs() {
         let nodes = default_help("Nodes", |d| d.node_count as f64);
         assert!(nodes.starts_with("Nodes. Default: 3;"), "{nodes}");
-        assert!(nodes.contains("heartbeat 6") && !nodes.contains("echo"), "{nodes}");
+        assert!(
+            nodes.contains("heartbeat 6") && !nodes.contains("echo"),
+            "{nodes}"
+        );
         let latency = default_help("Latency", |d| d.latency_ms);
-        assert!(latency.contains("raft 0 (10 under --contract seed)"), "{latency}");
+        assert!(
+            latency.contains("raft 0 (10 under --contract seed)"),
+            "{latency}"
+        );
     }
 
     #[test]
