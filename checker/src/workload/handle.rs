@@ -23,7 +23,7 @@ pub trait Erased: Send + Sync {
     /// [`Spec::defaults`].
     fn defaults(&self, contract: Contract) -> RunDefaults;
     /// [`Spec::schemas`].
-    fn schemas(&self) -> &'static [Schema];
+    fn schemas(&self) -> &'static [&'static [Schema]];
     /// [`Spec::script`].
     fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script;
     /// Adds the workload's flags to `eddy test`, under a heading of its own.
@@ -64,7 +64,7 @@ impl<S: Spec> Erased for S {
     fn defaults(&self, contract: Contract) -> RunDefaults {
         Spec::defaults(self, contract)
     }
-    fn schemas(&self) -> &'static [Schema] {
+    fn schemas(&self) -> &'static [&'static [Schema]] {
         Spec::schemas(self)
     }
     fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script {
@@ -149,7 +149,7 @@ impl Workload {
     }
 
     /// Required fields of the workload's messages.
-    pub fn schemas(self) -> &'static [Schema] {
+    pub fn schemas(self) -> &'static [&'static [Schema]] {
         self.0.schemas()
     }
 

@@ -37,7 +37,7 @@ pub static ALL: &[&dyn Erased] = &[
 /// The schemas of every workload's messages, for judging a node whose workload is not
 /// known (a case): a body must fit every schema of its type that applies.
 pub fn catalogue() -> Catalogue {
-    Catalogue::new(ALL.iter().map(|w| w.schemas()).collect::<Vec<_>>().iter())
+    Catalogue::new(ALL.iter().flat_map(|w| w.schemas()))
 }
 
 /// How `eddy cases` judges cases under `contract`: against every workload's schemas.

@@ -36,7 +36,12 @@ pub trait Spec: Send + Sync + 'static {
     fn defaults(&self, contract: Contract) -> RunDefaults;
     /// Required fields of its messages (replies to clients, and node-to-node messages the
     /// harness can observe).
-    fn schemas(&self) -> &'static [Schema];
+    /// Each list applies in full (lease-read's are its own and Raft's).
+    fn schemas(&self) -> &'static [&'static [Schema]];
+    /// The catalogue its replies are checked against: the protocol's schemas and its own.
+    fn catalogue(&self) -> crate::schema::Catalogue {
+        crate::schema::Catalogue::new(self.schemas())
+    }
     /// A random single-node script of `ops` requests, with the replies its model expects.
     fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script;
     /// The run's options from the flags.
@@ -68,7 +73,7 @@ pub fn run_checks(
     record: &Record,
 ) -> Result<Vec<CheckResult>, String> {
     let mut results = workload.checks(run, record)?;
-    let schemas = crate::schema::Catalogue::new([&workload.schemas()]);
+    let schemas = crate::schema::Catalogue::new(workload.schemas());
     results.extend(crate::check::generic::check(
         record,
         run.availability,

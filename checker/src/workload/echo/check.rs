@@ -2,6 +2,7 @@
 
 use crate::check::{CheckResult, Record};
 use crate::history::event::{operations, EventType};
+use crate::workload::Spec;
 use serde_json::json;
 
 /// Every answered echo came back unchanged; unknown when no echo was answered at all.
@@ -40,7 +41,7 @@ pub fn echoes(record: &Record) -> CheckResult {
             figures,
         );
     }
-    let ops_for_schema = crate::check::replies::unjudged(&super::catalogue(), &ops, &["echo"]);
+    let ops_for_schema = crate::check::replies::unjudged(&super::Echo.catalogue(), &ops, &["echo"]);
     CheckResult::from_witnesses(
         "echo",
         witnesses,

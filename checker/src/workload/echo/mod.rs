@@ -42,8 +42,8 @@ impl Spec for Echo {
         RunDefaults::default()
     }
 
-    fn schemas(&self) -> &'static [Schema] {
-        SCHEMAS
+    fn schemas(&self) -> &'static [&'static [Schema]] {
+        &[SCHEMAS]
     }
 
     /// `ops` echoes of varied payloads (strings as Maelstrom sends them, and other JSON
@@ -115,9 +115,4 @@ impl Driver for Echoes {
             })
             .collect()
     }
-}
-
-/// The schemas of this workload's messages, for judging its replies.
-fn catalogue() -> crate::schema::Catalogue {
-    crate::schema::Catalogue::new([&SCHEMAS])
 }

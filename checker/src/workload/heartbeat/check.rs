@@ -9,6 +9,7 @@
 
 use crate::check::{CheckResult, Record};
 use crate::history::event::{operations, EventType};
+use crate::workload::Spec;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -93,7 +94,8 @@ fn view(beats: &[Beat], from: f64, to: f64) -> View<'_> {
 pub fn checks(tolerance_ms: f64, record: &Record) -> Vec<CheckResult> {
     let beats = beats(record);
     let ops = operations(&record.history);
-    let unjudged = |kind: &str| crate::check::replies::unjudged(&super::catalogue(), &ops, &[kind]);
+    let unjudged =
+        |kind: &str| crate::check::replies::unjudged(&super::Heartbeat.catalogue(), &ops, &[kind]);
     vec![
         detection(&beats, record, tolerance_ms).and_unjudged(unjudged("server_status")),
         orders(&beats, record, tolerance_ms).and_unjudged(unjudged("heartbeat")),

@@ -82,8 +82,8 @@ impl Spec for Heartbeat {
         }
     }
 
-    fn schemas(&self) -> &'static [Schema] {
-        SCHEMAS
+    fn schemas(&self) -> &'static [&'static [Schema]] {
+        &[SCHEMAS]
     }
 
     fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script {
@@ -116,9 +116,4 @@ impl Spec for Heartbeat {
     fn reproduce(&self, options: &HeartbeatOptions, _cfg: &SimConfig) -> Vec<String> {
         vec!["--tolerance-ms".into(), options.tolerance_ms.to_string()]
     }
-}
-
-/// The schemas of this workload's messages, for judging its replies.
-fn catalogue() -> crate::schema::Catalogue {
-    crate::schema::Catalogue::new([&SCHEMAS])
 }

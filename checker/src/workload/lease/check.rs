@@ -11,6 +11,7 @@
 use crate::check::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType, HistoryEvent, Operation};
 use crate::history::Process;
+use crate::workload::Spec;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -175,7 +176,7 @@ pub fn checks(record: &Record) -> Vec<CheckResult> {
     let held = holdings(record, &clocks);
     let ops = operations(&record.history);
     let unjudged =
-        |kinds: &[&str]| crate::check::replies::unjudged(&super::catalogue(), &ops, kinds);
+        |kinds: &[&str]| crate::check::replies::unjudged(&super::Lease.catalogue(), &ops, kinds);
     vec![
         split_brain(&held, &clocks).and_unjudged(unjudged(&["acquire_lease", "check_lease"])),
         answers(&ops, &clocks).and_unjudged(unjudged(&["check_lease"])),

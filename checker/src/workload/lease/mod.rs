@@ -56,8 +56,8 @@ impl Spec for Lease {
         }
     }
 
-    fn schemas(&self) -> &'static [Schema] {
-        SCHEMAS
+    fn schemas(&self) -> &'static [&'static [Schema]] {
+        &[SCHEMAS]
     }
 
     fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script {
@@ -92,9 +92,4 @@ impl Spec for Lease {
     fn reproduce(&self, _options: &NoOptions, _cfg: &SimConfig) -> Vec<String> {
         Vec::new()
     }
-}
-
-/// The schemas of this workload's messages, for judging its replies.
-fn catalogue() -> crate::schema::Catalogue {
-    crate::schema::Catalogue::new([&SCHEMAS])
 }

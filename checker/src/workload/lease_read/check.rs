@@ -7,6 +7,7 @@ use crate::check::{linear, CheckResult, Record, Validity};
 use crate::history::event::{operations, Operation};
 use crate::history::EventType;
 use crate::workload::raft::wire::{self as raft, Wire};
+use crate::workload::Spec;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -222,7 +223,8 @@ fn zero_round_trips(record: &Record, ops: &[Operation], lines: &[Wire]) -> Check
             refuted[0]["why"].as_str().unwrap_or_default()
         )
     };
-    let unjudged = crate::check::replies::unjudged(&super::catalogue(), ops, &["lease_read"]);
+    let unjudged =
+        crate::check::replies::unjudged(&super::LeaseRead.catalogue(), ops, &["lease_read"]);
     if served == 0 && unjudged.is_empty() {
         return CheckResult::not_observed(
             "zero-round-trips",
@@ -315,7 +317,7 @@ fn config_answers(ops: &[Operation]) -> CheckResult {
     let figures =
         json!({"answers": answers, "unsafe_configurations": unsafe_ones, "unanswered": unanswered});
     let unjudged =
-        crate::check::replies::unjudged(&super::catalogue(), ops, &["lease_read_config"]);
+        crate::check::replies::unjudged(&super::LeaseRead.catalogue(), ops, &["lease_read_config"]);
     if answers == 0 && unjudged.is_empty() {
         let what = format!(
             "none of {unanswered} lease_read_config requests got a definite answer (timeouts and indefinite errors say nothing of the formula)"

@@ -66,6 +66,26 @@ impl Default for LeaseSettings {
     }
 }
 
+/// lease-read's own replies.
+const OWN_SCHEMAS: &[Schema] = &[
+    Schema::of(
+        "lease_read_ok",
+        &[
+            ("value", Ty::Any),
+            ("lease_valid", Ty::Bool),
+            ("network_round_trips", Ty::Count),
+        ],
+    ),
+    Schema::of(
+        "lease_read_config_ok",
+        &[
+            ("safe", Ty::Bool),
+            ("effective_lease_ms", Ty::Int),
+            ("reason", Ty::Str),
+        ],
+    ),
+];
+
 impl Spec for LeaseRead {
     type Flags = LeaseReadFlags;
     type Options = LeaseReadOptions;
@@ -99,28 +119,9 @@ impl Spec for LeaseRead {
         }
     }
 
-    fn schemas(&self) -> &'static [Schema] {
-        const OWN: &[Schema] = &[
-            Schema::of(
-                "lease_read_ok",
-                &[
-                    ("value", Ty::Any),
-                    ("lease_valid", Ty::Bool),
-                    ("network_round_trips", Ty::Count),
-                ],
-            ),
-            Schema::of(
-                "lease_read_config_ok",
-                &[
-                    ("safe", Ty::Bool),
-                    ("effective_lease_ms", Ty::Int),
-                    ("reason", Ty::Str),
-                ],
-            ),
-        ];
-        const ALL: &[Schema] =
-            &concat_schemas::<{ OWN.len() + raft::SCHEMAS.len() }>(OWN, raft::SCHEMAS);
-        ALL
+    /// Its own replies, and the register's and Raft's (`raft::SCHEMAS`).
+    fn schemas(&self) -> &'static [&'static [Schema]] {
+        &[OWN_SCHEMAS, raft::SCHEMAS]
     }
 
     fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script {
@@ -179,24 +180,4 @@ impl Spec for LeaseRead {
         }
         words
     }
-}
-
-/// `a` then `b`, in a constant.
-const fn concat_schemas<const N: usize>(a: &[Schema], b: &[Schema]) -> [Schema; N] {
-    let mut out = [Schema::of("", &[]); N];
-    let mut i = 0;
-    while i < a.len() {
-        out[i] = a[i];
-        i += 1;
-    }
-    while i < N {
-        out[i] = b[i - a.len()];
-        i += 1;
-    }
-    out
-}
-
-/// The schemas of this workload's messages, for judging its replies.
-fn catalogue() -> crate::schema::Catalogue {
-    crate::schema::Catalogue::new([&Spec::schemas(&LeaseRead)])
 }

@@ -4,6 +4,7 @@
 
 use crate::check::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType};
+use crate::workload::Spec;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -294,7 +295,7 @@ pub fn final_value(record: &Record) -> CheckResult {
         figures,
     }
     .and_unjudged(crate::check::replies::unjudged(
-        &super::catalogue(),
+        &super::PnCounter.catalogue(),
         &ops,
         &["read"],
     ))

@@ -6,6 +6,7 @@
 use crate::check::{CheckResult, Record, Validity};
 use crate::contract::Contract;
 use crate::history::event::{operations, EventType};
+use crate::workload::Spec;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
@@ -199,6 +200,7 @@ pub fn gossip_status(record: &Record, contract: Contract) -> CheckResult {
             ))
         })
         .collect();
+    let schemas = super::PnCounter.catalogue();
     for op in ops
         .iter()
         .filter(|op| op.invoke.f == "gossip_status" && op.outcome() == EventType::Ok)
@@ -208,7 +210,7 @@ pub fn gossip_status(record: &Record, contract: Contract) -> CheckResult {
         };
         answered += 1;
         let body = &reply.body;
-        if let Err(why) = crate::schema::Catalogue::new([&super::SCHEMAS]).check_body(body, None) {
+        if let Err(why) = schemas.check_body(body, None) {
             witnesses.push(json!({"node": node, "why": format!("{node}: {why}")}));
             continue;
         }

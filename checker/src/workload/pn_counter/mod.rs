@@ -101,8 +101,8 @@ impl Spec for PnCounter {
         }
     }
 
-    fn schemas(&self) -> &'static [Schema] {
-        SCHEMAS
+    fn schemas(&self) -> &'static [&'static [Schema]] {
+        &[SCHEMAS]
     }
 
     fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script {
@@ -160,9 +160,4 @@ impl Spec for PnCounter {
             options.convergence_target_ms.to_string(),
         ]
     }
-}
-
-/// The schemas of this workload's messages, for judging its replies.
-fn catalogue() -> crate::schema::Catalogue {
-    crate::schema::Catalogue::new([&Spec::schemas(&PnCounter)])
 }

@@ -146,8 +146,8 @@ impl Spec for Raft {
         }
     }
 
-    fn schemas(&self) -> &'static [Schema] {
-        SCHEMAS
+    fn schemas(&self) -> &'static [&'static [Schema]] {
+        &[SCHEMAS]
     }
 
     fn script(&self, rng: &mut ChaCha8Rng, ops: usize, contract: Contract) -> Script {
