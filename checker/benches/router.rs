@@ -71,6 +71,7 @@ fn routed() -> Duration {
         workload_options: Default::default(),
         command: reference(),
         node_count: NODES,
+        first_node: 1,
         time_limit: Duration::from_secs(1),
         rate: 1.0,
         concurrency: 1,

@@ -39,6 +39,13 @@ pub trait Service {
     /// only while Raft runs: a cluster of more than one node, after `init`).
     fn serves(&self, kind: &str, shared: &Shared) -> bool;
 
+    /// Whether an `auto` node (every workload at once) runs this service. Maelstrom's own
+    /// workloads reuse `read` and `add` with meanings of their own, so they answer only a
+    /// node pinned to them (`--workload NAME`); the seed workloads and echo run in `auto`.
+    fn in_auto(&self) -> bool {
+        true
+    }
+
     /// The reply types this service takes even without `in_reply_to`. Any other reply (a
     /// message with `in_reply_to`, or of type `error`) goes to the shared replica, whose
     /// Raft reads every reply: a higher term in any of them is news.

@@ -3,8 +3,10 @@
 //!
 //! Requests. A node pinned to one workload runs that one service, and a request is that
 //! service's when the service serves its type ([`Service::serves`]); anything else gets
-//! error 10. An `auto` node (the default) runs every service at once, and a request goes to
-//! the first service in [`SERVICES`] order that serves its type. Only two kinds of type are
+//! error 10. An `auto` node (the default) runs every service that takes part in `auto`
+//! ([`Service::in_auto`]: the seed workloads and echo, not Maelstrom's workloads that give
+//! `read` and `add` meanings of their own) at once, and a request goes to the first of them
+//! in [`SERVICES`] order that serves its type. Only two kinds of type are
 //! served by more than one service (a test keeps it so):
 //! - the shared key/value store's (`read`, `write`, `cas`, Raft's own messages), served by
 //!   `lease-read` and `raft` alike from their one Raft, so either answers the same;
@@ -111,7 +113,9 @@ impl Services {
         let reply_types = all.iter().flat_map(|s| s.replies()).copied().collect();
         let auto = workload == AUTO;
         let list = if auto {
-            all
+            all.into_iter()
+                .filter(|service| service.in_auto())
+                .collect()
         } else {
             let pinned = all.into_iter().find(|service| service.name() == workload);
             vec![pinned.ok_or_else(|| UnknownWorkload(workload.to_owned()))?]

@@ -31,8 +31,8 @@ pub struct TestArgs {
     /// serving only this workload (`eddy node --workload NAME`).
     #[arg(long = "bin", value_name = "COMMAND")]
     pub bin: Option<String>,
-    /// Nodes in the cluster (ids n1..). Default: the workload's (see --help).
-    #[arg(long, long_help = default_help("Nodes in the cluster (ids n1..)", |d| d.node_count as f64))]
+    /// Nodes in the cluster (ids n1.., or n0.. for Maelstrom's own workloads). Default: the workload's (see --help).
+    #[arg(long, long_help = default_help("Nodes in the cluster (ids n1.., or n0.. for Maelstrom's own workloads)", |d| d.node_count as f64))]
     pub node_count: Option<usize>,
     /// Seconds of client operations (after every node answered init). Default: the
     /// workload's (see --help).
@@ -248,6 +248,7 @@ impl TestArgs {
             },
             command,
             node_count,
+            first_node: defaults.first_node,
             time_limit: seconds(self.time_limit.unwrap_or(defaults.time_limit), "time-limit")?,
             rate,
             concurrency: self.concurrency,
@@ -318,7 +319,7 @@ pub fn run_one(
         options: &cfg.workload_options,
         history: output.history,
         net: output.net,
-        nodes: (1..=cfg.node_count).map(|i| format!("n{i}")).collect(),
+        nodes: cfg.node_ids(),
         dir: store.dir().to_owned(),
         stop,
         seed: cfg.seed,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// One client request: which node it goes to and its body (without `msg_id`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Op {
-    /// Index of the node (0 is `n1`).
+    /// Index of the node (0 is the first, `n1` or `n0` as the workload numbers them).
     pub node: usize,
     /// The request body.
     pub body: Value,

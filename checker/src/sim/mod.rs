@@ -27,8 +27,11 @@ pub struct SimConfig {
     /// The node's command line.
     #[serde(serialize_with = "serialize_command")]
     pub command: NodeCommand,
-    /// Nodes in the cluster (`n1`..).
+    /// Nodes in the cluster.
     pub node_count: usize,
+    /// The number of the first node's id: 1 for the seed workloads (`n1`, `n2`, ...), 0 for
+    /// Maelstrom's own workloads (`n0`, `n1`, ...), as each one's origin numbers them.
+    pub first_node: usize,
     /// How long clients run operations, after every node answered `init`.
     pub time_limit: Duration,
     /// Operations per second, over all clients.
@@ -54,6 +57,13 @@ fn serialize_command<S: serde::Serializer>(command: &NodeCommand, s: S) -> Resul
 }
 
 impl SimConfig {
+    /// The run's node ids, in order (`n1`.. or `n0`.., see [`SimConfig::first_node`]).
+    pub fn node_ids(&self) -> Vec<String> {
+        (self.first_node..self.first_node + self.node_count)
+            .map(|i| format!("n{i}"))
+            .collect()
+    }
+
     /// The `eddy test` command line that runs the same schedule again; `own` are the
     /// workload's own flags.
     pub fn reproduce(&self, bin: Option<&str>, own: Vec<String>) -> String {
@@ -146,11 +156,13 @@ pub struct RunDefaults {
     pub nemesis_interval: f64,
     /// Seconds a client waits for a reply (`--timeout`).
     pub timeout: f64,
+    /// The number of the first node's id ([`SimConfig::first_node`]); no flag changes it.
+    pub first_node: usize,
 }
 
 impl Default for RunDefaults {
-    /// 3 nodes, 10 s at 50 operations a second, no latency, no faults, a nemesis action
-    /// every 2 s, 5 s client timeouts.
+    /// 3 nodes from `n1`, 10 s at 50 operations a second, no latency, no faults, a nemesis
+    /// action every 2 s, 5 s client timeouts.
     fn default() -> Self {
         RunDefaults {
             node_count: 3,
@@ -160,6 +172,7 @@ impl Default for RunDefaults {
             faults: Vec::new(),
             nemesis_interval: 2.0,
             timeout: 5.0,
+            first_node: 1,
         }
     }
 }

@@ -120,7 +120,7 @@ pub fn open_store(cfg: &SimConfig) -> std::io::Result<Store> {
     let mut store = Store::create(&cfg.store_root, cfg.workload, cfg.seed)?;
     store.write_results(&json!({
         "valid": "unknown", "workload": cfg.workload, "seed": cfg.seed,
-        "nodes": (1..=cfg.node_count).map(|i| format!("n{i}")).collect::<Vec<_>>(),
+        "nodes": cfg.node_ids(),
         "stopped_early": "eddy did not finish this run", "options": cfg,
     }))?;
     Ok(store)
@@ -168,7 +168,7 @@ impl<'a> Router<'a> {
         store: Store,
         plan: Vec<Planned>,
     ) -> Router<'a> {
-        let ids: Vec<String> = (1..=cfg.node_count).map(|i| format!("n{i}")).collect();
+        let ids = cfg.node_ids();
         let played = Played::new(workload.peers(&ids), &ids);
         let (tx, inbox) = mpsc::sync_channel(65_536);
         let cluster = Cluster::new(

@@ -38,8 +38,12 @@ impl Spec for Echo {
         "Maelstrom's echo: every request answered with its own payload"
     }
 
+    /// Maelstrom's run shape, nodes numbered from `n0` as Maelstrom numbers them.
     fn defaults(&self, _contract: Contract) -> RunDefaults {
-        RunDefaults::default()
+        RunDefaults {
+            first_node: 0,
+            ..RunDefaults::default()
+        }
     }
 
     fn schemas(&self) -> &'static [&'static [Schema]] {
