@@ -9,6 +9,7 @@ mod echo;
 mod heartbeat;
 mod lease;
 mod lease_read;
+mod lin_kv;
 mod pn_counter;
 mod raft;
 
@@ -32,6 +33,7 @@ pub static ALL: &[&dyn Erased] = &[
     &heartbeat::Heartbeat,
     &pn_counter::PnCounter,
     &echo::Echo,
+    &lin_kv::LinKv,
 ];
 
 /// The schemas of every workload's messages, for judging a node whose workload is not

@@ -7,5 +7,6 @@ pub mod kv;
 pub mod leader_lease;
 pub mod lease;
 pub mod lease_read;
+pub mod lin_kv;
 pub mod pn_counter;
 pub mod raft;

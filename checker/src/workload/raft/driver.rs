@@ -3,7 +3,6 @@
 //! the linearizability checker can say which write a read saw.
 
 use super::unique::UniqueWrites;
-use super::RaftOptions;
 use crate::protocol::Message;
 use crate::sim::driver::{Driver, LeaderSign, Next, Op};
 use rand::RngExt;
@@ -22,10 +21,10 @@ pub struct RaftKv {
 
 impl RaftKv {
     /// A generator whose quiet period before the final reads leaves time for a leader to
-    /// appear after the last fault heals: the failover limit of `options`, at most 4 s
+    /// appear after the last fault heals: the failover limit `max_failover_ms`, at most 4 s
     /// (Maelstrom's tutorial elects in 2-4 s), plus a second.
-    pub fn new(options: &RaftOptions) -> RaftKv {
-        let wait_ms = options.max_failover_ms.clamp(0.0, 4000.0) + 1000.0;
+    pub fn new(max_failover_ms: f64) -> RaftKv {
+        let wait_ms = max_failover_ms.clamp(0.0, 4000.0) + 1000.0;
         RaftKv {
             writes: UniqueWrites::new(KEYS as usize),
             quiet: Duration::from_secs_f64(wait_ms / 1000.0),

@@ -9,7 +9,7 @@ mod generate;
 mod unique;
 pub mod wire;
 
-pub use driver::leader_sign;
+pub use driver::{leader_sign, RaftKv};
 pub use generate::script as register_script;
 pub use unique::UniqueWrites;
 
@@ -98,6 +98,16 @@ pub const SCHEMAS: &[Schema] = &[
 const VOTE_REPLY: &[(&str, Ty)] = &[("term", Ty::Count), ("vote_granted", Ty::Bool)];
 const APPEND_REPLY: &[(&str, Ty)] = &[("term", Ty::Count), ("success", Ty::Bool)];
 
+/// The register's client history is linearizable (state machine safety): `raft`'s check,
+/// and `lin-kv`'s.
+pub fn linearizable(record: &Record) -> CheckResult {
+    let report = linear::check(
+        linear::history::from_events(&record.history),
+        linear::Limits::default(),
+    );
+    linear::to_check_result(&report)
+}
+
 impl Spec for Raft {
     type Flags = RaftFlags;
     type Options = RaftOptions;
@@ -176,7 +186,7 @@ impl Spec for Raft {
     }
 
     fn driver(&self, options: &RaftOptions, _run: &WorkloadOptions) -> Box<dyn Driver> {
-        Box::new(driver::RaftKv::new(options))
+        Box::new(driver::RaftKv::new(options.max_failover_ms))
     }
 
     fn checks(
@@ -185,11 +195,7 @@ impl Spec for Raft {
         run: &WorkloadOptions,
         record: &Record,
     ) -> Vec<CheckResult> {
-        let report = linear::check(
-            linear::history::from_events(&record.history),
-            linear::Limits::default(),
-        );
-        let mut results = vec![linear::to_check_result(&report)];
+        let mut results = vec![linearizable(record)];
         results.extend(wire::checks(
             record,
             run.contract,
