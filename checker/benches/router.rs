@@ -72,6 +72,7 @@ fn routed() -> Duration {
         command: reference(),
         node_count: NODES,
         first_node: 1,
+        log_stderr: false,
         time_limit: Duration::from_secs(1),
         rate: 1.0,
         concurrency: 1,

@@ -41,9 +41,10 @@ pub struct TestArgs {
     /// Operations per second over all clients. Default: the workload's (see --help).
     #[arg(long, long_help = default_help("Operations per second over all clients", |d| d.rate))]
     pub rate: Option<f64>,
-    /// Simulated clients, each with at most one request in flight.
-    #[arg(long, default_value_t = 5)]
-    pub concurrency: usize,
+    /// Simulated clients, each with at most one request in flight: a number, or `Nn` for N
+    /// per node (Maelstrom's and Jepsen's `2n`).
+    #[arg(long, value_name = "N|Nn", value_parser = parse_concurrency, default_value = "5")]
+    pub concurrency: Concurrency,
     /// Mean one-way latency between nodes, in ms. Default: the workload's (see --help).
     #[arg(long, long_help = default_help("Mean one-way latency between nodes, in ms", |d| d.latency_ms))]
     pub latency: Option<f64>,
@@ -111,6 +112,17 @@ pub struct TestArgs {
     /// command that reproduces the run in system-out.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also print every line a node writes to stderr, after its id, as it comes (Maelstrom's
+    /// flag). Every node's stderr is kept in the run folder's `node-logs/` either way.
+    #[arg(long)]
+    pub log_stderr: bool,
+    /// Accepted for Maelstrom's command lines; eddy records every message sent and received
+    /// in the run folder's `net.jsonl` either way.
+    #[arg(long)]
+    pub log_net_send: bool,
+    /// Accepted for Maelstrom's command lines, as --log-net-send.
+    #[arg(long)]
+    pub log_net_recv: bool,
     /// Every workload's own flags, each under its workload's heading.
     #[command(flatten)]
     pub workload_flags: WorkloadFlags,
@@ -141,6 +153,40 @@ fn nemesis_words() -> impl clap::builder::TypedValueParser<Value = NemesisWord> 
             FaultKind::from_str(kind, false).expect("a possible value is a fault kind"),
         ),
     })
+}
+
+/// `--concurrency`: a number of clients, or a number per node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    /// This many clients.
+    Clients(usize),
+    /// This many clients per node (`2n`).
+    PerNode(usize),
+}
+
+impl Concurrency {
+    /// The number of clients for a cluster of `nodes` nodes.
+    pub fn clients(self, nodes: usize) -> usize {
+        match self {
+            Concurrency::Clients(n) => n,
+            Concurrency::PerNode(n) => n.saturating_mul(nodes),
+        }
+    }
+}
+
+/// `--concurrency`: `5`, or `2n` for two clients per node.
+fn parse_concurrency(text: &str) -> Result<Concurrency, String> {
+    let (digits, per_node) = match text.strip_suffix('n') {
+        Some(digits) => (digits, true),
+        None => (text, false),
+    };
+    match digits.parse::<usize>() {
+        Ok(n) if per_node => Ok(Concurrency::PerNode(n)),
+        Ok(n) => Ok(Concurrency::Clients(n)),
+        Err(_) => Err(format!(
+            "expected a number of clients or `Nn` (N per node, as in `2n`), got `{text}`"
+        )),
+    }
 }
 
 /// `--availability`: a fraction from 0 to 1, or `total` for 1 (Maelstrom's word).
@@ -214,9 +260,10 @@ impl TestArgs {
         let rate = self.rate.unwrap_or(defaults.rate);
         let latency = self.latency.unwrap_or(defaults.latency_ms);
         check(rate.is_finite() && rate > 0.0, "--rate must be positive")?;
+        let concurrency = self.concurrency.clients(node_count);
         check(
-            (1..=10_000).contains(&self.concurrency),
-            "--concurrency must be from 1 to 10000",
+            (1..=10_000).contains(&concurrency),
+            "--concurrency must come to 1 to 10000 clients",
         )?;
         check(
             latency.is_finite() && latency >= 0.0,
@@ -251,7 +298,7 @@ impl TestArgs {
             first_node: defaults.first_node,
             time_limit: seconds(self.time_limit.unwrap_or(defaults.time_limit), "time-limit")?,
             rate,
-            concurrency: self.concurrency,
+            concurrency,
             network: NetworkConfig {
                 latency_ms: latency,
                 dist: self.latency_dist,
@@ -269,6 +316,7 @@ impl TestArgs {
             store_root: self.store.clone(),
             request_timeout: seconds(self.timeout.unwrap_or(defaults.timeout), "timeout")?,
             init_timeout: Duration::from_secs(10),
+            log_stderr: self.log_stderr,
         })
     }
 }

@@ -30,6 +30,9 @@ pub struct SpawnOptions {
     pub env: Vec<(String, String)>,
     /// A file that receives everything the node writes to stderr.
     pub stderr_log: Option<File>,
+    /// When set, every line the node writes to stderr is also written to eddy's own
+    /// stderr after this prefix (`--log-stderr`).
+    pub echo_stderr: Option<String>,
     /// Where stdout events go: by default a channel of this process's own, read with
     /// [`NodeProcess::next_output`]; for a cluster, one channel shared by every node, each
     /// event tagged so the reader knows which node (and which incarnation) wrote it.
@@ -101,7 +104,7 @@ impl NodeProcess {
         let tail = Arc::clone(&stderr_tail);
         let (done, stderr_done) = mpsc::channel();
         thread::spawn(move || {
-            read_stderr(stderr, tail, options.stderr_log);
+            read_stderr(stderr, tail, options.stderr_log, options.echo_stderr);
             let _ = done.send(());
         });
         Ok(NodeProcess {

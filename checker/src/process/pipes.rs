@@ -109,11 +109,13 @@ pub fn read_capped_line(
 }
 
 /// Keeps the last [`STDERR_TAIL_LINES`] lines of stderr in `tail` (each cut to 500
-/// characters), and writes them all to `log` while it accepts them.
+/// characters), writes them all to `log` while it accepts them, and, with an `echo`
+/// prefix, to eddy's own stderr after it.
 pub(super) fn read_stderr(
     stderr: impl Read,
     tail: Arc<Mutex<VecDeque<String>>>,
     mut log: Option<File>,
+    echo: Option<String>,
 ) {
     const MAX_KEPT_CHARS: usize = 500;
     let mut reader = BufReader::new(stderr);
@@ -128,6 +130,9 @@ pub(super) fn read_stderr(
             if writeln!(file, "{text}").is_err() {
                 log = None;
             }
+        }
+        if let Some(prefix) = &echo {
+            let _ = writeln!(std::io::stderr().lock(), "{prefix} {text}");
         }
         let kept: String = text.chars().take(MAX_KEPT_CHARS).collect();
         let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());

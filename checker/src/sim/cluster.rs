@@ -25,6 +25,8 @@ pub struct Cluster {
     output: SyncSender<TaggedOutput>,
     logs: PathBuf,
     data: PathBuf,
+    /// Whether node stderr is echoed to eddy's own (`--log-stderr`).
+    echo_stderr: bool,
 }
 
 impl Cluster {
@@ -52,10 +54,18 @@ impl Cluster {
             output,
             logs,
             data,
+            echo_stderr: false,
         }
     }
 
-    /// Node ids, `n1`..
+    /// Echoes every line a node writes to stderr to eddy's own stderr, after the node's id
+    /// (`--log-stderr`); the node logs in the store keep them either way.
+    pub fn echo_stderr(mut self, on: bool) -> Cluster {
+        self.echo_stderr = on;
+        self
+    }
+
+    /// Node ids, `n1`.. (or `n0`..)
     pub fn ids(&self) -> &[String] {
         &self.ids
     }
@@ -82,6 +92,7 @@ impl Cluster {
         let options = SpawnOptions {
             env: vec![("NODE_DATA_DIR".into(), data.display().to_string())],
             stderr_log: log,
+            echo_stderr: self.echo_stderr.then(|| format!("{id}:")),
             shared_output: Some((
                 self.output.clone(),
                 OutputTag {

@@ -50,6 +50,8 @@ pub struct SimConfig {
     pub request_timeout: Duration,
     /// How long every node has to answer `init`.
     pub init_timeout: Duration,
+    /// Echo every node's stderr to eddy's own (`--log-stderr`).
+    pub log_stderr: bool,
 }
 
 fn serialize_command<S: serde::Serializer>(command: &NodeCommand, s: S) -> Result<S::Ok, S::Error> {

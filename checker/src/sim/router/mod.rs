@@ -177,7 +177,8 @@ impl<'a> Router<'a> {
             tx,
             store.dir().join("node-logs"),
             store.dir().join("data"),
-        );
+        )
+        .echo_stderr(cfg.log_stderr);
         let now = Instant::now();
         Router {
             cfg,
