@@ -87,7 +87,8 @@ impl Spec for PnCounter {
     /// Partitions of every shape (lost or double-counted gossip); under the seeds'
     /// contract also kills of one node and of a majority (increments forgotten across
     /// restarts) and pauses. 1000 adds (and the reads between them) fit in the default
-    /// 10 s at 150 operations a second.
+    /// 10 s at 150 operations a second. Nodes are numbered from `n1` as seed 004 does, or
+    /// from `n0` under Maelstrom's contract, as Maelstrom's own pn-counter workload does.
     fn defaults(&self, contract: Contract) -> RunDefaults {
         let partitions = [Partition, PartitionHalves, PartitionRing, PartitionBridge];
         RunDefaults {
@@ -97,6 +98,7 @@ impl Spec for PnCounter {
                 partitions.to_vec()
             },
             rate: 150.0,
+            first_node: if contract == Contract::Seed { 1 } else { 0 },
             ..RunDefaults::default()
         }
     }
