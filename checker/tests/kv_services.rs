@@ -3,8 +3,8 @@
 //! workload's read, write and cas by forwarding each to a service. On `lin-kv` it is
 //! linearizable; on `seq-kv` and `lww-kv` the linearizability check catches the stale
 //! reads those stores serve, with a witness in words, so the services really serve their
-//! models' anomalies. The traffic goes through the network model into `net.jsonl`, and a
-//! seed reproduces the services' answers.
+//! models' anomalies. The traffic goes through the network model (latency and loss, never
+//! partitions) into `net.jsonl`, and a seed reproduces the services' answers.
 
 mod support;
 
@@ -81,6 +81,10 @@ fn service_traffic_goes_through_the_network_model_into_net_jsonl() {
             "0.1",
             "--timeout",
             "1",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "0.5",
             "--seed",
             "4",
         ],
@@ -105,6 +109,9 @@ fn service_traffic_goes_through_the_network_model_into_net_jsonl() {
             None => assert_eq!(line["drop"], "loss", "{line}"),
         }
     }
+    // Partitions split only the nodes: no service line is cut off.
+    let history = std::fs::read_to_string(store.path().join("latest/history.jsonl")).unwrap();
+    assert!(history.contains("\"partition\""), "no partition in the run");
     let lost = |lines: &[&Value]| lines.iter().filter(|l| l["drop"] == "loss").count();
     assert!(
         lost(&requests) > 0 && lost(&replies) > 0,
@@ -141,7 +148,6 @@ fn service_traffic_goes_through_the_network_model_into_net_jsonl() {
         );
     }
     // Services are no clients: nothing in the history comes from them.
-    let history = std::fs::read_to_string(store.path().join("latest/history.jsonl")).unwrap();
     assert!(!history.contains("lin-kv"), "the history mentions lin-kv");
 }
 
