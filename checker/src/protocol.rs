@@ -60,6 +60,10 @@ impl Message {
     }
 }
 
+/// Maelstrom's services: node ids a node may send requests to without their being nodes of
+/// the run (its doc/services.md); eddy provides them in every simulated run (`sim::services`).
+pub const MAELSTROM_SERVICES: &[&str] = &["lin-kv", "seq-kv", "lww-kv", "lin-tso"];
+
 /// Maelstrom's error codes and their names (SPEC section 1).
 pub const ERROR_CODES: &[(u64, &str, bool)] = &[
     (0, "timeout", false),

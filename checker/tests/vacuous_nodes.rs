@@ -1,7 +1,7 @@
 //! Nothing vacuous (SPEC section 6): a node that keeps the protocol's letter but does nothing
 //! useful is never judged valid, in any workload. The fixture `vacuous.py` answers `init`
 //! and then refuses everything (error 11), answers nothing, forwards every client request
-//! to a `lin-kv` service that does not exist, answers everything with an indefinite error
+//! to a service that does not exist (`lin-queue`), answers everything with an indefinite error
 //! (1000), or answers with the right reply types but ill-typed fields; for heartbeat also a
 //! master that takes heartbeats but refuses `server_status`. Each test runs one workload's
 //! modes side by side, for three seconds each, and collects every failed expectation
@@ -131,8 +131,8 @@ fn judge(expect: &Expect) -> Vec<String> {
                 Some(check) if check["valid"] == true => {
                     fail(format!("`destinations` is true: {}", describe(check)))
                 }
-                Some(check) if !all_text(check).contains("lin-kv") => fail(format!(
-                    "`destinations` does not mention lin-kv: {}",
+                Some(check) if !all_text(check).contains("lin-queue") => fail(format!(
+                    "`destinations` does not mention lin-queue: {}",
                     describe(check)
                 )),
                 Some(_) => {}

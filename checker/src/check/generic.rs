@@ -5,6 +5,7 @@
 
 use super::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType};
+use crate::protocol::MAELSTROM_SERVICES;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -24,13 +25,10 @@ pub fn check(
     ]
 }
 
-/// Maelstrom's services: destinations a node built for Maelstrom may use, which eddy does
-/// not provide.
-const MAELSTROM_SERVICES: &[&str] = &["lin-kv", "seq-kv", "lww-kv", "lin-tso"];
-
 /// Messages to destinations that are no node, client or service of the run: invalid, with
-/// the destination, the count and the first sender; messages to Maelstrom's services make
-/// the run unknown (eddy does not provide them, so such a node cannot be judged).
+/// the destination, the count and the first sender. Messages to Maelstrom's services are
+/// unaddressed only in runs recorded before eddy provided them: those make the run
+/// unknown (such a node could not be judged).
 pub fn destinations(record: &Record) -> CheckResult {
     let unknown = &record.net.unknown_destinations;
     let mut invalid = false;
@@ -42,7 +40,7 @@ pub fn destinations(record: &Record) -> CheckResult {
                 u.first_from, u.count, u.first_at_s
             );
             let why = if MAELSTROM_SERVICES.contains(&dest.as_str()) {
-                format!("{sent}: eddy provides no `{dest}` service, so a node built on it cannot be judged")
+                format!("{sent}: eddy provided no `{dest}` service when this run was recorded, so a node built on it cannot be judged")
             } else {
                 invalid = true;
                 format!("{sent}, which is no node or client of this run")
@@ -56,7 +54,7 @@ pub fn destinations(record: &Record) -> CheckResult {
         witnesses,
         figures,
         format!(
-            "{} node messages, all to nodes and clients of the run",
+            "{} node messages, all to nodes, clients and services of the run",
             record.net.sent()
         ),
     );

@@ -8,6 +8,7 @@ pub mod nemesis;
 pub mod network;
 pub mod probe;
 pub mod router;
+pub mod services;
 
 use crate::contract::Contract;
 use crate::process::NodeCommand;

@@ -6,7 +6,8 @@
 //! out through each node's writer thread, so a slow or stopped node never stalls the router.
 //! Lines are routed by `dest` as written (`routing`): to a peer eddy plays (`peers`), to
 //! another node through the network model, to a client directly (`clients`), to `c0` (the
-//! harness); anything else is recorded and dropped.
+//! harness), to one of Maelstrom's services through the network model (`services`, which
+//! answer); anything else is recorded and dropped.
 
 mod bench;
 mod clients;
@@ -15,6 +16,7 @@ mod faults;
 mod peers;
 mod record;
 mod routing;
+mod services;
 mod timers;
 
 pub use bench::relay_benchmark;
@@ -24,6 +26,7 @@ use super::cluster::Cluster;
 use super::driver::Driver;
 use super::nemesis::{self, Planned};
 use super::network::Network;
+use super::services::Services;
 use super::{sub_seed, SimConfig};
 use crate::history::{HistoryEvent, Store};
 use crate::process::TaggedOutput;
@@ -112,6 +115,8 @@ struct Router<'a> {
     next_msg_id: u64,
     /// The peers eddy plays.
     played: Played,
+    /// Maelstrom's services.
+    services: Services,
 }
 
 /// Creates the run folder; until the run ends well its results say "unknown", so that is
@@ -199,6 +204,7 @@ impl<'a> Router<'a> {
             awaiting_init: HashMap::new(),
             next_msg_id: 1,
             played,
+            services: Services::new(sub_seed(cfg.seed, 4)),
         }
     }
 
@@ -438,7 +444,7 @@ impl<'a> Router<'a> {
                 writer, sent, line, ..
             } = timer
             {
-                let writer_id = self.cluster.ids()[writer].clone();
+                let writer_id = self.endpoint_id(writer);
                 self.rec
                     .net_line(&writer_id, sent, None, Some("run ended"), &line);
             }

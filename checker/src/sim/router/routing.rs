@@ -1,7 +1,7 @@
 //! Routing every line a real node writes by its `dest`: to a peer eddy plays, to another
-//! node through the network model (at once, or later by a delivery timer), to one of
-//! eddy's clients, to `c0` (init and probe replies), or, for any other destination,
-//! recorded and dropped; lines that are no message are recorded as such. Also what the
+//! node or to one of Maelstrom's services through the network model (at once, or later by
+//! a delivery timer), to one of eddy's clients, to `c0` (init and probe replies), or, for
+//! any other destination, recorded and dropped; lines that are no message are recorded as such. Also what the
 //! wire says of leadership, and node exits.
 
 use super::timers::Timer;
@@ -90,23 +90,7 @@ impl Router<'_> {
         if self.played.plays(dest) {
             self.hand_to_peers(&message);
         } else if let Some(to) = self.cluster.ids().iter().position(|id| id == dest) {
-            match self.net.fate(writer, to) {
-                Fate::Drop(reason) => {
-                    self.rec
-                        .net_line(&writer_id, sent, None, Some(reason), &text)
-                }
-                Fate::Deliver(delay) if delay.is_zero() => self.deliver(to, writer, sent, &text),
-                Fate::Deliver(delay) => {
-                    let at = self.rec.start() + Duration::from_nanos(sent) + delay;
-                    let timer = Timer::Deliver {
-                        to,
-                        writer,
-                        sent,
-                        line: text,
-                    };
-                    self.timers.schedule(at, timer);
-                }
-            }
+            self.transmit(writer, to, sent, text);
         } else if dest == "c0" {
             if let Some(id) = message.in_reply_to().and_then(Value::as_u64) {
                 if !self.probe_reply(id, message.body()) {
@@ -115,16 +99,45 @@ impl Router<'_> {
             }
         } else if let Some(client) = self.clients.index_of(dest) {
             self.on_client_message(client, writer, &message);
+        } else if let Some(service) = self.services.index_of(dest) {
+            self.transmit(writer, self.service_endpoint(service), sent, text);
         } else {
             let dest = dest.to_owned();
             self.rec.unaddressed(&writer_id, sent, &dest, &text);
         }
     }
 
-    /// Hands a message from `writer` to node `to`, unless `to` is down or cut off from
-    /// `writer` by now; either way it goes to `net.jsonl`.
+    /// Sends `line`, written at `sent` by network endpoint `writer`, to endpoint `to`
+    /// through the network model: lost (recorded), or delivered at once or by a timer.
+    pub(super) fn transmit(&mut self, writer: usize, to: usize, sent: u64, line: String) {
+        match self.net.fate(writer, to) {
+            Fate::Drop(reason) => {
+                let writer_id = self.endpoint_id(writer);
+                self.rec
+                    .net_line(&writer_id, sent, None, Some(reason), &line)
+            }
+            Fate::Deliver(delay) if delay.is_zero() => self.deliver(to, writer, sent, &line),
+            Fate::Deliver(delay) => {
+                let at = self.rec.start() + Duration::from_nanos(sent) + delay;
+                let timer = Timer::Deliver {
+                    to,
+                    writer,
+                    sent,
+                    line,
+                };
+                self.timers.schedule(at, timer);
+            }
+        }
+    }
+
+    /// Hands a message from endpoint `writer` to endpoint `to`: to a service, which
+    /// answers it; to a node, unless it is down or cut off from `writer` by now. Either way
+    /// it goes to `net.jsonl`.
     pub(super) fn deliver(&mut self, to: usize, writer: usize, sent: u64, line: &str) {
-        let writer_id = self.cluster.ids()[writer].clone();
+        if let Some(service) = self.service_at(to) {
+            return self.serve(service, writer, sent, line);
+        }
+        let writer_id = self.endpoint_id(writer);
         let reason = if !self.cluster.is_up(to) {
             Some("node down")
         } else if self.net.is_cut(writer, to) {

@@ -8,11 +8,12 @@ use std::time::Instant;
 
 /// Something the router does at a set time.
 pub(super) enum Timer {
-    /// Hand a message to its destination node.
+    /// Hand a message to its destination: a node, or a service (network endpoints after
+    /// the nodes).
     Deliver {
-        /// The destination node.
+        /// The destination endpoint.
         to: usize,
-        /// The node that wrote it.
+        /// The endpoint that wrote it.
         writer: usize,
         /// When it was written, in ns of the run.
         sent: u64,
