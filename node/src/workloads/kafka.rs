@@ -49,7 +49,7 @@ impl Logs {
         let log = self.logs.entry(key.to_owned()).or_default();
         let offset = log.len() as u64;
         self.sends += 1;
-        if bugs == Some(Bug::LoseWrites) && self.sends % 5 == 0 {
+        if bugs == Some(Bug::LoseWrites) && self.sends.is_multiple_of(5) {
             // The offset is taken, the message is not kept: a hole where an acknowledged
             // message should be.
             log.push(Value::Null);

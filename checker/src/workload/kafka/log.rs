@@ -88,6 +88,9 @@ pub struct Listing {
     pub offsets: BTreeMap<String, u64>,
 }
 
+/// Per key, per message, every `(offset, index of the poll)` it was polled at.
+pub type Polled<'a> = BTreeMap<&'a str, BTreeMap<&'a str, Vec<(u64, usize)>>>;
+
 /// Everything the kafka checks read.
 #[derive(Debug, Default)]
 pub struct KafkaLog {
@@ -129,8 +132,8 @@ impl KafkaLog {
     }
 
     /// Every message polled per key, with the offsets it was polled at and the polls.
-    pub fn polled(&self) -> BTreeMap<&str, BTreeMap<&str, Vec<(u64, usize)>>> {
-        let mut seen: BTreeMap<&str, BTreeMap<&str, Vec<(u64, usize)>>> = BTreeMap::new();
+    pub fn polled(&self) -> Polled<'_> {
+        let mut seen: Polled = BTreeMap::new();
         for (i, poll) in self.polls.iter().enumerate() {
             for (key, pairs) in &poll.got {
                 for (offset, msg) in pairs {

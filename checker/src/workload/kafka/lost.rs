@@ -72,7 +72,7 @@ pub fn lost_writes(log: &KafkaLog) -> CheckResult {
                 );
             witnesses.push(json!({
                 "kind": "unseen", "key": send.key, "offset": offset, "msg": send.msg,
-                "why": format!("{what} was never returned by any poll: the final phase polled key {} from offset 0 until {} ({}), and {end}", send.key, secs(last.completed), last.describe(&send.key)),
+                "why": format!("{what} was never returned by any poll, though the final phase polled key {} from offset 0 to the end of its log (its last final poll, from offset {} on {}, was answered at {}), and {end}", send.key, last.asked.get(&send.key).copied().unwrap_or_default(), last.node, secs(last.completed)),
             }));
         } else {
             undecided += 1;

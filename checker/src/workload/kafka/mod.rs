@@ -13,6 +13,8 @@ mod log;
 mod lost;
 mod offsets;
 mod skips;
+#[cfg(test)]
+mod tests;
 
 use super::{Context, Spec};
 use crate::cases::generate::Script;
