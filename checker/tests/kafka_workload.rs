@@ -1,7 +1,7 @@
 //! Maelstrom's kafka workload on real processes: the reference (one owner per key) passes
 //! with and without partitions, each of its kafka bug modes fails the check that guards
 //! against it with a witness in words, and a node written the way Gossip Glomers solvers
-//! write 5a-5c passes (in memory on one node; on lin-kv once the services land) while its
+//! write 5a-5c passes (on lin-kv, and in memory on one node) while its
 //! broken variant loses writes.
 
 mod support;
@@ -103,7 +103,6 @@ fn a_gossip_glomers_style_node_in_memory_passes_and_its_broken_variant_loses_wri
 }
 
 #[test]
-#[ignore = "needs the lin-kv service"]
 fn a_gossip_glomers_style_node_on_lin_kv_passes_and_its_broken_variant_loses_writes() {
     let _turn = take_turn();
     let node = format!("python3 {}", fixture("maelstrom_kafka.py"));
