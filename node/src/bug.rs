@@ -103,6 +103,29 @@ pub enum Bug {
     ///
     /// Workload: `pn-counter`.
     ForgetIncrements,
+    /// kafka: every node gives out offsets and keeps logs of its own, instead of the key's
+    /// owner, so two nodes put different messages at one offset of a key.
+    ///
+    /// Workload: `kafka`.
+    LocalOffsets,
+    /// kafka: a poll answer of more than one message leaves out the first, the message at
+    /// the offset asked for.
+    ///
+    /// Workload: `kafka`.
+    SkipPoll,
+    /// kafka: every fifth send is acknowledged with an offset but its message is not kept.
+    ///
+    /// Workload: `kafka`.
+    LoseWrites,
+    /// kafka: poll answers list their messages newest first.
+    ///
+    /// Workload: `kafka`.
+    NewestFirst,
+    /// kafka: committed offsets are kept by the node that received the commit, not by the
+    /// key's owner, so a listing on another node goes back to what it was told before.
+    ///
+    /// Workload: `kafka`.
+    LocalCommits,
 }
 
 impl Bug {
@@ -127,6 +150,11 @@ impl Bug {
             | Bug::UnsafeLease
             | Bug::HiddenRoundTrip
             | Bug::IgnoreLeaderLease => "lease-read",
+            Bug::LocalOffsets
+            | Bug::SkipPoll
+            | Bug::LoseWrites
+            | Bug::NewestFirst
+            | Bug::LocalCommits => "kafka",
         }
     }
 }

@@ -21,7 +21,7 @@
 use crate::message::Envelope;
 use crate::service::{Service, Shared};
 use crate::workloads::{
-    echo::EchoService, heartbeat::HeartbeatService, lease::LeaseService,
+    echo::EchoService, heartbeat::HeartbeatService, kafka::KafkaService, lease::LeaseService,
     lease_read::LeaseReadService, lin_kv::LinKvService, pn_counter::CounterService,
     raft::RaftService,
 };
@@ -45,6 +45,7 @@ pub const SERVICES: &[fn() -> Box<dyn Service>] = &[
     || Box::new(CounterService::default()),
     || Box::new(EchoService),
     || Box::new(LinKvService::default()),
+    || Box::new(KafkaService::default()),
 ];
 
 /// The names of every workload the reference node serves, in registry order (`lease`,

@@ -54,6 +54,27 @@ pub trait Driver: Send {
     fn quiet_period(&self) -> Duration;
     /// The final phase's operations (for example one read on every node).
     fn final_ops(&self, nodes: usize) -> Vec<Op>;
+    /// What comes next for client `client` (0 is `c1`), for workloads whose clients keep
+    /// state of their own (a kafka consumer's position); by default [`Driver::next_op`].
+    fn next_op_for(&mut self, _client: usize, rng: &mut ChaCha8Rng, nodes: usize) -> Next {
+        self.next_op(rng, nodes)
+    }
+    /// Client `client`'s `request` completed with `reply` (an error body when it failed or
+    /// timed out), in the final phase when `final_phase`.
+    fn on_complete(
+        &mut self,
+        _client: usize,
+        _request: &Value,
+        _reply: &Value,
+        _final_phase: bool,
+    ) {
+    }
+    /// More final-phase operations, asked for each time those sent so far are answered:
+    /// `None` when the final phase needs no more, an empty list to be asked again shortly
+    /// (within 100 ms), for workloads whose final reads depend on earlier answers.
+    fn more_final_ops(&mut self, _nodes: usize) -> Option<Vec<Op>> {
+        None
+    }
     /// The request that asks a node for its value when measuring convergence, for
     /// workloads that converge.
     fn probe(&self) -> Option<Value> {

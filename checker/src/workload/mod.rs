@@ -7,6 +7,7 @@
 
 mod echo;
 mod heartbeat;
+mod kafka;
 mod lease;
 mod lease_read;
 mod lin_kv;
@@ -34,6 +35,7 @@ pub static ALL: &[&dyn Erased] = &[
     &pn_counter::PnCounter,
     &echo::Echo,
     &lin_kv::LinKv,
+    &kafka::Kafka,
 ];
 
 /// The schemas of every workload's messages, for judging a node whose workload is not

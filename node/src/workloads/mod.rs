@@ -3,6 +3,7 @@
 
 pub mod echo;
 pub mod heartbeat;
+pub mod kafka;
 pub mod kv;
 pub mod leader_lease;
 pub mod lease;

@@ -103,7 +103,7 @@ impl Router<'_> {
             };
             match self
                 .workload
-                .next_op(&mut self.workload_rng, self.cfg.node_count)
+                .next_op_for(client, &mut self.workload_rng, self.cfg.node_count)
             {
                 Next::Op(op) => self.invoke(client, op, false),
                 Next::EndOfRound => {
@@ -178,6 +178,8 @@ impl Router<'_> {
             return;
         };
         let node = self.cluster.ids()[pending.op.node].clone();
+        self.workload
+            .on_complete(client, &pending.op.body, &reply, pending.final_phase);
         if pending.final_phase && crate::check::availability::served(&pending.f, kind, &reply) {
             self.clients.final_unserved.remove(&pending.f);
         }
@@ -260,6 +262,11 @@ impl Router<'_> {
             self.invoke(client, op, true);
         }
         if !self.clients.final_ops.is_empty() || !self.clients.idle() {
+            return false;
+        }
+        if let Some(mut more) = self.workload.more_final_ops(self.cfg.node_count) {
+            more.reverse();
+            self.clients.final_ops = more;
             return false;
         }
         self.final_round_over(now)
