@@ -17,7 +17,7 @@ use super::{Context, Spec};
 use crate::cases::generate::Script;
 use crate::check::{linear, CheckResult, Record};
 use crate::contract::Contract;
-use crate::schema::{Schema, Ty};
+use crate::schema::{Schema, Ty, When};
 use crate::sim::driver::Driver;
 use crate::sim::nemesis::FaultKind::*;
 use crate::sim::{RunDefaults, SimConfig, WorkloadOptions};
@@ -58,7 +58,13 @@ fn default_liveness_ms() -> f64 {
 /// The register's replies and Raft's messages on the wire (both reply naming conventions,
 /// `_res` and `_ok`); lease-read shares them.
 pub const SCHEMAS: &[Schema] = &[
-    Schema::of("read_ok", &[("value", Ty::Any)]),
+    // A register's read names its key (a counter's or a set's, answered by other
+    // workloads, does not).
+    Schema {
+        kind: "read_ok",
+        when: When::RequestWith("key"),
+        fields: &[("value", Ty::Any)],
+    },
     Schema::of(
         "raft_status_ok",
         &[
