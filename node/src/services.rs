@@ -24,6 +24,7 @@ use crate::workloads::{
     echo::EchoService, heartbeat::HeartbeatService, lease::LeaseService,
     lease_read::LeaseReadService, pn_counter::CounterService, raft::RaftService,
 };
+use crate::workloads::{g_set::GSetService, unique_ids::UniqueIdsService};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use std::fmt;
 
@@ -43,6 +44,9 @@ pub const SERVICES: &[fn() -> Box<dyn Service>] = &[
     || Box::new(HeartbeatService::default()),
     || Box::new(CounterService::default()),
     || Box::new(EchoService),
+    || Box::new(UniqueIdsService::default()),
+    || Box::new(GSetService::default()),
+    || Box::new(CounterService::grow_only()),
 ];
 
 /// The names of every workload the reference node serves, in registry order (`lease`,
