@@ -118,6 +118,12 @@ pub type SimRun = (i32, serde_json::Value, String);
 /// without faults unless `args` name them (`--nemesis`).
 pub fn sim_run(workload: &str, bin: &str, args: &[&str]) -> SimRun {
     let store = tempfile::tempdir().unwrap();
+    sim_run_in(store.path(), workload, bin, args)
+}
+
+/// As [`sim_run`], into the store `store`, which the caller keeps (its `latest` run
+/// folder holds `history.jsonl`).
+pub fn sim_run_in(store: &std::path::Path, workload: &str, bin: &str, args: &[&str]) -> SimRun {
     let faults: &[&str] = if args.contains(&"--nemesis") {
         &[]
     } else {
@@ -127,10 +133,10 @@ pub fn sim_run(workload: &str, bin: &str, args: &[&str]) -> SimRun {
         .args(["test", "-w", workload])
         .args(args)
         .args(faults)
-        .args(["--bin", bin, "--store", store.path().to_str().unwrap()])
+        .args(["--bin", bin, "--store", store.to_str().unwrap()])
         .output()
         .unwrap();
-    let run = store.path().join("latest");
+    let run = store.join("latest");
     let results = std::fs::read_to_string(run.join("results.json"))
         .unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     let picture = std::fs::read_to_string(run.join("timeline.svg")).unwrap_or_default();
