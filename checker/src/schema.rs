@@ -28,6 +28,8 @@ pub enum Ty {
     ListOf(&'static [(&'static str, Ty)]),
     /// A string or null.
     StrOrNull,
+    /// A list of any values (a g-set's elements).
+    List,
 }
 
 impl Ty {
@@ -50,6 +52,7 @@ impl Ty {
             Ty::ListOf(fields) => value
                 .as_array()
                 .is_some_and(|items| items.iter().all(|item| check_fields(item, fields).is_ok())),
+            Ty::List => value.is_array(),
         }
     }
 
@@ -66,6 +69,7 @@ impl Ty {
             Ty::Strings => "a list of strings",
             Ty::Counts => "an object of non-negative integers",
             Ty::ListOf(_) => "a list of well-formed objects",
+            Ty::List => "a list",
         }
     }
 }
@@ -78,6 +82,8 @@ pub enum When {
     /// To a reply whose request has no field of this name (a counter's `read` has no
     /// `key`, a register's has one).
     RequestWithout(&'static str),
+    /// To a reply whose request has a field of this name (a register's `read` has a `key`).
+    RequestWith(&'static str),
 }
 
 /// The required fields of one message type, as a workload declares them.
@@ -106,6 +112,7 @@ impl Schema {
             && match self.when {
                 When::Always => true,
                 When::RequestWithout(field) => request.is_some_and(|r| r.get(field).is_none()),
+                When::RequestWith(field) => request.is_some_and(|r| r.get(field).is_some()),
             }
     }
 }
@@ -116,28 +123,55 @@ pub const PROTOCOL: &[Schema] = &[
     Schema::of("error", &[("code", Ty::Count)]),
 ];
 
-/// The schemas a body is checked against: the protocol's and those of some workloads.
+/// The schemas a body is checked against: the protocol's and those of one workload, or of
+/// several workloads when the workload is not known (a case), any one of which may hold.
 #[derive(Debug, Clone)]
-pub struct Catalogue(Vec<&'static Schema>);
+pub struct Catalogue(Vec<Vec<&'static Schema>>);
 
 impl Catalogue {
-    /// The protocol's schemas and those of `workloads` (each a workload's own list).
+    /// The protocol's schemas and those of one workload's lists (`workloads`: each list
+    /// applies in full, as lease-read's own and Raft's both do).
     pub fn new<'a>(workloads: impl IntoIterator<Item = &'a &'static [Schema]>) -> Catalogue {
         let own = workloads.into_iter().flat_map(|list| list.iter());
-        Catalogue(PROTOCOL.iter().chain(own).collect())
+        Catalogue(vec![PROTOCOL.iter().chain(own).collect()])
     }
 
-    /// Checks a body against every schema that applies to it (a body type may have one per
-    /// workload: each must hold); `Ok` for body types without one. `request` is the body
-    /// of the request a reply answers, when known.
+    /// The schemas of several workloads (each given as its lists), for a body whose
+    /// workload is not known: it must fit every schema of one workload that has any for
+    /// its type (a g-set's `read_ok` lists elements, a counter's carries an integer).
+    pub fn any_of(workloads: impl IntoIterator<Item = &'static [&'static [Schema]]>) -> Catalogue {
+        Catalogue(
+            workloads
+                .into_iter()
+                .map(|lists| Catalogue::new(lists).0.remove(0))
+                .collect(),
+        )
+    }
+
+    /// Checks a body against the schemas that apply to it (see [`Catalogue::any_of`]);
+    /// `Ok` for body types without one. `request` is the body of the request a reply
+    /// answers, when known. The error is the first workload's complaint.
     pub fn check_body(&self, body: &Value, request: Option<&Value>) -> Result<(), String> {
         let kind = body["type"].as_str().unwrap_or_default();
-        self.0
-            .iter()
-            .filter(|schema| schema.applies(kind, request))
-            .try_for_each(|schema| {
+        let mut complaint = None;
+        for group in &self.0 {
+            let mut applying = group
+                .iter()
+                .filter(|schema| schema.applies(kind, request))
+                .peekable();
+            if applying.peek().is_none() {
+                continue;
+            }
+            match applying.try_for_each(|schema| {
                 check_fields(body, schema.fields).map_err(|e| format!("`{kind}` {e}"))
-            })
+            }) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    complaint.get_or_insert(e);
+                }
+            }
+        }
+        complaint.map_or(Ok(()), Err)
     }
 }
 

@@ -281,11 +281,18 @@ fn a_node_written_the_maelstrom_way_passes_every_bundled_case_it_fits() {
 
 #[test]
 fn a_node_written_the_maelstrom_way_passes_generated_cases_without_seed_steps() {
-    let out = eddy_cases_on(&maelstrom_node(""), &["--generate", "8", "--seed", "21"]);
-    let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
-    let passed = format!("{} passed, 0 failed, 0 skipped", 8 * workloads());
-    assert!(all.contains(&passed), "{all}");
+    // Every workload it serves: all but g-set, whose `add` and `read` mean other things
+    // than a counter's (no one node serves both).
+    for workload in eddy::workload::Workload::all().filter(|w| w.name() != "g-set") {
+        let args = ["--generate", "8", "--seed", "21", "-w", workload.name()];
+        let out = eddy_cases_on(&maelstrom_node(""), &args);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{workload}: {all}");
+        assert!(
+            all.contains("8 passed, 0 failed, 0 skipped"),
+            "{workload}: {all}"
+        );
+    }
 }
 
 #[test]

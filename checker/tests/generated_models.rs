@@ -64,6 +64,23 @@ fn mutate(expected: &mut Value) -> Option<String> {
         status.push_str("-mutated");
         return Some("status".into());
     }
+    // A set's elements in any order (g-set): its first element changed.
+    if let Some(Value::Number(n)) = body
+        .get_mut("value")
+        .and_then(|v| v.get_mut("$unordered"))
+        .and_then(|v| v.get_mut(0))
+    {
+        *n = (n.as_i64()? + 1).into();
+        return Some("value[0]".into());
+    }
+    // A value the model cannot know but every answer has (a unique id): expected null.
+    if let Some((field, value)) = body
+        .iter_mut()
+        .find(|(_, v)| **v == serde_json::json!({"$type": "any"}))
+    {
+        *value = serde_json::json!({"$type": "null"});
+        return Some(field.clone());
+    }
     // Any other workload: the first field the model fills in itself (a payload echoed).
     let (field, value) = body.iter_mut().find(|(k, v)| {
         !matches!(k.as_str(), "type" | "in_reply_to" | "msg_id") && !is_matcher(v)

@@ -10,15 +10,15 @@ pub enum Bug {
     /// PN-counter: merge gossip by overwriting each count instead of taking the maximum,
     /// so stale gossip loses increments.
     ///
-    /// Workload: `pn-counter`.
+    /// Workload: `pn-counter` (`g-counter` runs the same counter, so it reads this too).
     OverwriteMerge,
     /// PN-counter: merge gossip by adding counts, so repeated gossip counts twice.
     ///
-    /// Workload: `pn-counter`.
+    /// Workload: `pn-counter` (`g-counter` runs the same counter, so it reads this too).
     DoubleCount,
     /// PN-counter: never send gossip, so replicas never converge.
     ///
-    /// Workload: `pn-counter`.
+    /// Workload: `pn-counter` (`g-counter` runs the same counter, so it reads this too).
     NoGossip,
     /// GFS master: never declare a server dead.
     ///
@@ -101,7 +101,7 @@ pub enum Bug {
     /// increments (peers that heard them by gossip may bring them back; a cluster killed at
     /// once loses them all, and adds served before the first gossip arrives are hidden).
     ///
-    /// Workload: `pn-counter`.
+    /// Workload: `pn-counter` (`g-counter` runs the same counter, so it reads this too).
     ForgetIncrements,
     /// kafka: every node gives out offsets and keeps logs of its own, instead of the key's
     /// owner, so two nodes put different messages at one offset of a key.
@@ -126,6 +126,17 @@ pub enum Bug {
     ///
     /// Workload: `kafka`.
     LocalCommits,
+    /// unique-ids: ids are a bare counter without the node id, so every node hands out 0,
+    /// 1, 2, ... and ids collide across nodes.
+    ///
+    /// Workload: `unique-ids`.
+    NoNodeId,
+    /// g-set: each new element is sent to every peer once, with no acknowledgement and no
+    /// later anti-entropy round, so an element whose gossip a partition drops never
+    /// reaches that peer.
+    ///
+    /// Workload: `g-set`.
+    GossipOnce,
 }
 
 impl Bug {
@@ -155,6 +166,8 @@ impl Bug {
             | Bug::LoseWrites
             | Bug::NewestFirst
             | Bug::LocalCommits => "kafka",
+            Bug::NoNodeId => "unique-ids",
+            Bug::GossipOnce => "g-set",
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::workloads::{
     lease_read::LeaseReadService, lin_kv::LinKvService, pn_counter::CounterService,
     raft::RaftService,
 };
+use crate::workloads::{g_set::GSetService, unique_ids::UniqueIdsService};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use std::fmt;
 
@@ -46,6 +47,9 @@ pub const SERVICES: &[fn() -> Box<dyn Service>] = &[
     || Box::new(EchoService),
     || Box::new(LinKvService::default()),
     || Box::new(KafkaService::default()),
+    || Box::new(UniqueIdsService::default()),
+    || Box::new(GSetService::default()),
+    || Box::new(CounterService::grow_only()),
 ];
 
 /// The names of every workload the reference node serves, in registry order (`lease`,

@@ -19,7 +19,9 @@
 //! ```
 //!
 //! Headers (between `case:` and `input:`, all optional): `timeout: MS`, `contract: seed`
-//! or `maelstrom`, `ordered: true` or `false`, `concurrent: true` or `false`. A case file
+//! or `maelstrom`, `ordered: true` or `false`, `concurrent: true` or `false`, `workload:
+//! NAME` (the workload a generated case was made for: the bundled reference runs it
+//! pinned to that workload, see [`super::Case::workload`]). A case file
 //! with an unknown header, an expected line that is not a JSON object or holds an unknown
 //! or ill-formed `$` matcher, or a case without input or expected lines is malformed: the
 //! error names the file and line.
@@ -262,7 +264,7 @@ pub fn parse_cases(path: &str, text: &str) -> Result<Vec<Case>, FormatError> {
 }
 
 /// The headers a case may name, for error messages.
-const HEADERS: &str = "`timeout: MS`, `contract: maelstrom|seed`, `ordered: true|false`, `concurrent: true|false`, `input:` or `expected:`";
+const HEADERS: &str = "`timeout: MS`, `contract: maelstrom|seed`, `ordered: true|false`, `concurrent: true|false`, `workload: NAME`, `input:` or `expected:`";
 
 /// Applies one header line to `case`.
 fn header(case: &mut Case, line: &str) -> Result<(), String> {
@@ -294,6 +296,7 @@ fn header(case: &mut Case, line: &str) -> Result<(), String> {
         }
         "ordered" => case.ordered = flag("ordered")?,
         "concurrent" => case.concurrent = flag("concurrent")?,
+        "workload" if !value.is_empty() => case.workload = Some(value.to_owned()),
         other => return Err(format!("unknown header `{other}:` (known: {HEADERS})")),
     }
     Ok(())
@@ -321,6 +324,9 @@ pub fn to_case_text(cases: &[Case]) -> String {
         }
         if case.concurrent {
             out.push_str("concurrent: true\n");
+        }
+        if let Some(workload) = &case.workload {
+            out.push_str(&format!("workload: {workload}\n"));
         }
         out.push_str("input:\n");
         for step in &case.steps {

@@ -49,6 +49,11 @@ pub struct Case {
     /// Write a request as soon as its own client's earlier requests (and `init`) are
     /// answered (`concurrent: true`), instead of once every earlier request is.
     pub concurrent: bool,
+    /// The workload a generated case was made for, if any: the bundled reference node
+    /// runs it pinned to that workload (`eddy node --workload NAME`), as `eddy test` runs
+    /// it, since Maelstrom's workloads give `add` and `read` meanings of their own that a
+    /// node serving every workload at once cannot tell apart.
+    pub workload: Option<String>,
     /// What to feed, in order.
     pub steps: Vec<Step>,
     /// Expected output lines (may hold matchers).
@@ -75,6 +80,7 @@ impl Case {
             contract: Contract::Maelstrom,
             ordered: false,
             concurrent: false,
+            workload: None,
             steps: Vec::new(),
             expected: Vec::new(),
         }

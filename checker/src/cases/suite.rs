@@ -21,7 +21,8 @@ pub struct CaseResult {
 }
 
 /// Runs and judges one case under `rules`; a case that does not run under their contract
-/// is skipped without starting the node.
+/// is skipped without starting the node. A case made for one workload runs the bundled
+/// reference pinned to it ([`Case::workload`]).
 pub fn run_one_under(
     rules: &Rules,
     case: Case,
@@ -35,7 +36,11 @@ pub fn run_one_under(
             transcript: Transcript::not_run(),
         };
     }
-    let transcript = run_case(&case, command, limits);
+    let pinned = case
+        .workload
+        .as_deref()
+        .and_then(|workload| command.pinned_reference(workload));
+    let transcript = run_case(&case, pinned.as_ref().unwrap_or(command), limits);
     let verdict = judge(&case, &transcript, rules);
     CaseResult {
         case,

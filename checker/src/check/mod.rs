@@ -2,7 +2,10 @@
 //! `eddy check STORE` reaches the same verdict as the run that wrote the store.
 
 pub mod availability;
+pub mod convergence;
+pub mod counter;
 pub mod generic;
+pub mod json;
 pub mod lag;
 pub mod linear;
 pub mod replies;

@@ -41,6 +41,20 @@ impl NodeCommand {
         command
     }
 
+    /// This command pinned to `workload` when it runs eddy's reference node serving every
+    /// workload at once (`<path>/eddy node`, no other argument); `None` for any other
+    /// command, which is run as given.
+    pub fn pinned_reference(&self, workload: &str) -> Option<NodeCommand> {
+        let is_eddy = std::path::Path::new(&self.program)
+            .file_stem()
+            .is_some_and(|stem| stem == "eddy");
+        (is_eddy && self.args == ["node"]).then(|| {
+            let mut pinned = self.clone();
+            pinned.args.extend(["--workload".into(), workload.into()]);
+            pinned
+        })
+    }
+
     /// The command line, quoted so that it can be pasted into a shell.
     pub fn display(&self) -> String {
         let mut words = vec![self.program.as_str()];
@@ -61,5 +75,11 @@ mod tests {
         assert_eq!(cmd.display(), "python3 'my node.py' --x 'a b'");
         assert!(NodeCommand::parse("").is_err());
         assert!(NodeCommand::parse("python3 'unclosed").is_err());
+        let eddy = NodeCommand::parse("/bin/eddy node").unwrap();
+        assert_eq!(
+            eddy.pinned_reference("g-set").unwrap().display(),
+            "/bin/eddy node --workload g-set"
+        );
+        assert_eq!(cmd.pinned_reference("g-set"), None);
     }
 }

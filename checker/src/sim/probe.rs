@@ -1,6 +1,7 @@
 //! Convergence probes: in a quiet moment the harness asks every node for its value (from
 //! `c0`, every [`POLL_INTERVAL`]) until all nodes that are up answer the same, and records
-//! how long that took.
+//! how long that took. A list answer is a set (a g-set's elements): two nodes that list the
+//! same elements in another order answer the same.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -8,6 +9,13 @@ use std::time::{Duration, Instant};
 
 /// Time between two probes of one node.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// How long one measurement may take before it counts as not converged, for a target of
+/// `target_ms`: long enough to tell slow from never, twice the target and at least four
+/// seconds more than it.
+pub fn timeout_for(target_ms: f64) -> Duration {
+    Duration::from_secs_f64((target_ms * 2.0).max(target_ms + 4000.0) / 1000.0)
+}
 
 /// How a probe ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,7 +102,7 @@ impl Probe {
         };
         if let Some(value) = body.get("value") {
             if self.latest[node].as_ref().is_none_or(|(r, _)| *r <= round) {
-                self.latest[node] = Some((round, value.clone()));
+                self.latest[node] = Some((round, as_answer(value)));
             }
         }
         true
@@ -126,6 +134,14 @@ impl Probe {
                 .map(|v| v.as_ref().map_or(Value::Null, |(_, v)| v.clone()))
                 .collect(),
         })
+    }
+}
+
+/// A node's answer as compared with the others': a list as its sorted canonical texts.
+fn as_answer(value: &Value) -> Value {
+    match value.as_array() {
+        Some(items) => Value::from(crate::check::json::as_set(items)),
+        None => value.clone(),
     }
 }
 
@@ -171,6 +187,22 @@ mod tests {
         // n1 answered 7 in round 1, n2 in round 2: not one moment.
         assert!(probe.end(Instant::now(), &[true, true]).is_none());
         probe.on_reply(3, &json!({"type": "read_ok", "value": 7}));
+        assert!(matches!(
+            probe.end(Instant::now(), &[true, true]),
+            Some(ProbeEnd::Converged { .. })
+        ));
+    }
+
+    #[test]
+    fn sets_listed_in_another_order_agree() {
+        let mut probe = Probe::new("end", json!({"type": "read"}), 2, Duration::from_secs(1));
+        let mut id = 0;
+        probe.poll(Instant::now(), &[true, true], || {
+            id += 1;
+            id
+        });
+        probe.on_reply(1, &json!({"type": "read_ok", "value": [3, 1, 2]}));
+        probe.on_reply(2, &json!({"type": "read_ok", "value": [1, 2, 3]}));
         assert!(matches!(
             probe.end(Instant::now(), &[true, true]),
             Some(ProbeEnd::Converged { .. })

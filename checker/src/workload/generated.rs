@@ -25,10 +25,12 @@ pub fn generate_one(workload: Workload, seed: u64, index: usize, contract: Contr
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream((stream_of(workload.name()) << 40) | index as u64);
     let ops = rng.random_range(1..=MAX_OPS);
-    workload.script(&mut rng, ops, contract).into_case(
+    let mut case = workload.script(&mut rng, ops, contract).into_case(
         format!("{workload} #{index}"),
         generated_source(workload, seed, index),
-    )
+    );
+    case.workload = Some(workload.name().to_owned());
+    case
 }
 
 /// The `source` of case `index` of `workload` for `seed` (what [`generate_one`] gives it),

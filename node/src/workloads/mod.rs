@@ -2,6 +2,7 @@
 //! answers its own messages. `kv` and `leader_lease` are parts `raft` and `lease-read` use.
 
 pub mod echo;
+pub mod g_set;
 pub mod heartbeat;
 pub mod kafka;
 pub mod kv;
@@ -11,3 +12,4 @@ pub mod lease_read;
 pub mod lin_kv;
 pub mod pn_counter;
 pub mod raft;
+pub mod unique_ids;

@@ -256,22 +256,43 @@ impl PnCounter {
 }
 
 /// The `pn-counter` workload (seed 004): `add`, `read`, `gossip_status`, and `replicate`
-/// gossip between nodes; the counter is kept in `NODE_DATA_DIR`.
+/// gossip between nodes; the counter is kept in `NODE_DATA_DIR`. The same service is
+/// Maelstrom's `g-counter` ([`CounterService::grow_only`]).
 #[derive(Debug, Default)]
 pub struct CounterService {
     counter: PnCounter,
     /// Where the counter is kept: nowhere without a data folder or under
     /// `--bug forget-increments`.
     data: Option<DataDir>,
+    /// Maelstrom's `g-counter`: a negative delta is refused (error 12), the service is
+    /// served only when pinned, and it keeps its counter in a file of its own.
+    grow_only: bool,
 }
 
 impl CounterService {
+    /// Maelstrom's `g-counter`: this counter with non-negative deltas only (a G-counter is
+    /// a PN-counter whose decrements stay zero). It reads pn-counter's `--bug` modes.
+    pub fn grow_only() -> CounterService {
+        CounterService {
+            grow_only: true,
+            ..CounterService::default()
+        }
+    }
+
+    fn file(&self) -> &'static str {
+        if self.grow_only {
+            "g-counter.json"
+        } else {
+            COUNTER_FILE
+        }
+    }
+
     /// Persists the counter before an add is acknowledged, so a restarted node never
     /// counts its own increments from zero again (peers' larger maximum would hide them).
     fn save(&self) -> Result<(), RpcError> {
         match &self.data {
             Some(data) => data
-                .save(COUNTER_FILE, &self.counter.snapshot())
+                .save(self.file(), &self.counter.snapshot())
                 .map_err(|e| RpcError {
                     code: 13,
                     text: format!("could not persist the counter: {e}"),
@@ -283,18 +304,33 @@ impl CounterService {
 
 impl Service for CounterService {
     fn name(&self) -> &'static str {
-        "pn-counter"
+        if self.grow_only {
+            "g-counter"
+        } else {
+            "pn-counter"
+        }
     }
 
     fn about(&self) -> &'static str {
-        "PN-counter replicated by gossip (seed 004)"
+        if self.grow_only {
+            "Maelstrom's g-counter: the PN-counter with non-negative deltas only"
+        } else {
+            "PN-counter replicated by gossip (seed 004)"
+        }
     }
 
     fn serves(&self, kind: &str, _shared: &Shared) -> bool {
         matches!(kind, "add" | "read" | "replicate" | "gossip_status")
     }
 
-    /// Reads its defects and merges back the counter an earlier run saved.
+    /// pn-counter runs in `auto`; g-counter, whose `add` and `read` pn-counter serves
+    /// there, only when pinned.
+    fn in_auto(&self) -> bool {
+        !self.grow_only
+    }
+
+    /// Reads its defects (g-counter reads pn-counter's) and merges back the counter an
+    /// earlier run saved.
     fn init(&mut self, setup: &Setup, ctx: &mut Context) {
         let bug = setup.bug("pn-counter");
         let merge = match bug {
@@ -308,7 +344,7 @@ impl Service for CounterService {
             .data
             .filter(|_| bug != Some(Bug::ForgetIncrements))
             .cloned();
-        if let Some(saved) = self.data.as_ref().and_then(|d| d.load(COUNTER_FILE)) {
+        if let Some(saved) = self.data.as_ref().and_then(|d| d.load(self.file())) {
             self.counter.restore(&saved, ctx.peers);
         }
     }
@@ -316,6 +352,9 @@ impl Service for CounterService {
     fn handle(&mut self, req: &Envelope, ctx: &mut Context) -> Answer {
         match req.kind() {
             "add" => {
+                if self.grow_only && req.int("delta")? < 0 {
+                    return Err(RpcError::malformed("a g-counter's delta must be >= 0"));
+                }
                 let reply = self.counter.add(req, ctx.me, ctx.peers)?;
                 self.save()?;
                 Ok(Some(reply))

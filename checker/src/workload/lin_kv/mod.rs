@@ -5,12 +5,12 @@
 //! node may replicate any way it likes, or keep the register in Maelstrom's `lin-kv`
 //! service.
 
-use super::raft::{linearizable, register_script, RaftKv};
+use super::raft::{linearizable, register_script, RaftKv, REGISTER_READ_OK};
 use super::{Context, NoOptions, Spec};
 use crate::cases::generate::Script;
 use crate::check::{CheckResult, Record};
 use crate::contract::Contract;
-use crate::schema::{Schema, Ty};
+use crate::schema::Schema;
 use crate::sim::driver::Driver;
 use crate::sim::nemesis::FaultKind::*;
 use crate::sim::{RunDefaults, SimConfig, WorkloadOptions};
@@ -24,7 +24,7 @@ pub struct LinKv;
 pub struct LinKvFlags {}
 
 /// A read answers with the value.
-const SCHEMAS: &[Schema] = &[Schema::of("read_ok", &[("value", Ty::Any)])];
+const SCHEMAS: &[Schema] = &[REGISTER_READ_OK];
 
 /// How long a leader may take to appear after the last fault heals, in ms: Maelstrom's Raft
 /// tutorial elects in 2-4 s.

@@ -2,32 +2,60 @@
 //! spread over all nodes, with reads (and `gossip_status` queries under the seed contract)
 //! along the way, in rounds of `--round-adds`; after each round and after the last add eddy
 //! measures convergence itself. The final phase reads every node (and, under the seed
-//! contract, asks each for its `gossip_status`).
+//! contract, asks each for its `gossip_status`). `g-counter` runs the same driver with
+//! non-negative deltas only and no status queries.
 
 use super::PnCounterOptions;
-use crate::contract::Contract;
 use crate::sim::driver::{Driver, Next, Op};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// The pn-counter workload.
+/// Which deltas a counter's adds carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deltas {
+    /// -5..-1 and 1..5, as the PN-counter's seed draws them.
+    BothSigns,
+    /// 0..4, as Maelstrom's `g-counter` draws them (its `pn-counter` draws, less the
+    /// negative ones).
+    NonNegative,
+}
+
+/// Adds in rounds, with reads along the way, for any counter workload.
 pub struct Adds {
     options: PnCounterOptions,
-    contract: Contract,
+    deltas: Deltas,
+    /// Ask for `gossip_status` too (the seed contract's pn-counter).
+    status_queries: bool,
     adds: usize,
     in_round: usize,
 }
 
 impl Adds {
-    /// A generator for these options.
-    pub fn new(options: PnCounterOptions, contract: Contract) -> Adds {
+    /// A generator for these options, drawing `deltas`, with `gossip_status` queries when
+    /// `status_queries`.
+    pub fn new(options: PnCounterOptions, deltas: Deltas, status_queries: bool) -> Adds {
         Adds {
             options,
-            contract,
+            deltas,
+            status_queries,
             adds: 0,
             in_round: 0,
+        }
+    }
+
+    fn delta(&self, rng: &mut ChaCha8Rng) -> i64 {
+        match self.deltas {
+            Deltas::NonNegative => rng.random_range(0..=4i64),
+            Deltas::BothSigns => {
+                let magnitude = rng.random_range(1..=5i64);
+                if rng.random_bool(0.5) {
+                    magnitude
+                } else {
+                    -magnitude
+                }
+            }
         }
     }
 }
@@ -42,20 +70,13 @@ impl Driver for Adds {
             return Next::EndOfRound;
         }
         let node = rng.random_range(0..nodes);
-        let seed = self.contract == Contract::Seed;
         let body = match rng.random_range(0..100) {
             0..=74 => {
                 self.adds += 1;
                 self.in_round += 1;
-                let magnitude = rng.random_range(1..=5i64);
-                let delta = if rng.random_bool(0.5) {
-                    magnitude
-                } else {
-                    -magnitude
-                };
-                json!({"type": "add", "delta": delta})
+                json!({"type": "add", "delta": self.delta(rng)})
             }
-            95.. if seed => json!({"type": "gossip_status"}),
+            95.. if self.status_queries => json!({"type": "gossip_status"}),
             _ => json!({"type": "read"}),
         };
         Next::Op(Op::at(node, body))
@@ -70,7 +91,7 @@ impl Driver for Adds {
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
         let reads = (0..nodes).map(|node| Op::at(node, json!({"type": "read"})));
         let statuses = (0..nodes)
-            .filter(|_| self.contract == Contract::Seed)
+            .filter(|_| self.status_queries)
             .map(|node| Op::at(node, json!({"type": "gossip_status"})));
         reads.chain(statuses).collect()
     }
@@ -80,9 +101,6 @@ impl Driver for Adds {
     }
 
     fn probe_timeout(&self) -> Duration {
-        // Long enough to tell slow from never: twice the target, and at least four seconds
-        // more than it.
-        let target = self.options.convergence_target_ms;
-        Duration::from_secs_f64((target * 2.0).max(target + 4000.0) / 1000.0)
+        crate::sim::probe::timeout_for(self.options.convergence_target_ms)
     }
 }

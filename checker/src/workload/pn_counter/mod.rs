@@ -5,8 +5,7 @@
 //! convergence time, and under the seed contract the `replicate` gossip and
 //! `gossip_status` answers.
 
-mod counter;
-mod driver;
+pub(super) mod driver;
 mod generate;
 mod gossip;
 
@@ -135,7 +134,11 @@ impl Spec for PnCounter {
     }
 
     fn driver(&self, options: &PnCounterOptions, run: &WorkloadOptions) -> Box<dyn Driver> {
-        Box::new(driver::Adds::new(*options, run.contract))
+        Box::new(driver::Adds::new(
+            *options,
+            driver::Deltas::BothSigns,
+            run.contract == Contract::Seed,
+        ))
     }
 
     fn checks(
@@ -145,8 +148,8 @@ impl Spec for PnCounter {
         record: &Record,
     ) -> Vec<CheckResult> {
         vec![
-            counter::final_value(record),
-            counter::convergence(record, options.convergence_target_ms),
+            crate::check::counter::final_value(record, &self.catalogue()),
+            crate::check::convergence::convergence(record, options.convergence_target_ms),
             gossip::replicate_wire(record, run.contract),
             gossip::gossip_status(record, run.contract),
         ]

@@ -17,7 +17,7 @@ use super::{Context, Spec};
 use crate::cases::generate::Script;
 use crate::check::{linear, CheckResult, Record};
 use crate::contract::Contract;
-use crate::schema::{Schema, Ty};
+use crate::schema::{Schema, Ty, When};
 use crate::sim::driver::Driver;
 use crate::sim::nemesis::FaultKind::*;
 use crate::sim::{RunDefaults, SimConfig, WorkloadOptions};
@@ -55,10 +55,18 @@ fn default_liveness_ms() -> f64 {
     3000.0
 }
 
+/// A register's read answers with its value; the read names its key (a counter's or a
+/// set's, answered by other workloads, does not). `lin-kv`'s too.
+pub const REGISTER_READ_OK: Schema = Schema {
+    kind: "read_ok",
+    when: When::RequestWith("key"),
+    fields: &[("value", Ty::Any)],
+};
+
 /// The register's replies and Raft's messages on the wire (both reply naming conventions,
 /// `_res` and `_ok`); lease-read shares them.
 pub const SCHEMAS: &[Schema] = &[
-    Schema::of("read_ok", &[("value", Ty::Any)]),
+    REGISTER_READ_OK,
     Schema::of(
         "raft_status_ok",
         &[

@@ -1,10 +1,11 @@
-//! The PN-counter's safety check (SPEC 3.5): every node's final read lies in the set of
-//! sums possible from acknowledged adds plus any subset of adds whose outcome is unknown,
-//! and all nodes agree.
+//! The final value of a counter (SPEC 3.5, and Maelstrom's `pn-counter` and `g-counter`
+//! checkers): every node's final read lies in the set of sums possible from acknowledged
+//! adds plus any subset of adds whose outcome is unknown, and all nodes agree. Every counter
+//! workload (`pn-counter`, `g-counter`) judges its runs with [`final_value`].
 
 use crate::check::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType};
-use crate::workload::Spec;
+use crate::schema::Catalogue;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -195,10 +196,11 @@ fn restart_words(off: i64, restarts: &[Restart], before: u64) -> String {
     )
 }
 
-/// The final-value check. When a final read is off and nodes were killed and restarted
+/// The final-value check, with `schemas` the workload's (a `read_ok` that breaks them is a
+/// witness, never skipped). When a final read is off and nodes were killed and restarted
 /// before it, the witness names the restarts and what the restarted nodes had acknowledged
 /// before their kill: lost durable state is the likely cause.
-pub fn final_value(record: &Record) -> CheckResult {
+pub fn final_value(record: &Record, schemas: &Catalogue) -> CheckResult {
     let ops = operations(&record.history);
     let mut acknowledged = 0i64;
     let mut unknown = Vec::new();
@@ -294,114 +296,7 @@ pub fn final_value(record: &Record) -> CheckResult {
         witnesses,
         figures,
     }
-    .and_unjudged(crate::check::replies::unjudged(
-        &super::PnCounter.catalogue(),
-        &ops,
-        &["read"],
-    ))
-}
-
-/// Convergence time, measured by eddy after every round of adds and after the last one
-/// (see `sim::probe`): a liveness check, judged against `target_ms` separately from the
-/// safety of the final value.
-pub fn convergence(record: &Record, target_ms: f64) -> CheckResult {
-    let events: Vec<&crate::history::HistoryEvent> = record
-        .history
-        .iter()
-        .filter(|e| e.f == "convergence")
-        .collect();
-    // What a measurement charges the nodes: its length less the time the machine stalled
-    // eddy or a node within it.
-    let charged = |e: &crate::history::HistoryEvent| -> Option<f64> {
-        let ms = e.body["ms"].as_f64()?;
-        let end = e.time as f64 / 1e9;
-        let stalled = crate::check::lag::stalled_within(record, end - ms / 1000.0, end) * 1000.0;
-        Some(((ms - stalled).max(0.0) * 1000.0).round() / 1000.0)
-    };
-    let mut samples: Vec<f64> = events.iter().filter_map(|e| charged(e)).collect();
-    let timed_out: Vec<Value> = events
-        .iter()
-        .filter(|e| e.body["timed_out"] == true)
-        .map(|e| json!({"at_s": e.time as f64 / 1e9, "reason": e.body["reason"], "last_values": e.body["last_values"],
-            "why": format!("after {} the nodes still disagreed when eddy stopped waiting at {:.1} s; last reads {}", moment(&e.body["reason"]), e.time as f64 / 1e9, e.body["last_values"])}))
-        .collect();
-    let skipped = events
-        .iter()
-        .filter(|e| e.body.get("skipped").is_some())
-        .count();
-    samples.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        samples
-            .get(((samples.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-    };
-    let slow: Vec<Value> = events
-        .iter()
-        .filter_map(|e| Some((e, charged(e)?)))
-        .filter(|(_, ms)| *ms > target_ms)
-        .map(|(e, ms)| json!({"at_s": e.time as f64 / 1e9, "ms": ms, "measured_ms": e.body["ms"], "reason": e.body["reason"],
-            "why": format!("convergence took {ms} ms after {} at {:.1} s (target {target_ms} ms{})", moment(&e.body["reason"]), e.time as f64 / 1e9,
-                if e.body["ms"].as_f64() == Some(ms) { String::new() } else { format!("; {} ms measured, less the machine's stalls", e.body["ms"]) })}))
-        .collect();
-    let figures = json!({
-        "measurements": samples.len(), "p50_ms": q(0.5), "p95_ms": q(0.95), "max_ms": samples.last(),
-        "timed_out": timed_out.len(), "skipped_during_faults": skipped, "target_ms": target_ms,
-    });
-    let describe = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
-    let (valid, summary) = if !timed_out.is_empty() {
-        (
-            Validity::Invalid,
-            format!(
-                "liveness: {} measurement(s) never converged; first: {}",
-                timed_out.len(),
-                timed_out[0]["why"].as_str().unwrap_or_default()
-            ),
-        )
-    } else if !slow.is_empty() {
-        (
-            Validity::Invalid,
-            format!(
-                "liveness: {} of {} convergence times over the {target_ms} ms target; max {} ms",
-                slow.len(),
-                samples.len(),
-                describe(q(1.0))
-            ),
-        )
-    } else if samples.is_empty() {
-        (
-            Validity::Unknown,
-            format!("not observed: no quiet moment to measure convergence in ({skipped} skipped during faults)"),
-        )
-    } else {
-        (
-            Validity::Valid,
-            format!(
-                "{} measurements: p50 {} ms, p95 {} ms, max {} ms (target {target_ms} ms)",
-                samples.len(),
-                describe(q(0.5)),
-                describe(q(0.95)),
-                describe(q(1.0))
-            ),
-        )
-    };
-    let mut witnesses = timed_out;
-    witnesses.extend(slow);
-    CheckResult {
-        name: "convergence".into(),
-        kind: crate::check::CheckKind::Liveness,
-        valid,
-        summary,
-        witnesses,
-        figures,
-    }
-}
-
-/// Words for the moment a convergence measurement started.
-fn moment(reason: &Value) -> &'static str {
-    match reason.as_str() {
-        Some("end") => "the last add and the final healing",
-        _ => "a round of adds",
-    }
+    .and_unjudged(crate::check::replies::unjudged(schemas, &ops, &["read"]))
 }
 
 #[cfg(test)]
@@ -480,12 +375,17 @@ mod tests {
     }
 
     fn judged(history: Vec<HistoryEvent>) -> CheckResult {
-        final_value(&Record {
+        const READ: &[crate::schema::Schema] = &[crate::schema::Schema::of(
+            "read_ok",
+            &[("value", crate::schema::Ty::Int)],
+        )];
+        let record = Record {
             history,
             net: crate::check::traffic::NetSummary::default(),
             nodes: vec!["n1".into(), "n2".into()],
             dir: None,
-        })
+        };
+        final_value(&record, &Catalogue::new([&READ]))
     }
 
     #[test]
