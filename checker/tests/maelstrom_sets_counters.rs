@@ -1,5 +1,6 @@
 //! Maelstrom's unique-ids, g-set and g-counter workloads on real processes: the reference
-//! (and a Gossip-Glomers-style Python node for unique-ids) passes under partitions, and a
+//! (and Gossip-Glomers-style Python nodes for unique-ids, and for g-counter on `seq-kv`)
+//! passes under partitions, and a
 //! broken node fails the check that guards what it breaks, with a witness in words.
 
 mod support;
@@ -181,4 +182,34 @@ fn a_g_counter_converges_to_its_adds_and_broken_merges_and_gossip_are_caught() {
         short.contains("nodes disagree") || short.contains("misses"),
         "{short}"
     );
+}
+
+#[test]
+fn a_gossip_glomers_g_counter_on_seq_kv_passes_and_lost_or_stale_adds_fail() {
+    // Challenge 4's usual solution: one counter in seq-kv, adds by read and compare-and-set,
+    // reads after a write of the node's own key. Default faults (partitions never cut a
+    // node off from a service). A blind write loses concurrent adds; a read that does not
+    // write first keeps reading seq-kv's past.
+    let _turn = support::take_turn();
+    let store = tempfile::tempdir().unwrap();
+    let counter = format!("python3 {}", support::fixture("maelstrom_g_counter.py"));
+    let defaults = vec![
+        "--nemesis",
+        "partition,partition-halves,partition-ring,partition-bridge",
+        "--time-limit",
+        "5",
+    ];
+    let runs = vec![
+        (counter.clone(), defaults.clone()),
+        (format!("{counter} --broken"), defaults.clone()),
+        (format!("{counter} --no-sync"), defaults),
+    ];
+    let results = runs_in(store.path(), "g-counter", &runs);
+    let (code, fine, _) = &results[0];
+    assert_eq!(*code, 0, "{:?}", support::failed(fine));
+    for (code, broken, _) in &results[1..] {
+        assert_eq!(*code, 1, "{:?}", support::failed(broken));
+        let why = support::first_why(broken, "final-value");
+        assert!(why.contains("it misses"), "{why}");
+    }
 }
