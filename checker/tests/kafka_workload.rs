@@ -61,9 +61,9 @@ fn each_bug_mode_fails_its_check_with_a_witness() {
             "offsets within a poll must increase",
         ),
         (
-            "local-commits",
+            "commit-ahead",
             "committed-offsets",
-            "committed offsets went backwards",
+            "skips messages no one processed",
         ),
     ];
     let runs: Vec<_> = cases

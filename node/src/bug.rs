@@ -121,11 +121,12 @@ pub enum Bug {
     ///
     /// Workload: `kafka`.
     NewestFirst,
-    /// kafka: committed offsets are kept by the node that received the commit, not by the
-    /// key's owner, so a listing on another node goes back to what it was told before.
+    /// kafka: a listing names one past each committed offset (the next offset to read,
+    /// where a consumer expects the last one processed), so a consumer resuming there skips
+    /// a message no one processed.
     ///
     /// Workload: `kafka`.
-    LocalCommits,
+    CommitAhead,
     /// unique-ids: ids are a bare counter without the node id, so every node hands out 0,
     /// 1, 2, ... and ids collide across nodes.
     ///
@@ -165,7 +166,7 @@ impl Bug {
             | Bug::SkipPoll
             | Bug::LoseWrites
             | Bug::NewestFirst
-            | Bug::LocalCommits => "kafka",
+            | Bug::CommitAhead => "kafka",
             Bug::NoNodeId => "unique-ids",
             Bug::GossipOnce => "g-set",
         }

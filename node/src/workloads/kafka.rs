@@ -98,12 +98,14 @@ impl Logs {
         }
     }
 
-    /// The committed offsets of the keys asked for that have one.
-    fn committed(&self, keys: &[Value]) -> Map<String, Value> {
+    /// The committed offsets of the keys asked for that have one; under `commit-ahead`,
+    /// one past each (the next offset to read, where a consumer expects the last one read).
+    fn committed(&self, keys: &[Value], bugs: Option<Bug>) -> Map<String, Value> {
+        let ahead = u64::from(bugs == Some(Bug::CommitAhead));
         keys.iter()
             .filter_map(|k| {
                 let key = k.as_str()?;
-                Some((key.to_owned(), (*self.committed.get(key)?).into()))
+                Some((key.to_owned(), (*self.committed.get(key)? + ahead).into()))
             })
             .collect()
     }
@@ -125,7 +127,7 @@ impl Logs {
                 let keys = args
                     .as_array()
                     .ok_or_else(|| RpcError::malformed("`keys` must be a list"))?;
-                Value::Object(self.committed(keys))
+                Value::Object(self.committed(keys, bugs))
             }
             other => return Err(RpcError::malformed(format!("unknown part `{other}`"))),
         })
@@ -165,15 +167,10 @@ impl KafkaService {
             .collect()
     }
 
-    /// Who owns `key` for `part` of a request: the node it hashes to, or the node itself
-    /// under `local-offsets` (everything) and `local-commits` (commits and listings).
-    fn owner_of(&self, key: &str, part: &str, ctx: &Context) -> String {
-        let local = match self.bug {
-            Some(Bug::LocalOffsets) => true,
-            Some(Bug::LocalCommits) => matches!(part, "commit" | "list"),
-            _ => false,
-        };
-        if local {
+    /// Who owns `key` for a request: the node it hashes to, or the node itself under
+    /// `local-offsets`.
+    fn owner_of(&self, key: &str, ctx: &Context) -> String {
+        if self.bug == Some(Bug::LocalOffsets) {
             ctx.me.to_owned()
         } else {
             owner(key, &Self::ids(ctx))
@@ -194,7 +191,7 @@ impl KafkaService {
             Value::Object(map) if field == "offsets" => {
                 for (key, offset) in map {
                     let slot = by_owner
-                        .entry(self.owner_of(key, part, ctx))
+                        .entry(self.owner_of(key, ctx))
                         .or_insert_with(|| json!({}));
                     slot[key] = offset.clone();
                 }
@@ -205,7 +202,7 @@ impl KafkaService {
                         .as_str()
                         .ok_or_else(|| RpcError::malformed("`keys` must be strings"))?;
                     let slot = by_owner
-                        .entry(self.owner_of(name, part, ctx))
+                        .entry(self.owner_of(name, ctx))
                         .or_insert_with(|| json!([]));
                     slot.as_array_mut().expect("a list").push(key.clone());
                 }
@@ -334,7 +331,7 @@ impl Service for KafkaService {
             "send" => {
                 let key = req.string("key")?;
                 let msg = req.field("msg")?.clone();
-                let owner = self.owner_of(key, "send", ctx);
+                let owner = self.owner_of(key, ctx);
                 if owner != ctx.me {
                     ctx.out.forward(req, &owner);
                     return Ok(None);

@@ -84,8 +84,9 @@ pub struct Listing {
     pub invoked: u64,
     /// When it was answered.
     pub completed: u64,
-    /// The committed offsets it returned.
-    pub offsets: BTreeMap<String, u64>,
+    /// The committed offsets it returned (a node may say -1 for a key nothing was
+    /// committed on).
+    pub offsets: BTreeMap<String, i64>,
 }
 
 /// Per key, per message, every `(offset, index of the poll)` it was polled at.
@@ -211,8 +212,14 @@ impl KafkaLog {
     }
 
     fn listing(&mut self, op: &Operation, done: &HistoryEvent) -> Result<(), String> {
-        let offsets =
-            offsets(&done.body["offsets"]).ok_or("`offsets` is not an object of offsets")?;
+        let offsets = done.body["offsets"]
+            .as_object()
+            .and_then(|o| {
+                o.iter()
+                    .map(|(k, v)| Some((k.clone(), v.as_i64()?)))
+                    .collect::<Option<BTreeMap<_, _>>>()
+            })
+            .ok_or("`offsets` is not an object of integer offsets")?;
         self.listings.push(Listing {
             node: op.invoke.node.clone().unwrap_or_default(),
             invoked: op.invoke.time,

@@ -160,6 +160,42 @@ fn a_committed_offset_nobody_committed_is_a_witness() {
 }
 
 #[test]
+fn listings_below_the_commits_are_counted_not_judged() {
+    // A node that did not hear of the commit of 3 lists 1, and one that keeps "nothing
+    // committed" as -1 lists it for another key: consumers re-read, nothing is skipped.
+    let commit = |at, offsets| {
+        op(
+            1,
+            at,
+            (
+                json!({"type": "commit_offsets", "offsets": offsets}),
+                json!({"type": "commit_offsets_ok"}),
+            ),
+        )
+    };
+    let log = KafkaLog::read(&history(&[
+        commit(0, json!({"a": 1})),
+        commit(2, json!({"a": 3})),
+        op(
+            2,
+            4,
+            (
+                json!({"type": "list_committed_offsets", "keys": ["a", "b"]}),
+                json!({"type": "list_committed_offsets_ok", "offsets": {"a": 1, "b": -1}}),
+            ),
+        ),
+    ]));
+    let result = commits::committed_offsets(&log);
+    assert_eq!(result.valid, Validity::Valid, "{result:?}");
+    assert_eq!(result.figures["went_backwards"], 1);
+    assert!(
+        result.summary.contains("below offset 3"),
+        "{}",
+        result.summary
+    );
+}
+
+#[test]
 fn an_unreadable_poll_answer_is_a_witness() {
     let log = KafkaLog::read(&history(&[op(
         1,
