@@ -103,6 +103,20 @@ pub enum Bug {
     ///
     /// Workload: `pn-counter`.
     ForgetIncrements,
+    /// broadcast: never send a message to another node, so each message stays on the node
+    /// a client gave it to.
+    ///
+    /// Workload: `broadcast`.
+    KeepToSelf,
+    /// broadcast: keep only the 20 largest messages, forgetting older ones a read had
+    /// returned.
+    ///
+    /// Workload: `broadcast`.
+    ForgetMessages,
+    /// broadcast: every read returns one message no client broadcast.
+    ///
+    /// Workload: `broadcast`.
+    InventMessage,
 }
 
 impl Bug {
@@ -127,6 +141,7 @@ impl Bug {
             | Bug::UnsafeLease
             | Bug::HiddenRoundTrip
             | Bug::IgnoreLeaderLease => "lease-read",
+            Bug::KeepToSelf | Bug::ForgetMessages | Bug::InventMessage => "broadcast",
         }
     }
 }

@@ -21,8 +21,9 @@
 use crate::message::Envelope;
 use crate::service::{Service, Shared};
 use crate::workloads::{
-    echo::EchoService, heartbeat::HeartbeatService, lease::LeaseService,
-    lease_read::LeaseReadService, pn_counter::CounterService, raft::RaftService,
+    broadcast::BroadcastService, echo::EchoService, heartbeat::HeartbeatService,
+    lease::LeaseService, lease_read::LeaseReadService, pn_counter::CounterService,
+    raft::RaftService,
 };
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use std::fmt;
@@ -43,6 +44,7 @@ pub const SERVICES: &[fn() -> Box<dyn Service>] = &[
     || Box::new(HeartbeatService::default()),
     || Box::new(CounterService::default()),
     || Box::new(EchoService),
+    || Box::new(BroadcastService::default()),
 ];
 
 /// The names of every workload the reference node serves, in registry order (`lease`,

@@ -5,6 +5,7 @@
 //! handles a [`Workload`]. Adding a workload is a folder beside this file, a `mod` line and
 //! an entry in [`ALL`].
 
+mod broadcast;
 mod echo;
 mod heartbeat;
 mod lease;
@@ -32,6 +33,7 @@ pub static ALL: &[&dyn Erased] = &[
     &heartbeat::Heartbeat,
     &pn_counter::PnCounter,
     &echo::Echo,
+    &broadcast::Broadcast,
 ];
 
 /// The schemas of every workload's messages, for judging a node whose workload is not
