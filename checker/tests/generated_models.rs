@@ -4,6 +4,7 @@
 use eddy::cases::runner::Limits;
 use eddy::cases::suite::run_one_under;
 use eddy::cases::verdict::{Rule, Status};
+use eddy::cases::Rules;
 use eddy::contract::Contract;
 use eddy::process::NodeCommand;
 use eddy::workload::generated::generate;
@@ -15,6 +16,30 @@ fn reference() -> NodeCommand {
         program: env!("CARGO_BIN_EXE_eddy").into(),
         args: vec!["node".into()],
     }
+}
+
+/// The node and rules a generated case of `workload` is run under: the reference in `auto`
+/// mode and every workload's schemas; for a workload the reference serves only when pinned
+/// (Maelstrom's own, which give `read` a meaning of their own), the node pinned to it and
+/// that workload's schemas alone.
+fn node_and_rules(workload: &str, contract: Contract) -> (NodeCommand, Rules) {
+    let service = eddy_node::services::lookup(workload).expect("served");
+    if service.in_auto() {
+        return (reference(), eddy::workload::rules(contract));
+    }
+    let mut node = reference();
+    node.args.extend(["--workload".into(), workload.into()]);
+    let own = Workload::named(workload).expect("registered").schemas();
+    let rules = Rules {
+        contract,
+        schemas: eddy::schema::Catalogue::new(own),
+    };
+    (node, rules)
+}
+
+/// The workload a generated case belongs to, from its source.
+fn workload_of(case: &eddy::cases::Case) -> String {
+    case.source.split('/').nth(1).unwrap().to_owned()
 }
 
 /// Changes the first value-carrying field of a reply pattern so that the model now
@@ -64,6 +89,14 @@ fn mutate(expected: &mut Value) -> Option<String> {
         status.push_str("-mutated");
         return Some("status".into());
     }
+    // A set the model expects in any order (broadcast's `messages`): one more item.
+    if let Some(Value::Array(items)) = body
+        .get_mut("messages")
+        .and_then(|m| m.get_mut("$unordered"))
+    {
+        items.push((-1).into());
+        return Some("messages".into());
+    }
     // Any other workload: the first field the model fills in itself (a payload echoed).
     let (field, value) = body.iter_mut().find(|(k, v)| {
         !matches!(k.as_str(), "type" | "in_reply_to" | "msg_id") && !is_matcher(v)
@@ -89,7 +122,7 @@ fn a_mutated_model_expectation_fails_the_case() {
 fn mutants_are_caught(contract: Contract) {
     let mut caught = std::collections::BTreeMap::new();
     for case in generate(&Workload::all().collect::<Vec<_>>(), 12, 99, contract) {
-        let workload = case.source.split('/').nth(1).unwrap().to_owned();
+        let workload = workload_of(&case);
         let mut mutant = case.clone();
         let Some(line) = mutant
             .expected
@@ -99,12 +132,8 @@ fn mutants_are_caught(contract: Contract) {
         else {
             continue;
         };
-        let result = run_one_under(
-            &eddy::workload::rules(contract),
-            mutant,
-            &reference(),
-            Limits::default(),
-        );
+        let (node, rules) = node_and_rules(&workload, contract);
+        let result = run_one_under(&rules, mutant, &node, Limits::default());
         assert_eq!(
             result.verdict.status,
             Status::Fail,
@@ -134,12 +163,8 @@ fn mutants_are_caught(contract: Contract) {
 fn unmutated_generated_cases_pass() {
     for contract in [Contract::Seed, Contract::Maelstrom] {
         for case in generate(&Workload::all().collect::<Vec<_>>(), 10, 99, contract) {
-            let result = run_one_under(
-                &eddy::workload::rules(contract),
-                case,
-                &reference(),
-                Limits::default(),
-            );
+            let (node, rules) = node_and_rules(&workload_of(&case), contract);
+            let result = run_one_under(&rules, case, &node, Limits::default());
             assert_eq!(
                 result.verdict.status,
                 Status::Pass,

@@ -161,7 +161,7 @@ pub fn delivery(sets: &Sets, record: &Record, recovery_s: f64) -> CheckResult {
             continue;
         }
         missing_pairs += missing.len();
-        let first = finals[missing[0]];
+        let first_at = missing.iter().map(|n| finals[n].invoked).min().unwrap_or(0);
         let returned = sets
             .reads
             .iter()
@@ -173,10 +173,10 @@ pub fn delivery(sets: &Sets, record: &Record, recovery_s: f64) -> CheckResult {
             |t| format!("{} had returned it at {:.3} s", missing[0], secs(t)),
         );
         witnesses.push(json!({
-            "message": m, "nodes": missing, "at_s": secs(first.invoked),
+            "message": m, "nodes": missing, "at_s": secs(first_at),
             "why": format!(
                 "{m} ({}) is missing from the final {} of {} (invoked from {:.3} s, after the faults healed and {recovery_s} s of recovery); {before}",
-                sets.story(m), if missing.len() == 1 { "read" } else { "reads" }, name_nodes(&missing), secs(first.invoked)
+                sets.story(m), if missing.len() == 1 { "read" } else { "reads" }, name_nodes(&missing), secs(first_at)
             ),
         }));
     }
@@ -242,14 +242,14 @@ pub fn delivery(sets: &Sets, record: &Record, recovery_s: f64) -> CheckResult {
     result.about(CheckKind::Liveness)
 }
 
-/// "n1", "n1 and n2", "n1, n2, n3 and 4 other nodes".
+/// "n1", "n1 and n2", ..., up to four named, then "n1, n2, n3 and 4 other nodes".
 fn name_nodes(nodes: &[&str]) -> String {
     match nodes {
         [] => String::new(),
         [one] => (*one).to_owned(),
         [a, b] => format!("{a} and {b}"),
         [a, b, c] => format!("{a}, {b} and {c}"),
-        [a, b, c, d] => format!("{a}, {b}, {c} and 1 other node ({d})"),
+        [a, b, c, d] => format!("{a}, {b}, {c} and {d}"),
         [a, b, c, rest @ ..] => format!("{a}, {b}, {c} and {} other nodes", rest.len()),
     }
 }
