@@ -11,7 +11,9 @@ const BUNDLED: usize = 48;
 
 /// How many workloads `--generate N` generates N cases for: every registered one.
 fn workloads() -> usize {
-    eddy::workload::Workload::all().count()
+    eddy::workload::Workload::all()
+        .filter(|w| !eddy::workload::pinned_only(*w))
+        .count()
 }
 const SEED_ONLY: usize = 17;
 
@@ -125,6 +127,23 @@ fn thousands_of_generated_cases_pass_on_the_reference_node() {
     assert_eq!(out.status.code(), Some(0), "{all}");
     let passed = format!("{} passed, 0 failed, 0 skipped", 100 * workloads());
     assert!(all.contains(&passed), "{all}");
+}
+
+#[test]
+fn a_workload_served_only_pinned_gets_generated_cases_with_w_on_the_pinned_reference() {
+    let out = eddy(&[
+        "cases",
+        "--generate",
+        "20",
+        "--seed",
+        "7",
+        "-w",
+        "broadcast",
+    ]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("node --workload broadcast"), "{all}");
+    assert!(all.contains("20 passed, 0 failed, 0 skipped"), "{all}");
 }
 
 #[test]

@@ -19,22 +19,16 @@ fn reference() -> NodeCommand {
 }
 
 /// The node and rules a generated case of `workload` is run under: the reference in `auto`
-/// mode and every workload's schemas; for a workload the reference serves only when pinned
-/// (Maelstrom's own, which give `read` a meaning of their own), the node pinned to it and
-/// that workload's schemas alone.
+/// mode under every workload's schemas, or pinned to a workload it serves only pinned,
+/// under that workload's own.
 fn node_and_rules(workload: &str, contract: Contract) -> (NodeCommand, Rules) {
-    let service = eddy_node::services::lookup(workload).expect("served");
-    if service.in_auto() {
-        return (reference(), eddy::workload::rules(contract));
-    }
+    let workload = Workload::named(workload).expect("registered");
     let mut node = reference();
-    node.args.extend(["--workload".into(), workload.into()]);
-    let own = Workload::named(workload).expect("registered").schemas();
-    let rules = Rules {
-        contract,
-        schemas: eddy::schema::Catalogue::new(own),
-    };
-    (node, rules)
+    if eddy::workload::pinned_only(workload) {
+        node.args
+            .extend(["--workload".into(), workload.name().into()]);
+    }
+    (node, eddy::workload::rules_for(&[workload], contract))
 }
 
 /// The workload a generated case belongs to, from its source.

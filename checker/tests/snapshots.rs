@@ -78,10 +78,7 @@ fn reference_transcripts_match_their_snapshots() {
         &|_| {},
     );
     for workload in pinned {
-        let rules = eddy::cases::Rules {
-            contract: Contract::Seed,
-            schemas: eddy::schema::Catalogue::new(workload.schemas()),
-        };
+        let rules = eddy::workload::rules_for(&[workload], Contract::Seed);
         let cases = generate(
             &[workload],
             GENERATED_PER_WORKLOAD,

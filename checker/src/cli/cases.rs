@@ -43,7 +43,8 @@ pub struct CasesArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Generate N random cases per workload (with expectations from eddy's own models);
-    /// named PATHs run too.
+    /// named PATHs run too. Workloads the reference serves only pinned (Maelstrom's
+    /// broadcast) only with -w, which then pins the bundled reference to it.
     #[arg(long, value_name = "N")]
     pub generate: Option<usize>,
     /// Seed for --generate. Default: random (always printed).
@@ -76,9 +77,10 @@ pub struct CasesArgs {
 
 /// Runs `eddy cases`.
 pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
-    let command = match &args.bin {
-        Some(line) => NodeCommand::parse(line).map_err(Error::Usage)?,
-        None => NodeCommand::reference(),
+    let command = match (&args.bin, args.workload) {
+        (Some(line), _) => NodeCommand::parse(line).map_err(Error::Usage)?,
+        (None, Some(w)) if crate::workload::pinned_only(w) => NodeCommand::reference_for(w.name()),
+        (None, _) => NodeCommand::reference(),
     };
     if args.generate.is_none()
         && (args.seed.is_some() || args.workload.is_some() || args.save_generated.is_some())
@@ -259,7 +261,12 @@ fn collect_plan(args: &CasesArgs) -> Result<Plan, Error> {
     };
     if let Some(count) = args.generate {
         let seed = args.seed.unwrap_or_else(rand::random);
-        let workloads = args.workload.map_or(Workload::all().collect(), |w| vec![w]);
+        let every = || {
+            Workload::all()
+                .filter(|w| !crate::workload::pinned_only(*w))
+                .collect()
+        };
+        let workloads = args.workload.map_or_else(every, |w| vec![w]);
         println!("eddy cases: generating {count} cases per workload with --seed {seed}");
         if let Some(dir) = &args.save_generated {
             save_generated(dir, &workloads, count, seed, args.contract)?;
@@ -380,7 +387,7 @@ fn run_with_progress(
     };
     bar.set_message("0");
     run_each(
-        &crate::workload::rules(plan.contract),
+        &crate::workload::rules_for(&plan.workloads, plan.contract),
         chosen.len(),
         &case_at,
         command,

@@ -50,6 +50,27 @@ pub fn rules(contract: Contract) -> Rules {
     }
 }
 
+/// True when the reference node serves `workload` only when pinned to it
+/// (`eddy node --workload NAME`: Maelstrom's own workloads, whose `read` means something
+/// else in `auto` mode). Its generated cases run on the pinned reference under its own
+/// schemas ([`rules_for`]), and `eddy cases --generate` makes them only when `-w` names it.
+pub fn pinned_only(workload: Workload) -> bool {
+    !eddy_node::services::lookup(workload.name()).is_some_and(|s| s.in_auto())
+}
+
+/// How cases generated for `workloads` are judged: every workload's schemas ([`rules`]),
+/// or a pinned-only workload's own alone when it is the only one (the counter's `read_ok`
+/// would otherwise be asked of its `read_ok`, whose request looks the same).
+pub fn rules_for(workloads: &[Workload], contract: Contract) -> Rules {
+    match workloads {
+        [one] if pinned_only(*one) => Rules {
+            contract,
+            schemas: Catalogue::new(one.schemas()),
+        },
+        _ => rules(contract),
+    }
+}
+
 /// The long `--help` of a run-shape flag of `eddy test`: `what`, then the default most
 /// workloads share and every workload's own (`value` reads it from a workload's
 /// [`RunDefaults`](crate::sim::RunDefaults)), under each contract where they differ. Read
