@@ -128,6 +128,24 @@ fn thousands_of_generated_cases_pass_on_the_reference_node() {
 }
 
 #[test]
+fn a_maelstrom_workload_gets_generated_cases_that_pass_on_the_reference() {
+    // The reference serves broadcast only pinned (its `read` is the counter's in `auto`
+    // mode): each generated case pins it to the case's workload.
+    let out = eddy(&[
+        "cases",
+        "--generate",
+        "20",
+        "--seed",
+        "7",
+        "-w",
+        "broadcast",
+    ]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("20 passed, 0 failed, 0 skipped"), "{all}");
+}
+
+#[test]
 fn an_independent_python_node_passes_generated_counter_cases() {
     let out = eddy_cases_on_fixture(
         "python_counter.py",
@@ -281,9 +299,11 @@ fn a_node_written_the_maelstrom_way_passes_every_bundled_case_it_fits() {
 
 #[test]
 fn a_node_written_the_maelstrom_way_passes_generated_cases_without_seed_steps() {
-    // Every workload it serves: all but g-set, whose `add` and `read` mean other things
-    // than a counter's (no one node serves both).
-    for workload in eddy::workload::Workload::all().filter(|w| w.name() != "g-set") {
+    // Every workload it serves: all but g-set and broadcast, whose `read` means another
+    // thing than a counter's (no one node serves both).
+    for workload in
+        eddy::workload::Workload::all().filter(|w| !["g-set", "broadcast"].contains(&w.name()))
+    {
         let args = ["--generate", "8", "--seed", "21", "-w", workload.name()];
         let out = eddy_cases_on(&maelstrom_node(""), &args);
         let all = text(&out);

@@ -64,14 +64,14 @@ fn mutate(expected: &mut Value) -> Option<String> {
         status.push_str("-mutated");
         return Some("status".into());
     }
-    // A set's elements in any order (g-set): its first element changed.
-    if let Some(Value::Number(n)) = body
-        .get_mut("value")
-        .and_then(|v| v.get_mut("$unordered"))
-        .and_then(|v| v.get_mut(0))
-    {
-        *n = (n.as_i64()? + 1).into();
-        return Some("value[0]".into());
+    // A set the model expects in any order (g-set's `value`, broadcast's `messages`): one
+    // more item, which no request added.
+    for field in ["value", "messages"] {
+        if let Some(Value::Array(items)) = body.get_mut(field).and_then(|m| m.get_mut("$unordered"))
+        {
+            items.push((-1).into());
+            return Some(field.into());
+        }
     }
     // A value the model cannot know but every answer has (a unique id): expected null.
     if let Some((field, value)) = body

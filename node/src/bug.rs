@@ -138,6 +138,20 @@ pub enum Bug {
     ///
     /// Workload: `g-set`.
     GossipOnce,
+    /// broadcast: never send a message to another node, so each message stays on the node
+    /// a client gave it to.
+    ///
+    /// Workload: `broadcast`.
+    KeepToSelf,
+    /// broadcast: keep only the 20 largest messages, forgetting older ones a read had
+    /// returned.
+    ///
+    /// Workload: `broadcast`.
+    ForgetMessages,
+    /// broadcast: every read returns one message no client broadcast.
+    ///
+    /// Workload: `broadcast`.
+    InventMessage,
 }
 
 impl Bug {
@@ -169,6 +183,7 @@ impl Bug {
             | Bug::CommitAhead => "kafka",
             Bug::NoNodeId => "unique-ids",
             Bug::GossipOnce => "g-set",
+            Bug::KeepToSelf | Bug::ForgetMessages | Bug::InventMessage => "broadcast",
         }
     }
 }

@@ -21,11 +21,11 @@
 use crate::message::Envelope;
 use crate::service::{Service, Shared};
 use crate::workloads::{
-    echo::EchoService, heartbeat::HeartbeatService, kafka::KafkaService, lease::LeaseService,
+    broadcast::BroadcastService, echo::EchoService, g_set::GSetService,
+    heartbeat::HeartbeatService, kafka::KafkaService, lease::LeaseService,
     lease_read::LeaseReadService, lin_kv::LinKvService, pn_counter::CounterService,
-    raft::RaftService,
+    raft::RaftService, unique_ids::UniqueIdsService,
 };
-use crate::workloads::{g_set::GSetService, unique_ids::UniqueIdsService};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use std::fmt;
 
@@ -50,6 +50,7 @@ pub const SERVICES: &[fn() -> Box<dyn Service>] = &[
     || Box::new(UniqueIdsService::default()),
     || Box::new(GSetService::default()),
     || Box::new(CounterService::grow_only()),
+    || Box::new(BroadcastService::default()),
 ];
 
 /// The names of every workload the reference node serves, in registry order (`lease`,

@@ -1,5 +1,5 @@
-//! What a workload does in a simulated run, as the router sees it: the next client
-//! operation, the quiet period and final phase, convergence probes, how to tell which
+//! What a workload does in a simulated run, as the router sees it: setup requests to
+//! every node, the next client operation, the quiet period and final phase, convergence probes, how to tell which
 //! node leads, and the peers eddy plays itself ([`Peers`], on the [`Wire`] the router
 //! gives them).
 
@@ -93,6 +93,14 @@ pub trait Driver: Send {
     /// nothing. Only workloads with a leader answer (see [`LeaderSign`]).
     fn leader_sign(&self, _message: &Message) -> Option<LeaderSign> {
         None
+    }
+    /// Requests eddy sends before any other operation of the run, given the run's node ids
+    /// (Maelstrom's broadcast tells every node its `topology` in its clients' setup). They
+    /// go out as clients free up and are recorded like any operation; the workload's own
+    /// operations ([`Driver::next_op`]) begin once every one of them completed. None by
+    /// default.
+    fn setup_ops(&mut self, _ids: &[String]) -> Vec<Op> {
+        Vec::new()
     }
     /// The peers eddy plays in this run, given the run's node ids; `None` (the default)
     /// when every node is a real process and eddy plays only clients.

@@ -5,6 +5,7 @@
 //! handles a [`Workload`]. Adding a workload is a folder beside this file, a `mod` line and
 //! an entry in [`ALL`].
 
+mod broadcast;
 mod echo;
 mod g_counter;
 mod g_set;
@@ -42,6 +43,7 @@ pub static ALL: &[&dyn Erased] = &[
     &unique_ids::UniqueIds,
     &g_set::GSet,
     &g_counter::GCounter,
+    &broadcast::Broadcast,
 ];
 
 /// The schemas of every workload's messages, for judging a node whose workload is not

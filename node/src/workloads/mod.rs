@@ -1,6 +1,7 @@
 //! One module per workload; each holds its state and its [`crate::service::Service`], which
 //! answers its own messages. `kv` and `leader_lease` are parts `raft` and `lease-read` use.
 
+pub mod broadcast;
 pub mod echo;
 pub mod g_set;
 pub mod heartbeat;

@@ -35,6 +35,13 @@ pub(super) struct Clients {
     pub(super) next_op_at: Instant,
     /// True while a round's operations finish before a convergence measurement.
     pub(super) draining: bool,
+    /// The workload's setup requests not sent yet, last first ([`Driver::setup_ops`]);
+    /// its own operations wait until these are sent and every client is idle.
+    ///
+    /// [`Driver::setup_ops`]: crate::sim::driver::Driver::setup_ops
+    pub(super) setup: Vec<Op>,
+    /// True until the setup requests have all completed.
+    pub(super) in_setup: bool,
     /// The final phase's operations not sent yet, last first.
     final_ops: Vec<Op>,
     /// Kinds of final-phase request none of which was served yet.
@@ -52,6 +59,8 @@ impl Clients {
             slots: (0..count).map(|_| None).collect(),
             next_op_at: now,
             draining: false,
+            setup: Vec::new(),
+            in_setup: false,
             final_ops: Vec::new(),
             final_unserved: BTreeSet::new(),
             final_deadline: now,
@@ -90,6 +99,9 @@ impl Router<'_> {
         if self.convergence.measuring() {
             return self.drive_probe(now);
         }
+        if self.clients.in_setup {
+            return self.run_setup(now);
+        }
         if self.clients.draining {
             if self.clients.idle() {
                 self.clients.draining = false;
@@ -122,6 +134,22 @@ impl Router<'_> {
                 // Do not make up for time lost waiting on a free client.
                 self.clients.next_op_at = now;
             }
+        }
+    }
+
+    /// The setup requests as clients free up; once all completed, the workload's own
+    /// operations start at `now`.
+    fn run_setup(&mut self, now: Instant) {
+        while !self.clients.setup.is_empty() {
+            let Some(client) = self.clients.free() else {
+                return;
+            };
+            let op = self.clients.setup.pop().expect("not empty");
+            self.invoke(client, op, false);
+        }
+        if self.clients.idle() {
+            self.clients.in_setup = false;
+            self.clients.next_op_at = now;
         }
     }
 

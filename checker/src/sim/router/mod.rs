@@ -346,6 +346,10 @@ impl<'a> Router<'a> {
         self.phase = Phase::Running;
         self.t0 = Instant::now();
         self.clients.next_op_at = self.t0;
+        let mut setup = self.workload.setup_ops(self.cluster.ids());
+        setup.reverse();
+        self.clients.in_setup = !setup.is_empty();
+        self.clients.setup = setup;
         // Where history time 0 falls on the wall clock that nodes read, so that a node's
         // local time (wall clock plus the offsets eddy applied) can be mapped to run time.
         let wall = std::time::SystemTime::now()
