@@ -28,7 +28,8 @@ pub enum Ty {
     ListOf(&'static [(&'static str, Ty)]),
     /// A string or null.
     StrOrNull,
-    /// A list of any values (a g-set's elements).
+    /// A list of any values (a g-set's elements), or `null` for an empty one (as Go
+    /// encodes an empty slice).
     List,
 }
 
@@ -52,7 +53,7 @@ impl Ty {
             Ty::ListOf(fields) => value
                 .as_array()
                 .is_some_and(|items| items.iter().all(|item| check_fields(item, fields).is_ok())),
-            Ty::List => value.is_array(),
+            Ty::List => crate::check::json::list_or_null(value).is_some(),
         }
     }
 

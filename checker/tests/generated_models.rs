@@ -81,6 +81,11 @@ fn mutate(expected: &mut Value) -> Option<String> {
         *value = serde_json::json!({"$type": "null"});
         return Some(field.clone());
     }
+    // A value the model knows only the bounds of (a kafka offset): a range nothing is in.
+    if let Some((field, value)) = body.iter_mut().find(|(_, v)| v.get("$range").is_some()) {
+        *value = serde_json::json!({"$range": [-2, -1]});
+        return Some(field.clone());
+    }
     // Any other workload: the first field the model fills in itself (a payload echoed).
     let (field, value) = body.iter_mut().find(|(k, v)| {
         !matches!(k.as_str(), "type" | "in_reply_to" | "msg_id") && !is_matcher(v)

@@ -61,7 +61,7 @@ fn each_bug_mode_fails_its_check_with_a_witness() {
             "offsets within a poll must increase",
         ),
         (
-            "commit-ahead",
+            "list-log-end",
             "committed-offsets",
             "skips messages no one processed",
         ),

@@ -4,7 +4,8 @@
 //! linearizable; on `seq-kv` and `lww-kv` the linearizability check catches the stale
 //! reads those stores serve, with a witness in words, so the services really serve their
 //! models' anomalies. The traffic goes through the network model (latency and loss, never
-//! partitions) into `net.jsonl`, and a seed reproduces the services' answers.
+//! partitions) into `net.jsonl`, and a seed reproduces the services' answers. Ids taken
+//! from `lin-tso` never repeat (`fixtures/maelstrom_tso_ids.py`).
 
 mod support;
 
@@ -179,4 +180,25 @@ fn a_seed_reproduces_the_services_answers() {
     let common = answers[0].len().min(answers[1].len()) - 15;
     assert!(common > 20, "only {common} answers in common");
     assert_eq!(answers[0][..common], answers[1][..common]);
+}
+
+#[test]
+fn ids_from_lin_tso_are_unique_and_a_seq_kv_counter_hands_out_duplicates() {
+    // lin-tso on real processes: timestamps never repeat across nodes, so ids taken from
+    // it pass unique-ids under its default partitions; a counter read and written back in
+    // seq-kv repeats ids.
+    let _turn = support::take_turn();
+    let ids = format!("python3 {}", support::fixture("maelstrom_tso_ids.py"));
+    let args = vec!["--time-limit", "3", "--nemesis", "partition"];
+    let runs = vec![
+        (ids.clone(), args.clone(), "1"),
+        (format!("{ids} --broken"), args, "1"),
+    ];
+    let results = support::sim_runs("unique-ids", &runs);
+    let (code, fine, _) = &results[0];
+    assert_eq!(*code, 0, "{:?}", support::failed(fine));
+    let (code, broken, _) = &results[1];
+    assert_eq!(*code, 1, "{:?}", support::failed(broken));
+    let why = support::first_why(broken, "unique-ids");
+    assert!(why.contains("was handed out twice"), "{why}");
 }

@@ -121,12 +121,12 @@ pub enum Bug {
     ///
     /// Workload: `kafka`.
     NewestFirst,
-    /// kafka: a listing names one past each committed offset (the next offset to read,
-    /// where a consumer expects the last one processed), so a consumer resuming there skips
-    /// a message no one processed.
+    /// kafka: a listing names the end of each key's log (the next offset the owner would
+    /// give out) as its committed offset, so a consumer resuming there skips every message
+    /// no one processed yet.
     ///
     /// Workload: `kafka`.
-    CommitAhead,
+    ListLogEnd,
     /// unique-ids: ids are a bare counter without the node id, so every node hands out 0,
     /// 1, 2, ... and ids collide across nodes.
     ///
@@ -180,7 +180,7 @@ impl Bug {
             | Bug::SkipPoll
             | Bug::LoseWrites
             | Bug::NewestFirst
-            | Bug::CommitAhead => "kafka",
+            | Bug::ListLogEnd => "kafka",
             Bug::NoNodeId => "unique-ids",
             Bug::GossipOnce => "g-set",
             Bug::KeepToSelf | Bug::ForgetMessages | Bug::InventMessage => "broadcast",

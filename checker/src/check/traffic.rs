@@ -96,7 +96,8 @@ impl NetSummary {
         }
     }
 
-    /// Messages the nodes sent to each other (delivered or dropped by the network).
+    /// Messages the nodes sent to each other, and to and from Maelstrom's services
+    /// (delivered or dropped by the network).
     pub fn sent(&self) -> u64 {
         self.delivered
             + self

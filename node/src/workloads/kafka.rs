@@ -98,14 +98,18 @@ impl Logs {
         }
     }
 
-    /// The committed offsets of the keys asked for that have one; under `commit-ahead`,
-    /// one past each (the next offset to read, where a consumer expects the last one read).
+    /// The committed offsets of the keys asked for that have one; under `list-log-end`,
+    /// the end of each such key's log instead (the next offset it would give out).
     fn committed(&self, keys: &[Value], bugs: Option<Bug>) -> Map<String, Value> {
-        let ahead = u64::from(bugs == Some(Bug::CommitAhead));
         keys.iter()
             .filter_map(|k| {
                 let key = k.as_str()?;
-                Some((key.to_owned(), (*self.committed.get(key)? + ahead).into()))
+                let committed = *self.committed.get(key)?;
+                let listed = match bugs {
+                    Some(Bug::ListLogEnd) => self.logs.get(key).map_or(0, |l| l.len() as u64),
+                    _ => committed,
+                };
+                Some((key.to_owned(), listed.into()))
             })
             .collect()
     }

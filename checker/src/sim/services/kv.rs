@@ -68,7 +68,8 @@ pub fn parse(body: &Value) -> Result<KvRequest, Value> {
             .cloned()
             .ok_or_else(|| error(12, format!("{kind} has no `{name}`")))
     };
-    let key = field("key")?.to_string();
+    // One key however its object fields are ordered (eddy keeps a node's order).
+    let key = crate::check::json::canonical(&field("key")?);
     let op = match kind {
         "read" => KvOp::Read,
         "write" => KvOp::Write(field("value")?),

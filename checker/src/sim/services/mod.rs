@@ -104,13 +104,9 @@ impl Services {
     }
 
     /// How many services there are.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.models.len()
-    }
-
-    /// True when there are none (never, in a run).
-    pub fn is_empty(&self) -> bool {
-        self.models.is_empty()
     }
 
     /// Service `i`'s reply to `body` from `client` (see [`answer`]).

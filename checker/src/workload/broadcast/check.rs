@@ -151,10 +151,11 @@ pub fn delivery(sets: &Sets, record: &Record, recovery_s: f64) -> CheckResult {
         .collect();
     let mut witnesses = Vec::new();
     let mut missing_pairs = 0;
-    for &(m, _) in &known {
+    for &(m, known_at) in &known {
+        // A final read begun before the message was known cannot be asked to hold it.
         let missing: Vec<&str> = finals
             .iter()
-            .filter(|(_, read)| !read.messages.contains(&m))
+            .filter(|(_, read)| read.invoked > known_at && !read.messages.contains(&m))
             .map(|(node, _)| *node)
             .collect();
         if missing.is_empty() {

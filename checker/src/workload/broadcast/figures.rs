@@ -1,6 +1,7 @@
 //! The figures Maelstrom reports for broadcast, the Gossip Glomers targets are written in:
-//! node-to-node messages per operation (its net stats' `msgs-per-op` for servers) and the
-//! stable latencies of Jepsen's set-full checker.
+//! node-to-node messages per operation (its net stats' `msgs-per-op` for servers; a node
+//! that calls Maelstrom's services has those messages counted too) and the stable
+//! latencies of Jepsen's set-full checker.
 
 use super::history::{Read, Sets};
 use crate::check::{CheckKind, CheckResult, Record, Validity};

@@ -2,6 +2,7 @@
 //! message, each successful read with the set it returned, and the replies that could not
 //! be read (witnesses, never skipped in silence).
 
+use crate::check::json::list_or_null;
 use crate::check::Record;
 use crate::history::event::{operations, EventType};
 use serde_json::{json, Value};
@@ -86,7 +87,7 @@ impl Sets {
                     let Some(done) = op.completion.filter(|c| c.kind == EventType::Ok) else {
                         continue;
                     };
-                    let Some(list) = done.body.get("messages").and_then(Value::as_array) else {
+                    let Some(list) = done.body.get("messages").and_then(list_or_null) else {
                         sets.unreadable.push(unreadable(
                             &node,
                             done.time,

@@ -16,7 +16,7 @@
 //! it, 0 when no read missed it after it was known), its quantiles, and the stale elements
 //! (latency above 0) with the worst of them.
 
-use crate::check::json::canonical;
+use crate::check::json::{canonical, list_or_null};
 use crate::check::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType, Operation};
 use crate::schema::Catalogue;
@@ -171,7 +171,7 @@ fn reads<'a>(
         let (EventType::Ok, Some(done)) = (op.outcome(), op.completion) else {
             continue;
         };
-        let Some(items) = done.body["value"].as_array() else {
+        let Some(items) = list_or_null(&done.body["value"]) else {
             continue;
         };
         let node = op.invoke.node.as_deref().unwrap_or("?");

@@ -1,11 +1,12 @@
 //! The `committed-offsets` check: no listing sends a consumer past messages no one
-//! processed. A consumer that assigns itself a key resumes one past the committed offset
-//! `list_committed_offsets_ok` names ("clients use this to figure out where to start
-//! consuming"), so an offset above every one a client had asked to commit on that key by
-//! the time of the listing makes it skip messages: a witness. An offset at or below them
-//! (an older commit, a node that did not hear of the latest, -1 for "nothing yet") only
-//! makes it read some messages again, which Kafka's at-least-once consumers expect and
-//! Maelstrom's checker accepts: such listings, committed offsets that went backwards, are
+//! processed. A consumer that assigns itself a key starts polling at the committed offset
+//! `list_committed_offsets_ok` names (Maelstrom's client does; a commit of offset o means
+//! o and below were processed), so an offset more than one past every offset a client had
+//! asked to commit on that key by the time of the listing (more than 0 when none had) makes
+//! it skip messages: a witness. An offset at or below that (an older commit, a node that
+//! did not hear of the latest, 0 or -1 for "nothing yet") only makes it read some messages
+//! again, which Kafka's at-least-once consumers expect and Maelstrom's checker accepts:
+//! listings below an acknowledged commit, committed offsets that went backwards, are
 //! counted in the figures and named in the summary, not judged. A key left out of a listing
 //! is not judged either (a node need not know it).
 
@@ -33,14 +34,14 @@ pub fn committed_offsets(log: &KafkaLog) -> CheckResult {
                 .filter_map(|c| c.offsets.get(key))
                 .max()
                 .map(|&o| o as i64);
-            if offset > highest_sent.unwrap_or(-1) {
+            if offset > highest_sent.unwrap_or(-1) + 1 {
                 let highest = highest_sent.map_or_else(
                     || "no commit of that key had been sent".to_owned(),
                     |h| format!("the highest commit sent by then was {h}"),
                 );
                 witnesses.push(json!({
                     "kind": "ahead", "key": key, "offset": offset,
-                    "why": format!("{what}, but no client had asked to commit offset {offset} of key {key} ({highest}): a consumer resuming there skips messages no one processed"),
+                    "why": format!("{what}, but no client had asked to commit offset {} or above of key {key} ({highest}): a consumer resuming there skips messages no one processed", offset - 1),
                 }));
             } else if let Some(earlier) = acknowledged_above(log, listing, key, offset) {
                 backwards.push(format!("{what}, below offset {earlier}"));

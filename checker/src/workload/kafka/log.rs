@@ -3,6 +3,7 @@
 //! the committed offsets listed. A successful reply that cannot be read is kept as a
 //! witness ("a check never drops a record in silence").
 
+use crate::check::json::list_or_null;
 use crate::history::event::{operations, EventType, Operation};
 use crate::history::HistoryEvent;
 use serde_json::{json, Value};
@@ -171,14 +172,16 @@ impl KafkaLog {
 
     fn poll(&mut self, op: &Operation, done: &HistoryEvent) -> Result<(), String> {
         let asked = offsets(&op.invoke.body["offsets"]).unwrap_or_default();
-        let Some(msgs) = done.body["msgs"].as_object() else {
-            return Err("`msgs` is not an object of keys".into());
+        let no_msgs = serde_json::Map::new();
+        let msgs = match &done.body["msgs"] {
+            Value::Null => &no_msgs,
+            Value::Object(msgs) => msgs,
+            _ => return Err("`msgs` is not an object of keys".into()),
         };
         let mut got = BTreeMap::new();
         for (key, pairs) in msgs {
-            let pairs = pairs
-                .as_array()
-                .ok_or_else(|| format!("`msgs` of key {key} is not a list"))?;
+            let pairs =
+                list_or_null(pairs).ok_or_else(|| format!("`msgs` of key {key} is not a list"))?;
             let read = pairs
                 .iter()
                 .map(|pair| match pair.as_array().map(Vec::as_slice) {

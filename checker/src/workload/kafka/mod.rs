@@ -4,7 +4,7 @@
 //! offset on; `commit_offsets {offsets}` answers `commit_offsets_ok`;
 //! `list_committed_offsets {keys}` answers `list_committed_offsets_ok {offsets}`. The
 //! checks follow Jepsen's kafka checker: lost and unseen writes, duplicate offsets,
-//! reordering, poll skips, and committed offsets that were never committed or go backwards.
+//! reordering, poll skips, and committed offsets listed ahead of every commit.
 
 mod commits;
 mod driver;
@@ -31,8 +31,9 @@ pub struct Kafka;
 /// kafka's flags.
 #[derive(clap::Args, Debug)]
 pub struct KafkaFlags {
-    /// Keys (logs) the clients send to and poll, named "0", "1", ... as Maelstrom names them.
-    #[arg(long, default_value_t = 5)]
+    /// Keys (logs) the clients send to and poll, named "0", "1", ... as Maelstrom names them
+    /// (also Maelstrom's `--key-count`).
+    #[arg(long, alias = "key-count", default_value_t = 5)]
     pub kafka_keys: usize,
 }
 
