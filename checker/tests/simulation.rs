@@ -198,22 +198,26 @@ fn the_same_seed_gives_the_same_schedule_and_check_agrees() {
 }
 
 fn misbehaving(flag: &str, n: &str) -> (Output, Value, String) {
+    misbehaving_with(flag, n, &[])
+}
+
+/// As [`misbehaving`], with `extra` flags for eddy.
+fn misbehaving_with(flag: &str, n: &str, extra: &[&str]) -> (Output, Value, String) {
     let store = tempfile::tempdir().unwrap();
     let mark = marker(flag.trim_start_matches('-'));
     let bin = format!("python3 {} {flag} {n} {mark}", fixture("python_counter.py"));
-    let (out, run) = pn_counter(
-        &store,
-        &[
-            "--time-limit",
-            "2",
-            "--timeout",
-            "1",
-            "--seed",
-            "5",
-            "--bin",
-            &bin,
-        ],
-    );
+    let mut args = vec![
+        "--time-limit",
+        "2",
+        "--timeout",
+        "1",
+        "--seed",
+        "5",
+        "--bin",
+        &bin,
+    ];
+    args.extend_from_slice(extra);
+    let (out, run) = pn_counter(&store, &args);
     assert_eq!(
         leftovers(&mark),
         Vec::<u32>::new(),
@@ -295,7 +299,9 @@ fn a_node_that_stops_reading_stdin_does_not_stall_the_run() {
 #[test]
 fn a_node_that_floods_does_not_stall_the_run() {
     let started = std::time::Instant::now();
-    let (out, results, _) = misbehaving("--flood-after", "20");
+    // A flooding node never converges: a 1 s target keeps each probe to 5 s.
+    let (out, results, _) =
+        misbehaving_with("--flood-after", "20", &["--convergence-target-ms", "1000"]);
     assert!(out.status.code().is_some(), "{}", text(&out));
     let stats = check(&results, "stats");
     assert!(

@@ -73,6 +73,8 @@ struct Expect<'a> {
     kinds: &'a [&'a str],
     /// The reply fields the ill-typed mode gets wrong.
     ill_fields: &'a [&'a str],
+    /// eddy flags of this workload beyond [`SHORT`].
+    flags: &'a [&'a str],
 }
 
 /// Runs every mode of `expect.workload` side by side and returns every expectation that
@@ -81,7 +83,7 @@ fn judge(expect: &Expect) -> Vec<String> {
     let modes: Vec<&str> = MODES.iter().chain(expect.extra_modes).copied().collect();
     let runs: Vec<(String, Vec<&str>, &str)> = modes
         .iter()
-        .map(|mode| (vacuous(mode), SHORT.to_vec(), SEED))
+        .map(|mode| (vacuous(mode), [&SHORT[..], expect.flags].concat(), SEED))
         .collect();
     let results = {
         let _turn = support::take_turn();
@@ -159,6 +161,7 @@ fn vacuous_lease_nodes_are_not_valid() {
         extra_modes: &[],
         kinds: &["acquire_lease", "check_lease"],
         ill_fields: &["expires_at", "valid", "remaining_ms"],
+        flags: &[],
     }));
 }
 
@@ -169,6 +172,7 @@ fn vacuous_lease_read_nodes_are_not_valid() {
         extra_modes: &[],
         kinds: &["lease_read_config", "write", "cas", "read", "lease_read"],
         ill_fields: &["safe", "value", "network_round_trips"],
+        flags: &[],
     }));
 }
 
@@ -179,6 +183,7 @@ fn vacuous_raft_nodes_are_not_valid() {
         extra_modes: &[],
         kinds: &["read", "write", "cas"],
         ill_fields: &["value"],
+        flags: &[],
     }));
 }
 
@@ -189,6 +194,7 @@ fn vacuous_heartbeat_masters_are_not_valid() {
         extra_modes: &["status-error"],
         kinds: &["heartbeat", "server_status"],
         ill_fields: &["chunks_to_delete", "servers"],
+        flags: &[],
     }));
 }
 
@@ -199,5 +205,7 @@ fn vacuous_pn_counter_nodes_are_not_valid() {
         extra_modes: &[],
         kinds: &["add", "read", "gossip_status"],
         ill_fields: &["value", "local_value"],
+        // Vacuous counters never converge: a 1 s target keeps each probe to 5 s.
+        flags: &["--convergence-target-ms", "1000"],
     }));
 }
