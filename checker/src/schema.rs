@@ -33,6 +33,17 @@ pub enum Ty {
     List,
 }
 
+/// The items of a list a node answered, `null` read as the empty list: Go's encoder writes
+/// an empty slice (`var seen []int`) as `null`, and Maelstrom's checkers accept it. `None`
+/// for anything else.
+pub fn list_or_null(value: &Value) -> Option<&[Value]> {
+    match value {
+        Value::Null => Some(&[]),
+        Value::Array(items) => Some(items),
+        _ => None,
+    }
+}
+
 impl Ty {
     fn accepts(self, value: &Value) -> bool {
         match self {
@@ -53,7 +64,7 @@ impl Ty {
             Ty::ListOf(fields) => value
                 .as_array()
                 .is_some_and(|items| items.iter().all(|item| check_fields(item, fields).is_ok())),
-            Ty::List => crate::check::json::list_or_null(value).is_some(),
+            Ty::List => list_or_null(value).is_some(),
         }
     }
 
@@ -191,4 +202,19 @@ pub fn check_fields(object: &Value, fields: &[(&str, Ty)]) -> Result<(), String>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn null_is_an_empty_list_and_nothing_else_is_a_list() {
+        assert_eq!(list_or_null(&json!(null)), Some(&[][..]));
+        assert_eq!(list_or_null(&json!([1])).map(<[Value]>::len), Some(1));
+        assert_eq!(list_or_null(&json!({})), None);
+        assert_eq!(list_or_null(&json!(0)), None);
+        assert!(Ty::List.accepts(&json!(null)) && !Ty::List.accepts(&json!("x")));
+    }
 }

@@ -4,17 +4,6 @@
 
 use serde_json::Value;
 
-/// The items of a list a node answered, `null` read as the empty list: Go's encoder writes
-/// an empty slice (`var seen []int`) as `null`, and Maelstrom's checkers accept it. `None`
-/// for anything else.
-pub fn list_or_null(value: &Value) -> Option<&[Value]> {
-    match value {
-        Value::Null => Some(&[]),
-        Value::Array(items) => Some(items),
-        _ => None,
-    }
-}
-
 /// The value's JSON text with every object's keys sorted: equal values, equal texts.
 /// `1` and `"1"` (and `1` and `1.0`) stay different, as they are different JSON values.
 pub fn canonical(value: &Value) -> String {
@@ -51,14 +40,6 @@ pub fn as_set(items: &[Value]) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn null_is_an_empty_list_and_nothing_else_is_a_list() {
-        assert_eq!(list_or_null(&json!(null)), Some(&[][..]));
-        assert_eq!(list_or_null(&json!([1])).map(<[Value]>::len), Some(1));
-        assert_eq!(list_or_null(&json!({})), None);
-        assert_eq!(list_or_null(&json!(0)), None);
-    }
 
     #[test]
     fn key_order_does_not_matter_but_types_do() {

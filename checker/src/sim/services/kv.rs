@@ -106,6 +106,27 @@ pub fn step(current: Option<&Value>, op: &KvOp) -> Step {
     }
 }
 
+/// What the key/value models' tests do to key `k`.
+#[cfg(test)]
+pub mod testing {
+    use super::super::Model;
+    use serde_json::json;
+
+    /// `client` writes `value` to `k`, which must be acknowledged.
+    pub fn write(kv: &mut impl Model, client: &str, value: u64) {
+        let reply = kv.handle(
+            client,
+            &json!({"type": "write", "key": "k", "value": value}),
+        );
+        assert_eq!(reply["type"], "write_ok");
+    }
+
+    /// What `client` reads of `k` (`None` when it is missing).
+    pub fn read(kv: &mut impl Model, client: &str) -> Option<u64> {
+        kv.handle(client, &json!({"type": "read", "key": "k"}))["value"].as_u64()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,20 +126,8 @@ impl Model for LwwKv {
 
 #[cfg(test)]
 mod tests {
+    use super::super::kv::testing::{read, write};
     use super::*;
-    use serde_json::json;
-
-    fn write(kv: &mut LwwKv, client: &str, value: u64) {
-        let reply = kv.handle(
-            client,
-            &json!({"type": "write", "key": "k", "value": value}),
-        );
-        assert_eq!(reply["type"], "write_ok");
-    }
-
-    fn read(kv: &mut LwwKv, client: &str) -> Option<u64> {
-        kv.handle(client, &json!({"type": "read", "key": "k"}))["value"].as_u64()
-    }
 
     /// Reads by `n9` until the replicas agree (a long run of reads gossips both ways).
     fn settled(kv: &mut LwwKv) -> Option<u64> {

@@ -123,20 +123,9 @@ impl Model for SeqKv {
 
 #[cfg(test)]
 mod tests {
+    use super::super::kv::testing::{read, write};
     use super::*;
     use serde_json::json;
-
-    fn write(kv: &mut SeqKv, client: &str, value: u64) {
-        let reply = kv.handle(
-            client,
-            &json!({"type": "write", "key": "k", "value": value}),
-        );
-        assert_eq!(reply["type"], "write_ok");
-    }
-
-    fn read(kv: &mut SeqKv, client: &str) -> Option<u64> {
-        kv.handle(client, &json!({"type": "read", "key": "k"}))["value"].as_u64()
-    }
 
     /// Three clients take turns: one writes the next value, the next reads. Returns the
     /// share of stale reads.

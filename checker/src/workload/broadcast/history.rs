@@ -2,9 +2,9 @@
 //! message, each successful read with the set it returned, and the replies that could not
 //! be read (witnesses, never skipped in silence).
 
-use crate::check::json::list_or_null;
 use crate::check::Record;
 use crate::history::event::{operations, EventType};
+use crate::schema::list_or_null;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 

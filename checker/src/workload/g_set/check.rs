@@ -16,10 +16,10 @@
 //! it, 0 when no read missed it after it was known), its quantiles, and the stale elements
 //! (latency above 0) with the worst of them.
 
-use crate::check::json::{canonical, list_or_null};
+use crate::check::json::canonical;
 use crate::check::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType, Operation};
-use crate::schema::Catalogue;
+use crate::schema::{list_or_null, Catalogue};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -3,9 +3,9 @@
 //! the committed offsets listed. A successful reply that cannot be read is kept as a
 //! witness ("a check never drops a record in silence").
 
-use crate::check::json::list_or_null;
 use crate::history::event::{operations, EventType, Operation};
 use crate::history::HistoryEvent;
+use crate::schema::list_or_null;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
