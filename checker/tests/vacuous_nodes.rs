@@ -5,7 +5,8 @@
 //! (1000), or answers with the right reply types but ill-typed fields; for heartbeat also a
 //! master that takes heartbeats but refuses `server_status`. Each test runs one workload's
 //! modes side by side, for three seconds each, and collects every failed expectation
-//! before failing, so that one run shows them all.
+//! before failing, so that one run shows them all. Maelstrom's workloads are run with the
+//! refusing and the silent node, all at once.
 
 mod support;
 
@@ -208,4 +209,49 @@ fn vacuous_pn_counter_nodes_are_not_valid() {
         // Vacuous counters never converge: a 1 s target keeps each probe to 5 s.
         flags: &["--convergence-target-ms", "1000"],
     }));
+}
+
+#[test]
+fn maelstrom_workloads_are_never_valid_for_nodes_that_refuse_or_stay_silent() {
+    // Every workload from Maelstrom, each with a node that refuses every request (error
+    // 11) and one that answers nothing: all fourteen clusters side by side (the nodes do
+    // next to nothing), none valid.
+    let workloads = [
+        "echo",
+        "unique-ids",
+        "broadcast",
+        "g-set",
+        "g-counter",
+        "lin-kv",
+        "kafka",
+    ];
+    let _turn = support::take_turn();
+    let results: Vec<(String, support::SimRun)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = workloads
+            .iter()
+            .flat_map(|w| ["refuse", "silent"].map(|mode| (*w, mode)))
+            .map(|(workload, mode)| {
+                scope.spawn(move || {
+                    // Waits nothing can end well are kept short: broadcast's recovery
+                    // before the final reads, the counters' and sets' probe timeouts.
+                    let quick: &[&str] = match workload {
+                        "broadcast" => &["--recovery-s", "1"],
+                        "g-set" => &["--g-set-target-ms", "1000"],
+                        "g-counter" => &["--g-counter-target-ms", "1000"],
+                        _ => &[],
+                    };
+                    let args = [&SHORT[..], &["--seed", SEED], quick].concat();
+                    let run = support::sim_run(workload, &vacuous(mode), &args);
+                    (format!("{workload} {mode}"), run)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let valid: Vec<&str> = results
+        .iter()
+        .filter(|(_, (code, results, _))| *code == 0 || results["valid"] == true)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(valid.is_empty(), "judged valid: {valid:?}");
 }
