@@ -1,8 +1,9 @@
 //! Convergence of replicas, measured by eddy (see `sim::probe`): after every round of
 //! operations and after the last one, eddy polls every node from `c0` until they answer
 //! alike, and records how long that took as a `convergence` event. This check judges those
-//! measurements against a target, apart from safety: counters use it (`pn-counter`,
-//! `g-counter`).
+//! measurements against a target, apart from safety: the counters (`pn-counter`,
+//! `g-counter`) and `g-set` use it, all three workloads whose writes are `add`s (hence the
+//! words "a round of adds").
 
 use super::{CheckResult, Record, Validity};
 use serde_json::{json, Value};

@@ -8,6 +8,7 @@ pub mod generic;
 pub mod json;
 pub mod lag;
 pub mod linear;
+pub mod measure;
 pub mod replies;
 pub mod traffic;
 

@@ -4,7 +4,8 @@
 //! message known to be in the cluster must be in every node's final read
 //! (`broadcast-delivery`, liveness).
 
-use super::history::{secs, Read, Sets};
+use super::history::{Read, Sets};
+use crate::check::measure::secs;
 use crate::check::{CheckKind, CheckResult, Record, Validity};
 use crate::history::event::EventType;
 use serde_json::{json, Value};

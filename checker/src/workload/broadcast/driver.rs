@@ -6,7 +6,7 @@ use super::topology::{neighbours, Shape};
 use crate::sim::driver::{Driver, Next, Op};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 /// The broadcast workload's clients.
@@ -55,10 +55,14 @@ impl Driver for Broadcasts {
     }
 
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        (0..nodes)
-            .map(|node| Op::at(node, json!({"type": "read"})))
-            .collect()
+        to_every_node(nodes, &json!({"type": "read"}))
     }
+}
+
+/// `body` sent once to each of the `nodes`: the final phase of a workload that asks every
+/// node the same once (broadcast and g-set read, unique-ids generates).
+pub(in crate::workload) fn to_every_node(nodes: usize, body: &Value) -> Vec<Op> {
+    (0..nodes).map(|node| Op::at(node, body.clone())).collect()
 }
 
 #[cfg(test)]

@@ -4,37 +4,24 @@
 //! latencies of Jepsen's set-full checker.
 
 use super::history::{Read, Sets};
+use crate::check::measure::{quantile, stable_latency_ms};
 use crate::check::{CheckKind, CheckResult, Record, Validity};
 use serde_json::{json, Value};
 
-/// The stable latency of `message`, in ms, as Jepsen's set-full computes it: from the
-/// moment the message was known (acknowledged, or first returned by a read) to just after
-/// the invocation of the last read, on any node, that missed it; 0 when no read begun
-/// after its broadcast missed it. `None` when some node's final read misses it (not
-/// stable) or it was never known.
-fn stable_latency_ms(sets: &Sets, finals: &[&Read], message: i64) -> Option<u64> {
+/// The stable latency of `message`, in ms, by Jepsen's set-full rule ([`stable_latency_ms`]).
+/// `None` when some node's final read misses it (not stable) or it was never known.
+fn latency_ms(sets: &Sets, finals: &[&Read], message: i64) -> Option<u64> {
     let known = sets.known(message)?;
     if finals.iter().any(|r| !r.messages.contains(&message)) {
         return None;
     }
-    let invoked = sets.broadcasts.get(&message)?.invoked;
-    let last_absent = sets
+    let added = sets.broadcasts.get(&message)?.invoked;
+    let missed_by = sets
         .reads
         .iter()
-        .filter(|r| r.done >= invoked && !r.messages.contains(&message))
-        .max_by_key(|r| r.index);
-    let stable_at = last_absent.map_or(0, |r| r.invoked + 1);
-    Some(stable_at.saturating_sub(known) / 1_000_000)
-}
-
-/// Jepsen's `frequency-distribution`: the value at index `min(n - 1, floor(n * q))` of the
-/// sorted values.
-fn at(sorted: &[u64], q: f64) -> Value {
-    if sorted.is_empty() {
-        return Value::Null;
-    }
-    let i = ((sorted.len() as f64 * q).floor() as usize).min(sorted.len() - 1);
-    json!(sorted[i])
+        .filter(|r| !r.messages.contains(&message))
+        .map(Read::span);
+    Some(stable_latency_ms(known, added, missed_by))
 }
 
 /// Figures only (never a verdict): messages per operation and stable latencies, with the
@@ -47,10 +34,11 @@ pub fn figures(sets: &Sets, record: &Record) -> CheckResult {
     } else {
         sets.broadcasts
             .keys()
-            .filter_map(|&m| stable_latency_ms(sets, &finals, m))
+            .filter_map(|&m| latency_ms(sets, &finals, m))
             .collect()
     };
     latencies.sort_unstable();
+    let at = |q: f64| -> Value { json!(quantile(&latencies, q)) };
     let stale = latencies.iter().filter(|&&l| l > 0).count();
     let per_op = record.net.sent() as f64 / sets.operations.max(1) as f64;
     let per_op = (per_op * 1000.0).round() / 1000.0;
@@ -62,8 +50,7 @@ pub fn figures(sets: &Sets, record: &Record) -> CheckResult {
         "stable_count": latencies.len(),
         "stale_count": stale,
         "stable_latency_ms": {
-            "p0": at(&latencies, 0.0), "p50": at(&latencies, 0.5), "p95": at(&latencies, 0.95),
-            "p99": at(&latencies, 0.99), "max": at(&latencies, 1.0),
+            "p0": at(0.0), "p50": at(0.5), "p95": at(0.95), "p99": at(0.99), "max": at(1.0),
         },
         "stalls": stalls,
     });
@@ -71,9 +58,9 @@ pub fn figures(sets: &Sets, record: &Record) -> CheckResult {
         "{per_op:.1} node messages per operation ({} messages, {} broadcasts and reads); stable latency p50 {} ms, p95 {} ms, max {} ms over {} messages; the machine stalled eddy or a node for {} ms",
         record.net.sent(),
         sets.operations,
-        at(&latencies, 0.5),
-        at(&latencies, 0.95),
-        at(&latencies, 1.0),
+        at(0.5),
+        at(0.95),
+        at(1.0),
         latencies.len(),
         figures["stalls"]["stalled_ms"],
     );

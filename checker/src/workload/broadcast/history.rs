@@ -2,16 +2,12 @@
 //! message, each successful read with the set it returned, and the replies that could not
 //! be read (witnesses, never skipped in silence).
 
+use crate::check::measure::{secs, ReadSpan};
 use crate::check::Record;
 use crate::history::event::{operations, EventType};
 use crate::schema::list_or_null;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Seconds from a history time in nanoseconds.
-pub fn secs(ns: u64) -> f64 {
-    ns as f64 / 1e9
-}
 
 /// One `broadcast` request.
 #[derive(Debug, Clone)]
@@ -58,6 +54,17 @@ pub struct Sets {
     pub unreadable: Vec<Value>,
     /// Broadcast and read requests sent (the operations Maelstrom counts per message).
     pub operations: usize,
+}
+
+impl Read {
+    /// When it happened, as set-full orders reads.
+    pub fn span(&self) -> ReadSpan {
+        ReadSpan {
+            index: self.index,
+            invoked: self.invoked,
+            done: self.done,
+        }
+    }
 }
 
 impl Sets {

@@ -12,11 +12,13 @@
 //!
 //! Unknown when no element was stable (in every read after some moment: nothing was
 //! judged), or a node could not be read at the end. Figures as Jepsen's: the stable
-//! latency of each element (from known to the invocation after the last read that missed
-//! it, 0 when no read missed it after it was known), its quantiles, and the stale elements
+//! latency of each element (from known to just after the invocation of the last read that
+//! missed it, of those completed after its add was invoked: see
+//! [`crate::check::measure::stable_latency_ms`]), its quantiles, and the stale elements
 //! (latency above 0) with the worst of them.
 
 use crate::check::json::canonical;
+use crate::check::measure::{quantile, secs, stable_latency_ms, ReadSpan};
 use crate::check::{CheckResult, Record, Validity};
 use crate::history::event::{operations, EventType, Operation};
 use crate::schema::{list_or_null, Catalogue};
@@ -25,11 +27,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Witnesses kept per kind of anomaly (the figures count them all).
 const MAX_WITNESSES: usize = 10;
-
-/// Seconds, for words.
-fn secs(ns: u64) -> f64 {
-    ns as f64 / 1e9
-}
 
 /// What is known of one element.
 struct Element {
@@ -44,8 +41,7 @@ struct Element {
 /// One successful read.
 struct Read<'a> {
     node: &'a str,
-    invoked: u64,
-    done: u64,
+    span: ReadSpan,
     is_final: bool,
     texts: HashSet<String>,
 }
@@ -60,9 +56,9 @@ pub fn set_full(record: &Record, schemas: &Catalogue) -> CheckResult {
     for read in &reads {
         for text in &read.texts {
             if let Some(e) = elements.get_mut(text) {
-                if e.known.as_ref().is_none_or(|(t, _)| read.done < *t) {
-                    let how = format!("read on {} at {:.3} s", read.node, secs(read.done));
-                    e.known = Some((read.done, how));
+                if e.known.as_ref().is_none_or(|(t, _)| read.span.done < *t) {
+                    let how = format!("read on {} at {:.3} s", read.node, secs(read.span.done));
+                    e.known = Some((read.span.done, how));
                 }
             }
         }
@@ -79,7 +75,7 @@ pub fn set_full(record: &Record, schemas: &Catalogue) -> CheckResult {
         };
         let missing: Vec<&&Read> = finals
             .iter()
-            .filter(|r| r.invoked > *known && !r.texts.contains(text))
+            .filter(|r| r.span.invoked > *known && !r.texts.contains(text))
             .collect();
         if !missing.is_empty() {
             lost += 1;
@@ -88,17 +84,16 @@ pub fn set_full(record: &Record, schemas: &Catalogue) -> CheckResult {
             }
             continue;
         }
-        if !reads.iter().any(|r| r.invoked > *known) {
+        if !reads.iter().any(|r| r.span.invoked > *known) {
             never_read += 1;
             continue;
         }
-        let last_absent = reads
+        let missed_by = reads
             .iter()
             .filter(|r| !r.texts.contains(text))
-            .map(|r| r.invoked + 1)
-            .max()
-            .unwrap_or(0);
-        stable_ms.push((last_absent.saturating_sub(*known) / 1_000_000, &e.value));
+            .map(|r| r.span);
+        let latency = stable_latency_ms(*known, e.first_add, missed_by);
+        stable_ms.push((latency, &e.value));
     }
     let figures = figures(&elements, &stable_ms, lost, never_read, &finals, &unread);
     let stable = stable_ms.len();
@@ -198,8 +193,11 @@ fn reads<'a>(
         }
         reads.push(Read {
             node,
-            invoked: op.invoke.time,
-            done: done.time,
+            span: ReadSpan {
+                index: op.invoke.index,
+                invoked: op.invoke.time,
+                done: done.time,
+            },
             is_final: op.invoke.phase.as_deref() == Some("final"),
             texts: counts.into_keys().collect(),
         });
@@ -228,7 +226,7 @@ fn lost_witness(value: &Value, how: &str, missing: &[&&Read]) -> Value {
     let nodes: Vec<&str> = missing.iter().map(|r| r.node).collect();
     let reads: Vec<String> = missing
         .iter()
-        .map(|r| format!("{} (invoked at {:.3} s)", r.node, secs(r.invoked)))
+        .map(|r| format!("{} (invoked at {:.3} s)", r.node, secs(r.span.invoked)))
         .collect();
     json!({"element": value, "nodes": nodes,
         "why": format!("element {value}, {how}, is missing from the final read of {}: an add the cluster acknowledged must reach every node once faults heal", reads.join(", "))})
@@ -247,11 +245,7 @@ fn figures(
     latencies.sort_unstable();
     let quantiles: serde_json::Map<String, Value> = [0.0, 0.5, 0.95, 0.99, 1.0]
         .iter()
-        .filter_map(|&p| {
-            let n = latencies.len();
-            let at = ((n as f64 * p).floor() as usize).min(n.checked_sub(1)?);
-            Some((p.to_string(), latencies[at].into()))
-        })
+        .filter_map(|&p| Some((p.to_string(), quantile(&latencies, p)?.into())))
         .collect();
     let mut stale: Vec<&(u64, &Value)> = stable_ms.iter().filter(|(ms, _)| *ms > 0).collect();
     stale.sort_by_key(|s| std::cmp::Reverse(s.0));

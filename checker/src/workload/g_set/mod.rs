@@ -157,9 +157,7 @@ impl Driver for Elements {
     }
 
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        (0..nodes)
-            .map(|node| Op::at(node, json!({"type": "read"})))
-            .collect()
+        super::broadcast::to_every_node(nodes, &json!({"type": "read"}))
     }
 
     fn probe(&self) -> Option<Value> {

@@ -3,15 +3,16 @@
 //! the committed offsets listed. A successful reply that cannot be read is kept as a
 //! witness ("a check never drops a record in silence").
 
+use crate::check::measure;
 use crate::history::event::{operations, EventType, Operation};
 use crate::history::HistoryEvent;
 use crate::schema::list_or_null;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Seconds, for witnesses.
+/// Seconds, for witnesses: "1.204 s".
 pub fn secs(ns: u64) -> String {
-    format!("{:.3} s", ns as f64 / 1e9)
+    format!("{:.3} s", measure::secs(ns))
 }
 
 /// A message as text, for maps and witnesses (messages are any JSON value).

@@ -4,6 +4,7 @@
 //! not tell but whose `generate_ok` it did see counts too: that id was handed out.
 
 use crate::check::json::canonical;
+use crate::check::measure::secs;
 use crate::check::{CheckResult, Record};
 use crate::history::event::{operations, Operation};
 use crate::schema::Catalogue;
@@ -38,8 +39,8 @@ fn id_of<'a>(op: &Operation<'a>) -> Option<(&'a Value, Handed<'a>)> {
     }
     let handed = Handed {
         node: op.invoke.node.as_deref().unwrap_or("?"),
-        sent_s: op.invoke.time as f64 / 1e9,
-        done_s: done.time as f64 / 1e9,
+        sent_s: secs(op.invoke.time),
+        done_s: secs(done.time),
         index: done.index,
     };
     Some((done.body.get("id")?, handed))

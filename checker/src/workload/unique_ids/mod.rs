@@ -108,8 +108,6 @@ impl Driver for Generates {
     }
 
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        (0..nodes)
-            .map(|node| Op::at(node, json!({"type": "generate"})))
-            .collect()
+        super::broadcast::to_every_node(nodes, &json!({"type": "generate"}))
     }
 }
