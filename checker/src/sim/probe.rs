@@ -29,6 +29,8 @@ pub enum ProbeEnd {
     },
     /// The nodes did not agree before the timeout.
     TimedOut {
+        /// Milliseconds from the start of the probe to the moment eddy stopped waiting.
+        ms: f64,
         /// The last answer of each node (null when it never answered).
         last: Vec<Value>,
     },
@@ -128,6 +130,7 @@ impl Probe {
             }
         }
         (now >= self.started + self.timeout).then(|| ProbeEnd::TimedOut {
+            ms: now.duration_since(self.started).as_secs_f64() * 1000.0,
             last: self
                 .latest
                 .iter()

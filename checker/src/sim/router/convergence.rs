@@ -79,8 +79,8 @@ impl Router<'_> {
             ProbeEnd::Converged { ms, value } => {
                 json!({"reason": reason, "ms": (ms * 1000.0).round() / 1000.0, "value": value})
             }
-            ProbeEnd::TimedOut { last } => {
-                json!({"reason": reason, "timed_out": true, "last_values": last})
+            ProbeEnd::TimedOut { ms, last } => {
+                json!({"reason": reason, "timed_out": true, "ms": (ms * 1000.0).round() / 1000.0, "last_values": last})
             }
         };
         self.harness(None, "convergence", body);
