@@ -1,7 +1,9 @@
 //! The `unique-ids` check (Jepsen's `unique-ids` checker, as Maelstrom runs it): every id
 //! a `generate_ok` carried is distinct from every other, across every node. Ids compare as
 //! JSON values ([`crate::check::json::canonical`]). An operation whose outcome eddy could
-//! not tell but whose `generate_ok` it did see counts too: that id was handed out.
+//! not tell but whose `generate_ok` it did see counts too: that id was handed out. An
+//! integer id beyond 2^53 that eddy could only read as a float (`ts << 64 | seq`, say)
+//! may stand for two different integers: such a repeat is counted, not judged.
 
 use crate::check::json::canonical;
 use crate::check::measure::secs;
@@ -31,6 +33,15 @@ impl Handed<'_> {
     }
 }
 
+/// True when `id` is a number eddy read only approximately: a float beyond 2^53, which
+/// integers too large for 64 bits become, so two different ones can read alike.
+fn imprecise(id: &Value) -> bool {
+    id.is_f64()
+        && id
+            .as_f64()
+            .is_some_and(|x| x.abs() >= 9_007_199_254_740_992.0)
+}
+
 /// The id a `generate` got, if its reply was a `generate_ok` carrying one.
 fn id_of<'a>(op: &Operation<'a>) -> Option<(&'a Value, Handed<'a>)> {
     let done = op.completion?;
@@ -56,6 +67,7 @@ pub fn unique_ids(record: &Record, schemas: &Catalogue) -> CheckResult {
     let mut witnesses = Vec::new();
     let mut handed_out = 0usize;
     let mut duplicated = 0usize;
+    let mut imprecise_repeats = 0usize;
     for op in &generates {
         let Some((id, handed)) = id_of(op) else {
             continue;
@@ -65,6 +77,7 @@ pub fn unique_ids(record: &Record, schemas: &Catalogue) -> CheckResult {
             None => {
                 seen.insert(canonical(id), (handed, 0));
             }
+            Some(_) if imprecise(id) => imprecise_repeats += 1,
             Some((first, again)) => {
                 *again += 1;
                 duplicated += 1;
@@ -91,6 +104,7 @@ pub fn unique_ids(record: &Record, schemas: &Catalogue) -> CheckResult {
         "distinct": seen.len(),
         "duplicates": duplicated,
         "ids_handed_out_more_than_once": ids_reused,
+        "imprecise_repeats": imprecise_repeats,
     });
     let unjudged = crate::check::replies::unjudged(schemas, &ops, &["generate"]);
     if handed_out == 0 && unjudged.is_empty() {
@@ -110,6 +124,14 @@ pub fn unique_ids(record: &Record, schemas: &Catalogue) -> CheckResult {
         result.summary = format!(
             "{duplicated} ids were handed out again ({ids_reused} distinct ids reused); first: {}",
             result.witnesses[0]["why"].as_str().unwrap_or_default()
+        );
+    }
+    if duplicated == 0 && imprecise_repeats > 0 {
+        result = CheckResult::new(
+            "unique-ids",
+            crate::check::Validity::Unknown,
+            format!("{imprecise_repeats} ids repeated, but each is an integer beyond 2^53 that eddy reads only approximately, so they may have been distinct"),
+            result.figures,
         );
     }
     result.and_unjudged(unjudged)
@@ -211,5 +233,34 @@ mod tests {
             .to_vec(),
         );
         assert_eq!(bare.valid, Validity::Invalid, "{}", bare.summary);
+    }
+
+    #[test]
+    fn integers_too_large_to_read_exactly_are_not_judged_when_they_repeat() {
+        // 2^64 + 1 and 2^64 + 2 read as the same float: maybe distinct, so unknown.
+        let big = |text: &str| ok(serde_json::from_str::<Value>(text).unwrap());
+        let mut history = Vec::new();
+        history.extend(generate(
+            10,
+            1,
+            "n0",
+            big("18446744073709551617"),
+            EventType::Ok,
+        ));
+        history.extend(generate(
+            20,
+            2,
+            "n1",
+            big("18446744073709551618"),
+            EventType::Ok,
+        ));
+        let result = judged(history);
+        assert_eq!(result.valid, Validity::Unknown, "{}", result.summary);
+        assert_eq!(result.figures["imprecise_repeats"], 1);
+        // Exact integers that repeat are still a witness.
+        let mut history = Vec::new();
+        history.extend(generate(10, 1, "n0", ok(json!(u64::MAX)), EventType::Ok));
+        history.extend(generate(20, 2, "n1", ok(json!(u64::MAX)), EventType::Ok));
+        assert_eq!(judged(history).valid, Validity::Invalid);
     }
 }
