@@ -30,6 +30,11 @@ impl Op {
             to_leader: false,
         }
     }
+
+    /// `body` once to each of the `nodes` (a final phase that asks every node the same).
+    pub fn to_every_node(nodes: usize, body: &Value) -> Vec<Op> {
+        (0..nodes).map(|node| Op::at(node, body.clone())).collect()
+    }
 }
 
 /// What the generator wants next.

@@ -6,7 +6,7 @@ use super::topology::{neighbours, Shape};
 use crate::sim::driver::{Driver, Next, Op};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 /// The broadcast workload's clients.
@@ -55,14 +55,8 @@ impl Driver for Broadcasts {
     }
 
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        to_every_node(nodes, &json!({"type": "read"}))
+        Op::to_every_node(nodes, &json!({"type": "read"}))
     }
-}
-
-/// `body` sent once to each of the `nodes`: the final phase of a workload that asks every
-/// node the same once (broadcast and g-set read, unique-ids generates).
-pub(in crate::workload) fn to_every_node(nodes: usize, body: &Value) -> Vec<Op> {
-    (0..nodes).map(|node| Op::at(node, body.clone())).collect()
 }
 
 #[cfg(test)]

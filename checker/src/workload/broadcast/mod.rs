@@ -10,8 +10,6 @@ mod figures;
 mod history;
 mod topology;
 
-pub(super) use driver::to_every_node;
-
 use super::{Context, Spec};
 use crate::cases::generate::Script;
 use crate::check::{CheckResult, Record};

@@ -157,7 +157,7 @@ impl Driver for Elements {
     }
 
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        super::broadcast::to_every_node(nodes, &json!({"type": "read"}))
+        Op::to_every_node(nodes, &json!({"type": "read"}))
     }
 
     fn probe(&self) -> Option<Value> {

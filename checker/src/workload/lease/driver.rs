@@ -50,9 +50,7 @@ impl Driver for Leases {
     }
 
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        (0..nodes)
-            .map(|node| Op::at(node, json!({"type": "check_lease"})))
-            .collect()
+        Op::to_every_node(nodes, &json!({"type": "check_lease"}))
     }
 
     /// Only the holder answers `acquire_lease` with ok.

@@ -89,11 +89,11 @@ impl Driver for Adds {
     /// A read on every node, and under the seed contract a `gossip_status` on every node
     /// too (Maelstrom's node libraries exit on a type they do not know).
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        let reads = (0..nodes).map(|node| Op::at(node, json!({"type": "read"})));
-        let statuses = (0..nodes)
-            .filter(|_| self.status_queries)
-            .map(|node| Op::at(node, json!({"type": "gossip_status"})));
-        reads.chain(statuses).collect()
+        let mut ops = Op::to_every_node(nodes, &json!({"type": "read"}));
+        if self.status_queries {
+            ops.extend(Op::to_every_node(nodes, &json!({"type": "gossip_status"})));
+        }
+        ops
     }
 
     fn probe(&self) -> Option<Value> {

@@ -108,6 +108,6 @@ impl Driver for Generates {
     }
 
     fn final_ops(&self, nodes: usize) -> Vec<Op> {
-        super::broadcast::to_every_node(nodes, &json!({"type": "generate"}))
+        Op::to_every_node(nodes, &json!({"type": "generate"}))
     }
 }
