@@ -125,6 +125,17 @@ pub mod testing {
     pub fn read(kv: &mut impl Model, client: &str) -> Option<u64> {
         kv.handle(client, &json!({"type": "read", "key": "k"}))["value"].as_u64()
     }
+
+    /// What n2 reads after each of 200 writes by n1: a model's answers, to compare
+    /// between seeds.
+    pub fn answers(mut kv: impl Model) -> Vec<Option<u64>> {
+        (0..200)
+            .map(|i| {
+                write(&mut kv, "n1", i);
+                read(&mut kv, "n2")
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
