@@ -10,8 +10,10 @@ use crate::check::CheckResult;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Where a message was seen at an offset, in words.
-fn sources(log: &KafkaLog) -> BTreeMap<(&str, u64), BTreeMap<&str, String>> {
+/// Per key and offset, every message seen there and where, in words (an acknowledgement
+/// before a poll): the offsets known to hold a message, for `duplicate-offsets` and
+/// `poll-skips`.
+pub(super) fn sources(log: &KafkaLog) -> BTreeMap<(&str, u64), BTreeMap<&str, String>> {
     let mut at: BTreeMap<(&str, u64), BTreeMap<&str, String>> = BTreeMap::new();
     for send in &log.sends {
         if let Some(offset) = send.offset {

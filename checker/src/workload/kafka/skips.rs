@@ -4,7 +4,7 @@
 //! known message (one a send was acknowledged at, or one another poll returned) skipped it
 //! (Jepsen's `:poll-skip` and `:int-poll-skip`, invalid in Maelstrom).
 
-use super::log::{secs, KafkaLog};
+use super::log::KafkaLog;
 use crate::check::CheckResult;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,30 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn poll_skips(log: &KafkaLog) -> CheckResult {
     // Per key, every offset known to hold a message, with how it is known.
     let mut known: BTreeMap<&str, BTreeMap<u64, String>> = BTreeMap::new();
-    for send in &log.sends {
-        if let Some(offset) = send.offset {
-            known.entry(&send.key).or_default().insert(
-                offset,
-                format!(
-                    "message {} (its send acknowledged by {} at {})",
-                    send.msg,
-                    send.node,
-                    secs(send.completed.unwrap_or(send.invoked))
-                ),
-            );
-        }
-    }
-    for poll in &log.polls {
-        for (key, pairs) in &poll.got {
-            for (offset, msg) in pairs {
-                known
-                    .entry(key)
-                    .or_default()
-                    .entry(*offset)
-                    .or_insert_with(|| {
-                        format!("message {msg} (returned by {})", poll.describe(key))
-                    });
-            }
+    for ((key, offset), msgs) in super::offsets::sources(log) {
+        if let Some(how) = msgs.into_values().next() {
+            known
+                .entry(key)
+                .or_default()
+                .insert(offset, format!("message {how}"));
         }
     }
     let mut witnesses: Vec<Value> = Vec::new();
