@@ -14,23 +14,10 @@ const PARTITIONS: &str =
 fn linearizable_nodes_pass_under_partitions_and_local_reads_fail_with_a_stale_read() {
     let _turn = support::take_turn();
     let tutorial = format!("python3 {}", support::fixture("maelstrom_raft.py"));
-    let local_reads = format!("{tutorial} --election-ms 300 --heartbeat-ms 100 --local-reads");
+    let local_reads = support::local_reads_raft();
     let defaults = vec!["--nemesis", PARTITIONS];
     let short = vec!["--nemesis", PARTITIONS, "--time-limit", "5"];
-    let stale = vec![
-        "--time-limit",
-        "10",
-        "--timeout",
-        "1",
-        "--rate",
-        "100",
-        "--latency",
-        "5",
-        "--node-count",
-        "5",
-        "--nemesis",
-        "partition",
-    ];
+    let stale = support::LOCAL_READS_RUN.to_vec();
     let runs: Vec<(String, Vec<&str>, &str)> = vec![
         (support::reference_with("--workload lin-kv"), short, "1"),
         (tutorial, defaults, "1"),

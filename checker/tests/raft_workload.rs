@@ -150,23 +150,8 @@ fn a_node_written_for_maelstrom_runs_unchanged_and_is_judged_alike() {
         "--max-first-leader-ms",
         "1000",
     ];
-    let broken = format!("{node} --election-ms 300 --heartbeat-ms 100 --local-reads");
-    let stale_args = vec![
-        "--node-count",
-        "5",
-        "--time-limit",
-        "10",
-        "--timeout",
-        "1",
-        "--rate",
-        "100",
-        "--latency",
-        "5",
-        "--nemesis",
-        "partition",
-        "--nemesis-interval",
-        "2",
-    ];
+    let broken = support::local_reads_raft();
+    let stale_args = support::LOCAL_READS_RUN.to_vec();
     let runs: Vec<(String, Vec<&str>, &str)> = vec![
         (node, slow, "1"),
         (broken.clone(), stale_args.clone(), "1"),

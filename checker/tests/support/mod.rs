@@ -7,6 +7,34 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// The tutorial-style Raft fixture with the defect that its leader answers reads from its
+/// own state, and fast timers (so leaders change inside a short run).
+pub fn local_reads_raft() -> String {
+    format!(
+        "python3 {} --election-ms 300 --heartbeat-ms 100 --local-reads",
+        fixture("maelstrom_raft.py")
+    )
+}
+
+/// A run shape that catches local reads: 5 nodes, 10 s at 100 operations a second, 5 ms
+/// links, 1 s client timeouts, a partition every 2 s (its leader answering while cut off).
+pub const LOCAL_READS_RUN: [&str; 14] = [
+    "--node-count",
+    "5",
+    "--time-limit",
+    "10",
+    "--timeout",
+    "1",
+    "--rate",
+    "100",
+    "--latency",
+    "5",
+    "--nemesis",
+    "partition",
+    "--nemesis-interval",
+    "2",
+];
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
