@@ -25,6 +25,10 @@ pub enum Stop {
     /// Its cluster could not start (a node could not be spawned, exited, or did not answer
     /// init): nothing is checked, the verdict is unknown, and the outcome is a node error.
     NodeError(String),
+    /// It ended before its phases were through because nothing more could happen (every
+    /// node had exited, and none was due to be restarted), for this reason: it is checked
+    /// like any other and its verdict is at most unknown, which is the outcome.
+    Early(String),
     /// A stored run judged again (`eddy check`) that had stopped early, for this reason: it
     /// is checked like any other and its verdict is at most unknown, which is the outcome,
     /// since this command itself was neither interrupted nor ran a node.
@@ -38,7 +42,7 @@ impl Stop {
         match self {
             Stop::Finished => None,
             Stop::Interrupted => Some("interrupted"),
-            Stop::NodeError(why) | Stop::Recorded(why) => Some(why),
+            Stop::NodeError(why) | Stop::Early(why) | Stop::Recorded(why) => Some(why),
         }
     }
 }
@@ -124,7 +128,7 @@ pub fn judge(trial: Trial<'_>, results: Option<&mut Store>) -> Result<RunSummary
     let (outcome, first_witness) = match stop {
         Stop::NodeError(why) => (Outcome::NodeError, Some(why)),
         Stop::Interrupted => (Outcome::Interrupted, Some("interrupted".to_owned())),
-        Stop::Finished | Stop::Recorded(_) => (verdict, first),
+        Stop::Finished | Stop::Early(_) | Stop::Recorded(_) => (verdict, first),
     };
     Ok(RunSummary {
         workload: workload.name(),

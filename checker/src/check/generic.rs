@@ -120,14 +120,23 @@ pub fn stats(record: &Record) -> CheckResult {
     CheckResult::new("stats", Validity::Valid, summary, figures)
 }
 
-/// A node that exited without being told to is a failure: the witnesses name it, when,
-/// how it ended and its last stderr lines.
+/// A node that exited without being told to is a failure: each witness says first, in
+/// words, which node, how it ended and when, and its last stderr lines (`why`); then the
+/// same as fields for machines.
 pub fn crashes(record: &Record) -> CheckResult {
     let crashes: Vec<Value> = record
         .history
         .iter()
         .filter(|e| e.f == "crash")
-        .map(|e| json!({"node": e.node, "time_s": e.time as f64 / 1e9, "detail": e.body}))
+        .map(|e| {
+            let time_s = e.time as f64 / 1e9;
+            json!({
+                "why": crash_why(e.node.as_deref(), time_s, &e.body),
+                "node": e.node,
+                "time_s": time_s,
+                "detail": e.body,
+            })
+        })
         .collect();
     let valid = if crashes.is_empty() {
         Validity::Valid
@@ -142,17 +151,51 @@ pub fn crashes(record: &Record) -> CheckResult {
             .count();
     let summary = match crashes.first() {
         None => format!("no node crashed ({starts} node starts, restarts included)"),
-        Some(first) => format!(
-            "{} node crash(es); first: {} at {:.3} s, {}",
-            crashes.len(),
-            first["node"].as_str().unwrap_or("?"),
-            first["time_s"].as_f64().unwrap_or(0.0),
-            first["detail"]["exit"].as_str().unwrap_or("exited")
-        ),
+        Some(first) => {
+            let exit = first["detail"]["exit"].as_str().unwrap_or("exited");
+            let who = first["node"]
+                .as_str()
+                .map_or(String::new(), |n| format!("{n} "));
+            format!(
+                "{} node crash(es); first: {who}{exit} at {:.1} s",
+                crashes.len(),
+                first["time_s"].as_f64().unwrap_or(0.0),
+            )
+        }
     };
     let mut result = CheckResult::new("crashes", valid, summary, json!({"crashes": crashes.len()}));
     result.witnesses = crashes;
     result
+}
+
+/// How many of a crashed node's last stderr lines its witness quotes.
+const CRASH_STDERR_LINES: usize = 3;
+
+/// A crash in one sentence: "n3 exited with code 1 at 2.4 s (not killed by eddy); its last
+/// stderr lines: ... (its whole stderr in node-logs/n3.log)". `detail` is the crash event's
+/// body: `exit` in words and the `stderr` tail.
+fn crash_why(node: Option<&str>, time_s: f64, detail: &Value) -> String {
+    let exit = detail["exit"].as_str().unwrap_or("exited");
+    let Some(node) = node else {
+        return format!("{exit} at {time_s:.1} s");
+    };
+    let stderr: Vec<&str> = detail["stderr"]
+        .as_array()
+        .map(|lines| lines.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let tail = match stderr.len() {
+        0 => "; it wrote nothing to stderr".to_owned(),
+        n => format!(
+            "; its last stderr line{}: {} (its whole stderr in node-logs/{node}.log)",
+            if n.min(CRASH_STDERR_LINES) == 1 {
+                ""
+            } else {
+                "s"
+            },
+            stderr[n.saturating_sub(CRASH_STDERR_LINES)..].join(" | ")
+        ),
+    };
+    format!("{node} {exit} at {time_s:.1} s (not killed by eddy){tail}")
 }
 
 /// Every line a node writes must be a message (UTF-8 JSON envelope of at most 1 MiB).
@@ -204,4 +247,24 @@ fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crash_why;
+    use serde_json::json;
+
+    #[test]
+    fn a_crash_is_told_in_words_with_its_last_stderr_lines() {
+        let detail = json!({"exit": "killed by signal 6 (SIGABRT)", "stderr": ["a", "b", "c", "panicked at x"]});
+        assert_eq!(
+            crash_why(Some("n3"), 2.42, &detail),
+            "n3 killed by signal 6 (SIGABRT) at 2.4 s (not killed by eddy); its last stderr lines: b | c | panicked at x (its whole stderr in node-logs/n3.log)"
+        );
+        let silent = json!({"exit": "exited with code 1", "stderr": []});
+        assert_eq!(
+            crash_why(Some("n1"), 0.3, &silent),
+            "n1 exited with code 1 at 0.3 s (not killed by eddy); it wrote nothing to stderr"
+        );
+    }
 }

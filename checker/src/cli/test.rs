@@ -361,6 +361,15 @@ pub fn run_one(
         RunEnd::Finished => Stop::Finished,
         RunEnd::Interrupted => Stop::Interrupted,
         RunEnd::NodeError(why) => Stop::NodeError(why),
+        RunEnd::AllExited(why) => Stop::Early(why),
+        RunEnd::NotStarted(why) => {
+            // Nothing ran, so nothing is kept: the one line says what the folder would.
+            let _ = store.discard();
+            return Err(Error::Node(format!(
+                "the node `{}` did not start: {why}",
+                cfg.command.display()
+            )));
+        }
     };
     let trial = Trial {
         workload,
@@ -435,11 +444,6 @@ fn single(args: &TestArgs, cfg: &SimConfig) -> Result<RunSummary, Error> {
     bar.finish_and_clear();
     let run = result?;
     print!("{}", run.text);
-    if run.outcome == Outcome::NodeError {
-        if let Some(why) = &run.first_witness {
-            eprintln!("eddy test: the node could not be run: {why}");
-        }
-    }
     Ok(run)
 }
 

@@ -16,6 +16,11 @@ pub struct Store {
     history: BufWriter<File>,
     net: BufWriter<File>,
     failed: Option<(std::io::ErrorKind, String)>,
+    /// Where `latest` pointed before this run folder took it, put back by [`Store::discard`].
+    previous_latest: Option<PathBuf>,
+    /// True when this run created the store folder itself, which [`Store::discard`] then
+    /// removes too when nothing else is in it.
+    created_root: bool,
 }
 
 impl Store {
@@ -31,9 +36,11 @@ impl Store {
             n += 1;
             dir = root.join(format!("{name}-{n}"));
         }
+        let created_root = !root.exists();
         fs::create_dir_all(dir.join("node-logs"))?;
         fs::create_dir_all(dir.join("data"))?;
         let latest = root.join("latest");
+        let previous_latest = fs::read_link(&latest).ok();
         let _ = fs::remove_file(&latest);
         std::os::unix::fs::symlink(dir.file_name().expect("a run folder has a name"), &latest)?;
         let open = |name: &str| {
@@ -44,7 +51,37 @@ impl Store {
             net: open("net.jsonl")?,
             dir,
             failed: None,
+            previous_latest,
+            created_root,
         })
+    }
+
+    /// Removes the run folder (a run that never started: nothing in it is worth keeping)
+    /// and points `latest` back where it pointed before, or removes it when there was none;
+    /// a store folder this run created goes too when it is left empty.
+    pub fn discard(self) -> std::io::Result<()> {
+        let Store {
+            dir,
+            history,
+            net,
+            previous_latest,
+            created_root,
+            ..
+        } = self;
+        drop((history, net));
+        let latest = dir.with_file_name("latest");
+        if fs::read_link(&latest).ok().as_deref() == dir.file_name().map(Path::new) {
+            fs::remove_file(&latest)?;
+            if let Some(previous) = previous_latest {
+                std::os::unix::fs::symlink(previous, &latest)?;
+            }
+        }
+        fs::remove_dir_all(&dir)?;
+        if created_root {
+            // Fails, as it should, when anything else is in it.
+            let _ = dir.parent().map(fs::remove_dir);
+        }
+        Ok(())
     }
 
     /// The run folder.
@@ -165,6 +202,8 @@ mod tests {
             history: open(),
             net: open(),
             failed: None,
+            previous_latest: None,
+            created_root: false,
         }
     }
 
@@ -199,5 +238,28 @@ mod tests {
         full.history = healthy.history;
         full.net = healthy.net;
         assert!(full.flush().is_err(), "the failure is not forgotten");
+    }
+
+    #[test]
+    fn a_discarded_run_folder_leaves_latest_where_it_was() {
+        let parent = tempfile::tempdir().unwrap();
+        let root = parent.path().join("store");
+        let latest = root.join("latest");
+        let kept = Store::create(&root, "echo", 1).unwrap();
+        let kept_name = kept.dir().file_name().unwrap().to_owned();
+        let failed = Store::create(&root, "echo", 2).unwrap();
+        let failed_dir = failed.dir().to_owned();
+        failed.discard().unwrap();
+        assert!(!failed_dir.exists());
+        assert_eq!(fs::read_link(&latest).unwrap(), PathBuf::from(&kept_name));
+        kept.discard().unwrap();
+        assert!(
+            fs::symlink_metadata(&latest).is_err(),
+            "no latest pointing at nothing"
+        );
+        assert!(
+            !root.exists(),
+            "the store folder the first run created goes too"
+        );
     }
 }

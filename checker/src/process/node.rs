@@ -220,24 +220,42 @@ impl Drop for NodeProcess {
     }
 }
 
-/// "exited with code 3", "killed by signal 9 (SIGKILL)".
+/// "exited with code 3", "killed by signal 9 (SIGKILL)", "killed by signal 11 (SIGSEGV: a
+/// segmentation fault)".
 pub fn describe_exit(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exited with code {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}{}", signal_name(signal)),
+        (None, Some(signal)) => match signal_name(signal) {
+            Some(name) => format!("killed by signal {signal} ({name})"),
+            None => format!("killed by signal {signal}"),
+        },
         _ => "exited".into(),
     }
 }
 
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGKILL => " (SIGKILL)",
-        libc::SIGSEGV => " (SIGSEGV)",
-        libc::SIGABRT => " (SIGABRT)",
-        libc::SIGTERM => " (SIGTERM)",
-        libc::SIGPIPE => " (SIGPIPE)",
-        _ => "",
-    }
+/// A signal's name, with what it usually means where that is not plain from the name.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL: an illegal instruction",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT: the program aborted, as on a failed assertion or panic",
+        libc::SIGBUS => "SIGBUS: a bad memory access",
+        libc::SIGFPE => "SIGFPE: an arithmetic error",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV: a segmentation fault",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE: it wrote to a closed pipe",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU: CPU time limit exceeded",
+        libc::SIGXFSZ => "SIGXFSZ: file size limit exceeded",
+        libc::SIGSYS => "SIGSYS: a bad system call",
+        _ => return None,
+    })
 }
 
 fn describe_spawn_error(error: &std::io::Error) -> String {
@@ -245,5 +263,33 @@ fn describe_spawn_error(error: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "command not found".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied (is it executable?)".into(),
         _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_exit;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    #[test]
+    fn exits_are_told_in_words() {
+        // A wait status: the exit code in the second byte, or the signal in the first.
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(1 << 8)),
+            "exited with code 1"
+        );
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(libc::SIGSEGV)),
+            "killed by signal 11 (SIGSEGV: a segmentation fault)"
+        );
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(9)),
+            "killed by signal 9 (SIGKILL)"
+        );
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(60)),
+            "killed by signal 60"
+        );
     }
 }

@@ -98,6 +98,26 @@ impl Router<'_> {
         words
     }
 
+    /// True when the nemesis will start a node again: a node it killed is down (its restart
+    /// comes by the plan or when the running phase ends), or, while faults are still to
+    /// come, a kill is planned after `now` (and its restart with it, which brings back
+    /// even a node that had exited by itself).
+    pub(super) fn restart_due(&self, now: std::time::Instant) -> bool {
+        let killed = self
+            .faults
+            .in_force
+            .iter()
+            .any(|f| matches!(f, Fault::Kill(_)));
+        let elapsed = now.saturating_duration_since(self.t0);
+        let kill_to_come = matches!(self.phase, super::Phase::Init | super::Phase::Running)
+            && self
+                .faults
+                .plan
+                .iter()
+                .any(|p| p.at > elapsed && matches!(p.action, Action::Kill { .. }));
+        killed || kill_to_come
+    }
+
     /// The planned action `i` is due: aimed, then applied where it lands on a real node.
     pub(super) fn nemesis(&mut self, i: usize) -> Option<RunEnd> {
         for action in self.aim(&self.faults.plan[i].clone()) {

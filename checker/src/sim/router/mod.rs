@@ -50,8 +50,14 @@ pub enum RunEnd {
     Finished,
     /// Ctrl-C or SIGTERM stopped it.
     Interrupted,
-    /// The cluster could not start: a node could not be spawned, exited, or did not answer init.
+    /// The cluster never came up: a node could not be spawned, exited before answering
+    /// init, or did not answer it in time. The reason does not name the command.
+    NotStarted(String),
+    /// A node killed by the nemesis could not be started again.
     NodeError(String),
+    /// Every real node exited by itself and none is due to be restarted: the run ended
+    /// early, for this reason (each node, how and when it exited).
+    AllExited(String),
 }
 
 /// What a run leaves for the checks and the report.
@@ -212,7 +218,7 @@ impl<'a> Router<'a> {
     /// samples stalls, reports progress and routes output until the run is over.
     fn run(&mut self, progress: &dyn Fn(&Progress)) -> RunEnd {
         if let Err(error) = self.start_cluster() {
-            return RunEnd::NodeError(error.to_string());
+            return RunEnd::NotStarted(error.reason);
         }
         let init_deadline = Instant::now() + self.cfg.init_timeout;
         let mut last_progress = Instant::now();
@@ -231,7 +237,7 @@ impl<'a> Router<'a> {
                         .map(|&i| self.cluster.ids()[i].as_str())
                         .collect();
                     late.sort_unstable();
-                    return RunEnd::NodeError(format!(
+                    return RunEnd::NotStarted(format!(
                         "{} never answered init within {} s",
                         late.join(", "),
                         self.cfg.init_timeout.as_secs_f64()

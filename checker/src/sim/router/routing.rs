@@ -31,7 +31,8 @@ impl Router<'_> {
     }
 
     /// Node `node` closed its stdout on its own: before answering init the run cannot go
-    /// on; later it is a crash, recorded (and told to the played peers).
+    /// on; later it is a crash, recorded (and told to the played peers), and when it was
+    /// the last real node standing, with no restart due, the run ends early.
     fn on_exit(&mut self, node: usize) -> Option<RunEnd> {
         if crate::process::interrupted() {
             return None;
@@ -41,9 +42,9 @@ impl Router<'_> {
         if self.phase == Phase::Init && self.awaiting_init.values().any(|&i| i == node) {
             let tail = stderr
                 .last()
-                .map(|l| format!("; stderr: {l}"))
+                .map(|l| format!("; its last stderr line: {l}"))
                 .unwrap_or_default();
-            return Some(RunEnd::NodeError(format!(
+            return Some(RunEnd::NotStarted(format!(
                 "{id} {exit} before answering init{tail}"
             )));
         }
@@ -53,7 +54,41 @@ impl Router<'_> {
             json!({"exit": exit, "stderr": stderr}),
         );
         self.peers_crash(&id);
-        None
+        self.all_exited()
+    }
+
+    /// When every real node has exited by itself and the nemesis is due to restart none of
+    /// them, nothing more can happen: the run ends early, naming how and when each exited.
+    fn all_exited(&self) -> Option<RunEnd> {
+        let ids = self.cluster.ids();
+        let real: Vec<usize> = (0..ids.len())
+            .filter(|&i| !self.played.is_node(i))
+            .collect();
+        if real.is_empty()
+            || real.iter().any(|&i| self.cluster.is_up(i))
+            || self.restart_due(Instant::now())
+        {
+            return None;
+        }
+        let exits: Vec<String> =
+            real.iter()
+                .filter_map(|&i| {
+                    let crash =
+                        self.rec.history.iter().rev().find(|e| {
+                            e.f == "crash" && e.node.as_deref() == Some(ids[i].as_str())
+                        })?;
+                    let exit = crash.body["exit"].as_str().unwrap_or("exited");
+                    Some(format!(
+                        "{} {exit} at {:.1} s",
+                        ids[i],
+                        crash.time as f64 / 1e9
+                    ))
+                })
+                .collect();
+        Some(RunEnd::AllExited(format!(
+            "every node has exited: {}",
+            exits.join(", ")
+        )))
     }
 
     /// Routes one line node `writer` wrote at `sent` (ns of the run).
