@@ -71,6 +71,8 @@ pub struct Trial<'a> {
     pub reproduce: String,
     /// When the run started, for the summary's wall time.
     pub started: Instant,
+    /// The command judging it, which heads the summary: `eddy test` or `eddy check`.
+    pub command: &'static str,
 }
 
 /// Judges a run: its checks (none when its cluster could not start), its pictures, its
@@ -91,6 +93,7 @@ pub fn judge(trial: Trial<'_>, results: Option<&mut Store>) -> Result<RunSummary
         stored_options,
         reproduce,
         started,
+        command,
     } = trial;
     let record = Record {
         history,
@@ -103,6 +106,7 @@ pub fn judge(trial: Trial<'_>, results: Option<&mut Store>) -> Result<RunSummary
         _ => run_checks(workload, options, &record).map_err(Error::Usage)?,
     };
     let facts = RunFacts {
+        command,
         workload: workload.name(),
         seed,
         nodes: &record.nodes,

@@ -81,6 +81,7 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, Error> {
         stored_options: stored["options"].clone(),
         reproduce: stored["reproduce"].as_str().unwrap_or_default().to_owned(),
         started,
+        command: "eddy check",
     };
     let run = judge(trial, None)?;
     print!("{}", run.text);

@@ -2,6 +2,7 @@
 
 pub mod cases;
 pub mod check;
+pub mod examples;
 pub mod test;
 
 use crate::error::Error;
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 /// eddy: a test harness and conformance checker for distributed-systems node programs.
 #[derive(Parser, Debug)]
 #[command(version, about, propagate_version = true)]
+#[command(after_help = examples::SHORT, after_long_help = examples::EDDY)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -21,12 +23,16 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run scripted single-node cases (files, folders, or generated) against a node.
+    #[command(after_help = examples::SHORT, after_long_help = examples::CASES)]
     Cases(cases::CasesArgs),
     /// Run a simulated cluster of a node program under a workload and faults, and check it.
+    #[command(after_help = examples::SHORT, after_long_help = examples::TEST)]
     Test(Box<test::TestArgs>),
     /// Check a stored run again, without running anything.
+    #[command(after_help = examples::SHORT, after_long_help = examples::CHECK)]
     Check(check::CheckArgs),
     /// Run the bundled reference node on stdin/stdout.
+    #[command(after_help = examples::SHORT, after_long_help = examples::NODE)]
     Node(NodeArgs),
 }
 

@@ -25,103 +25,118 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
     /// The workload.
-    #[arg(long, short = 'w', value_parser = Workload::parser())]
+    #[arg(help_heading = "Node", long, short = 'w', value_parser = Workload::parser())]
     pub workload: Workload,
     /// The node's command line, split like a shell would. Default: the bundled reference node,
     /// serving only this workload (`eddy node --workload NAME`).
-    #[arg(long = "bin", value_name = "COMMAND")]
+    #[arg(help_heading = "Node", long = "bin", value_name = "COMMAND")]
     pub bin: Option<String>,
     /// Nodes in the cluster (ids n1.., or n0.. for Maelstrom's own workloads). Default: the workload's (see --help).
-    #[arg(long, long_help = default_help("Nodes in the cluster (ids n1.., or n0.. for Maelstrom's own workloads)", |d| d.node_count as f64))]
+    #[arg(help_heading = "Cluster and clients", long, long_help = default_help("Nodes in the cluster (ids n1.., or n0.. for Maelstrom's own workloads)", |d| d.node_count as f64))]
     pub node_count: Option<usize>,
     /// Seconds of client operations (after every node answered init). Default: the
     /// workload's (see --help).
-    #[arg(long, long_help = default_help("Seconds of client operations (after every node answered init)", |d| d.time_limit))]
+    #[arg(help_heading = "Cluster and clients", long, long_help = default_help("Seconds of client operations (after every node answered init)", |d| d.time_limit))]
     pub time_limit: Option<f64>,
     /// Operations per second over all clients. Default: the workload's (see --help).
-    #[arg(long, long_help = default_help("Operations per second over all clients", |d| d.rate))]
+    #[arg(help_heading = "Cluster and clients", long, long_help = default_help("Operations per second over all clients", |d| d.rate))]
     pub rate: Option<f64>,
     /// Simulated clients, each with at most one request in flight: a number, or `Nn` for N
     /// per node (Maelstrom's and Jepsen's `2n`).
-    #[arg(long, value_name = "N|Nn", value_parser = parse_concurrency, default_value = "5")]
+    #[arg(help_heading = "Cluster and clients", long, value_name = "N|Nn", value_parser = parse_concurrency, default_value = "5")]
     pub concurrency: Concurrency,
     /// Mean one-way latency between nodes, in ms. Default: the workload's (see --help).
-    #[arg(long, long_help = default_help("Mean one-way latency between nodes, in ms", |d| d.latency_ms))]
+    #[arg(help_heading = "Network", long, long_help = default_help("Mean one-way latency between nodes, in ms", |d| d.latency_ms))]
     pub latency: Option<f64>,
     /// How latency is distributed around the mean.
-    #[arg(long, value_enum, default_value = "exponential")]
+    #[arg(
+        help_heading = "Network",
+        long,
+        value_enum,
+        default_value = "exponential"
+    )]
     pub latency_dist: LatencyDist,
     /// Probability that a node-to-node message is lost.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(help_heading = "Network", long, default_value_t = 0.0)]
     pub loss: f64,
     /// Faults to inject, as a comma list of fault kinds, or `none` for no faults (`none`
     /// goes alone). Default: the workload's own mix, aimed at its classic bugs (under
     /// Maelstrom's contract, only the faults Maelstrom injects for workloads it also has).
-    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = nemesis_words())]
+    #[arg(help_heading = "Faults", long, value_name = "KINDS", value_delimiter = ',', value_parser = nemesis_words())]
     pub nemesis: Option<Vec<NemesisWord>>,
     /// Seconds between nemesis actions (a fault, then its healing, and so on). Default: the
     /// workload's (see --help).
-    #[arg(long, long_help = default_help("Seconds between nemesis actions (a fault, then its healing, and so on)", |d| d.nemesis_interval))]
+    #[arg(help_heading = "Faults", long, long_help = default_help("Seconds between nemesis actions (a fault, then its healing, and so on)", |d| d.nemesis_interval))]
     pub nemesis_interval: Option<f64>,
     /// Bound on every node's total clock offset under the drift fault, in ms.
-    #[arg(long, default_value_t = 500)]
+    #[arg(help_heading = "Faults", long, default_value_t = 500)]
     pub max_drift_ms: i64,
     /// Seconds a client waits for a reply before its operation completes as `info`.
     /// Default: the workload's (see --help).
-    #[arg(long, long_help = default_help("Seconds a client waits for a reply before its operation completes as `info`", |d| d.timeout))]
+    #[arg(help_heading = "Cluster and clients", long, long_help = default_help("Seconds a client waits for a reply before its operation completes as `info`", |d| d.timeout))]
     pub timeout: Option<f64>,
     /// The seed of every random choice. Default: random (always printed and stored).
-    #[arg(long)]
+    #[arg(help_heading = "Run and output", long)]
     pub seed: Option<u64>,
     /// The share of client operations that must succeed, from 0 to 1, or `total` (every
     /// one). Whatever it is, every kind of operation must succeed at least once, and so
     /// must every kind in the final phase.
-    #[arg(long, value_name = "FRACTION", value_parser = parse_availability, default_value = "0")]
+    #[arg(help_heading = "Cluster and clients", long, value_name = "FRACTION", value_parser = parse_availability, default_value = "0")]
     pub availability: f64,
     /// The contract the node is judged under: `maelstrom` (client operations only; node-to-node
     /// messages are the node's own) or `seed` (everything of the problem statements, eddy-only
     /// requests such as `gossip_status` and the seeds' message formats included).
-    #[arg(long, value_enum, default_value = "maelstrom")]
+    #[arg(help_heading = "Node", long, value_enum, default_value = "maelstrom")]
     pub contract: Contract,
     /// Folder for run folders (and the `latest` link).
-    #[arg(long, default_value = "store")]
+    #[arg(help_heading = "Run and output", long, default_value = crate::sim::DEFAULT_STORE)]
     pub store: PathBuf,
     /// Runs N schedules, from consecutive seeds starting at --seed (or a random one,
     /// printed), each in its own run folder, and ends with a table of them; the exit status
     /// is the worst verdict: interrupted (130) > node could not be run (3) > invalid (1) >
     /// unknown (2) > valid (0).
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(
+        help_heading = "Run and output",
+        long,
+        value_name = "N",
+        default_value_t = 1
+    )]
     pub test_count: u64,
     /// With --test-count: start no run after the first invalid one, or after one whose
     /// node could not be run (runs already going finish).
-    #[arg(long, alias = "stop-on-invalid")]
+    #[arg(help_heading = "Run and output", long, alias = "stop-on-invalid")]
     pub fail_fast: bool,
     /// With --test-count: runs at once. Default 1, because two clusters compete for the
     /// cores (two on the project's machine) and a timing verdict could suffer; eddy measures
     /// the time every node and its own router waited for a core and excuses those stalls in
     /// every liveness check, which is why more is allowed. Runs start one at a time.
-    #[arg(long, value_name = "J", default_value_t = 1)]
+    #[arg(
+        help_heading = "Run and output",
+        long,
+        value_name = "J",
+        default_value_t = 1
+    )]
     pub jobs: usize,
     /// With --test-count: run only shard K of N (cargo-nextest's `count:K/N`, or plain
     /// `K/N`): the runs whose position i (from 0) among the --test-count satisfies
     /// i % N == K-1. Needs --seed, so that every shard numbers the same seeds.
-    #[arg(long, value_name = "K/N")]
+    #[arg(help_heading = "Run and output", long, value_name = "K/N")]
     pub partition: Option<String>,
     /// Write a JUnit XML report to FILE: one test case per run (`<workload> seed <seed>`),
     /// failures with the failed checks and their first witnesses, the store folder and the
     /// command that reproduces the run in system-out.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Run and output", long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Also print every line a node writes to stderr, after its id, as it comes (Maelstrom's
     /// flag). Every node's stderr is kept in the run folder's `node-logs/` either way.
-    #[arg(long)]
+    #[arg(help_heading = "Run and output", long)]
     pub log_stderr: bool,
     /// Accepted for Maelstrom's command lines; eddy records every message sent and received
     /// in the run folder's `net.jsonl` either way.
-    #[arg(long)]
+    #[arg(help_heading = "Run and output", long)]
     pub log_net_send: bool,
     /// Accepted for Maelstrom's command lines, as --log-net-send.
-    #[arg(long)]
+    #[arg(help_heading = "Run and output", long)]
     pub log_net_recv: bool,
     /// Every workload's own flags, each under its workload's heading.
     #[command(flatten)]
@@ -383,6 +398,7 @@ pub fn run_one(
         stored_options: serde_json::to_value(cfg).expect("the options serialize"),
         reproduce,
         started,
+        command: "eddy test",
     };
     judge(trial, Some(&mut store))
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 /// What the report needs to know about the run besides its checks.
 pub struct RunFacts<'a> {
+    /// The command judging the run, which heads the summary: `eddy test` or `eddy check`.
+    pub command: &'a str,
     /// The workload's name.
     pub workload: &'a str,
     /// The seed.
@@ -59,7 +61,8 @@ pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String 
     let verdict = verdict(facts, checks);
     let _ = writeln!(
         out,
-        "eddy test: {} on {} nodes, seed {}: {}",
+        "{}: {} on {} nodes, seed {}: {}",
+        facts.command,
         facts.workload,
         facts.nodes.len(),
         facts.seed,

@@ -15,7 +15,7 @@ use crate::process::NodeCommand;
 use nemesis::{FaultKind, NemesisConfig};
 use network::NetworkConfig;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Everything that defines a simulated run.
@@ -67,8 +67,11 @@ impl SimConfig {
             .collect()
     }
 
-    /// The `eddy test` command line that runs the same schedule again; `own` are the
-    /// workload's own flags.
+    /// The `eddy test` command line that runs the same schedule again, to be pasted into a
+    /// shell; `own` are the workload's own flags. It names `--store` when the run's is not
+    /// the default, and starts with `cd 'DIR' && ` (eddy's working directory) when a word
+    /// of `--bin` or the store is a relative path, which would mean something else
+    /// elsewhere (see [`relative_paths`]).
     pub fn reproduce(&self, bin: Option<&str>, own: Vec<String>) -> String {
         let mut words = vec![
             "eddy".to_owned(),
@@ -78,6 +81,9 @@ impl SimConfig {
         ];
         if let Some(bin) = bin {
             words.extend(["--bin".into(), bin.to_owned()]);
+        }
+        if self.store_root != Path::new(DEFAULT_STORE) {
+            words.extend(["--store".into(), self.store_root.display().to_string()]);
         }
         let nemesis: Vec<&str> = self.nemesis.kinds.iter().map(|k| k.name()).collect();
         words.extend([
@@ -120,8 +126,38 @@ impl SimConfig {
         }
         words.extend(own);
         words.extend(["--seed".into(), self.seed.to_string()]);
-        shell_words::join(words)
+        let command = shell_words::join(words);
+        match std::env::current_dir() {
+            Ok(dir) if relative_paths(bin, &self.store_root) => {
+                format!(
+                    "cd {} && {command}",
+                    shell_words::quote(&dir.display().to_string())
+                )
+            }
+            _ => command,
+        }
     }
+}
+
+/// The store folder `eddy test` writes into when `--store` is not given.
+pub const DEFAULT_STORE: &str = "store";
+
+/// True when the run's meaning depends on the working directory: the store is a relative
+/// path other than the default (a reproduced run with the default store goes to `store/`
+/// wherever it runs, which changes nothing of its schedule), or a word of the node's
+/// command line is a relative path: it has a `/` and does not start with one (`./node`,
+/// `build/node`), or names a file in the working directory (`python3 node.py`).
+pub fn relative_paths(bin: Option<&str>, store: &Path) -> bool {
+    let store_relative = store.is_relative() && store != Path::new(DEFAULT_STORE);
+    let bin_relative = bin
+        .and_then(|line| shell_words::split(line).ok())
+        .unwrap_or_default()
+        .iter()
+        .any(|word| {
+            !word.starts_with('/')
+                && (word.contains('/') || (!word.starts_with('-') && Path::new(word).exists()))
+        });
+    store_relative || bin_relative
 }
 
 /// The settings of a run's workload, stored with the run so `eddy check` judges it the
