@@ -2,9 +2,12 @@
 
 pub mod json;
 pub mod junit;
+pub mod messages;
 pub mod run;
+pub mod svg;
 pub mod terminal;
 pub mod timeline;
+pub mod witness_ops;
 
 use crate::cases::suite::CaseResult;
 use crate::cases::verdict::Status;

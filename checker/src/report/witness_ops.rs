@@ -1,0 +1,314 @@
+//! Pictures of the operations a witness names, so that a stale read and the write it missed
+//! are visible at a glance: one row per client, a bar from each operation's invocation to
+//! its completion, coloured by the part it plays in the witness.
+//!
+//! Any witness qualifies: an operation is any JSON object in it with a `process` and an
+//! `invoked_s` (and `completed_s`, null when it never completed), as the linearizability
+//! check writes them; its part is the key it sits under (`read`, `missed`, `source`,
+//! `cannot_place`, `piece`, or any other a check chooses).
+
+use super::svg::{cut, escape, legend_entry, seconds, PALETTE, RED};
+use crate::check::{CheckResult, Validity};
+use serde_json::Value;
+use std::fmt::Write;
+
+/// The most witnesses of one check drawn: the first ones, as the check ordered them.
+pub const MAX_PER_CHECK: usize = 5;
+
+/// A picture of one witness's operations.
+#[derive(Debug, Clone)]
+pub struct WitnessPicture {
+    /// The check the witness belongs to.
+    pub check: String,
+    /// Its position among the check's witnesses, from 0.
+    pub witness: usize,
+    /// The SVG element.
+    pub svg: String,
+}
+
+/// One operation named in a witness.
+#[derive(Debug, Clone)]
+struct Op {
+    part: String,
+    index: Option<u64>,
+    process: String,
+    invoked: f64,
+    completed: Option<f64>,
+    text: String,
+}
+
+/// What each part is called in the legend and how it is drawn, the first parts first
+/// (an operation named under two parts is drawn as the first).
+const PARTS: [(&str, &str, &str); 5] = [
+    ("read", "the stale read", RED),
+    ("cannot_place", "the operation no order can place", RED),
+    ("missed", "the write it missed", "#1f77b4"),
+    ("source", "the write whose value it returned", "#2ca02c"),
+    (
+        "piece",
+        "another operation in the piece searched",
+        "#9a9a9a",
+    ),
+];
+
+/// Pictures of the operations in the witnesses of every check that did not pass.
+pub fn witness_pictures(checks: &[CheckResult]) -> Vec<WitnessPicture> {
+    checks
+        .iter()
+        .filter(|c| matches!(c.valid, Validity::Invalid | Validity::Unknown))
+        .flat_map(|c| {
+            c.witnesses
+                .iter()
+                .take(MAX_PER_CHECK)
+                .enumerate()
+                .filter_map(|(i, w)| {
+                    let ops = operations(w);
+                    (!ops.is_empty()).then(|| WitnessPicture {
+                        check: c.name.clone(),
+                        witness: i,
+                        svg: draw(&ops),
+                    })
+                })
+        })
+        .collect()
+}
+
+/// Where the page's message diagram should look first: the earliest operation named by a
+/// witness of a check that failed.
+pub fn first_failure_s(checks: &[CheckResult]) -> Option<f64> {
+    checks
+        .iter()
+        .filter(|c| c.valid == Validity::Invalid)
+        .flat_map(|c| c.witnesses.iter().flat_map(operations))
+        .map(|op| op.invoked)
+        .min_by(f64::total_cmp)
+}
+
+/// The operations in `witness`, each once, in the order first met.
+fn operations(witness: &Value) -> Vec<Op> {
+    let mut found = Vec::new();
+    collect(witness, "", &mut found);
+    let rank = |part: &str| {
+        PARTS
+            .iter()
+            .position(|p| p.0 == part)
+            .unwrap_or(PARTS.len())
+    };
+    let mut unique: Vec<Op> = Vec::new();
+    for op in found {
+        match unique
+            .iter_mut()
+            .find(|o| o.index.is_some() && o.index == op.index)
+        {
+            Some(seen) if rank(&op.part) < rank(&seen.part) => seen.part = op.part,
+            Some(_) => {}
+            None => unique.push(op),
+        }
+    }
+    unique
+}
+
+fn collect(value: &Value, part: &str, found: &mut Vec<Op>) {
+    match value {
+        Value::Object(map) => {
+            if let (Some(process), Some(invoked)) = (
+                map.get("process"),
+                map.get("invoked_s").and_then(Value::as_f64),
+            ) {
+                found.push(Op {
+                    part: part.to_owned(),
+                    index: map.get("index").and_then(Value::as_u64),
+                    process: match process {
+                        Value::String(s) => s.clone(),
+                        other => format!("client {other}"),
+                    },
+                    invoked,
+                    completed: map.get("completed_s").and_then(Value::as_f64),
+                    text: map
+                        .get("op")
+                        .and_then(Value::as_str)
+                        .or_else(|| map.get("f").and_then(Value::as_str))
+                        .unwrap_or("operation")
+                        .to_owned(),
+                });
+                return;
+            }
+            for (key, v) in map {
+                collect(v, key, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect(v, part, found)),
+        _ => {}
+    }
+}
+
+fn style(part: &str) -> (&'static str, String) {
+    match PARTS.iter().find(|p| p.0 == part) {
+        Some((_, label, colour)) => (colour, (*label).to_owned()),
+        None => (PALETTE[3], format!("named as {part}")),
+    }
+}
+
+const LEFT: f64 = 90.0;
+const WIDTH: f64 = 960.0;
+const ROW: f64 = 34.0;
+
+fn draw(ops: &[Op]) -> String {
+    let mut processes: Vec<&str> = ops.iter().map(|o| o.process.as_str()).collect();
+    processes.sort_unstable();
+    processes.dedup();
+    let start = ops.iter().map(|o| o.invoked).fold(f64::INFINITY, f64::min);
+    let end = ops
+        .iter()
+        .map(|o| o.completed.unwrap_or(o.invoked))
+        .fold(start, f64::max);
+    let span = (end - start).max(0.001);
+    let (from, to) = (start - span * 0.05, end + span * 0.25);
+    let tx = |t: f64| LEFT + (t - from) / (to - from) * (WIDTH - LEFT - 20.0);
+
+    let mut legend = String::new();
+    let mut x = 10.0;
+    let mut parts: Vec<&str> = ops.iter().map(|o| o.part.as_str()).collect();
+    parts.dedup();
+    let mut shown_parts: Vec<&str> = Vec::new();
+    for part in parts {
+        if shown_parts.contains(&part) {
+            continue;
+        }
+        shown_parts.push(part);
+        let (colour, label) = style(part);
+        let swatch = format!(r#"<rect width="24" height="10" fill="{colour}"/>"#);
+        x += legend_entry(&mut legend, x, 8.0, &swatch, &label);
+    }
+    if ops.iter().any(|o| o.completed.is_none()) {
+        let swatch =
+            r##"<rect width="24" height="10" fill="none" stroke="#555" stroke-dasharray="3 2"/>"##;
+        legend_entry(
+            &mut legend,
+            x,
+            8.0,
+            swatch,
+            "never completed (outcome unknown)",
+        );
+    }
+    let top = 36.0;
+    let height = top + ROW * processes.len() as f64 + 30.0;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="witness" width="{WIDTH:.0}" height="{height:.0}" viewBox="0 0 {WIDTH:.0} {height:.0}" font-family="sans-serif">{legend}"#
+    );
+    for (row, p) in processes.iter().enumerate() {
+        let y = top + ROW * row as f64;
+        let _ = write!(
+            out,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12">{}</text><line x1="{LEFT:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ddd"/>"##,
+            LEFT - 8.0,
+            y + ROW / 2.0 + 4.0,
+            escape(p),
+            y + ROW - 2.0,
+            WIDTH - 20.0,
+            y + ROW - 2.0
+        );
+    }
+    for op in ops {
+        let row = processes.iter().position(|p| *p == op.process).unwrap_or(0);
+        let y = top + ROW * row as f64 + 6.0;
+        let (colour, _) = style(&op.part);
+        let x1 = tx(op.invoked);
+        let x2 = tx(op.completed.unwrap_or(to)).max(x1 + 3.0);
+        let outline = if op.completed.is_none() {
+            r##" fill-opacity="0.35" stroke="#555" stroke-dasharray="3 2""##
+        } else {
+            ""
+        };
+        let when = match op.completed {
+            Some(c) => format!("{} to {}", seconds(op.invoked), seconds(c)),
+            None => format!("from {}, never completed", seconds(op.invoked)),
+        };
+        let _ = write!(
+            out,
+            r#"<g><title>{}</title><rect x="{x1:.1}" y="{y:.1}" width="{:.1}" height="12" fill="{colour}"{outline}/><text x="{x1:.1}" y="{:.1}" font-size="11">{}</text></g>"#,
+            escape(&format!("{} ({when})", op.text)),
+            x2 - x1,
+            y + 24.0,
+            escape(&cut(&op.text, 60))
+        );
+    }
+    let _ = write!(
+        out,
+        r##"<text x="{LEFT:.1}" y="{:.1}" font-size="11" fill="#555">{} → {}</text></svg>"##,
+        height - 8.0,
+        seconds(start),
+        seconds(end)
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::CheckKind;
+    use serde_json::json;
+
+    fn op(index: u64, process: u64, text: &str, from: f64, to: Option<f64>) -> Value {
+        json!({"index": index, "process": process, "f": "read", "op": text, "invoked_s": from, "completed_s": to})
+    }
+
+    fn check(valid: Validity, witnesses: Vec<Value>) -> CheckResult {
+        CheckResult {
+            name: "linearizable".into(),
+            kind: CheckKind::Safety,
+            valid,
+            summary: String::new(),
+            witnesses,
+            figures: json!({}),
+        }
+    }
+
+    #[test]
+    fn a_stale_read_is_drawn_with_the_write_it_missed_and_a_legend() {
+        let stale = json!({"kind": "stale-read", "why": "read of 1 returned 3...",
+            "read": op(7, 2, "read of 1 returned 3 [client 2]", 1.5, Some(1.6)),
+            "missed": op(5, 1, "write 1=4 [client 1]", 1.0, Some(1.2)),
+            "source": op(3, 3, "write 1=3 (outcome unknown)", 0.5, None)});
+        let pictures = witness_pictures(&[check(Validity::Invalid, vec![stale])]);
+        assert_eq!(pictures.len(), 1);
+        let svg = &pictures[0].svg;
+        for text in [
+            "the stale read",
+            "the write it missed",
+            "the write whose value it returned",
+            "never completed (outcome unknown)",
+            "client 1",
+            "client 2",
+            "client 3",
+            "write 1=4 [client 1]",
+        ] {
+            assert!(svg.contains(text), "{text} missing from {svg}");
+        }
+        assert!(svg.contains(RED));
+        assert_eq!(
+            first_failure_s(&[check(Validity::Invalid, vec![])]),
+            None,
+            "no operations, no focus"
+        );
+    }
+
+    #[test]
+    fn an_operation_named_twice_takes_its_first_part_and_passing_checks_draw_nothing() {
+        let search = json!({"kind": "search", "why": "...",
+            "cannot_place": op(4, 1, "cas", 2.0, Some(2.5)),
+            "piece": [op(4, 1, "cas", 2.0, Some(2.5)), op(6, 2, "write", 1.9, Some(2.1))]});
+        let ops = operations(&search);
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[0].part, "cannot_place");
+        assert_eq!(ops[1].part, "piece");
+        let failed = check(Validity::Invalid, vec![search.clone()]);
+        assert_eq!(first_failure_s(&[failed]), Some(1.9));
+        assert!(witness_pictures(&[check(Validity::Valid, vec![search])]).is_empty());
+        assert!(
+            witness_pictures(&[check(Validity::Invalid, vec![json!({"why": "x"})])]).is_empty()
+        );
+    }
+}
