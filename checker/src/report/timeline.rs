@@ -308,7 +308,11 @@ pub fn timeline(
     let mut keys = frame.keys;
     for (kind, colour) in [("partition", FAULT), ("pause", PAUSE), ("kill", KILL)] {
         if spans.iter().any(|s| s.3.starts_with(kind)) {
-            let words = if kind == "partition" { "partition (all rows)" } else { kind };
+            let words = if kind == "partition" {
+                "partition (all rows)"
+            } else {
+                kind
+            };
             keys.push(Key::new(words, colour, Mark::Shade));
         }
     }
@@ -350,7 +354,10 @@ pub fn timeline(
     chart
         .draw_series(spans.iter().map(|(from, until, r, f)| {
             let (low, high) = r.map_or((-0.5, top), |r| (r - 0.45, r + 0.45));
-            Rectangle::new([(*from, low), (*until, high)], shade_of(f).mix(0.35).filled())
+            Rectangle::new(
+                [(*from, low), (*until, high)],
+                shade_of(f).mix(0.35).filled(),
+            )
         }))
         .map_err(fail)?;
     // Partition labels above the rows, each where the one before left room.
@@ -390,13 +397,14 @@ pub fn timeline(
             } else {
                 (x + 4, x + 4 + w, HPos::Left)
             };
-            let style = font
-                .clone()
-                .color(&DRIFT)
-                .pos(Pos::new(pos, VPos::Top));
+            let style = font.clone().color(&DRIFT).pos(Pos::new(pos, VPos::Top));
             let shift = if left { -4 } else { 4 };
             labels.take(*r as i64, from, to).then(|| {
-                Text::new(label.clone(), (t + f64::from(shift) * per_px, r - 0.28), style)
+                Text::new(
+                    label.clone(),
+                    (t + f64::from(shift) * per_px, r - 0.28),
+                    style,
+                )
             })
         })
         .collect();

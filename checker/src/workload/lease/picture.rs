@@ -63,19 +63,13 @@ pub fn lease_timeline(record: &Record, path: &Path) -> Result<(), String> {
                 let (ra, rb) = (rows.of(&a.node)?, rows.of(&b.node)?);
                 let (from, until) = at_least(chart, o.from / 1000.0, o.until / 1000.0, 6.0);
                 let (first, second) = if ra <= rb { (a, b) } else { (b, a) };
-                let words = format!(
-                    "{:.0} ms {}+{}",
-                    o.until - o.from,
-                    first.node,
-                    second.node
-                );
+                let words = format!("{:.0} ms {}+{}", o.until - o.from, first.node, second.node);
                 Some((from, until, ra.min(rb), ra.max(rb), words))
             })
             .collect();
         chart.draw_series(marks.iter().flat_map(|(from, until, low, high, _)| {
-            [*low, *high].map(|r| {
-                Rectangle::new([(*from, r - 0.3), (*until, r + 0.3)], SPLIT.filled())
-            })
+            [*low, *high]
+                .map(|r| Rectangle::new([(*from, r - 0.3), (*until, r + 0.3)], SPLIT.filled()))
         }))?;
         chart.draw_series(marks.iter().map(|(from, until, low, high, _)| {
             let mid = (from + until) / 2.0;

@@ -5,9 +5,9 @@ use crate::history::event::operations;
 use crate::report::timeline::{
     fits, record_end_s, timeline, Frame, Mark, CHECK, CONFIRMED, HELD, SPLIT,
 };
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::workload::raft::wire as raft;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -99,9 +99,17 @@ pub fn lease_read_timeline(
         .key("leader of a term (from append_entries)", PALE, Mark::Bar)
         .key("lease the leader believed it held", HELD, Mark::Line)
         .key("lease read, local", CHECK, Mark::Tick)
-        .key("lease read, confirmed by a round trip", CONFIRMED, Mark::Tick);
+        .key(
+            "lease read, confirmed by a round trip",
+            CONFIRMED,
+            Mark::Tick,
+        );
     if !stale.is_empty() {
-        frame = frame.key("stale read, joined to the write it missed", SPLIT, Mark::Dot);
+        frame = frame.key(
+            "stale read, joined to the write it missed",
+            SPLIT,
+            Mark::Dot,
+        );
     }
     timeline(record, path, frame, |chart, rows| {
         chart.draw_series(led.iter().filter_map(|(from, until, _, node)| {
