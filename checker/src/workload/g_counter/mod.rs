@@ -125,6 +125,17 @@ impl Spec for GCounter {
         ]
     }
 
+    fn pictures(
+        &self,
+        record: &Record,
+        _checks: &[CheckResult],
+        dir: &std::path::Path,
+    ) -> Vec<String> {
+        crate::report::timeline::draw(&dir.join("convergence.svg"), |path| {
+            super::pn_counter::picture::counter_convergence(record, path)
+        })
+    }
+
     fn reproduce(&self, options: &PnCounterOptions, _cfg: &SimConfig) -> Vec<String> {
         vec![
             "--g-counter-target-ms".into(),

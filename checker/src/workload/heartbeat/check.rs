@@ -133,7 +133,7 @@ fn detection(beats: &BTreeMap<String, Vec<Beat>>, record: &Record, tol: f64) -> 
             let dead = entry["status"] == "dead";
             let chunks = entry["chunks"].as_u64().unwrap_or(u64::MAX) as usize;
             if dead && v.age_max.is_some_and(|a| a < DEAD_AFTER_MS - tol) {
-                witnesses.push(json!({"server": server, "why": format!("{at} reports {server} dead after at most {:.1} s of silence (dead means 15 s)", v.age_max.unwrap_or(0.0) / 1000.0)}));
+                witnesses.push(json!({"server": server, "at_s": to / 1000.0, "reported": "dead", "why": format!("{at} reports {server} dead after at most {:.1} s of silence (dead means 15 s)", v.age_max.unwrap_or(0.0) / 1000.0)}));
             }
             // A master the machine kept from running could not notice a death: the time it
             // (or eddy) waited for a core within the silence is added to the deadline.
@@ -145,7 +145,7 @@ fn detection(beats: &BTreeMap<String, Vec<Beat>>, record: &Record, tol: f64) -> 
                 && v.age_min > DEAD_AFTER_MS + tol
                 && v.age_min > DEAD_AFTER_MS + tol + stalled()
             {
-                witnesses.push(json!({"server": server, "why": format!("{at} reports {server} alive after at least {:.1} s of silence (dead means 15 s)", v.age_min / 1000.0)}));
+                witnesses.push(json!({"server": server, "at_s": to / 1000.0, "reported": "alive", "why": format!("{at} reports {server} alive after at least {:.1} s of silence (dead means 15 s)", v.age_min / 1000.0)}));
             }
             if dead && chunks != 0 {
                 witnesses.push(json!({"server": server, "why": format!("{at} reports dead {server} with {chunks} chunks: a dead server's replicas stop counting")}));

@@ -7,6 +7,7 @@
 mod check;
 mod driver;
 mod generate;
+mod picture;
 
 use super::{Context, Spec};
 use crate::cases::generate::Script;
@@ -111,6 +112,17 @@ impl Spec for Heartbeat {
         record: &Record,
     ) -> Vec<CheckResult> {
         check::checks(options.tolerance_ms, record)
+    }
+
+    fn pictures(
+        &self,
+        record: &Record,
+        checks: &[CheckResult],
+        dir: &std::path::Path,
+    ) -> Vec<String> {
+        crate::report::timeline::draw(&dir.join("liveness.svg"), |path| {
+            picture::liveness_timeline(record, checks, path)
+        })
     }
 
     fn reproduce(&self, options: &HeartbeatOptions, _cfg: &SimConfig) -> Vec<String> {

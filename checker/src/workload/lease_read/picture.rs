@@ -2,11 +2,17 @@
 
 use crate::check::{CheckResult, Record};
 use crate::history::event::operations;
-use crate::report::timeline::{record_end_s, timeline, CHECK, CONFIRMED, HELD, SPLIT};
+use crate::report::timeline::{
+    fits, record_end_s, timeline, Frame, Mark, CHECK, CONFIRMED, HELD, SPLIT,
+};
 use crate::workload::raft::wire as raft;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::HashMap;
 use std::path::Path;
+
+/// A leadership: the lease colour, paler, so a term's label reads on it.
+const PALE: RGBColor = RGBColor(162, 187, 227);
 
 /// Draws the lease-read timeline of `record` to `path`, with the stale reads that the
 /// `linearizable` check among `checks` found; an error says what failed.
@@ -89,22 +95,49 @@ pub fn lease_read_timeline(
             stale.len()
         )
     };
-    timeline(record, path, title, end_s, |chart, rows| {
+    let mut frame = Frame::nodes(record, title, end_s)
+        .key("leader of a term (from append_entries)", PALE, Mark::Bar)
+        .key("lease the leader believed it held", HELD, Mark::Line)
+        .key("lease read, local", CHECK, Mark::Tick)
+        .key(
+            "lease read, confirmed by a round trip",
+            CONFIRMED,
+            Mark::Tick,
+        );
+    if !stale.is_empty() {
+        frame = frame.key(
+            "stale read, joined to the write it missed",
+            SPLIT,
+            Mark::Dot,
+        );
+    }
+    timeline(record, path, frame, |chart, rows| {
         chart.draw_series(led.iter().filter_map(|(from, until, _, node)| {
             let r = rows.of(node)?;
             Some(Rectangle::new(
                 [(*from, r - 0.2), (until + 0.01, r + 0.2)],
-                HELD.mix(0.5).filled(),
+                PALE.filled(),
             ))
         }))?;
-        chart.draw_series(led.iter().filter_map(|(from, _, term, node)| {
-            let r = rows.of(node)?;
-            Some(Text::new(
-                format!("term {term}"),
-                (*from, r + 0.32),
-                ("sans-serif", 11).into_font(),
-            ))
-        }))?;
+        // Term labels inside their bars, only where the bar has room for them.
+        let terms: Vec<_> = led
+            .iter()
+            .filter_map(|(from, until, term, node)| {
+                let r = rows.of(node)?;
+                let words = format!("term {term}");
+                fits(chart, *from, *until, &words, 11.0).then(|| {
+                    Text::new(
+                        words,
+                        (*from, r),
+                        ("sans-serif", 11)
+                            .into_font()
+                            .color(&BLACK)
+                            .pos(Pos::new(HPos::Left, VPos::Center)),
+                    )
+                })
+            })
+            .collect();
+        chart.draw_series(terms)?;
         chart.draw_series(believed.iter().filter_map(|(node, from, until)| {
             let r = rows.of(node)?;
             Some(Rectangle::new(

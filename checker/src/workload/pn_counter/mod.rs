@@ -8,6 +8,7 @@
 pub(super) mod driver;
 mod generate;
 mod gossip;
+pub mod picture;
 
 use super::{Context, Spec};
 use crate::cases::generate::Script;
@@ -153,6 +154,17 @@ impl Spec for PnCounter {
             gossip::replicate_wire(record, run.contract),
             gossip::gossip_status(record, run.contract),
         ]
+    }
+
+    fn pictures(
+        &self,
+        record: &Record,
+        _checks: &[CheckResult],
+        dir: &std::path::Path,
+    ) -> Vec<String> {
+        crate::report::timeline::draw(&dir.join("convergence.svg"), |path| {
+            picture::counter_convergence(record, path)
+        })
     }
 
     fn reproduce(&self, options: &PnCounterOptions, _cfg: &SimConfig) -> Vec<String> {

@@ -6,6 +6,7 @@
 
 mod driver;
 mod generate;
+mod picture;
 mod unique;
 pub mod wire;
 
@@ -211,6 +212,17 @@ impl Spec for Raft {
             options.max_failover_ms,
         ));
         results
+    }
+
+    fn pictures(
+        &self,
+        record: &Record,
+        _checks: &[CheckResult],
+        dir: &std::path::Path,
+    ) -> Vec<String> {
+        crate::report::timeline::draw(&dir.join("leaders.svg"), |path| {
+            picture::raft_timeline(record, path)
+        })
     }
 
     fn reproduce(&self, options: &RaftOptions, _cfg: &SimConfig) -> Vec<String> {
