@@ -5,7 +5,7 @@ use crate::cases::bundled;
 use crate::cases::format::{load, to_case_text};
 use crate::cases::runner::Limits;
 use crate::cases::shard;
-use crate::cases::suite::{run_each, CaseResult};
+use crate::cases::suite::{run_each_unless_unstartable, CaseResult};
 use crate::cases::verdict::Status;
 use crate::cases::{Case, NEEDS_SEED};
 use crate::contract::Contract;
@@ -139,15 +139,15 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
         args.contract.name()
     );
     // Results are kept (compacted) only when a report lists every case; otherwise only the
-    // counts, and the skipped cases the summary counts.
+    // counts.
     let keep_all = args.json.is_some() || args.junit.is_some();
     let started = Instant::now();
-    let (tally, results) = run_with_progress(&plan, &chosen, &command, jobs, verbose, keep_all);
+    let (tally, results) = run_with_progress(&plan, &chosen, &command, jobs, verbose, keep_all)?;
     let elapsed = started.elapsed();
     if let Some(line) = &shard_line {
         println!("{line}");
     }
-    print!("{}", terminal::summary(&tally, &results, elapsed));
+    print!("{}", terminal::summary(&tally, elapsed));
     if let Some(path) = &args.json {
         write_file(
             path,
@@ -344,8 +344,8 @@ struct Collected {
 
 /// Runs the `chosen` items of `plan` with a progress bar, printing failures (and, when
 /// `verbose`, every case) as they finish. Returns the counts and, in the order of
-/// `chosen`, every result when `keep_all`, else only the skipped ones (which the summary
-/// counts).
+/// `chosen`, every result when `keep_all` (else none); or, when the node cannot start, the node error that stops `eddy cases`
+/// before any case is printed.
 fn run_with_progress(
     plan: &Plan,
     chosen: &Chosen,
@@ -353,7 +353,7 @@ fn run_with_progress(
     jobs: usize,
     verbose: bool,
     keep_all: bool,
-) -> (Tally, Vec<CaseResult>) {
+) -> Result<(Tally, Vec<CaseResult>), Error> {
     let bar = ProgressBar::new(chosen.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} cases, {msg} failed, {elapsed}")
@@ -379,20 +379,13 @@ fn run_with_progress(
         }
         bar.inc(1);
         let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
-        let tally = &mut collected.tally;
-        tally.cases += 1;
-        match status {
-            Status::Pass => tally.passed += 1,
-            Status::Fail => tally.failed += 1,
-            Status::NodeError => tally.node_errors += 1,
-            Status::Skipped => {}
-        }
-        if keep_all || status == Status::Skipped {
+        collected.tally.add(status);
+        if keep_all {
             collected.kept.push((i, result.compact()));
         }
     };
     bar.set_message("0");
-    run_each(
+    let ran = run_each_unless_unstartable(
         &crate::workload::rules(plan.contract),
         chosen.len(),
         &case_at,
@@ -402,7 +395,8 @@ fn run_with_progress(
         &on_done,
     );
     bar.finish_and_clear();
+    ran.map_err(Error::Node)?;
     let Collected { tally, mut kept } = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     kept.sort_unstable_by_key(|(i, _)| *i);
-    (tally, kept.into_iter().map(|(_, result)| result).collect())
+    Ok((tally, kept.into_iter().map(|(_, result)| result).collect()))
 }
