@@ -105,14 +105,17 @@ fn exit_before_init_reports_code_and_stderr() {
         "exit-before-init",
         0,
         3,
-        "the node exited with code 3 before answering init",
+        "it exited with code 3 before answering init",
     );
-    assert!(all.contains("stderr: fixture: refusing to start"), "{all}");
+    assert!(
+        all.contains("its stderr ends: fixture: refusing to start"),
+        "{all}"
+    );
 }
 
 #[test]
 fn no_answer_to_init() {
-    misbehave("silent-init", 0, 3, "the node never answered init");
+    misbehave("silent-init", 0, 3, "it never answered init");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Scripted single-node conformance cases (SPEC section 2): case files, running one case
 //! against a fresh node process, matching its output, and generated cases from models.
 
+pub mod bundled;
 pub mod format;
 pub mod generate;
 pub mod matcher;
@@ -94,9 +95,61 @@ impl Case {
         })
     }
 
+    /// True when the case belongs to the workload named `workload` (what `eddy cases -w`
+    /// selects): the workload its `workload:` header names, if it has one; else a folder of
+    /// its source path is named after the workload (`cases/pn-counter/counter.case`), or
+    /// its file name is, once a leading number and a trailing one are taken off
+    /// (`cases/seed/004-pn-counter-1.case`). Names must match whole: `lease` is not
+    /// `lease-read`. A case of neither (`cases/protocol/...`) belongs to no workload.
+    pub fn is_of(&self, workload: &str) -> bool {
+        if let Some(own) = &self.workload {
+            return own == workload;
+        }
+        let path = self.source.split('#').next().unwrap_or_default();
+        path.split('/').any(|part| {
+            let stem = part.strip_suffix(".case").unwrap_or(part);
+            let stem = stem
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .strip_prefix('-')
+                .filter(|_| stem.starts_with(|c: char| c.is_ascii_digit()))
+                .unwrap_or(stem);
+            let stem = match stem.rsplit_once('-') {
+                Some((head, tail))
+                    if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    head
+                }
+                _ => stem,
+            };
+            stem == workload
+        })
+    }
+
     /// True when the case runs under `contract` (a seed-only case does not run under
     /// Maelstrom's).
     pub fn runs_under(&self, contract: Contract) -> bool {
         !(self.contract == Contract::Seed && contract == Contract::Maelstrom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Case;
+
+    #[test]
+    fn a_case_belongs_to_the_workload_of_its_header_folder_or_file_name() {
+        let of = |source: &str, workload: &str| Case::new("x", source).is_of(workload);
+        assert!(of("cases/seed/004-pn-counter-1.case", "pn-counter"));
+        assert!(of("cases/seed/001-lease-read-2.case", "lease-read"));
+        assert!(!of("cases/seed/001-lease-read-2.case", "lease"));
+        assert!(of("cases/seed/000-lease-1.case", "lease"));
+        assert!(of("cases/lease/lease.case#4", "lease"));
+        assert!(!of("cases/lease/lease.case#4", "lease-read"));
+        assert!(of("cases/pn-counter/counter.case#1", "pn-counter"));
+        assert!(!of("cases/protocol/envelope.case#1", "echo"));
+        assert!(of("my/echo.case", "echo"));
+        let mut pinned = Case::new("x", "cases/lease/saved.case");
+        pinned.workload = Some("raft".into());
+        assert!(pinned.is_of("raft") && !pinned.is_of("lease"));
     }
 }

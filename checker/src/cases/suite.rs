@@ -1,8 +1,9 @@
 //! Running many cases in parallel, each against its own fresh node process, under a
 //! contract: a case that needs the seed contract is skipped, not run, under Maelstrom's.
 
-use super::runner::{run_case, Limits, Transcript};
-use super::verdict::{judge, skipped, Verdict};
+use super::matcher::short;
+use super::runner::{run_case, Ending, Limits, Transcript};
+use super::verdict::{judge, skipped, Status, Verdict};
 use super::Case;
 use super::Rules;
 use crate::process::NodeCommand;
@@ -94,9 +95,99 @@ pub fn run_each(
     limits: Limits,
     on_done: &(dyn Fn(usize, CaseResult) + Sync),
 ) {
-    let next = AtomicUsize::new(0);
+    run_from(0, rules, count, case_at, command, jobs, limits, on_done);
+}
+
+/// [`run_each`] for `eddy cases`, which stops at once when the node cannot start: the
+/// first case that starts the node (one not skipped) runs alone first. When its verdict is
+/// [`Status::NodeError`] (the node was not found, not executable, exited before answering
+/// `init` or never answered it), nothing else runs, `on_done` sees nothing, and the error
+/// is the one line to print (see [`cannot_start`]). Otherwise every case runs as in
+/// [`run_each`], and a later case whose node errs is a case failure ([`Status::Fail`]): the
+/// node started once, so it can be run, and that case broke it.
+#[allow(clippy::too_many_arguments)] // run_each's, and the first case's outcome
+pub fn run_each_unless_unstartable(
+    rules: &Rules,
+    count: usize,
+    case_at: &(dyn Fn(usize) -> Case + Sync),
+    command: &NodeCommand,
+    jobs: usize,
+    limits: Limits,
+    on_done: &(dyn Fn(usize, CaseResult) + Sync),
+) -> Result<(), String> {
+    let mut held = Vec::new();
+    while held.len() < count {
+        let result = run_one_under(rules, case_at(held.len()), command, limits);
+        let status = result.verdict.status;
+        if status == Status::NodeError {
+            return Err(cannot_start(command, &result));
+        }
+        held.push(result);
+        if status != Status::Skipped {
+            break;
+        }
+    }
+    let first = held.len();
+    for (i, result) in held.into_iter().enumerate() {
+        on_done(i, result);
+    }
+    let as_failure = |i: usize, mut result: CaseResult| {
+        if result.verdict.status == Status::NodeError {
+            result.verdict.status = Status::Fail;
+        }
+        on_done(i, result);
+    };
+    run_from(
+        first,
+        rules,
+        count,
+        case_at,
+        command,
+        jobs,
+        limits,
+        &as_failure,
+    );
+    Ok(())
+}
+
+/// The line `eddy cases` stops with when the node cannot start: the command and why, with
+/// the last line of its stderr and the first line it wrote, if any.
+pub fn cannot_start(command: &NodeCommand, result: &CaseResult) -> String {
+    let transcript = &result.transcript;
+    if let Ending::SpawnFailed(why) = &transcript.ending {
+        return why.clone();
+    }
+    let why = result
+        .verdict
+        .failures
+        .first()
+        .map_or("it did not run", |f| f.summary.as_str());
+    let why = why.strip_prefix("the node ").unwrap_or(why);
+    let mut line = format!("cannot start `{}`: it {why}", command.display());
+    if let Some(last) = transcript.stderr_tail.last() {
+        line.push_str(&format!("; its stderr ends: {last}"));
+    }
+    if let Some(Ok(first)) = transcript.outputs.first().map(|o| &o.line) {
+        line.push_str(&format!("; it wrote: {}", short(&first.value)));
+    }
+    line
+}
+
+/// Runs cases `start..count` as [`run_each`] does.
+#[allow(clippy::too_many_arguments)] // run_each's, and where to start
+fn run_from(
+    start: usize,
+    rules: &Rules,
+    count: usize,
+    case_at: &(dyn Fn(usize) -> Case + Sync),
+    command: &NodeCommand,
+    jobs: usize,
+    limits: Limits,
+    on_done: &(dyn Fn(usize, CaseResult) + Sync),
+) {
+    let next = AtomicUsize::new(start);
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, count.max(1)) {
+        for _ in 0..jobs.clamp(1, count.saturating_sub(start).max(1)) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= count {

@@ -64,6 +64,11 @@ pub struct Failure {
     pub summary: String,
     /// Further lines: what was expected, what came.
     pub detail: Vec<String>,
+    /// True when this follows from the node's crash (it exited or flooded before
+    /// answering every request): a reply or expected line that never came. Such failures
+    /// come after the crash, which comes first, and are summarised in one line each.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_on: bool,
 }
 
 /// The verdict on one case.
@@ -157,6 +162,20 @@ pub fn judge(case: &Case, transcript: &Transcript, rules: &Rules) -> Verdict {
     };
     check_replies(&requests, &messages, rules, &mut failures);
     let unsent = unsent_detail(case, &all_requests, transcript);
+    if let Some(crash) = crash(&transcript.ending) {
+        // The cause first (how the node ended, its stderr), then what followed from it.
+        let cause = failure(
+            Rule::Node,
+            crash,
+            [stderr_detail(transcript), unsent].concat(),
+        );
+        failures.sort_by_key(|f| f.follow_on);
+        failures.insert(0, cause);
+        return verdict(case, matched, failures, notes);
+    }
+    for failure in &mut failures {
+        failure.follow_on = false;
+    }
     match &transcript.ending {
         Ending::Answered { lingered: true, .. } => {
             notes.push("the node did not exit after stdin closed; it was killed".into());
@@ -170,24 +189,29 @@ pub fn judge(case: &Case, transcript: &Transcript, rules: &Rules) -> Verdict {
             ),
             [unsent, stderr_detail(transcript)].concat(),
         )),
-        Ending::Exited(how) => failures.push(failure(
-            Rule::Node,
-            format!("the node {how} before answering every request"),
-            [unsent, stderr_detail(transcript)].concat(),
-        )),
-        Ending::Flooded(how) => failures.push(failure(
-            Rule::Node,
-            format!("output flood: the node {how}; it was killed"),
-            unsent,
-        )),
+        Ending::Exited(_) | Ending::Flooded(_) => unreachable!("a crash is judged above"),
     }
-    let status = if failures.is_empty() {
-        Status::Pass
-    } else {
-        Status::Fail
-    };
+    verdict(case, matched, failures, notes)
+}
+
+/// How the node crashed, in words, when it exited or flooded before answering every
+/// request.
+fn crash(ending: &Ending) -> Option<String> {
+    match ending {
+        Ending::Exited(how) => Some(format!("the node {how} before answering every request")),
+        Ending::Flooded(how) => Some(format!("output flood: the node {how}; it was killed")),
+        _ => None,
+    }
+}
+
+/// The verdict: a pass when nothing failed.
+fn verdict(case: &Case, matched: usize, failures: Vec<Failure>, notes: Vec<String>) -> Verdict {
     Verdict {
-        status,
+        status: if failures.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
         matched,
         expected: case.expected.len(),
         failures,
@@ -200,6 +224,17 @@ fn failure(rule: Rule, summary: String, detail: Vec<String>) -> Failure {
         rule,
         summary,
         detail,
+        follow_on: false,
+    }
+}
+
+/// A failure for something that never came (a reply, an expected line): a follow-on
+/// failure if the node crashed ([`Failure::follow_on`]; [`judge`] clears the mark when it
+/// did not).
+fn absent(rule: Rule, summary: String, detail: Vec<String>) -> Failure {
+    Failure {
+        follow_on: true,
+        ..failure(rule, summary, detail)
     }
 }
 
@@ -415,6 +450,8 @@ fn explain_missing(
             } else {
                 format!("got types: {}", kinds.join(", "))
             });
+            // Nothing of its type came: after a crash, that follows from the crash.
+            return absent(Rule::ExpectedLine, summary, detail);
         }
     }
     failure(Rule::ExpectedLine, summary, detail)
@@ -443,7 +480,7 @@ fn check_replies(
             request.src
         );
         match replies.len() {
-            0 => failures.push(failure(
+            0 => failures.push(absent(
                 Rule::OneReply,
                 format!("{what} got no reply"),
                 vec![],

@@ -1,10 +1,11 @@
 //! `eddy cases`: scripted single-node cases against any node.
 
 use super::Partition;
+use crate::cases::bundled;
 use crate::cases::format::{load, to_case_text};
 use crate::cases::runner::Limits;
 use crate::cases::shard;
-use crate::cases::suite::{run_each, CaseResult};
+use crate::cases::suite::{run_each_unless_unstartable, CaseResult};
 use crate::cases::verdict::Status;
 use crate::cases::{Case, NEEDS_SEED};
 use crate::contract::Contract;
@@ -25,7 +26,8 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args, Debug)]
 pub struct CasesArgs {
     /// Case files or folders (searched recursively for `.case` files and
-    /// `input.jsonl`/`expected.txt` pairs). Default: ./cases, or the bundled cases.
+    /// `input.jsonl`/`expected.txt` pairs). Default: ./cases when it exists, else the
+    /// bundled cases built into eddy (none with --generate).
     pub paths: Vec<PathBuf>,
     /// The node's command line, split like a shell would ("python3 main.py"). Default:
     /// the bundled reference node.
@@ -49,7 +51,10 @@ pub struct CasesArgs {
     /// Seed for --generate. Default: random (always printed).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// With --generate, only this workload.
+    /// Only this workload's cases: its bundled ones (seed samples included) or those of
+    /// the named PATHs (a case belongs to the workload its `workload:` header, a folder of
+    /// its path or its file name names: `cases/pn-counter/`, `004-pn-counter-1.case`), and
+    /// with --generate only its generated ones.
     #[arg(long, short = 'w', value_parser = Workload::parser())]
     pub workload: Option<Workload>,
     /// Write the generated cases to DIR as `.case` files, one per workload.
@@ -80,11 +85,9 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
         Some(line) => NodeCommand::parse(line).map_err(Error::Usage)?,
         None => NodeCommand::reference(),
     };
-    if args.generate.is_none()
-        && (args.seed.is_some() || args.workload.is_some() || args.save_generated.is_some())
-    {
+    if args.generate.is_none() && (args.seed.is_some() || args.save_generated.is_some()) {
         return Err(Error::Usage(
-            "--seed, --workload and --save-generated go with --generate".into(),
+            "--seed and --save-generated go with --generate".into(),
         ));
     }
     let jobs = args
@@ -124,25 +127,27 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
     let shard_line =
         partition.map(|p| format!("shard {p}: {} of {} cases", chosen.len(), plan.len()));
     let verbose = args.verbose || chosen.len() <= 100;
+    let of = args.workload.map(|w| format!(" {w}")).unwrap_or_default();
     println!(
-        "eddy cases: {} against {} ({} at a time), --contract {}",
+        "eddy cases: {}{} against {} ({} at a time), --contract {}",
         shard_line
             .clone()
-            .unwrap_or_else(|| format!("{} cases", chosen.len())),
+            .unwrap_or_else(|| format!("{}{of} cases", chosen.len())),
+        plan.from.map(|from| format!(" {from}")).unwrap_or_default(),
         command.display(),
         jobs,
         args.contract.name()
     );
     // Results are kept (compacted) only when a report lists every case; otherwise only the
-    // counts, and the skipped cases the summary counts.
+    // counts.
     let keep_all = args.json.is_some() || args.junit.is_some();
     let started = Instant::now();
-    let (tally, results) = run_with_progress(&plan, &chosen, &command, jobs, verbose, keep_all);
+    let (tally, results) = run_with_progress(&plan, &chosen, &command, jobs, verbose, keep_all)?;
     let elapsed = started.elapsed();
     if let Some(line) = &shard_line {
         println!("{line}");
     }
-    print!("{}", terminal::summary(&tally, &results, elapsed));
+    print!("{}", terminal::summary(&tally, elapsed));
     if let Some(path) = &args.json {
         write_file(
             path,
@@ -166,6 +171,9 @@ struct Plan {
     workloads: Vec<Workload>,
     per_workload: usize,
     loaded: Vec<Case>,
+    /// Where the loaded cases came from when no path was named (`from ./cases`, `built
+    /// into eddy`), for the first line.
+    from: Option<&'static str>,
 }
 
 /// Case `i` of a plan: generated (workload, number), or loaded.
@@ -256,6 +264,7 @@ fn collect_plan(args: &CasesArgs) -> Result<Plan, Error> {
         workloads: Vec::new(),
         per_workload: 0,
         loaded: Vec::new(),
+        from: None,
     };
     if let Some(count) = args.generate {
         let seed = args.seed.unwrap_or_else(rand::random);
@@ -268,25 +277,29 @@ fn collect_plan(args: &CasesArgs) -> Result<Plan, Error> {
         plan.per_workload = count;
         plan.workloads = workloads;
     }
-    let paths = if args.paths.is_empty() && args.generate.is_none() {
-        vec![default_cases_dir()?]
+    let local = Path::new("cases");
+    let loaded = if !args.paths.is_empty() {
+        load(&args.paths)
+    } else if args.generate.is_some() {
+        Ok(Vec::new())
+    } else if local.is_dir() {
+        plan.from = Some("from ./cases");
+        load(&[local.to_path_buf()])
     } else {
-        args.paths.clone()
+        plan.from = Some("built into eddy");
+        bundled::load()
     };
-    plan.loaded = load(&paths).map_err(|e| Error::Usage(e.to_string()))?;
+    plan.loaded = loaded.map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(workload) = args.workload {
+        plan.loaded.retain(|case| case.is_of(workload.name()));
+        if plan.len() == 0 {
+            return Err(Error::Usage(format!(
+                "no {workload} cases {}; --generate N makes some",
+                plan.from.unwrap_or("in the named paths")
+            )));
+        }
+    }
     Ok(plan)
-}
-
-/// `./cases` when it exists, else the cases shipped in this repository.
-fn default_cases_dir() -> Result<PathBuf, Error> {
-    let local = PathBuf::from("cases");
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases");
-    [local, bundled]
-        .into_iter()
-        .find(|p| p.is_dir())
-        .ok_or_else(|| {
-            Error::Usage("no ./cases folder here; name the case files or folders to run".into())
-        })
 }
 
 /// Writes the generated cases to `DIR/<workload>.case`, a few at a time.
@@ -331,8 +344,8 @@ struct Collected {
 
 /// Runs the `chosen` items of `plan` with a progress bar, printing failures (and, when
 /// `verbose`, every case) as they finish. Returns the counts and, in the order of
-/// `chosen`, every result when `keep_all`, else only the skipped ones (which the summary
-/// counts).
+/// `chosen`, every result when `keep_all` (else none); or, when the node cannot start, the node error that stops `eddy cases`
+/// before any case is printed.
 fn run_with_progress(
     plan: &Plan,
     chosen: &Chosen,
@@ -340,7 +353,7 @@ fn run_with_progress(
     jobs: usize,
     verbose: bool,
     keep_all: bool,
-) -> (Tally, Vec<CaseResult>) {
+) -> Result<(Tally, Vec<CaseResult>), Error> {
     let bar = ProgressBar::new(chosen.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} cases, {msg} failed, {elapsed}")
@@ -366,20 +379,13 @@ fn run_with_progress(
         }
         bar.inc(1);
         let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
-        let tally = &mut collected.tally;
-        tally.cases += 1;
-        match status {
-            Status::Pass => tally.passed += 1,
-            Status::Fail => tally.failed += 1,
-            Status::NodeError => tally.node_errors += 1,
-            Status::Skipped => {}
-        }
-        if keep_all || status == Status::Skipped {
+        collected.tally.add(status);
+        if keep_all {
             collected.kept.push((i, result.compact()));
         }
     };
     bar.set_message("0");
-    run_each(
+    let ran = run_each_unless_unstartable(
         &crate::workload::rules(plan.contract),
         chosen.len(),
         &case_at,
@@ -389,7 +395,8 @@ fn run_with_progress(
         &on_done,
     );
     bar.finish_and_clear();
+    ran.map_err(Error::Node)?;
     let Collected { tally, mut kept } = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     kept.sort_unstable_by_key(|(i, _)| *i);
-    (tally, kept.into_iter().map(|(_, result)| result).collect())
+    Ok((tally, kept.into_iter().map(|(_, result)| result).collect()))
 }

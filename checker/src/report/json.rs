@@ -12,16 +12,9 @@ struct Record<'a> {
     command: &'a str,
     contract: Contract,
     elapsed_ms: u128,
-    summary: Summary,
+    /// The counts: `cases` is `passed + failed + skipped`.
+    summary: Tally,
     cases: Vec<CaseRecord<'a>>,
-}
-
-/// The counts: `cases` is every case, `skipped` those not run under the contract.
-#[derive(Serialize)]
-struct Summary {
-    #[serde(flatten)]
-    tally: Tally,
-    skipped: usize,
 }
 
 #[derive(Serialize)]
@@ -50,10 +43,7 @@ pub fn render(
         command,
         contract,
         elapsed_ms: elapsed.as_millis(),
-        summary: Summary {
-            tally: Tally::of(results),
-            skipped: super::terminal::skipped(results),
-        },
+        summary: Tally::of(results),
         cases: results
             .iter()
             .map(|r| CaseRecord {

@@ -42,41 +42,48 @@ pub fn case_block(result: &CaseResult) -> String {
     out
 }
 
-/// Every failure of a verdict: `rule: summary`, then its detail lines indented.
+/// Follow-on failures listed under a crash before the rest are only counted.
+const FOLLOW_ONS_SHOWN: usize = 5;
+
+/// Every failure of a verdict: `rule: summary`, then its detail lines indented; the
+/// failures that follow from a crash (which comes first) summarised after the others, one
+/// line each, the first few of them.
 pub fn describe_failures(verdict: &Verdict) -> String {
     let mut out = String::new();
-    for failure in &verdict.failures {
+    let (follow_ons, own): (Vec<_>, Vec<_>) = verdict.failures.iter().partition(|f| f.follow_on);
+    for failure in own {
         let _ = writeln!(out, "{}: {}", failure.rule.name(), failure.summary);
         for line in &failure.detail {
             let _ = writeln!(out, "    {line}");
         }
     }
+    if !follow_ons.is_empty() {
+        let _ = writeln!(
+            out,
+            "and {} failure{} that follow{} from it:",
+            follow_ons.len(),
+            plural(follow_ons.len()),
+            if follow_ons.len() == 1 { "s" } else { "" }
+        );
+        for failure in follow_ons.iter().take(FOLLOW_ONS_SHOWN) {
+            let _ = writeln!(out, "    {}: {}", failure.rule.name(), failure.summary);
+        }
+        if follow_ons.len() > FOLLOW_ONS_SHOWN {
+            let _ = writeln!(out, "    and {} more", follow_ons.len() - FOLLOW_ONS_SHOWN);
+        }
+    }
     out
 }
 
-/// How many of `results` were skipped (they need another contract).
-pub fn skipped(results: &[CaseResult]) -> usize {
-    results
-        .iter()
-        .filter(|r| r.verdict.status == Status::Skipped)
-        .count()
-}
-
-/// The closing lines: counts and time, then the plain `N passed, N failed, N skipped` line
-/// that CI systems read.
-pub fn summary(tally: &Tally, results: &[CaseResult], elapsed: std::time::Duration) -> String {
-    let skipped = skipped(results);
+/// The closing lines: the time, then the one count line, `N passed, N failed, N skipped`
+/// (every case in exactly one count), which CI systems read.
+pub fn summary(tally: &Tally, elapsed: std::time::Duration) -> String {
     format!(
-        "{} cases in {:.2} s: {} passed, {} failed, {} skipped, {} could not run the node\n{} passed, {} failed, {} skipped\n",
-        tally.cases,
+        "eddy cases: done in {:.2} s\n{} passed, {} failed, {} skipped\n",
         elapsed.as_secs_f64(),
         tally.passed,
         tally.failed,
-        skipped,
-        tally.node_errors,
-        tally.passed,
-        tally.failed + tally.node_errors,
-        skipped
+        tally.skipped
     )
 }
 
