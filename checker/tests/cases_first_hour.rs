@@ -287,7 +287,7 @@ fn a_crash_comes_first_with_its_status_and_stderr() {
         ),
         (
             "segv-after-init",
-            "killed by signal 11 (SIGSEGV)",
+            "was killed by signal 11 (SIGSEGV: a segmentation fault)",
             "segfaulting on purpose",
         ),
     ] {

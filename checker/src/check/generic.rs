@@ -256,10 +256,10 @@ mod tests {
 
     #[test]
     fn a_crash_is_told_in_words_with_its_last_stderr_lines() {
-        let detail = json!({"exit": "killed by signal 6 (SIGABRT)", "stderr": ["a", "b", "c", "panicked at x"]});
+        let detail = json!({"exit": "was killed by signal 6 (SIGABRT)", "stderr": ["a", "b", "c", "panicked at x"]});
         assert_eq!(
             crash_why(Some("n3"), 2.42, &detail),
-            "n3 killed by signal 6 (SIGABRT) at 2.4 s (not killed by eddy); its last stderr lines: b | c | panicked at x (its whole stderr in node-logs/n3.log)"
+            "n3 was killed by signal 6 (SIGABRT) at 2.4 s (not killed by eddy); its last stderr lines: b | c | panicked at x (its whole stderr in node-logs/n3.log)"
         );
         let silent = json!({"exit": "exited with code 1", "stderr": []});
         assert_eq!(

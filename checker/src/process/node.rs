@@ -220,14 +220,14 @@ impl Drop for NodeProcess {
     }
 }
 
-/// "exited with code 3", "killed by signal 9 (SIGKILL)", "killed by signal 11 (SIGSEGV: a
+/// "exited with code 3", "was killed by signal 9 (SIGKILL)", "was killed by signal 11 (SIGSEGV: a
 /// segmentation fault)".
 pub fn describe_exit(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exited with code {code}"),
         (None, Some(signal)) => match signal_name(signal) {
-            Some(name) => format!("killed by signal {signal} ({name})"),
-            None => format!("killed by signal {signal}"),
+            Some(name) => format!("was killed by signal {signal} ({name})"),
+            None => format!("was killed by signal {signal}"),
         },
         _ => "exited".into(),
     }
@@ -281,15 +281,15 @@ mod tests {
         );
         assert_eq!(
             describe_exit(ExitStatus::from_raw(libc::SIGSEGV)),
-            "killed by signal 11 (SIGSEGV: a segmentation fault)"
+            "was killed by signal 11 (SIGSEGV: a segmentation fault)"
         );
         assert_eq!(
             describe_exit(ExitStatus::from_raw(9)),
-            "killed by signal 9 (SIGKILL)"
+            "was killed by signal 9 (SIGKILL)"
         );
         assert_eq!(
             describe_exit(ExitStatus::from_raw(60)),
-            "killed by signal 60"
+            "was killed by signal 60"
         );
     }
 }
