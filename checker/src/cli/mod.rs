@@ -2,6 +2,7 @@
 
 pub mod cases;
 pub mod check;
+pub mod report;
 pub mod test;
 
 use crate::error::Error;
@@ -26,6 +27,8 @@ pub enum Command {
     Test(Box<test::TestArgs>),
     /// Check a stored run again, without running anything.
     Check(check::CheckArgs),
+    /// Write a stored run's report page (report.html) again, from its files.
+    Report(report::ReportArgs),
     /// Run the bundled reference node on stdin/stdout.
     Node(NodeArgs),
 }
@@ -44,6 +47,7 @@ impl Command {
             Command::Cases(_) => "cases",
             Command::Test(_) => "test",
             Command::Check(_) => "check",
+            Command::Report(_) => "report",
             Command::Node(_) => "node",
         }
     }
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Cases(args) => cases::run_cases(args),
         Command::Test(args) => test::run_test(*args),
         Command::Check(args) => check::run_check(args),
+        Command::Report(args) => report::run_report(args),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod faults;
 pub mod json;
 pub mod junit;
+pub mod page;
 pub mod run;
 pub mod terminal;
 pub mod timeline;
