@@ -61,6 +61,9 @@ pub struct CasesArgs {
     /// Write a machine-readable JSON record to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write an HTML summary (counts, each case with its failures and transcript) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Use this timeout (ms) for every case instead of the case's own.
     #[arg(long, value_name = "MS")]
     pub timeout: Option<u64>,
@@ -135,9 +138,12 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
     );
     // Results are kept (compacted) only when a report lists every case; otherwise only the
     // counts, and the skipped cases the summary counts.
-    let keep_all = args.json.is_some() || args.junit.is_some();
+    let keep_all = args.json.is_some() || args.junit.is_some() || args.html.is_some();
+    // The HTML summary shows the transcripts of cases that did not pass: those are kept whole.
+    let whole = args.html.is_some();
     let started = Instant::now();
-    let (tally, results) = run_with_progress(&plan, &chosen, &command, jobs, verbose, keep_all);
+    let (tally, results) =
+        run_with_progress(&plan, &chosen, &command, jobs, verbose, (keep_all, whole));
     let elapsed = started.elapsed();
     if let Some(line) = &shard_line {
         println!("{line}");
@@ -151,6 +157,10 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
     }
     if let Some(path) = &args.junit {
         write_file(path, &junit::render(&results, elapsed))?;
+    }
+    if let Some(path) = &args.html {
+        let html = crate::report::page::cases::render(&results, &command.display(), elapsed);
+        write_file(path, &html)?;
     }
     Ok(tally.outcome())
 }
@@ -332,14 +342,14 @@ struct Collected {
 /// Runs the `chosen` items of `plan` with a progress bar, printing failures (and, when
 /// `verbose`, every case) as they finish. Returns the counts and, in the order of
 /// `chosen`, every result when `keep_all`, else only the skipped ones (which the summary
-/// counts).
+/// counts); compacted, except those that did not pass when `whole_failures`.
 fn run_with_progress(
     plan: &Plan,
     chosen: &Chosen,
     command: &NodeCommand,
     jobs: usize,
     verbose: bool,
-    keep_all: bool,
+    (keep_all, whole_failures): (bool, bool),
 ) -> (Tally, Vec<CaseResult>) {
     let bar = ProgressBar::new(chosen.len() as u64);
     bar.set_style(
@@ -375,7 +385,12 @@ fn run_with_progress(
             Status::Skipped => {}
         }
         if keep_all || status == Status::Skipped {
-            collected.kept.push((i, result.compact()));
+            let kept = if whole_failures && !passed {
+                result
+            } else {
+                result.compact()
+            };
+            collected.kept.push((i, kept));
         }
     };
     bar.set_message("0");

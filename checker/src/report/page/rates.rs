@@ -186,8 +186,14 @@ mod tests {
         let values: Vec<f64> = points.iter().map(|p| p.1).collect();
         assert_eq!(values.len(), 5);
         let near = |a: f64, b: f64| (a - b).abs() < 1e-6;
-        assert!(near(values[0], 1.0) && near(values[4], 1000.0), "{values:?}");
-        assert!(near(values[1], 500.0) || near(values[1], 501.0), "{values:?}");
+        assert!(
+            near(values[0], 1.0) && near(values[4], 1000.0),
+            "{values:?}"
+        );
+        assert!(
+            near(values[1], 500.0) || near(values[1], 501.0),
+            "{values:?}"
+        );
         let few = latency_points(&ops[..3], 10.0, 10);
         assert_eq!(few.len(), 3, "a bin of few keeps them all");
     }
