@@ -115,12 +115,17 @@ pub fn judge(trial: Trial<'_>, results: Option<&mut Store>) -> Result<RunSummary
         stopped: stop.why(),
         pictures: workload.pictures(&record, &checks, &dir),
     };
+    let document = results_json(&facts, &checks);
     if let Some(store) = results {
         store
-            .write_results(&results_json(&facts, &checks))
+            .write_results(&document)
             .map_err(|e| Error::Io(format!("cannot write results.json: {e}")))?;
     }
-    let text = summary(&facts, &checks, &dir.display().to_string());
+    // The page shows the checks just computed (for `eddy check` too); one that cannot be
+    // written is said on stderr and changes nothing else.
+    let page = crate::report::page::write_or_warn(&dir, document);
+    let page = page.map(|p| p.display().to_string());
+    let text = summary(&facts, &checks, &dir.display().to_string(), page.as_deref());
     let failed = failed_checks(&checks);
     let first = failed.first().map(|c| {
         c.witnesses

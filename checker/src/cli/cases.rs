@@ -66,6 +66,9 @@ pub struct CasesArgs {
     /// Write a machine-readable JSON record to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write an HTML summary (counts, each case with its failures and transcript) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Use this timeout (ms) for every case instead of the case's own.
     #[arg(long, value_name = "MS")]
     pub timeout: Option<u64>,
@@ -140,9 +143,12 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
     );
     // Results are kept (compacted) only when a report lists every case; otherwise only the
     // counts.
-    let keep_all = args.json.is_some() || args.junit.is_some();
+    let keep_all = args.json.is_some() || args.junit.is_some() || args.html.is_some();
+    // The HTML summary shows the transcripts of cases that did not pass: those are kept whole.
+    let whole = args.html.is_some();
     let started = Instant::now();
-    let (tally, results) = run_with_progress(&plan, &chosen, &command, jobs, verbose, keep_all)?;
+    let (tally, results) =
+        run_with_progress(&plan, &chosen, &command, jobs, verbose, (keep_all, whole))?;
     let elapsed = started.elapsed();
     if let Some(line) = &shard_line {
         println!("{line}");
@@ -156,6 +162,10 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
     }
     if let Some(path) = &args.junit {
         write_file(path, &junit::render(&results, elapsed))?;
+    }
+    if let Some(path) = &args.html {
+        let html = crate::report::page::cases::render(&results, &command.display(), elapsed);
+        write_file(path, &html)?;
     }
     Ok(tally.outcome())
 }
@@ -344,15 +354,16 @@ struct Collected {
 
 /// Runs the `chosen` items of `plan` with a progress bar, printing failures (and, when
 /// `verbose`, every case) as they finish. Returns the counts and, in the order of
-/// `chosen`, every result when `keep_all` (else none); or, when the node cannot start, the node error that stops `eddy cases`
-/// before any case is printed.
+/// `chosen`, every result when `keep_all` (else none), compacted except those that did
+/// not pass when `whole_failures`; or, when the node cannot start, the node error that
+/// stops `eddy cases` before any case is printed.
 fn run_with_progress(
     plan: &Plan,
     chosen: &Chosen,
     command: &NodeCommand,
     jobs: usize,
     verbose: bool,
-    keep_all: bool,
+    (keep_all, whole_failures): (bool, bool),
 ) -> Result<(Tally, Vec<CaseResult>), Error> {
     let bar = ProgressBar::new(chosen.len() as u64);
     bar.set_style(
@@ -381,7 +392,12 @@ fn run_with_progress(
         let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
         collected.tally.add(status);
         if keep_all {
-            collected.kept.push((i, result.compact()));
+            let kept = if whole_failures && !passed {
+                result
+            } else {
+                result.compact()
+            };
+            collected.kept.push((i, kept));
         }
     };
     bar.set_message("0");

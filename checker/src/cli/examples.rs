@@ -10,6 +10,7 @@ Examples:
   eddy cases --bin ./my-node                     # a node through the bundled conformance cases
   eddy test -w raft --bin ./my-node              # a cluster of it under the workload's faults
   eddy check store/latest                        # the last run's checks again
+  eddy report store/latest                       # its report page (report.html) again
   eddy node --workload raft                      # the reference node, on stdin/stdout
 
 Each command's --help has its own examples. Docs (the repository's docs/ folder): README.md
@@ -26,11 +27,11 @@ Examples:
   eddy test -w broadcast --bin ./my-node --latency 100 --loss 0.05 --nemesis none
   eddy test -w raft --bin ./my-node --test-count 20 --fail-fast --junit runs.xml
 
-Each run leaves a folder under --store (store/latest is the last): history.jsonl,
-net.jsonl, node-logs/, results.json; the summary ends with a `reproduce:` command that
+Each run leaves a folder under --store (store/latest is the last): report.html (open it
+in a browser), history.jsonl, net.jsonl, node-logs/, results.json; the summary ends with a `reproduce:` command that
 runs the same schedule again when pasted into a shell. Exit status: 0 valid, 1 invalid,
 2 unknown, 3 the node could not be run, 64 bad usage, 74 I/O failure, 130 interrupted.
-Docs: docs/simulation.md (runs, faults, the store), docs/workloads.md (each workload's
+Docs: docs/simulation.md (runs, faults, the store), docs/report.md (the page), docs/workloads.md (each workload's
 checks and flags), docs/protocol.md (what a node must do), docs/maelstrom.md.";
 
 /// The end of `eddy cases --help`.
@@ -41,6 +42,7 @@ Examples:
   eddy cases --bin ./my-node cases/seed                     # one folder of cases
   eddy cases --bin ./my-node --generate 50 -w heartbeat     # 50 random cases of one workload
   eddy cases --bin ./my-node --junit report.xml --json report.json
+  eddy cases --bin ./my-node --html cases.html              # a page to open in a browser
 
 Docs: docs/cases.md (the .case format, generated cases), docs/protocol.md (what a node
 must do, exit statuses).";
@@ -61,3 +63,12 @@ Examples:
   eddy test -w raft --bin \"eddy node --workload raft --bug local-reads\"   # a broken mode under test
 
 Docs: docs/workloads.md (what each workload's node does), docs/protocol.md.";
+
+/// The end of `eddy report --help`.
+pub const REPORT: &str = "\
+Examples:
+  eddy report store/latest                                  # rewrite the last run's report.html
+  eddy report store/latest --from 4.5 --to 6                # the message diagram of 4.5 s to 6 s
+  eddy report store/raft-20260101T120000Z-7 --out page.html # anywhere else
+
+Docs: docs/report.md (what the page shows and how to read it).";

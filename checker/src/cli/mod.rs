@@ -3,6 +3,7 @@
 pub mod cases;
 pub mod check;
 pub mod examples;
+pub mod report;
 pub mod test;
 
 use crate::error::Error;
@@ -31,6 +32,9 @@ pub enum Command {
     /// Check a stored run again, without running anything.
     #[command(after_help = examples::SHORT, after_long_help = examples::CHECK)]
     Check(check::CheckArgs),
+    /// Write a stored run's report page (report.html) again, from its files.
+    #[command(after_help = examples::SHORT, after_long_help = examples::REPORT)]
+    Report(report::ReportArgs),
     /// Run the bundled reference node on stdin/stdout.
     #[command(after_help = examples::SHORT, after_long_help = examples::NODE)]
     Node(NodeArgs),
@@ -50,6 +54,7 @@ impl Command {
             Command::Cases(_) => "cases",
             Command::Test(_) => "test",
             Command::Check(_) => "check",
+            Command::Report(_) => "report",
             Command::Node(_) => "node",
         }
     }
@@ -71,6 +76,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Cases(args) => cases::run_cases(args),
         Command::Test(args) => test::run_test(*args),
         Command::Check(args) => check::run_check(args),
+        Command::Report(args) => report::run_report(args),
     }
 }
 

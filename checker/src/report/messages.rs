@@ -11,11 +11,12 @@
 
 use super::svg::{cut, escape, legend_entry, seconds, OTHER, PALETTE, RED};
 use crate::check::Record;
-use crate::history::Process;
+use crate::report::faults::Faults;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::path::Path;
 
 /// The most messages one diagram draws; more would be ink, not information.
 pub const MAX_DRAWN: usize = 1500;
@@ -73,10 +74,22 @@ fn is_client(id: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Draws the diagram of `record`'s node-to-node traffic in the window `choice` leads to;
-/// `None` when nodes sent one another nothing (or the run folder has no `net.jsonl`).
-pub fn message_diagram(record: &Record, choice: WindowChoice) -> Option<Diagram> {
-    let mut columns: Vec<String> = record.nodes.clone();
+/// Draws the diagram of the node-to-node traffic in the run folder `dir` (`nodes` its node
+/// ids, `faults` its faults) in the window `choice` leads to; `None` when nodes sent one
+/// another nothing (or the run folder has no `net.jsonl`).
+pub fn message_diagram(
+    dir: &Path,
+    nodes: &[String],
+    faults: &Faults,
+    choice: WindowChoice,
+) -> Option<Diagram> {
+    let mut columns: Vec<String> = nodes.to_vec();
+    let record = Record {
+        history: Vec::new(),
+        net: Default::default(),
+        nodes: columns.clone(),
+        dir: Some(dir.to_path_buf()),
+    };
     let lines = record.net_lines::<Line>(|l| {
         l.send.is_some()
             && l.body.is_some()
@@ -116,7 +129,7 @@ pub fn message_diagram(record: &Record, choice: WindowChoice) -> Option<Diagram>
         .map_or(shown.last().map_or(0.0, |m| m.send), |(_, t)| t);
     // A little room below the last send; later deliveries run off the bottom edge.
     let to_s = (to_s + (to_s - from_s) * 0.03).max(from_s + 0.001);
-    let faults = faults_within(record, from_s, to_s);
+    let faults = faults_within(faults, from_s, to_s);
     let svg = draw(&columns, shown, &faults, from_s, to_s);
     let caption = caption(total, range, chosen, from_s, to_s, &lines.first_unreadable);
     Some(Diagram { svg, caption })
@@ -192,39 +205,30 @@ fn caption(
     text
 }
 
-/// Nemesis events between `from_s` and `to_s`: when, and what in words.
-fn faults_within(record: &Record, from_s: f64, to_s: f64) -> Vec<(f64, String)> {
-    record
-        .history
+/// The starts and ends of `faults` between `from_s` and `to_s`: when, and what in words.
+fn faults_within(faults: &Faults, from_s: f64, to_s: f64) -> Vec<(f64, String)> {
+    let within = |t: f64| (from_s..=to_s).contains(&t);
+    faults
+        .spans
         .iter()
-        .filter(|e| e.process == Process::Named("nemesis".into()))
-        .map(|e| (e.time as f64 / 1e9, e))
-        .filter(|(t, _)| (from_s..=to_s).contains(t))
-        .map(|(t, e)| {
-            let what = match (&e.node, e.body.get("groups")) {
-                (Some(node), _) => format!("{} {node}", e.f),
-                (None, Some(groups)) => format!("{} {}", e.f, groups_text(groups)),
-                (None, None) => match e.body.get("kind").and_then(|k| k.as_str()) {
-                    Some(kind) => format!("{} ({kind})", e.f),
-                    None => e.f.clone(),
-                },
+        .flat_map(|f| {
+            let what = match &f.node {
+                Some(node) => format!("{} {node}", f.label),
+                None => f.label.clone(),
             };
-            (t, what)
+            [
+                (f.from_s, format!("{what} begins")),
+                (f.until_s, format!("{what} ends")),
+            ]
         })
+        .chain(faults.marks.iter().map(|m| {
+            (
+                m.at_s,
+                format!("{}'s clock steps to {:+} ms", m.node, m.offset_ms),
+            )
+        }))
+        .filter(|(t, _)| within(*t))
         .collect()
-}
-
-fn groups_text(groups: &serde_json::Value) -> String {
-    let sides: Vec<String> = groups
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|g| {
-            let ids: Vec<&str> = g.as_array()?.iter().filter_map(|n| n.as_str()).collect();
-            Some(ids.join(" "))
-        })
-        .collect();
-    sides.join(" | ")
 }
 
 const LEFT: f64 = 90.0;
@@ -420,26 +424,22 @@ fn ticks(from: f64, to: f64, count: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::event::{EventType, HistoryEvent};
+    use crate::report::faults::FaultSpan;
     use serde_json::json;
     use std::io::Write as _;
 
-    fn record_with(
-        lines: &[serde_json::Value],
-        history: Vec<HistoryEvent>,
-    ) -> (Record, tempfile::TempDir) {
+    fn net_with(lines: &[serde_json::Value]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let mut net = std::fs::File::create(dir.path().join("net.jsonl")).unwrap();
         for l in lines {
             writeln!(net, "{l}").unwrap();
         }
-        let record = Record {
-            history,
-            net: Default::default(),
-            nodes: vec!["n0".into(), "n1".into()],
-            dir: Some(dir.path().to_path_buf()),
-        };
-        (record, dir)
+        dir
+    }
+
+    fn draw_in(dir: &tempfile::TempDir, faults: &Faults, choice: WindowChoice) -> Option<Diagram> {
+        let nodes = ["n0".to_owned(), "n1".to_owned()];
+        message_diagram(dir.path(), &nodes, faults, choice)
     }
 
     fn sent(i: u64, src: &str, dest: &str, kind: &str) -> serde_json::Value {
@@ -457,18 +457,18 @@ mod tests {
             json!({"writer": "n1", "invalid": "not JSON", "excerpt": "hello"}),
         ];
         lines.push(json!({"send": 6_000_000, "deliver": 7_000_000, "src": "n0", "dest": "n1", "body": {"type": "<b>"}}));
-        let partition = HistoryEvent {
-            index: 0,
-            time: 4_500_000,
-            process: Process::Named("nemesis".into()),
-            node: None,
-            kind: EventType::Info,
-            f: "partition".into(),
-            body: json!({"groups": [["n0"], ["n1"]]}),
-            phase: None,
+        let faults = Faults {
+            spans: vec![FaultSpan {
+                from_s: 0.0045,
+                until_s: 9.0,
+                row: None,
+                node: None,
+                label: "partition n0 | n1".into(),
+            }],
+            marks: Vec::new(),
         };
-        let (record, _dir) = record_with(&lines, vec![partition]);
-        let d = message_diagram(&record, WindowChoice::default()).expect("a diagram");
+        let dir = net_with(&lines);
+        let d = draw_in(&dir, &faults, WindowChoice::default()).expect("a diagram");
         assert!(d.caption.starts_with("All 5 messages"), "{}", d.caption);
         let svg = &d.svg;
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
@@ -483,7 +483,11 @@ mod tests {
             svg.contains("dropped (partition)"),
             "the reason is in the tooltip"
         );
-        assert!(svg.contains("partition n0 | n1"), "the fault is labelled");
+        assert!(
+            svg.contains("partition n0 | n1 begins"),
+            "the fault is labelled"
+        );
+        assert!(!svg.contains("n1 ends"), "its end is after the window");
         assert!(
             svg.contains("&lt;b&gt;") && !svg.contains("<b>"),
             "types are escaped"
@@ -494,15 +498,17 @@ mod tests {
     #[test]
     fn a_long_run_is_windowed_around_the_focus_or_where_asked() {
         let lines: Vec<_> = (0..4000).map(|i| sent(i, "n0", "n1", "ping")).collect();
-        let (record, _dir) = record_with(&lines, Vec::new());
-        let start = message_diagram(&record, WindowChoice::default()).unwrap();
+        let dir = net_with(&lines);
+        let none = Faults::default();
+        let start = draw_in(&dir, &none, WindowChoice::default()).unwrap();
         assert!(
             start.caption.contains("Messages 1 to 1500 of 4000"),
             "{}",
             start.caption
         );
-        let focused = message_diagram(
-            &record,
+        let focused = draw_in(
+            &dir,
+            &none,
             WindowChoice {
                 requested: None,
                 focus_s: Some(2.0),
@@ -515,8 +521,9 @@ mod tests {
             focused.caption
         );
         assert!(focused.caption.contains("--from SECONDS --to SECONDS"));
-        let asked = message_diagram(
-            &record,
+        let asked = draw_in(
+            &dir,
+            &none,
             WindowChoice {
                 requested: Some((1.0, 1.1)),
                 focus_s: Some(2.0),
@@ -533,8 +540,8 @@ mod tests {
 
     #[test]
     fn no_traffic_between_nodes_draws_nothing() {
-        let (record, _dir) = record_with(&[sent(1, "n0", "c1", "echo_ok")], Vec::new());
-        assert!(message_diagram(&record, WindowChoice::default()).is_none());
+        let dir = net_with(&[sent(1, "n0", "c1", "echo_ok")]);
+        assert!(draw_in(&dir, &Faults::default(), WindowChoice::default()).is_none());
     }
 
     #[test]

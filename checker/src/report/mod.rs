@@ -1,8 +1,10 @@
 //! Reports from one stream of case results: the terminal, a JSON record, JUnit XML.
 
+pub mod faults;
 pub mod json;
 pub mod junit;
 pub mod messages;
+pub mod page;
 pub mod run;
 pub mod svg;
 pub mod terminal;

@@ -54,9 +54,14 @@ pub fn results_json(facts: &RunFacts, checks: &[CheckResult]) -> Value {
 }
 
 /// The terminal summary: verdict, each check in a line under its kind (safety, liveness,
-/// protocol, stats), witnesses of failed and unknown checks, the seed, the store and the
-/// command to reproduce.
-pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String {
+/// protocol, stats), witnesses of failed and unknown checks, the seed, the store, the
+/// report page (when written) and the command to reproduce.
+pub fn summary(
+    facts: &RunFacts,
+    checks: &[CheckResult],
+    store: &str,
+    report: Option<&str>,
+) -> String {
     let mut out = String::new();
     let verdict = verdict(facts, checks);
     let _ = writeln!(
@@ -100,6 +105,9 @@ pub fn summary(facts: &RunFacts, checks: &[CheckResult], store: &str) -> String 
         let _ = writeln!(out, "  picture: {picture}");
     }
     let _ = writeln!(out, "  store: {store}");
+    if let Some(report) = report {
+        let _ = writeln!(out, "  report: {report}");
+    }
     let _ = writeln!(out, "  reproduce: {}", facts.reproduce);
     out
 }

@@ -9,7 +9,6 @@
 //! and left out where they would run into the previous one ([`Labels`]).
 
 use crate::check::Record;
-use crate::history::Process;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -248,61 +247,20 @@ pub fn timeline(
     let end_s = frame.end_s.max(0.1);
     let nodes = &frame.rows;
     let rows = Rows { nodes };
-    let row = |node: &str| rows.of(node);
-
-    // Faults with a duration: shaded from start to end on the rows they touch.
-    let mut open: Vec<(String, f64, Option<f64>)> = Vec::new();
-    let mut spans: Vec<(f64, f64, Option<f64>, String)> = Vec::new();
-    let mut marks: Vec<(f64, f64, String)> = Vec::new();
-    let nemesis = record
-        .history
-        .iter()
-        .filter(|e| e.process == Process::Named("nemesis".into()));
-    for e in nemesis {
-        let t = e.time as f64 / 1e9;
-        let node_row = e.node.as_deref().and_then(row);
-        match e.f.as_str() {
-            "partition" if e.body.get("sees").is_some() => {
-                let kind = e.body["kind"].as_str().unwrap_or("partial");
-                open.push((format!("partition ({kind})"), t, None));
-            }
-            "partition" => {
-                let sides: Vec<String> = e.body["groups"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|g| {
-                        let names: Vec<&str> =
-                            g.as_array()?.iter().filter_map(|n| n.as_str()).collect();
-                        Some(names.join(" "))
-                    })
-                    .collect();
-                open.push((format!("partition {}", sides.join(" | ")), t, None));
-            }
-            "pause" | "kill" if node_row.is_some() => open.push((e.f.clone(), t, node_row)),
-            "heal" | "resume" | "restart" => {
-                let started = match e.f.as_str() {
-                    "heal" => "partition",
-                    "resume" => "pause",
-                    _ => "kill",
-                };
-                if let Some(at) = open.iter().position(|(f, _, r)| {
-                    f.starts_with(started) && (started == "partition" || *r == node_row)
-                }) {
-                    let (f, from, r) = open.remove(at);
-                    spans.push((from, t, r, f));
-                }
-            }
-            "drift" => {
-                if let (Some(r), Some(node)) = (node_row, e.node.as_deref()) {
-                    let offset = e.body["offsets_ms"][node].as_i64().unwrap_or(0);
-                    marks.push((t, r, format!("{offset:+} ms")));
-                }
-            }
-            _ => {}
-        }
-    }
-    spans.extend(open.into_iter().map(|(f, from, r)| (from, end_s, r, f)));
+    // Faults with a duration: shaded from start to end on the rows they touch (a pause or
+    // kill of a node that has no row here is left out).
+    let found = super::faults::faults(&record.history, nodes, end_s);
+    let spans: Vec<(f64, f64, Option<f64>, String)> = found
+        .spans
+        .into_iter()
+        .filter(|s| s.row.is_some() || s.node.is_none() && s.label.starts_with("partition"))
+        .map(|s| (s.from_s, s.until_s, s.row.map(|r| r as f64), s.label))
+        .collect();
+    let marks: Vec<(f64, f64, String)> = found
+        .marks
+        .into_iter()
+        .map(|m| (m.at_s, m.row as f64, format!("{:+} ms", m.offset_ms)))
+        .collect();
 
     // The legend: the workload's layers, then the faults this run had.
     let mut keys = frame.keys;

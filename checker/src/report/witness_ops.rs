@@ -12,20 +12,6 @@ use crate::check::{CheckResult, Validity};
 use serde_json::Value;
 use std::fmt::Write;
 
-/// The most witnesses of one check drawn: the first ones, as the check ordered them.
-pub const MAX_PER_CHECK: usize = 5;
-
-/// A picture of one witness's operations.
-#[derive(Debug, Clone)]
-pub struct WitnessPicture {
-    /// The check the witness belongs to.
-    pub check: String,
-    /// Its position among the check's witnesses, from 0.
-    pub witness: usize,
-    /// The SVG element.
-    pub svg: String,
-}
-
 /// One operation named in a witness.
 #[derive(Debug, Clone)]
 struct Op {
@@ -51,26 +37,10 @@ const PARTS: [(&str, &str, &str); 5] = [
     ),
 ];
 
-/// Pictures of the operations in the witnesses of every check that did not pass.
-pub fn witness_pictures(checks: &[CheckResult]) -> Vec<WitnessPicture> {
-    checks
-        .iter()
-        .filter(|c| matches!(c.valid, Validity::Invalid | Validity::Unknown))
-        .flat_map(|c| {
-            c.witnesses
-                .iter()
-                .take(MAX_PER_CHECK)
-                .enumerate()
-                .filter_map(|(i, w)| {
-                    let ops = operations(w);
-                    (!ops.is_empty()).then(|| WitnessPicture {
-                        check: c.name.clone(),
-                        witness: i,
-                        svg: draw(&ops),
-                    })
-                })
-        })
-        .collect()
+/// A picture of the operations `witness` names; `None` when it names none.
+pub fn picture(witness: &Value) -> Option<String> {
+    let ops = operations(witness);
+    (!ops.is_empty()).then(|| draw(&ops))
 }
 
 /// Where the page's message diagram should look first: the earliest operation named by a
@@ -272,9 +242,7 @@ mod tests {
             "read": op(7, 2, "read of 1 returned 3 [client 2]", 1.5, Some(1.6)),
             "missed": op(5, 1, "write 1=4 [client 1]", 1.0, Some(1.2)),
             "source": op(3, 3, "write 1=3 (outcome unknown)", 0.5, None)});
-        let pictures = witness_pictures(&[check(Validity::Invalid, vec![stale])]);
-        assert_eq!(pictures.len(), 1);
-        let svg = &pictures[0].svg;
+        let svg = &picture(&stale).expect("a picture");
         for text in [
             "the stale read",
             "the write it missed",
@@ -296,7 +264,8 @@ mod tests {
     }
 
     #[test]
-    fn an_operation_named_twice_takes_its_first_part_and_passing_checks_draw_nothing() {
+    fn an_operation_named_twice_takes_its_first_part_and_a_witness_without_operations_draws_nothing(
+    ) {
         let search = json!({"kind": "search", "why": "...",
             "cannot_place": op(4, 1, "cas", 2.0, Some(2.5)),
             "piece": [op(4, 1, "cas", 2.0, Some(2.5)), op(6, 2, "write", 1.9, Some(2.1))]});
@@ -306,9 +275,10 @@ mod tests {
         assert_eq!(ops[1].part, "piece");
         let failed = check(Validity::Invalid, vec![search.clone()]);
         assert_eq!(first_failure_s(&[failed]), Some(1.9));
-        assert!(witness_pictures(&[check(Validity::Valid, vec![search])]).is_empty());
-        assert!(
-            witness_pictures(&[check(Validity::Invalid, vec![json!({"why": "x"})])]).is_empty()
+        assert_eq!(
+            first_failure_s(&[check(Validity::Valid, vec![search])]),
+            None
         );
+        assert!(picture(&json!({"why": "x", "node": "n1"})).is_none());
     }
 }
