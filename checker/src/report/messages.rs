@@ -9,7 +9,7 @@
 //! (`eddy report --from --to`), else one around the focus the page gives (the first
 //! failure's operations, else the first fault), else the start.
 
-use super::svg::{cut, escape, legend_entry, seconds, OTHER, PALETTE, RED};
+use super::svg::{cut, escape, legend_entry, seconds, ticks, OTHER, PALETTE, RED};
 use crate::check::Record;
 use crate::report::faults::Faults;
 use serde::Deserialize;
@@ -406,21 +406,6 @@ fn draw(
     out
 }
 
-/// Round instants between `from` and `to` for the time axis: about `count` of them.
-fn ticks(from: f64, to: f64, count: usize) -> Vec<f64> {
-    let span = (to - from).max(1e-6);
-    let raw = span / count.max(2) as f64;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|k| k * magnitude)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * magnitude);
-    let first = (from / step - 1e-9).ceil() as i64;
-    let last = (to / step + 1e-9).floor() as i64;
-    (first..=last).map(|i| i as f64 * step).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,13 +527,5 @@ mod tests {
     fn no_traffic_between_nodes_draws_nothing() {
         let dir = net_with(&[sent(1, "n0", "c1", "echo_ok")]);
         assert!(draw_in(&dir, &Faults::default(), WindowChoice::default()).is_none());
-    }
-
-    #[test]
-    fn ticks_are_round() {
-        assert_eq!(ticks(0.0, 1.0, 10).len(), 11);
-        let t = ticks(0.05, 0.3, 10);
-        assert_eq!(t.len(), 6);
-        assert!((t[0] - 0.05).abs() < 1e-9 && (t[5] - 0.3).abs() < 1e-9);
     }
 }

@@ -61,6 +61,21 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
+/// Round instants between `from` and `to` for the time axis: about `count` of them.
+pub fn ticks(from: f64, to: f64, count: usize) -> Vec<f64> {
+    let span = (to - from).max(1e-6);
+    let raw = span / count.max(2) as f64;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|k| k * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude);
+    let first = (from / step - 1e-9).ceil() as i64;
+    let last = (to / step + 1e-9).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +92,13 @@ mod tests {
         assert_eq!(cut("ééé", 2), "éé…");
         assert_eq!(seconds(1.23456), "1.235 s");
         assert_eq!(seconds(12.34), "12.3 s");
+    }
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(ticks(0.0, 1.0, 10).len(), 11);
+        let t = ticks(0.05, 0.3, 10);
+        assert_eq!(t.len(), 6);
+        assert!((t[0] - 0.05).abs() < 1e-9 && (t[5] - 0.3).abs() < 1e-9);
     }
 }

@@ -7,7 +7,7 @@
 //! check writes them; its part is the key it sits under (`read`, `missed`, `source`,
 //! `cannot_place`, `piece`, or any other a check chooses).
 
-use super::svg::{cut, escape, legend_entry, seconds, PALETTE, RED};
+use super::svg::{cut, escape, legend_entry, seconds, ticks, PALETTE, RED};
 use crate::check::{CheckResult, Validity};
 use serde_json::Value;
 use std::fmt::Write;
@@ -119,99 +119,126 @@ fn style(part: &str) -> (&'static str, String) {
     }
 }
 
-const LEFT: f64 = 90.0;
+const LEFT: f64 = 80.0;
 const WIDTH: f64 = 960.0;
-const ROW: f64 = 34.0;
+const RIGHT: f64 = 20.0;
+const ROW: f64 = 22.0;
+
+/// The parts a witness is about; the picture's time axis is fitted to these, and other
+/// operations that began earlier are drawn from its left edge.
+const FOCUS: [&str; 3] = ["read", "missed", "cannot_place"];
 
 fn draw(ops: &[Op]) -> String {
-    let mut processes: Vec<&str> = ops.iter().map(|o| o.process.as_str()).collect();
-    processes.sort_unstable();
-    processes.dedup();
-    let start = ops.iter().map(|o| o.invoked).fold(f64::INFINITY, f64::min);
-    let end = ops
+    // One row per operation, in invocation order, so no two labels share a line.
+    let mut rows: Vec<&Op> = ops.iter().collect();
+    rows.sort_by(|a, b| a.invoked.total_cmp(&b.invoked));
+    let focus: Vec<&Op> = match rows.iter().any(|o| FOCUS.contains(&o.part.as_str())) {
+        true => rows
+            .iter()
+            .copied()
+            .filter(|o| FOCUS.contains(&o.part.as_str()))
+            .collect(),
+        false => rows.clone(),
+    };
+    let start = focus
+        .iter()
+        .map(|o| o.invoked)
+        .fold(f64::INFINITY, f64::min);
+    let end = rows
         .iter()
         .map(|o| o.completed.unwrap_or(o.invoked))
         .fold(start, f64::max);
     let span = (end - start).max(0.001);
-    let (from, to) = (start - span * 0.05, end + span * 0.25);
-    let tx = |t: f64| LEFT + (t - from) / (to - from) * (WIDTH - LEFT - 20.0);
+    // Room on the right for the labels of the last operations.
+    let (from, to) = (start - span * 0.08, end + span * 0.6);
+    let tx = |t: f64| LEFT + (t - from) / (to - from) * (WIDTH - LEFT - RIGHT);
 
     let mut legend = String::new();
     let mut x = 10.0;
-    let mut parts: Vec<&str> = ops.iter().map(|o| o.part.as_str()).collect();
-    parts.dedup();
     let mut shown_parts: Vec<&str> = Vec::new();
-    for part in parts {
-        if shown_parts.contains(&part) {
+    for op in &rows {
+        if shown_parts.contains(&op.part.as_str()) {
             continue;
         }
-        shown_parts.push(part);
+        shown_parts.push(&op.part);
+    }
+    shown_parts.sort_by_key(|p| PARTS.iter().position(|q| q.0 == *p).unwrap_or(PARTS.len()));
+    for part in shown_parts {
         let (colour, label) = style(part);
         let swatch = format!(r#"<rect width="24" height="10" fill="{colour}"/>"#);
         x += legend_entry(&mut legend, x, 8.0, &swatch, &label);
     }
-    if ops.iter().any(|o| o.completed.is_none()) {
+    if rows.iter().any(|o| o.completed.is_none()) {
         let swatch =
             r##"<rect width="24" height="10" fill="none" stroke="#555" stroke-dasharray="3 2"/>"##;
-        legend_entry(
-            &mut legend,
-            x,
-            8.0,
-            swatch,
-            "never completed (outcome unknown)",
-        );
+        x += legend_entry(&mut legend, x, 8.0, swatch, "never completed");
     }
-    let top = 36.0;
-    let height = top + ROW * processes.len() as f64 + 30.0;
+    if rows.iter().any(|o| o.invoked < from) {
+        let swatch = r##"<text x="0" y="10" font-size="12" fill="#555">◀</text>"##;
+        legend_entry(&mut legend, x, 8.0, swatch, "began earlier");
+    }
+    let top = 34.0;
+    let bottom = top + ROW * rows.len() as f64;
+    let height = bottom + 26.0;
     let mut out = String::new();
     let _ = write!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="witness" width="{WIDTH:.0}" height="{height:.0}" viewBox="0 0 {WIDTH:.0} {height:.0}" font-family="sans-serif">{legend}"#
     );
-    for (row, p) in processes.iter().enumerate() {
-        let y = top + ROW * row as f64;
+    for t in ticks(from.max(0.0), to, 6) {
+        let x = tx(t);
         let _ = write!(
             out,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12">{}</text><line x1="{LEFT:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#ddd"/>"##,
-            LEFT - 8.0,
-            y + ROW / 2.0 + 4.0,
-            escape(p),
-            y + ROW - 2.0,
-            WIDTH - 20.0,
-            y + ROW - 2.0
+            r##"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="#eee"/><text x="{x:.1}" y="{:.1}" font-size="10" fill="#555" text-anchor="middle">{}</text>"##,
+            bottom + 14.0,
+            seconds(t)
         );
     }
-    for op in ops {
-        let row = processes.iter().position(|p| *p == op.process).unwrap_or(0);
-        let y = top + ROW * row as f64 + 6.0;
+    for (row, op) in rows.iter().enumerate() {
+        let y = top + ROW * row as f64 + 4.0;
         let (colour, _) = style(&op.part);
-        let x1 = tx(op.invoked);
+        let x1 = tx(op.invoked).max(LEFT);
         let x2 = tx(op.completed.unwrap_or(to)).max(x1 + 3.0);
         let outline = if op.completed.is_none() {
             r##" fill-opacity="0.35" stroke="#555" stroke-dasharray="3 2""##
         } else {
             ""
         };
+        let earlier = if op.invoked < from {
+            format!(
+                r##"<text x="{:.1}" y="{:.1}" font-size="12" fill="#555">◀</text>"##,
+                LEFT - 12.0,
+                y + 11.0
+            )
+        } else {
+            String::new()
+        };
         let when = match op.completed {
             Some(c) => format!("{} to {}", seconds(op.invoked), seconds(c)),
             None => format!("from {}, never completed", seconds(op.invoked)),
         };
+        let label = escape(&cut(&op.text, 90));
+        // The label right of the bar, else left of it, else inside it.
+        let wide = 5.5 * label.chars().count() as f64;
+        let (lx, anchor) = if WIDTH - RIGHT - x2 - 6.0 > wide {
+            (x2 + 6.0, "start")
+        } else if x1 - 6.0 - LEFT > wide {
+            (x1 - 6.0, "end")
+        } else {
+            (x1 + 4.0, "start")
+        };
         let _ = write!(
             out,
-            r#"<g><title>{}</title><rect x="{x1:.1}" y="{y:.1}" width="{:.1}" height="12" fill="{colour}"{outline}/><text x="{x1:.1}" y="{:.1}" font-size="11">{}</text></g>"#,
+            r##"<g><title>{}</title><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="#333">{}</text>{earlier}<rect x="{x1:.1}" y="{y:.1}" width="{:.1}" height="13" fill="{colour}"{outline}/><text x="{lx:.1}" y="{:.1}" font-size="11" text-anchor="{anchor}">{label}</text></g>"##,
             escape(&format!("{} ({when})", op.text)),
+            LEFT - 16.0,
+            y + 11.0,
+            escape(&op.process),
             x2 - x1,
-            y + 24.0,
-            escape(&cut(&op.text, 60))
+            y + 11.0,
         );
     }
-    let _ = write!(
-        out,
-        r##"<text x="{LEFT:.1}" y="{:.1}" font-size="11" fill="#555">{} → {}</text></svg>"##,
-        height - 8.0,
-        seconds(start),
-        seconds(end)
-    );
+    out.push_str("</svg>");
     out
 }
 
@@ -247,7 +274,7 @@ mod tests {
             "the stale read",
             "the write it missed",
             "the write whose value it returned",
-            "never completed (outcome unknown)",
+            "never completed",
             "client 1",
             "client 2",
             "client 3",

@@ -58,7 +58,7 @@ pub struct Page {
     fault_count: usize,
     drift_count: usize,
     end_s: String,
-    failed: Vec<(String, &'static str)>,
+    failed: Vec<(String, &'static str, String)>,
     groups: Vec<checks::Group>,
     timeline: Option<String>,
     latency: Option<String>,
@@ -146,12 +146,15 @@ pub fn render(run: &Run, page_dir: &Path, window: Window) -> Result<String, Stri
     use crate::history::EventType;
     let count = |o: EventType| run.ops.iter().filter(|op| op.outcome == o).count();
     let groups = checks::groups(&run.checks);
-    let failed = groups
+    // What went wrong, first things first: a crash explains what follows it, and a
+    // violation outranks a check that could not decide.
+    let mut failed: Vec<(String, &'static str, String)> = groups
         .iter()
         .flat_map(|g| &g.checks)
         .filter(|c| c.open)
-        .map(|c| (c.name.clone(), c.class))
+        .map(|c| (c.name.clone(), c.class, c.summary.clone()))
         .collect();
+    failed.sort_by_key(|(name, class, _)| (*class != "invalid", name != "crashes"));
     let text = |v: &Value| v.as_str().map(str::to_owned);
     let page = Page {
         workload: text(&results["workload"]).unwrap_or_else(|| "?".into()),
