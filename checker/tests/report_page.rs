@@ -149,6 +149,24 @@ fn every_run_writes_a_self_contained_page_that_check_and_report_write_again() {
     let why = split["witnesses"][0]["why"].as_str().unwrap();
     assert!(html.contains(why.split(':').next().unwrap()), "{why}");
     assert!(section(&html, "pictures").contains("leases in real time"));
+    assert!(
+        section(&html, "header").contains("What went wrong")
+            && section(&html, "header").contains("href=\"#check-split-brain\""),
+        "the header says what went wrong"
+    );
+
+    // The valid run's gossip is drawn between its nodes, all of it (a short run).
+    let (pn, _) = &runs[0];
+    let html = std::fs::read_to_string(pn.join("latest/report.html")).unwrap();
+    let messages = section(&html, "messages");
+    assert!(
+        messages.contains("<svg") && messages.contains("All "),
+        "{messages:.600}"
+    );
+    assert!(
+        messages.contains("replicate ("),
+        "gossip in the key: {messages:.600}"
+    );
 
     // eddy check writes it again, and says where.
     let page = lease.join("latest/report.html");
@@ -180,6 +198,23 @@ fn every_run_writes_a_self_contained_page_that_check_and_report_write_again() {
     let reported = eddy(&args);
     assert_eq!(reported.status.code(), Some(0), "{}", text(&reported));
     assert_page(&out, results);
+    // A window of the gossiping run: the diagram says which part it drew.
+    let (pn, pn_results) = &runs[0];
+    let args = [
+        "report",
+        pn.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let reported = eddy(&[&args[..], &["--from", "1", "--to", "1.5"]].concat());
+    assert_eq!(reported.status.code(), Some(0), "{}", text(&reported));
+    assert_page(&out, pn_results);
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        section(&html, "messages").contains("the window asked for"),
+        "{:.800}",
+        section(&html, "messages")
+    );
 }
 
 #[test]

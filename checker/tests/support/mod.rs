@@ -167,11 +167,35 @@ pub fn sim_run_in(store: &Path, workload: &str, bin: &str, args: &[&str]) -> Sim
     let results = std::fs::read_to_string(run.join("results.json"))
         .unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     let picture = std::fs::read_to_string(run.join("timeline.svg")).unwrap_or_default();
-    (
-        out.status.code().unwrap(),
-        serde_json::from_str(&results).unwrap(),
-        picture,
-    )
+    let results: serde_json::Value = serde_json::from_str(&results).unwrap();
+    assert_report_page(&run, &results);
+    (out.status.code().unwrap(), results, picture)
+}
+
+/// What every run's `report.html` must show, whatever the test: the page is there, names
+/// every check, and draws the operations of every stale read a check found (the stale read
+/// and the write it missed), so every simulated run in the suite tests the page too.
+pub fn assert_report_page(run: &Path, results: &serde_json::Value) {
+    let page = run.join("report.html");
+    let html = std::fs::read_to_string(&page)
+        .unwrap_or_else(|e| panic!("every run writes {}: {e}", page.display()));
+    let checks = results["checks"].as_array().into_iter().flatten();
+    for check in checks {
+        let name = check["name"].as_str().unwrap_or_default();
+        assert!(
+            html.contains(&format!("id=\"check-{name}\"")),
+            "{}: no check {name}",
+            page.display()
+        );
+        let stale = check["witnesses"].as_array().into_iter().flatten().take(5);
+        for witness in stale.filter(|w| w["kind"] == "stale-read" && !w["missed"].is_null()) {
+            assert!(
+                html.contains("the stale read") && html.contains("the write it missed"),
+                "{}: the stale read of {name} is not drawn: {witness}",
+                page.display()
+            );
+        }
+    }
 }
 
 /// The reference node with `flags` (for example `--bug local-grant`), as a command line.
