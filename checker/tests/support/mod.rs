@@ -172,10 +172,13 @@ pub fn sim_run_in(store: &Path, workload: &str, bin: &str, args: &[&str]) -> Sim
     (out.status.code().unwrap(), results, picture)
 }
 
-/// What every run's `report.html` must show, whatever the test: the page is there, names
-/// every check, and draws the operations of every stale read a check found (the stale read
-/// and the write it missed), so every simulated run in the suite tests the page too.
+/// What every run's `report.html` and pictures must show, whatever the test, so that every
+/// simulated run in the suite tests them too: the page is there, names every check, and
+/// draws the operations of every stale read a check found (the stale read and the write it
+/// missed); each workload's own picture is drawn (when the run went through), inlined in the
+/// page, and marks in red what its check found and nothing else.
 pub fn assert_report_page(run: &Path, results: &serde_json::Value) {
+    assert_pictures(run, results);
     let page = run.join("report.html");
     let html = std::fs::read_to_string(&page)
         .unwrap_or_else(|e| panic!("every run writes {}: {e}", page.display()));
@@ -237,4 +240,114 @@ pub fn failed(results: &serde_json::Value) -> Vec<String> {
         .filter(|c| c["valid"] != true && c["valid"] != "not-applicable")
         .map(|c| format!("{}: {}", c["name"], c["summary"]))
         .collect()
+}
+
+/// The red of violations in every picture (`report::timeline::SPLIT`).
+const RED: &str = "#DC1E1E";
+
+/// Each workload's own picture: its file and a legend entry it always has.
+const PICTURES: [(&str, &str, &str); 6] = [
+    ("lease", "timeline.svg", "lease granted (acquire_lease_ok)"),
+    (
+        "lease-read",
+        "timeline.svg",
+        "leader of a term (from append_entries)",
+    ),
+    (
+        "raft",
+        "leaders.svg",
+        "leader of a term (first to last append_entries)",
+    ),
+    (
+        "pn-counter",
+        "convergence.svg",
+        "expected: the sum of acknowledged adds",
+    ),
+    (
+        "g-counter",
+        "convergence.svg",
+        "expected: the sum of acknowledged adds",
+    ),
+    ("heartbeat", "liveness.svg", "master reports alive"),
+];
+
+/// A picture's violation marks against the checks they come from: a mark without an
+/// invalid check, or (where the picture and the check read the same evidence) an invalid
+/// check without its mark, fails.
+fn assert_pictures(run: &Path, results: &serde_json::Value) {
+    let listed: Vec<&str> = results["pictures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.as_str())
+        .collect();
+    let workload = results["workload"].as_str().unwrap_or_default();
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap_or_default();
+    for path in &listed {
+        let name = Path::new(path).file_name().unwrap().to_str().unwrap();
+        let svg = std::fs::read_to_string(run.join(name))
+            .unwrap_or_else(|e| panic!("{workload}: picture {path}: {e}"));
+        assert!(
+            html.contains(&format!(">{name}<")),
+            "{workload}: {name} not in the page"
+        );
+        if results["valid"] == true {
+            assert!(
+                !svg.contains(RED),
+                "{workload}: red in {name} of a valid run"
+            );
+        }
+    }
+    let Some((_, file, legend)) = PICTURES.iter().find(|p| p.0 == workload) else {
+        return;
+    };
+    let Some(svg) = listed
+        .iter()
+        .find(|p| p.ends_with(file))
+        .and_then(|_| std::fs::read_to_string(run.join(file)).ok())
+    else {
+        assert!(
+            !results["stopped_early"].is_null(),
+            "{workload}: a run that went through draws {file}: {listed:?}"
+        );
+        return;
+    };
+    assert!(
+        svg.contains(legend),
+        "{workload}: {file} has no legend entry {legend}"
+    );
+    let invalid = |check: &str| {
+        results["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["name"] == check && c["valid"] == false)
+    };
+    let marks = |key: &str| svg.contains(key);
+    match workload {
+        "lease" => assert_eq!(
+            marks("two holders at once (split-brain)"),
+            invalid("split-brain"),
+            "lease: the picture's overlaps and split-brain disagree"
+        ),
+        "raft" => assert!(
+            !marks("two leaders in one term") || invalid("election-safety"),
+            "raft: two leaders drawn in a term that election-safety passed"
+        ),
+        "heartbeat" => {
+            let placed = results["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["name"] == "failure-detection")
+                .flat_map(|c| c["witnesses"].as_array().cloned().unwrap_or_default())
+                .any(|w| w["at_s"].is_number());
+            assert_eq!(
+                marks("wrong report (failure-detection)"),
+                placed,
+                "heartbeat: the picture's wrong reports and failure-detection disagree"
+            );
+        }
+        _ => {}
+    }
 }
