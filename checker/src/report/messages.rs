@@ -46,6 +46,8 @@ pub struct Diagram {
 struct Line {
     send: Option<u64>,
     deliver: Option<u64>,
+    /// Why the network dropped it (`net.jsonl`'s `drop`).
+    #[serde(rename = "drop")]
     dropped: Option<String>,
     src: Option<String>,
     dest: Option<String>,
@@ -438,7 +440,7 @@ mod tests {
             sent(2, "n1", "n0", "gossip_ok"),
             sent(3, "n0", "c4", "read_ok"),
             sent(4, "n1", "lin-kv", "read"),
-            json!({"send": 5_000_000, "dropped": "partition", "writer": "n0", "src": "n0", "dest": "n1", "body": {"type": "gossip"}}),
+            json!({"send": 5_000_000, "drop": "partition", "writer": "n0", "src": "n0", "dest": "n1", "body": {"type": "gossip"}}),
             json!({"writer": "n1", "invalid": "not JSON", "excerpt": "hello"}),
         ];
         lines.push(json!({"send": 6_000_000, "deliver": 7_000_000, "src": "n0", "dest": "n1", "body": {"type": "<b>"}}));
