@@ -113,7 +113,14 @@ pub fn liveness_timeline(
             wrong.len()
         )
     };
-    let mut rows: Vec<String> = record.nodes.clone();
+    // One row per chunk server: the master (a node of the run that sends no heartbeat)
+    // has nothing to draw on a row of its own.
+    let mut rows: Vec<String> = record
+        .nodes
+        .iter()
+        .filter(|n| beats.contains_key(n.as_str()))
+        .cloned()
+        .collect();
     for server in beats.keys() {
         if !rows.iter().any(|r| r == server) {
             rows.push((*server).to_owned());

@@ -207,13 +207,14 @@ pub fn counter_convergence(record: &Record, path: &Path) -> Result<(), String> {
         .caption(title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(30)
-        .y_label_area_size(50)
+        .y_label_area_size(64)
         .build_cartesian_2d(0.0..end_s, (lo - pad)..(hi + pad))
         .map_err(fail)?;
     chart
         .configure_mesh()
         .x_desc("seconds since the run started")
         .y_desc("counter value")
+        .y_label_formatter(&|v| compact(*v))
         .draw()
         .map_err(fail)?;
     let (bottom, top) = (lo - pad, hi + pad);
@@ -286,4 +287,34 @@ pub fn counter_convergence(record: &Record, path: &Path) -> Result<(), String> {
         .map_err(fail)?;
     draw_legend(&strip, &keys).map_err(fail)?;
     root.present().map_err(fail)
+}
+
+/// A counter value as an axis label: whole numbers as they are up to six digits, larger
+/// ones with k, M, G, T, P or E, so that a label never outgrows the axis.
+fn compact(v: f64) -> String {
+    let a = v.abs();
+    let (scaled, unit) = match a {
+        a if a >= 1e18 => (v / 1e18, "E"),
+        a if a >= 1e15 => (v / 1e15, "P"),
+        a if a >= 1e12 => (v / 1e12, "T"),
+        a if a >= 1e9 => (v / 1e9, "G"),
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e5 => (v / 1e3, "k"),
+        _ => return format!("{}", v.round() as i64),
+    };
+    format!("{scaled:.1}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn axis_labels_stay_short() {
+        use super::compact;
+        assert_eq!(compact(0.0), "0");
+        assert_eq!(compact(-0.2), "0");
+        assert_eq!(compact(99_999.0), "99999");
+        assert_eq!(compact(-123_456.0), "-123.5k");
+        assert_eq!(compact(8_000_000_000.0), "8.0G");
+        assert_eq!(compact(8e18), "8.0E");
+    }
 }
