@@ -285,12 +285,26 @@ fn help_screens_have_headings_examples_and_the_docs() {
         &["--help"][..],
         &["cases", "--help"],
         &["check", "--help"],
+        &["report", "--help"],
         &["node", "--help"],
     ] {
         let text = help(args);
         assert!(text.contains("\nExamples:\n  eddy "), "{args:?}: {text}");
         assert!(text.contains("docs/"), "{args:?} points to the docs");
     }
+    let cases = help(&["cases", "-h"]);
+    let headings: Vec<&str> = cases.lines().filter(|l| l.ends_with(':')).collect();
+    assert_eq!(
+        headings,
+        [
+            "Arguments:",
+            "Options:",
+            "Node:",
+            "Which cases:",
+            "Running and output:"
+        ],
+        "{cases}"
+    );
 }
 
 #[test]

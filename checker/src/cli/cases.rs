@@ -31,54 +31,59 @@ pub struct CasesArgs {
     pub paths: Vec<PathBuf>,
     /// The node's command line, split like a shell would ("python3 main.py"). Default:
     /// the bundled reference node.
-    #[arg(long = "bin", value_name = "COMMAND")]
+    #[arg(help_heading = "Node", long = "bin", value_name = "COMMAND")]
     pub bin: Option<String>,
     /// The contract the node is judged under. maelstrom: a reply's own `msg_id` is not
     /// compared, and cases and generated steps that test seed-only rules (errors 10 and
     /// 12, `gossip_status`, injected `replicate`, `msg_id` numbering from 0) are skipped or
     /// left out; seed: everything, as written.
-    #[arg(long, value_enum, value_name = "CONTRACT", default_value_t = Contract::Maelstrom)]
+    #[arg(help_heading = "Node", long, value_enum, value_name = "CONTRACT", default_value_t = Contract::Maelstrom)]
     pub contract: Contract,
-    /// Cases to run at once. Default: twice the number of cores (a case spends most of
-    /// its time waiting for its node to start and to answer, so two per core keep every
-    /// core busy).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub jobs: Option<usize>,
     /// Generate N random cases per workload (with expectations from eddy's own models);
     /// named PATHs run too.
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "Which cases", long, value_name = "N")]
     pub generate: Option<usize>,
     /// Seed for --generate. Default: random (always printed).
-    #[arg(long, value_name = "S")]
+    #[arg(help_heading = "Which cases", long, value_name = "S")]
     pub seed: Option<u64>,
     /// Only this workload's cases: its bundled ones (seed samples included) or those of
     /// the named PATHs (a case belongs to the workload its `workload:` header, a folder of
     /// its path or its file name names: `cases/pn-counter/`, `004-pn-counter-1.case`), and
     /// with --generate only its generated ones.
-    #[arg(long, short = 'w', value_parser = Workload::parser())]
+    #[arg(help_heading = "Which cases", long, short = 'w', value_parser = Workload::parser())]
     pub workload: Option<Workload>,
     /// Write the generated cases to DIR as `.case` files, one per workload.
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Which cases", long, value_name = "DIR")]
     pub save_generated: Option<PathBuf>,
+    /// Cases to run at once. Default: twice the number of cores (a case spends most of
+    /// its time waiting for its node to start and to answer, so two per core keep every
+    /// core busy).
+    #[arg(
+        help_heading = "Running and output",
+        long,
+        short = 'j',
+        value_name = "N"
+    )]
+    pub jobs: Option<usize>,
     /// Write JUnit XML (one testcase per case) to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Running and output", long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Write a machine-readable JSON record to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Running and output", long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Write an HTML summary (counts, each case with its failures and transcript) to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Running and output", long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Use this timeout (ms) for every case instead of the case's own.
-    #[arg(long, value_name = "MS")]
+    #[arg(help_heading = "Node", long, value_name = "MS")]
     pub timeout: Option<u64>,
     /// Print every case, not only failures (always on for 100 cases or fewer).
-    #[arg(long, short = 'v')]
+    #[arg(help_heading = "Running and output", long, short = 'v')]
     pub verbose: bool,
     /// Run only shard K of N (cargo-nextest's `--partition`: `count:K/N`, or plain `K/N`):
     /// the cases sorted by source, dealt round-robin. The N shards together run every case
     /// once. With --generate it needs --seed, so that every shard generates the same cases.
-    #[arg(long, value_name = "K/N")]
+    #[arg(help_heading = "Which cases", long, value_name = "K/N")]
     pub partition: Option<String>,
 }
 
