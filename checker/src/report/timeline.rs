@@ -53,6 +53,8 @@ pub enum Mark {
     Dot,
     /// A line (a value over time).
     Line,
+    /// A filled triangle (a value beyond the axis, drawn at its edge).
+    Triangle,
 }
 
 /// One entry of a picture's legend: its colour shown as `mark`, then `label`.
@@ -135,6 +137,10 @@ pub fn draw_legend(area: &Area, keys: &[Key]) -> Result<(), DrawError> {
             Mark::Line => area.draw(&PathElement::new(
                 vec![(x, y), (x + 22, y)],
                 c.stroke_width(2),
+            ))?,
+            Mark::Triangle => area.draw(&Polygon::new(
+                vec![(x + 11, y - 6), (x + 6, y + 5), (x + 16, y + 5)],
+                c.filled(),
             ))?,
         }
         area.draw(&Text::new(

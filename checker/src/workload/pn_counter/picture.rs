@@ -149,8 +149,28 @@ pub fn counter_convergence(record: &Record, path: &Path) -> Result<(), String> {
             Measured::Never { last } => last.clone(),
             Measured::Skipped => Vec::new(),
         }));
-    let (lo, hi) = values.fold((0.0f64, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    // The axis is fitted to the expected range and the reads near it: a runaway read (a
+    // counter that doubled itself a few dozen times) is drawn at the edge as a triangle, so
+    // that the expected value and the failure stay readable.
+    let (elo, ehi) = steps
+        .iter()
+        .flat_map(|s| [s.1, s.3])
+        .fold((0.0f64, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let reach = 3.0 * (ehi - elo).max(ehi.abs()).max(elo.abs()).max(10.0);
+    let near = |v: &f64| (elo - reach..=ehi + reach).contains(v);
+    let (lo, hi) = values
+        .filter(near)
+        .fold((elo, ehi), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let pad = (hi - lo) * 0.08 + 1.0;
+    let off_axis = reads.values().filter(|(_, v)| !near(v)).count()
+        + measured
+            .iter()
+            .map(|(_, m)| match m {
+                Measured::Agreed { value, .. } => usize::from(!near(value)),
+                Measured::Never { last } => last.iter().filter(|v| !near(v)).count(),
+                Measured::Skipped => 0,
+            })
+            .sum::<usize>();
 
     let nodes = &record.nodes;
     let colour = |node: &str| {
@@ -182,6 +202,13 @@ pub fn counter_convergence(record: &Record, path: &Path) -> Result<(), String> {
         CONFIRMED,
         Mark::Tick,
     ));
+    if off_axis > 0 {
+        keys.push(Key::new(
+            format!("{off_axis} value(s) beyond the axis, drawn at its edge"),
+            EXPECTED,
+            Mark::Triangle,
+        ));
+    }
     if bad > 0 {
         keys.push(Key::new(
             "never converged, or off the expected value",
@@ -262,11 +289,26 @@ pub fn counter_convergence(record: &Record, path: &Path) -> Result<(), String> {
     chart
         .draw_series([PathElement::new(line, EXPECTED.stroke_width(2))])
         .map_err(fail)?;
+    // A value beyond the axis is drawn at its edge, as a triangle pointing out.
+    let edge = |v: f64| v.clamp(bottom, top);
+    let beyond = |t: f64, v: f64, c: RGBColor| {
+        let (dy, y) = if v > top { (-6, top) } else { (6, bottom) };
+        EmptyElement::at((t, y)) + Polygon::new(vec![(0, dy), (-5, -dy), (5, -dy)], c.filled())
+    };
     chart
         .draw_series(
             reads
                 .iter()
+                .filter(|(_, (_, v))| near(v))
                 .map(|((node, _), (t, v))| Circle::new((*t, *v), 2, colour(node).filled())),
+        )
+        .map_err(fail)?;
+    chart
+        .draw_series(
+            reads
+                .iter()
+                .filter(|(_, (_, v))| !near(v))
+                .map(|((node, _), (t, v))| beyond(*t, *v, colour(node))),
         )
         .map_err(fail)?;
     // What each measurement found: the agreed value, or the last reads in red.
@@ -275,11 +317,11 @@ pub fn counter_convergence(record: &Record, path: &Path) -> Result<(), String> {
             match m {
                 Measured::Agreed { value, expected } => {
                     let c = if *expected { CONFIRMED } else { SPLIT };
-                    vec![Circle::new((*t, *value), 5, c.filled())]
+                    vec![Circle::new((*t, edge(*value)), 5, c.filled())]
                 }
                 Measured::Never { last } => last
                     .iter()
-                    .map(|v| Circle::new((*t, *v), 5, SPLIT.filled()))
+                    .map(|v| Circle::new((*t, edge(*v)), 5, SPLIT.filled()))
                     .collect(),
                 Measured::Skipped => Vec::new(),
             }
