@@ -4,7 +4,7 @@
 //! maximum when a bin holds more than five. Throughput: operations completed per second in
 //! bins of a round width (about a hundred bins a run), one line per outcome.
 
-use super::frame::{self, colour, draw_faults, plot_width};
+use super::frame::{self, colour, plot_width};
 use super::run::{Op, Run};
 use crate::history::EventType;
 use plotters::prelude::*;
@@ -89,9 +89,9 @@ pub fn latency_svg(run: &Run) -> Result<Option<String>, String> {
     );
     let caption = format!("latency of {} completed operations", latencies.len());
     frame::svg(
-        380,
+        420,
         &caption,
-        run.end_s,
+        run,
         (low..high).log_scale(),
         |chart| {
             chart
@@ -110,7 +110,6 @@ pub fn latency_svg(run: &Run) -> Result<Option<String>, String> {
                 .draw()
         },
         |chart| {
-            draw_faults(chart, &run.faults, low, high)?;
             let bins = (plot_width(chart) / 3) as usize;
             let points = latency_points(&run.ops, run.end_s, bins);
             chart.draw_series(points.iter().map(|(t, ms, outcome)| {
@@ -132,9 +131,9 @@ pub fn throughput_svg(run: &Run) -> Result<Option<String>, String> {
     let high = lines.iter().flatten().map(|p| p.1).fold(1.0, f64::max) * 1.2;
     let caption = format!("operations completed per second (bins of {width} s)");
     frame::svg(
-        320,
+        360,
         &caption,
-        run.end_s,
+        run,
         0.0..high,
         |chart| {
             chart
@@ -147,7 +146,6 @@ pub fn throughput_svg(run: &Run) -> Result<Option<String>, String> {
                 .draw()
         },
         |chart| {
-            draw_faults(chart, &run.faults, 0.0, high)?;
             for (line, outcome) in lines.iter().zip(OUTCOMES) {
                 if line.iter().all(|p| p.1 == 0.0) {
                     continue;
