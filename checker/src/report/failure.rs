@@ -119,7 +119,11 @@ mod tests {
         assert_eq!(witness_time(&json!({"why": "no time"})), None);
         let checks = [
             check("crashes", Validity::Invalid, vec![json!({"time_s": 3.0})]),
-            check("split-brain", Validity::Invalid, vec![json!({"from_s": 2.0})]),
+            check(
+                "split-brain",
+                Validity::Invalid,
+                vec![json!({"from_s": 2.0})],
+            ),
             check("stats", Validity::Valid, vec![json!({"at_s": 1.0})]),
             check("kafka", Validity::Invalid, vec![json!({"why": "no time"})]),
         ];

@@ -205,7 +205,10 @@ mod tests {
         assert_eq!((found.marks[0].row, found.marks[0].offset_ms), (0, -40));
         let crash = &found.crashes[..];
         assert_eq!(crash.len(), 1, "the harness's crash is read");
-        assert_eq!((crash[0].at_s, crash[0].label()), (4.0, "n2 exited".to_owned()));
+        assert_eq!(
+            (crash[0].at_s, crash[0].label()),
+            (4.0, "n2 exited".to_owned())
+        );
         assert_eq!(crash[0].exit.as_deref(), Some("exited with code 4"));
     }
 }

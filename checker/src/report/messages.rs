@@ -226,10 +226,7 @@ impl Across {
     /// The line's stroke and its label's colour.
     fn style(self) -> (&'static str, &'static str) {
         match self {
-            Across::Fault => (
-                r##"stroke="#c89600" stroke-dasharray="6 3""##,
-                "#8a6800",
-            ),
+            Across::Fault => (r##"stroke="#c89600" stroke-dasharray="6 3""##, "#8a6800"),
             Across::Crash => (r##"stroke="#b4001e" stroke-width="2""##, "#b4001e"),
             Across::Failure => (
                 r##"stroke="#d7323c" stroke-width="2" stroke-dasharray="8 4""##,
@@ -249,7 +246,11 @@ fn faults_within(
 ) -> Vec<(f64, String, Across)> {
     let within = |t: f64| (from_s..=to_s).contains(&t);
     let crashes = faults.crashes.iter().map(|c| {
-        let how = c.exit.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
+        let how = c
+            .exit
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
         (c.at_s, format!("{}{how}", c.label()), Across::Crash)
     });
     let failure = failure.map(|f| {

@@ -7,8 +7,8 @@
 //! [`BAND_LINES`] lines where it runs into no other ([`Labels`]); one that fits nowhere is
 //! left out (its span stays shaded, and the page's legend names the colours).
 
-use crate::history::EventType;
 use super::run::Run;
+use crate::history::EventType;
 use crate::report::timeline::{shade_of, text_width, DrawError, Labels, DRIFT};
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged};
 use plotters::coord::types::RangedCoordf64;
@@ -87,8 +87,12 @@ where
         root.fill(&WHITE).map_err(fail)?;
         let title = ("sans-serif", 20).into_font();
         let centred = TextStyle::from(title).pos(Pos::new(HPos::Center, VPos::Top));
-        root.draw(&Text::new(caption.to_owned(), (WIDTH as i32 / 2, 8), centred))
-            .map_err(fail)?;
+        root.draw(&Text::new(
+            caption.to_owned(),
+            (WIDTH as i32 / 2, 8),
+            centred,
+        ))
+        .map_err(fail)?;
         let (_, body) = root.split_vertically(CAPTION + BAND_LINES * BAND_LINE);
         let mut chart = ChartBuilder::on(&body)
             .margin(10)
@@ -150,9 +154,16 @@ fn ink(c: RGBColor) -> RGBColor {
 }
 
 /// Shades every fault span of `run` across the whole plot, in its kind's colour.
-fn shade_faults(root: &DrawingArea<SVGBackend<'_>, Shift>, plot: &Plot, run: &Run) -> Result<(), DrawError> {
+fn shade_faults(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    plot: &Plot,
+    run: &Run,
+) -> Result<(), DrawError> {
     for s in &run.faults.spans {
-        let (a, b) = (plot.x(s.from_s), plot.x(s.until_s).max(plot.x(s.from_s) + 1));
+        let (a, b) = (
+            plot.x(s.from_s),
+            plot.x(s.until_s).max(plot.x(s.from_s) + 1),
+        );
         root.draw(&Rectangle::new(
             [(a, plot.top), (b, plot.bottom)],
             shade_of(&s.label).mix(0.3).filled(),
@@ -168,7 +179,12 @@ fn labels(run: &Run) -> Vec<(f64, String, RGBColor)> {
     if let Some(f) = &run.first_failure {
         found.push((f.at_s, format!("first failure: {}", f.check), CRASH));
     }
-    found.extend(run.faults.crashes.iter().map(|c| (c.at_s, c.label(), CRASH)));
+    found.extend(
+        run.faults
+            .crashes
+            .iter()
+            .map(|c| (c.at_s, c.label(), CRASH)),
+    );
     found.extend(run.faults.spans.iter().map(|s| {
         let label = match &s.node {
             Some(node) => format!("{} {node}", s.label),
@@ -187,16 +203,28 @@ fn labels(run: &Run) -> Vec<(f64, String, RGBColor)> {
 
 /// Marks clock steps, crashes and the first failure with lines across the plot, and
 /// writes every label in the band above it where it runs into no other.
-fn mark_events(root: &DrawingArea<SVGBackend<'_>, Shift>, plot: &Plot, run: &Run) -> Result<(), DrawError> {
+fn mark_events(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    plot: &Plot,
+    run: &Run,
+) -> Result<(), DrawError> {
     let line = |t: f64| [(plot.x(t), plot.top), (plot.x(t), plot.bottom)];
     for m in &run.faults.marks {
-        root.draw(&PathElement::new(line(m.at_s), DRIFT.mix(0.8).stroke_width(1)))?;
+        root.draw(&PathElement::new(
+            line(m.at_s),
+            DRIFT.mix(0.8).stroke_width(1),
+        ))?;
     }
     for c in &run.faults.crashes {
         root.draw(&PathElement::new(line(c.at_s), CRASH.stroke_width(2)))?;
     }
     if let Some(f) = &run.first_failure {
-        root.draw(&DashedPathElement::new(line(f.at_s), 8, 4, CRASH.stroke_width(2)))?;
+        root.draw(&DashedPathElement::new(
+            line(f.at_s),
+            8,
+            4,
+            CRASH.stroke_width(2),
+        ))?;
     }
     let mut taken = Labels::default();
     for (t, text, colour) in labels(run) {
