@@ -12,8 +12,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use support::{eddy, reference_with, sim_run_in, take_turn, text};
 
-/// The runs both tests read: a valid pn-counter run and a lease run with split-brain, each
-/// with faults, made once (their stores under the target's test folder).
+/// The runs the tests read: a valid pn-counter run and a lease run with split-brain, each
+/// with faults, and a pn-counter run whose nodes exit after init, made once (their stores
+/// under the target's test folder).
 fn runs() -> &'static [(PathBuf, serde_json::Value)] {
     static RUNS: OnceLock<Vec<(PathBuf, serde_json::Value)>> = OnceLock::new();
     RUNS.get_or_init(|| {
@@ -22,7 +23,11 @@ fn runs() -> &'static [(PathBuf, serde_json::Value)] {
         let _ = std::fs::remove_dir_all(&root);
         let reference = reference_with("");
         let broken = reference_with("--bug local-grant");
-        let runs: [(&str, &str, &str, Vec<&str>); 2] = [
+        let exits = format!(
+            "python3 {} exit-after-init",
+            support::fixture("misbehave.py")
+        );
+        let runs: [(&str, &str, &str, Vec<&str>); 3] = [
             (
                 "pn",
                 "pn-counter",
@@ -37,6 +42,12 @@ fn runs() -> &'static [(PathBuf, serde_json::Value)] {
                 // overlaps the last one.
                 vec!["--time-limit", "6", "--nemesis", "drift,partition,pause"],
             ),
+            (
+                "crash",
+                "pn-counter",
+                &exits,
+                vec!["--time-limit", "2", "--node-count", "3"],
+            ),
         ];
         runs.iter()
             .map(|(name, workload, bin, faults)| {
@@ -44,7 +55,7 @@ fn runs() -> &'static [(PathBuf, serde_json::Value)] {
                 let mut args = vec!["--nemesis-interval", "1", "--seed", "1"];
                 args.extend(faults);
                 let (code, results, _) = sim_run_in(&store, workload, bin, &args);
-                let expected = if *name == "lease" { 1 } else { 0 };
+                let expected = if *name == "pn" { 0 } else { 1 };
                 assert_eq!(code, expected, "{workload}: {results}");
                 (store, results)
             })
@@ -166,6 +177,60 @@ fn every_run_writes_a_self_contained_page_that_check_and_report_write_again() {
     assert!(
         messages.contains("replicate ("),
         "gossip in the key: {messages:.600}"
+    );
+
+    // The charts mark the first failure (the message diagram's line across is tested in
+    // report::messages: these lease nodes send one another nothing); the legend names
+    // every fault's colour.
+    let html = std::fs::read_to_string(lease.join("latest/report.html")).unwrap();
+    for id in ["timeline", "latency"] {
+        assert!(
+            section(&html, id).contains("\nfirst failure: split-brain\n"),
+            "{id} marks the first failure"
+        );
+    }
+    assert!(section(&html, "timeline").contains("a pause of the node named"));
+    // The first three witnesses are shown, the rest folded.
+    let witnesses = split["witnesses"].as_array().unwrap().len();
+    let folded = section(&html, "checks")
+        .contains(&format!("{} more witnesses", witnesses.saturating_sub(3)));
+    assert_eq!(folded, witnesses > 3, "{witnesses} witnesses");
+
+    // A stats check gives figures, never a verdict.
+    let (pn, _) = &runs[0];
+    let html = std::fs::read_to_string(pn.join("latest/report.html")).unwrap();
+    let stats = section(&html, "checks")
+        .split("id=\"check-stats\"")
+        .nth(1)
+        .unwrap();
+    assert!(
+        stats[..400].contains("class=\"word figures\">figures<"),
+        "{:.400}",
+        stats
+    );
+    assert!(
+        !html.contains("\nfirst failure: "),
+        "a valid run has no failure"
+    );
+
+    // A node that exits unasked is marked where it exited, on the charts and the diagram.
+    let (crash, crash_results) = &runs[2];
+    let html = std::fs::read_to_string(crash.join("latest/report.html")).unwrap();
+    assert_page(&crash.join("latest/report.html"), crash_results);
+    for id in ["timeline", "latency"] {
+        assert!(
+            section(&html, id).contains("\nn0 exited\n"),
+            "{id} marks the crash"
+        );
+    }
+    assert!(section(&html, "timeline").contains("a node that exited unasked"));
+    assert!(
+        section(&html, "checks").contains("class=\"word invalid\">INVALID<"),
+        "the crash is a failure"
+    );
+    assert!(
+        section(&html, "timeline").contains("\nfirst failure: "),
+        "the crash (or what followed it) is the first failure"
     );
 
     // eddy check writes it again, and says where.

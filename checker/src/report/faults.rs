@@ -1,6 +1,7 @@
 //! The run's faults as the nemesis recorded them in the history: spans with a duration
 //! (partitions, pauses, kills) and clock steps (drift), in seconds since the run started.
-//! Every picture of a run draws them from here, so they read the same everywhere.
+//! Every picture of a run draws them from here, so they read the same everywhere. Nodes
+//! that exited unasked (the harness's `crash` events) are read here too.
 
 use crate::history::{HistoryEvent, Process};
 
@@ -34,6 +35,24 @@ pub struct DriftMark {
     pub offset_ms: i64,
 }
 
+/// A node that exited without being asked (the harness's `crash` event).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crash {
+    /// When, in seconds.
+    pub at_s: f64,
+    /// The node, when the harness named one.
+    pub node: Option<String>,
+    /// How it exited (`exited with code 4`), when recorded.
+    pub exit: Option<String>,
+}
+
+impl Crash {
+    /// The crash in two words: `n0 exited`.
+    pub fn label(&self) -> String {
+        format!("{} exited", self.node.as_deref().unwrap_or("a node"))
+    }
+}
+
 /// The faults of a run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
@@ -41,6 +60,8 @@ pub struct Faults {
     pub spans: Vec<FaultSpan>,
     /// Clock steps.
     pub marks: Vec<DriftMark>,
+    /// Nodes that exited unasked.
+    pub crashes: Vec<Crash>,
 }
 
 /// The faults in `history`, rows taken from `nodes`; a fault still open at the end of the
@@ -49,6 +70,16 @@ pub fn faults(history: &[HistoryEvent], nodes: &[String], end_s: f64) -> Faults 
     let row = |node: &str| nodes.iter().position(|n| n == node);
     let mut open: Vec<FaultSpan> = Vec::new();
     let mut found = Faults::default();
+    let harness = Process::Named("harness".into());
+    found.crashes = history
+        .iter()
+        .filter(|e| e.process == harness && e.f == "crash")
+        .map(|e| Crash {
+            at_s: e.time as f64 / 1e9,
+            node: e.node.clone(),
+            exit: e.body["exit"].as_str().map(str::to_owned),
+        })
+        .collect();
     let nemesis = history
         .iter()
         .filter(|e| e.process == Process::Named("nemesis".into()));
@@ -145,6 +176,16 @@ mod tests {
             ),
             nemesis(3000, "kill", Some("n1"), json!({})),
             nemesis(3500, "resume", Some("n2"), json!({})),
+            HistoryEvent {
+                time: 4_000_000_000,
+                ..HistoryEvent::new(
+                    Process::Named("harness".into()),
+                    Some("n2".into()),
+                    EventType::Info,
+                    "crash",
+                    json!({"exit": "exited with code 4", "stderr": []}),
+                )
+            },
         ];
         let found = faults(&history, &nodes, 9.0);
         let spans: Vec<(f64, f64, Option<usize>, &str)> = found
@@ -162,5 +203,12 @@ mod tests {
         );
         assert_eq!(found.marks.len(), 1);
         assert_eq!((found.marks[0].row, found.marks[0].offset_ms), (0, -40));
+        let crash = &found.crashes[..];
+        assert_eq!(crash.len(), 1, "the harness's crash is read");
+        assert_eq!(
+            (crash[0].at_s, crash[0].label()),
+            (4.0, "n2 exited".to_owned())
+        );
+        assert_eq!(crash[0].exit.as_deref(), Some("exited with code 4"));
     }
 }

@@ -2,7 +2,8 @@
 //! column per node (and per service the nodes talked to), time flowing down, an arrow from
 //! each message's send to its delivery, coloured by message type; a dropped message ends
 //! in a red cross partway, with why it was dropped; the nemesis's faults as labelled
-//! lines across. Hovering an arrow shows the message.
+//! lines across, a node that exited unasked as a red line across, the first failure as a
+//! red dashed one. Hovering an arrow shows the message.
 //!
 //! Client requests and replies are on the operations timeline, not here. A run with more
 //! than [`MAX_DRAWN`] such messages is drawn in a window: the one asked for
@@ -11,6 +12,7 @@
 
 use super::svg::{cut, escape, legend_entry, seconds, ticks, OTHER, PALETTE, RED};
 use crate::check::Record;
+use crate::report::failure::FirstFailure;
 use crate::report::faults::Faults;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -77,12 +79,14 @@ fn is_client(id: &str) -> bool {
 }
 
 /// Draws the diagram of the node-to-node traffic in the run folder `dir` (`nodes` its node
-/// ids, `faults` its faults) in the window `choice` leads to; `None` when nodes sent one
-/// another nothing (or the run folder has no `net.jsonl`).
+/// ids, `faults` its faults and crashes, `failure` its first failure) in the window
+/// `choice` leads to; `None` when nodes sent one another nothing (or the run folder has no
+/// `net.jsonl`).
 pub fn message_diagram(
     dir: &Path,
     nodes: &[String],
     faults: &Faults,
+    failure: Option<&FirstFailure>,
     choice: WindowChoice,
 ) -> Option<Diagram> {
     let mut columns: Vec<String> = nodes.to_vec();
@@ -131,7 +135,7 @@ pub fn message_diagram(
         .map_or(shown.last().map_or(0.0, |m| m.send), |(_, t)| t);
     // A little room below the last send; later deliveries run off the bottom edge.
     let to_s = (to_s + (to_s - from_s) * 0.03).max(from_s + 0.001);
-    let faults = faults_within(faults, from_s, to_s);
+    let faults = faults_within(faults, failure, from_s, to_s);
     let svg = draw(&columns, shown, &faults, from_s, to_s);
     let caption = caption(total, range, chosen, from_s, to_s, &lines.first_unreadable);
     Some(Diagram { svg, caption })
@@ -207,9 +211,52 @@ fn caption(
     text
 }
 
-/// The starts and ends of `faults` between `from_s` and `to_s`: when, and what in words.
-fn faults_within(faults: &Faults, from_s: f64, to_s: f64) -> Vec<(f64, String)> {
+/// What a line across the diagram marks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Across {
+    /// A fault beginning or ending, or a clock step.
+    Fault,
+    /// A node exiting unasked.
+    Crash,
+    /// The first failure.
+    Failure,
+}
+
+impl Across {
+    /// The line's stroke and its label's colour.
+    fn style(self) -> (&'static str, &'static str) {
+        match self {
+            Across::Fault => (r##"stroke="#c89600" stroke-dasharray="6 3""##, "#8a6800"),
+            Across::Crash => (r##"stroke="#b4001e" stroke-width="2""##, "#b4001e"),
+            Across::Failure => (
+                r##"stroke="#d7323c" stroke-width="2" stroke-dasharray="8 4""##,
+                "#d7323c",
+            ),
+        }
+    }
+}
+
+/// The starts and ends of `faults`, its crashes and the first failure between `from_s`
+/// and `to_s`: when, what in words, and what kind of line.
+fn faults_within(
+    faults: &Faults,
+    failure: Option<&FirstFailure>,
+    from_s: f64,
+    to_s: f64,
+) -> Vec<(f64, String, Across)> {
     let within = |t: f64| (from_s..=to_s).contains(&t);
+    let crashes = faults.crashes.iter().map(|c| {
+        let how = c
+            .exit
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        (c.at_s, format!("{}{how}", c.label()), Across::Crash)
+    });
+    let failure = failure.map(|f| {
+        let what = format!("first failure: {}", f.check);
+        (f.at_s, what, Across::Failure)
+    });
     faults
         .spans
         .iter()
@@ -229,7 +276,10 @@ fn faults_within(faults: &Faults, from_s: f64, to_s: f64) -> Vec<(f64, String)> 
                 format!("{}'s clock steps to {:+} ms", m.node, m.offset_ms),
             )
         }))
-        .filter(|(t, _)| within(*t))
+        .map(|(t, what)| (t, what, Across::Fault))
+        .chain(crashes)
+        .chain(failure)
+        .filter(|(t, _, _)| within(*t))
         .collect()
 }
 
@@ -239,7 +289,7 @@ const TOP_PAD: f64 = 30.0;
 fn draw(
     columns: &[String],
     shown: &[Message],
-    faults: &[(f64, String)],
+    faults: &[(f64, String, Across)],
     from_s: f64,
     to_s: f64,
 ) -> String {
@@ -299,13 +349,19 @@ fn draw(
             &mut legend,
         );
     }
-    if !faults.is_empty() {
-        entry(
-            r##"<line x1="0" y1="5" x2="24" y2="5" stroke="#c89600" stroke-dasharray="6 3"/>"##
-                .to_owned(),
-            "fault begins or ends".to_owned(),
-            &mut legend,
-        );
+    for (kind, words) in [
+        (Across::Fault, "fault begins or ends"),
+        (Across::Crash, "a node exited unasked"),
+        (Across::Failure, "the first failure"),
+    ] {
+        if faults.iter().any(|f| f.2 == kind) {
+            let (stroke, _) = kind.style();
+            entry(
+                format!(r#"<line x1="0" y1="5" x2="24" y2="5" {stroke}/>"#),
+                words.to_owned(),
+                &mut legend,
+            );
+        }
     }
     let top = y + 18.0 + TOP_PAD;
     let height = top + plot_h + 40.0;
@@ -351,11 +407,12 @@ fn draw(
         );
     }
 
-    for (t, what) in faults {
+    for (t, what, kind) in faults {
         let y = ty(*t);
+        let (stroke, ink) = kind.style();
         let _ = write!(
             out,
-            r##"<line x1="{LEFT:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#c89600" stroke-dasharray="6 3"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#8a6800">{}</text>"##,
+            r##"<line x1="{LEFT:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" {stroke}/><text x="{:.1}" y="{:.1}" font-size="11" fill="{ink}">{}</text>"##,
             width - 20.0,
             LEFT + 4.0,
             y - 3.0,
@@ -426,7 +483,7 @@ mod tests {
 
     fn draw_in(dir: &tempfile::TempDir, faults: &Faults, choice: WindowChoice) -> Option<Diagram> {
         let nodes = ["n0".to_owned(), "n1".to_owned()];
-        message_diagram(dir.path(), &nodes, faults, choice)
+        message_diagram(dir.path(), &nodes, faults, None, choice)
     }
 
     fn sent(i: u64, src: &str, dest: &str, kind: &str) -> serde_json::Value {
@@ -453,9 +510,22 @@ mod tests {
                 label: "partition n0 | n1".into(),
             }],
             marks: Vec::new(),
+            crashes: vec![crate::report::faults::Crash {
+                at_s: 0.0055,
+                node: Some("n1".into()),
+                exit: Some("exited with code 4".into()),
+            }],
         };
         let dir = net_with(&lines);
-        let d = draw_in(&dir, &faults, WindowChoice::default()).expect("a diagram");
+        let failure = FirstFailure {
+            at_s: 0.0058,
+            from_s: 0.005,
+            check: "crashes".into(),
+        };
+        let nodes = ["n0".to_owned(), "n1".to_owned()];
+        let choice = WindowChoice::default();
+        let d = message_diagram(dir.path(), &nodes, &faults, Some(&failure), choice)
+            .expect("a diagram");
         assert!(d.caption.starts_with("All 5 messages"), "{}", d.caption);
         let svg = &d.svg;
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
@@ -475,6 +545,14 @@ mod tests {
             "the fault is labelled"
         );
         assert!(!svg.contains("n1 ends"), "its end is after the window");
+        assert!(
+            svg.contains("n1 exited (exited with code 4)") && svg.contains("a node exited unasked"),
+            "the crash is a labelled line across, in the key"
+        );
+        assert!(
+            svg.contains("first failure: crashes") && svg.contains("the first failure"),
+            "the first failure is a labelled line across, in the key"
+        );
         assert!(
             svg.contains("&lt;b&gt;") && !svg.contains("<b>"),
             "types are escaped"

@@ -1,5 +1,6 @@
 //! Reports from one stream of case results: the terminal, a JSON record, JUnit XML.
 
+pub mod failure;
 pub mod faults;
 pub mod json;
 pub mod junit;

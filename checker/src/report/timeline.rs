@@ -233,8 +233,9 @@ impl Frame {
     }
 }
 
-/// The colour a fault span is shaded in, by the fault's words.
-fn shade_of(fault: &str) -> RGBColor {
+/// The colour a fault span is shaded in, by the fault's words (`partition ...`, `pause`,
+/// `kill`): partitions yellow, pauses peach, kills grey.
+pub fn shade_of(fault: &str) -> RGBColor {
     match fault.split(' ').next() {
         Some("pause") => PAUSE,
         Some("kill") => KILL,

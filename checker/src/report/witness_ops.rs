@@ -8,18 +8,20 @@
 //! `cannot_place`, `piece`, or any other a check chooses).
 
 use super::svg::{cut, escape, legend_entry, seconds, ticks, PALETTE, RED};
-use crate::check::{CheckResult, Validity};
 use serde_json::Value;
 use std::fmt::Write;
 
 /// One operation named in a witness.
 #[derive(Debug, Clone)]
-struct Op {
-    part: String,
+pub struct Op {
+    /// The key it sits under in the witness: `read`, `missed`, `source`, ...
+    pub part: String,
     index: Option<u64>,
     process: String,
-    invoked: f64,
-    completed: Option<f64>,
+    /// When it was invoked, in seconds.
+    pub invoked: f64,
+    /// When it completed, in seconds; `None` when it never did.
+    pub completed: Option<f64>,
     text: String,
 }
 
@@ -43,19 +45,8 @@ pub fn picture(witness: &Value) -> Option<String> {
     (!ops.is_empty()).then(|| draw(&ops))
 }
 
-/// Where the page's message diagram should look first: the earliest operation named by a
-/// witness of a check that failed.
-pub fn first_failure_s(checks: &[CheckResult]) -> Option<f64> {
-    checks
-        .iter()
-        .filter(|c| c.valid == Validity::Invalid)
-        .flat_map(|c| c.witnesses.iter().flat_map(operations))
-        .map(|op| op.invoked)
-        .min_by(f64::total_cmp)
-}
-
 /// The operations in `witness`, each once, in the order first met.
-fn operations(witness: &Value) -> Vec<Op> {
+pub fn operations(witness: &Value) -> Vec<Op> {
     let mut found = Vec::new();
     collect(witness, "", &mut found);
     let rank = |part: &str| {
@@ -126,7 +117,7 @@ const ROW: f64 = 22.0;
 
 /// The parts a witness is about; the picture's time axis is fitted to these, and other
 /// operations that began earlier are drawn from its left edge.
-const FOCUS: [&str; 3] = ["read", "missed", "cannot_place"];
+pub const FOCUS: [&str; 3] = ["read", "missed", "cannot_place"];
 
 fn draw(ops: &[Op]) -> String {
     // One row per operation, in invocation order, so no two labels share a line.
@@ -245,22 +236,10 @@ fn draw(ops: &[Op]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::CheckKind;
     use serde_json::json;
 
     fn op(index: u64, process: u64, text: &str, from: f64, to: Option<f64>) -> Value {
         json!({"index": index, "process": process, "f": "read", "op": text, "invoked_s": from, "completed_s": to})
-    }
-
-    fn check(valid: Validity, witnesses: Vec<Value>) -> CheckResult {
-        CheckResult {
-            name: "linearizable".into(),
-            kind: CheckKind::Safety,
-            valid,
-            summary: String::new(),
-            witnesses,
-            figures: json!({}),
-        }
     }
 
     #[test]
@@ -283,11 +262,6 @@ mod tests {
             assert!(svg.contains(text), "{text} missing from {svg}");
         }
         assert!(svg.contains(RED));
-        assert_eq!(
-            first_failure_s(&[check(Validity::Invalid, vec![])]),
-            None,
-            "no operations, no focus"
-        );
     }
 
     #[test]
@@ -300,12 +274,6 @@ mod tests {
         assert_eq!(ops.len(), 2);
         assert_eq!(ops[0].part, "cannot_place");
         assert_eq!(ops[1].part, "piece");
-        let failed = check(Validity::Invalid, vec![search.clone()]);
-        assert_eq!(first_failure_s(&[failed]), Some(1.9));
-        assert_eq!(
-            first_failure_s(&[check(Validity::Valid, vec![search])]),
-            None
-        );
         assert!(picture(&json!({"why": "x", "node": "n1"})).is_none());
     }
 }

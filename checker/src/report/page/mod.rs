@@ -15,7 +15,6 @@ pub mod run;
 pub mod timeline;
 
 use crate::report::messages::{message_diagram, Diagram, WindowChoice};
-use crate::report::witness_ops::first_failure_s;
 use askama::Template;
 use run::Run;
 use serde_json::Value;
@@ -114,7 +113,7 @@ fn files(run: &Run, page_dir: &Path) -> Vec<Link> {
 }
 
 /// Where the message diagram of `run` looks: the window asked for, else around the first
-/// operation a failed check's witness names, else around the first fault.
+/// failure (from the start of what led to it), else around the first fault.
 fn choice(run: &Run, window: Window) -> WindowChoice {
     let requested = (window.from_s.is_some() || window.to_s.is_some()).then(|| {
         (
@@ -123,7 +122,8 @@ fn choice(run: &Run, window: Window) -> WindowChoice {
         )
     });
     let first_fault = run.faults.spans.iter().map(|f| f.from_s);
-    let focus_s = first_failure_s(&run.checks).or_else(|| first_fault.min_by(f64::total_cmp));
+    let failure = run.first_failure.as_ref().map(|f| f.from_s);
+    let focus_s = failure.or_else(|| first_fault.min_by(f64::total_cmp));
     WindowChoice { requested, focus_s }
 }
 
@@ -180,7 +180,13 @@ pub fn render(run: &Run, page_dir: &Path, window: Window) -> Result<String, Stri
         throughput,
         notes,
         pictures: pictures::pictures(&run.dir, &results["pictures"]),
-        messages: message_diagram(&run.dir, &run.nodes, &run.faults, choice(run, window)),
+        messages: message_diagram(
+            &run.dir,
+            &run.nodes,
+            &run.faults,
+            run.first_failure.as_ref(),
+            choice(run, window),
+        ),
         version: env!("CARGO_PKG_VERSION"),
     };
     page.render().map_err(|e| e.to_string())

@@ -2,9 +2,11 @@
 //! latency at its completion, coloured by outcome, on a log axis; decimated per bin of
 //! three pixel columns and outcome to its minimum, quantiles (median, 90th, 99th) and
 //! maximum when a bin holds more than five. Throughput: operations completed per second in
-//! bins of a round width (about a hundred bins a run), one line per outcome.
+//! bins of a round width, one line per outcome: about ten completions a bin on average, at
+//! most a hundred bins a run, so that one operation never reads as a rate of hundreds per
+//! second; a run of fewer than [`FEW`] completions shows counts per bin instead.
 
-use super::frame::{self, colour, draw_faults, plot_width};
+use super::frame::{self, colour, plot_width};
 use super::run::{Op, Run};
 use crate::history::EventType;
 use plotters::prelude::*;
@@ -55,8 +57,20 @@ pub fn bin_width(end_s: f64, bins: f64) -> f64 {
         .unwrap_or(10.0 * power)
 }
 
-/// Completions per second in bins of `width` s, per outcome (in [`OUTCOMES`] order).
-pub fn throughput(ops: &[Op], end_s: f64, width: f64) -> Vec<Vec<(f64, f64)>> {
+/// Below this many completions, the throughput chart counts per bin instead of per second.
+pub const FEW: usize = 50;
+
+/// The throughput bins for `completed` completions over `end_s`: their width (about ten
+/// completions a bin on average, at most a hundred bins), and whether to show a rate
+/// (else counts per bin, when there are fewer than [`FEW`]).
+pub fn throughput_bins(completed: usize, end_s: f64) -> (f64, bool) {
+    let bins = (completed as f64 / 10.0).clamp(1.0, 100.0);
+    (bin_width(end_s, bins), completed >= FEW)
+}
+
+/// Completions per second (or per bin, when `rate` is false) in bins of `width` s, per
+/// outcome (in [`OUTCOMES`] order).
+pub fn throughput(ops: &[Op], end_s: f64, width: f64, rate: bool) -> Vec<Vec<(f64, f64)>> {
     let bins = (end_s / width).ceil().max(1.0) as usize;
     let mut counts = vec![vec![0u64; bins]; OUTCOMES.len()];
     for op in ops.iter().filter(|op| op.completed) {
@@ -69,7 +83,10 @@ pub fn throughput(ops: &[Op], end_s: f64, width: f64) -> Vec<Vec<(f64, f64)>> {
         .map(|line| {
             line.into_iter()
                 .enumerate()
-                .map(|(bin, n)| ((bin as f64 + 0.5) * width, n as f64 / width))
+                .map(|(bin, n)| {
+                    let per = if rate { width } else { 1.0 };
+                    ((bin as f64 + 0.5) * width, n as f64 / per)
+                })
                 .collect()
         })
         .collect()
@@ -89,9 +106,9 @@ pub fn latency_svg(run: &Run) -> Result<Option<String>, String> {
     );
     let caption = format!("latency of {} completed operations", latencies.len());
     frame::svg(
-        380,
+        420,
         &caption,
-        run.end_s,
+        run,
         (low..high).log_scale(),
         |chart| {
             chart
@@ -110,7 +127,6 @@ pub fn latency_svg(run: &Run) -> Result<Option<String>, String> {
                 .draw()
         },
         |chart| {
-            draw_faults(chart, &run.faults, low, high)?;
             let bins = (plot_width(chart) / 3) as usize;
             let points = latency_points(&run.ops, run.end_s, bins);
             chart.draw_series(points.iter().map(|(t, ms, outcome)| {
@@ -124,17 +140,28 @@ pub fn latency_svg(run: &Run) -> Result<Option<String>, String> {
 
 /// The throughput chart as an SVG; `None` when no operation completed.
 pub fn throughput_svg(run: &Run) -> Result<Option<String>, String> {
-    if !run.ops.iter().any(|op| op.completed) {
+    let completed = run.ops.iter().filter(|op| op.completed).count();
+    if completed == 0 {
         return Ok(None);
     }
-    let width = bin_width(run.end_s, 100.0);
-    let lines = throughput(&run.ops, run.end_s, width);
+    let (width, rate) = throughput_bins(completed, run.end_s);
+    let lines = throughput(&run.ops, run.end_s, width, rate);
     let high = lines.iter().flatten().map(|p| p.1).fold(1.0, f64::max) * 1.2;
-    let caption = format!("operations completed per second (bins of {width} s)");
+    let (caption, y_desc) = if rate {
+        (
+            format!("operations completed per second (bins of {width} s)"),
+            "completions per second",
+        )
+    } else {
+        (
+            format!("operations completed per bin of {width} s ({completed}: too few for a rate)"),
+            "completions per bin",
+        )
+    };
     frame::svg(
-        320,
+        360,
         &caption,
-        run.end_s,
+        run,
         0.0..high,
         |chart| {
             chart
@@ -142,12 +169,11 @@ pub fn throughput_svg(run: &Run) -> Result<Option<String>, String> {
                 .label_style(("sans-serif", 15))
                 .axis_desc_style(("sans-serif", 15))
                 .x_desc("seconds since the run started")
-                .y_desc("completions per second")
+                .y_desc(y_desc)
                 .light_line_style(frame::LIGHT)
                 .draw()
         },
         |chart| {
-            draw_faults(chart, &run.faults, 0.0, high)?;
             for (line, outcome) in lines.iter().zip(OUTCOMES) {
                 if line.iter().all(|p| p.1 == 0.0) {
                     continue;
@@ -205,10 +231,23 @@ mod tests {
             op(0.7, 0.1, EventType::Ok),
             op(1.5, 0.1, EventType::Fail),
         ];
-        let lines = throughput(&ops, 2.0, 1.0);
+        let lines = throughput(&ops, 2.0, 1.0, true);
         assert_eq!(lines[0], [(0.5, 2.0), (1.5, 0.0)]);
+        let counts = throughput(&ops, 2.0, 0.5, false);
+        assert_eq!(counts[0][1], (0.75, 2.0), "a count, not 4/s");
         assert_eq!(lines[1], [(0.5, 0.0), (1.5, 1.0)]);
         assert_eq!(bin_width(60.0, 100.0), 1.0);
         assert_eq!(bin_width(3.0, 100.0), 0.05);
+    }
+
+    #[test]
+    fn few_operations_get_wide_bins_and_counts() {
+        // One completion in a 0.2 s run: one bin, a count of one (not "200/s").
+        assert_eq!(throughput_bins(1, 0.2), (0.2, false));
+        // 40 in 10 s: four bins of 5 s, still counts.
+        assert_eq!(throughput_bins(40, 10.0), (5.0, false));
+        // 6,000 in 60 s: a hundred bins, a rate.
+        assert_eq!(throughput_bins(6000, 60.0), (1.0, true));
+        assert_eq!(throughput_bins(243, 17.0), (1.0, true));
     }
 }

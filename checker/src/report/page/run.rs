@@ -5,6 +5,7 @@ use crate::check::CheckResult;
 use crate::history::event::operations;
 use crate::history::store::read_history;
 use crate::history::{EventType, HistoryEvent};
+use crate::report::failure::{first_failure, FirstFailure};
 use crate::report::faults::{faults, Faults};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -47,8 +48,10 @@ pub struct Run {
     pub ops: Vec<Op>,
     /// When the record ends, in seconds.
     pub end_s: f64,
-    /// The faults.
+    /// The faults, and the nodes that exited unasked.
     pub faults: Faults,
+    /// The first failure a witness of an invalid check names, if any has a time.
+    pub first_failure: Option<FirstFailure>,
 }
 
 /// Reads a run folder's `results.json`; the error names the file.
@@ -92,6 +95,7 @@ impl Run {
             .collect();
         Run {
             dir: dir.to_owned(),
+            first_failure: first_failure(&checks),
             checks,
             processes: clients.iter().map(|c| format!("c{c}")).collect(),
             ops,

@@ -4,7 +4,7 @@
 //! operations that touch it, and runs of equal columns become one bar, so the drawing has
 //! at most one bar per column and row however many operations the run had.
 
-use super::frame::{self, badness, colour, draw_faults, plot_width};
+use super::frame::{self, badness, colour, plot_width};
 use super::run::{Op, Run};
 use crate::history::EventType;
 use plotters::prelude::*;
@@ -68,9 +68,8 @@ pub fn decimate(ops: &[Op], rows: usize, end_s: f64, columns: u32) -> Vec<Bar> {
 /// The timeline as an SVG.
 pub fn svg(run: &Run) -> Result<String, String> {
     let rows = run.processes.len().max(1);
-    // One row of headroom above the processes holds the faults' labels.
-    let top = rows as f64 + 0.5;
-    let height = 120 + 26 * rows as u32;
+    let top = rows as f64 - 0.5;
+    let height = 150 + 26 * rows as u32;
     let caption = format!(
         "{} client operations of {} processes",
         run.ops.len(),
@@ -92,7 +91,7 @@ pub fn svg(run: &Run) -> Result<String, String> {
     frame::svg(
         height,
         &caption,
-        run.end_s,
+        run,
         -0.5..top,
         |chart| {
             chart
@@ -101,14 +100,13 @@ pub fn svg(run: &Run) -> Result<String, String> {
                 .axis_desc_style(("sans-serif", 15))
                 .x_desc("seconds since the run started")
                 .y_desc("client process")
-                .y_labels((rows + 1).min(40))
+                .y_labels(rows.min(40))
                 .y_label_formatter(&labels)
                 .disable_y_mesh()
                 .light_line_style(frame::LIGHT)
                 .draw()
         },
         |chart| {
-            draw_faults(chart, &run.faults, -0.5, top)?;
             let columns = plot_width(chart);
             let step = run.end_s / columns as f64;
             let bars = decimate(&run.ops, rows, run.end_s, columns);
