@@ -209,14 +209,7 @@ pub fn run_block(run: &crate::report::run::RunSummary, done: usize, total: usize
     out
 }
 
-/// `s` for counts other than one.
-pub fn plural(count: usize) -> &'static str {
-    if count == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
+pub use crate::check::plural;
 
 #[cfg(test)]
 mod tests {
