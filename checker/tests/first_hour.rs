@@ -205,6 +205,12 @@ fn a_run_whose_nodes_all_exit_stops_at_once_with_the_reason() {
         "fields stay for machines"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // The cause first: the crash's sentence right under the verdict, before the checks
+    // listed by kind (where `crashes` comes last, under protocol).
+    assert!(
+        stdout.contains(&format!(": INVALID\n  start here: {why}\n")),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(&format!("  stopped early: {stopped}\n")),
         "{stdout}"
@@ -223,6 +229,48 @@ fn a_run_whose_nodes_all_exit_stops_at_once_with_the_reason() {
         again_out.contains(&format!("  stopped early: {stopped}\n")),
         "{again_out}"
     );
+
+    // Across runs, the table's first witness of each is its crash, not the requests the
+    // dead nodes left unserved.
+    let table = eddy_in(
+        store.path(),
+        &[
+            "test",
+            "-w",
+            "pn-counter",
+            "--node-count",
+            "2",
+            "--time-limit",
+            "20",
+            "--nemesis",
+            "none",
+            "--seed",
+            "3",
+            "--test-count",
+            "2",
+            "--bin",
+            &bin,
+            "--store",
+            store_arg,
+        ],
+    );
+    assert_eq!(table.status.code(), Some(1), "{}", text(&table));
+    let table_out = String::from_utf8_lossy(&table.stdout);
+    let rows: Vec<&str> = table_out
+        .lines()
+        .filter(|l| {
+            l.starts_with("  ")
+                && l.trim_start().starts_with(|c: char| c.is_ascii_digit())
+                && l.contains(" INVALID ")
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{table_out}");
+    for row in rows {
+        assert!(
+            row.contains(" crashes,availability ") && row.contains(" exited with code 4 at "),
+            "{row}"
+        );
+    }
 }
 
 #[test]
