@@ -354,6 +354,7 @@ fn help_screens_have_headings_examples_and_the_docs() {
     );
     for args in [
         &["--help"][..],
+        &["test", "--help"],
         &["cases", "--help"],
         &["check", "--help"],
         &["report", "--help"],
@@ -362,7 +363,22 @@ fn help_screens_have_headings_examples_and_the_docs() {
         let text = help(args);
         assert!(text.contains("\nExamples:\n  eddy "), "{args:?}: {text}");
         assert!(text.contains("docs/"), "{args:?} points to the docs");
+        // The examples and the footer fit a 100-column terminal.
+        let footer = &text[text.find("\nExamples:\n").unwrap()..];
+        for line in footer.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{args:?}: a line of {} columns: {line}",
+                line.chars().count()
+            );
+        }
     }
+    let cases = help(&["cases", "--help"]);
+    assert!(
+        cases.contains("  eddy cases --bin ./my-node -w pn-counter ")
+            && cases.contains("./cases, else the built-in ones"),
+        "{cases}"
+    );
     let cases = help(&["cases", "-h"]);
     let headings: Vec<&str> = cases.lines().filter(|l| l.ends_with(':')).collect();
     assert_eq!(
