@@ -425,10 +425,10 @@ fn the_reproduce_command_runs_the_same_schedule_when_pasted_elsewhere() {
     let reproduce = before["reproduce"].as_str().unwrap();
     assert!(
         reproduce.starts_with(&format!(
-            "cd {} && eddy test -w echo --bin ",
+            "(cd {} && eddy test -w echo --bin ",
             work.path().display()
         )) && reproduce.contains(" --store runs ")
-            && reproduce.ends_with(" --seed 11"),
+            && reproduce.ends_with(" --seed 11)"),
         "{reproduce}"
     );
     let stdout = String::from_utf8_lossy(&first.stdout);
