@@ -158,14 +158,14 @@ fn a_node_that_cannot_start_stops_the_run_with_one_line() {
         dir.path(),
         "./missing",
         "./missing",
-        "cannot start `./missing`: command not found",
+        "the node `./missing` did not start: command not found",
     );
     std::fs::write(dir.path().join("not-executable"), "#!/bin/sh\n").unwrap();
     cannot_start(
         dir.path(),
         "./not-executable",
         "./not-executable",
-        "cannot start `./not-executable`: permission denied (is it executable?)",
+        "the node `./not-executable` did not start: permission denied (is it executable?)",
     );
     let misbehave = fixture("misbehave.py");
     let mark = marker("exit-before-init");
@@ -173,14 +173,14 @@ fn a_node_that_cannot_start_stops_the_run_with_one_line() {
         dir.path(),
         &format!("python3 {misbehave} exit-before-init {mark}"),
         &mark,
-        "it exited with code 3 before answering init; its stderr ends: fixture: refusing to start",
+        "did not start: it exited with code 3 before answering init; its last stderr line: fixture: refusing to start",
     );
     let mark = marker("silent-init");
     cannot_start(
         dir.path(),
         &format!("python3 {misbehave} silent-init {mark}"),
         &mark,
-        "it never answered init (waited 3",
+        "did not start: it never answered init (waited 3",
     );
 }
 
@@ -245,7 +245,13 @@ fn one_count_line_adds_up_in_every_report() {
         ["1 passed, 1 failed, 1 skipped"],
         "{all}"
     );
-    assert!(all.ends_with("1 passed, 1 failed, 1 skipped\n"), "{all}");
+    assert!(
+        all.ends_with(
+            "\n1 passed, 1 failed, 1 skipped\n\
+             1 skipped: it tests seed-only rules; --contract seed runs it\n"
+        ),
+        "the count line, then why a case was skipped: {all}"
+    );
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let summary = &record["summary"];

@@ -1,6 +1,7 @@
 //! `eddy check` refuses what it cannot read: a bare history (`--model kv`) that is empty,
 //! has a line that is not an event, or register operations missing what the model needs;
-//! and a stored run whose `results.json` lacks the fields a re-check needs. What it may
+//! a folder with no run (in the words `eddy report` uses); and a stored run whose
+//! `results.json` lacks the fields a re-check needs. What it may
 //! leave out (other kinds of operations, a torn last line) it says it left out.
 
 mod support;
@@ -255,6 +256,20 @@ fn remove_field(run: &Path, field: &[&str]) {
     let parent = parents.iter().fold(&mut results, |v, k| &mut v[*k]);
     parent.as_object_mut().unwrap().remove(*last).unwrap();
     std::fs::write(&path, results.to_string()).unwrap();
+}
+
+#[test]
+fn a_folder_with_no_run_says_where_eddy_looked_as_eddy_report_does() {
+    let empty = tempfile::tempdir().unwrap();
+    let store = empty.path().join("nonexist");
+    let store = store.to_str().unwrap();
+    let want =
+        format!("{store}: no run here (neither {store} nor {store}/latest holds a results.json)");
+    for command in ["check", "report"] {
+        let out = eddy(&[command, store]);
+        let all = text(&out);
+        assert_usage(&out, &all, &want);
+    }
 }
 
 #[test]

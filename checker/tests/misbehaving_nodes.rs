@@ -71,7 +71,7 @@ fn command_not_found() {
     ]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        text(&out).contains("cannot start `no-such-node-program-xyz`: command not found"),
+        text(&out).contains("the node `no-such-node-program-xyz` did not start: command not found"),
         "{}",
         text(&out)
     );
@@ -108,7 +108,7 @@ fn exit_before_init_reports_code_and_stderr() {
         "it exited with code 3 before answering init",
     );
     assert!(
-        all.contains("its stderr ends: fixture: refusing to start"),
+        all.contains("its last stderr line: fixture: refusing to start"),
         "{all}"
     );
 }

@@ -72,7 +72,7 @@ pub enum Ending {
     Exited(String),
     /// The node wrote more than the limits allow.
     Flooded(String),
-    /// The node could not be started.
+    /// The node could not be started, for this reason (the operating system's, in words).
     SpawnFailed(String),
     /// The case was not run (it needs another contract).
     NotRun,
@@ -240,7 +240,7 @@ pub fn run_case(case: &Case, command: &NodeCommand, limits: Limits) -> Transcrip
         Ok(node) => node,
         Err(error) => {
             return Transcript {
-                ending: Ending::SpawnFailed(error.to_string()),
+                ending: Ending::SpawnFailed(error.reason),
                 elapsed: start.elapsed(),
                 ..Transcript::not_run()
             }

@@ -151,11 +151,13 @@ pub fn run_each_unless_unstartable(
 }
 
 /// The line `eddy cases` stops with when the node cannot start: the command and why, with
-/// the last line of its stderr and the first line it wrote, if any.
+/// the last line of its stderr and the first line it wrote, if any; in the words `eddy
+/// test` uses (``the node `./my-node` did not start: ...``).
 pub fn cannot_start(command: &NodeCommand, result: &CaseResult) -> String {
     let transcript = &result.transcript;
+    let did_not_start = format!("the node `{}` did not start", command.display());
     if let Ending::SpawnFailed(why) = &transcript.ending {
-        return why.clone();
+        return format!("{did_not_start}: {why}");
     }
     let why = result
         .verdict
@@ -163,9 +165,9 @@ pub fn cannot_start(command: &NodeCommand, result: &CaseResult) -> String {
         .first()
         .map_or("it did not run", |f| f.summary.as_str());
     let why = why.strip_prefix("the node ").unwrap_or(why);
-    let mut line = format!("cannot start `{}`: it {why}", command.display());
+    let mut line = format!("{did_not_start}: it {why}");
     if let Some(last) = transcript.stderr_tail.last() {
-        line.push_str(&format!("; its stderr ends: {last}"));
+        line.push_str(&format!("; its last stderr line: {last}"));
     }
     if let Some(Ok(first)) = transcript.outputs.first().map(|o| &o.line) {
         line.push_str(&format!("; it wrote: {}", short(&first.value)));

@@ -286,7 +286,11 @@ fn node_could_not_run(
     transcript: &Transcript,
 ) -> Option<Failure> {
     if let Ending::SpawnFailed(why) = &transcript.ending {
-        return Some(failure(Rule::Node, why.clone(), vec![]));
+        return Some(failure(
+            Rule::Node,
+            format!("the node did not start: {why}"),
+            vec![],
+        ));
     }
     let init = requests.iter().find(|r| r.kind() == "init")?;
     if messages.iter().any(|(_, m)| init.is_answered_by(m)) {

@@ -11,8 +11,13 @@ use crate::history::event::{operations, EventType, Operation};
 use serde_json::json;
 use std::collections::BTreeMap;
 
+/// How the text eddy completes a request with ends when the node stopped (killed, or exited
+/// by itself) while the request was in flight.
+pub const IN_FLIGHT: &str = "while this request was in flight";
+
 /// How an operation that did not succeed ended, in words: the error's code and name, or
-/// what eddy saw (no reply, the node down, the run over).
+/// what eddy saw (no reply, the node down, the node stopped with the request in flight, the
+/// run over).
 fn how_it_ended(op: &Operation) -> String {
     let Some(done) = op.completion else {
         return "no reply before the run ended".into();
@@ -23,6 +28,14 @@ fn how_it_ended(op: &Operation) -> String {
             .as_str()
             .is_some_and(|t| t.starts_with("eddy: "));
     match body["code"].as_u64() {
+        Some(0)
+            if eddy_said
+                && body["text"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(IN_FLIGHT)) =>
+        {
+            "node stopped mid-request".into()
+        }
         Some(0) if eddy_said => "no reply (timeout)".into(),
         Some(1) if eddy_said => "node down".into(),
         Some(code) => {
@@ -134,15 +147,16 @@ pub fn availability(
     for (kind, tally) in &all {
         if tally.ok == 0 {
             witnesses.push(json!({"f": kind, "why": format!(
-                "no `{kind}` was served: {} requests; {}", tally.requests, tally.endings()
+                "no `{kind}` was served: {} request{}; {}",
+                tally.requests, super::plural(tally.requests as usize), tally.endings()
             )}));
         }
     }
     for (kind, tally) in &finals {
         if tally.ok == 0 && all[kind].ok > 0 {
             witnesses.push(json!({"f": kind, "phase": "final", "why": format!(
-                "after every fault healed, no final-phase `{kind}` was served: {} requests; {}",
-                tally.requests, tally.endings()
+                "after every fault healed, no final-phase `{kind}` was served: {} request{}; {}",
+                tally.requests, super::plural(tally.requests as usize), tally.endings()
             )}));
         }
     }
@@ -265,7 +279,7 @@ mod tests {
         assert_eq!(result.valid, Validity::Invalid);
         assert_eq!(
             result.witnesses[0]["why"],
-            "no `write` was served: 1 requests; error 11 temporarily-unavailable (1)"
+            "no `write` was served: 1 request; error 11 temporarily-unavailable (1)"
         );
 
         let stuck = record(&[("read", read.clone(), false), ("read", refused(), true)]);
@@ -311,6 +325,21 @@ mod tests {
         assert_eq!(
             availability(&nothing, 0.0, &schemas()).valid,
             Validity::Unknown
+        );
+    }
+
+    #[test]
+    fn eddy_s_own_endings_are_told_apart() {
+        let eddy = |text: &str| json!({"type": "error", "code": 0, "text": text});
+        let stopped = format!("eddy: n1 exited with code 4 {IN_FLIGHT}");
+        let record = record(&[
+            ("write", eddy(&stopped), false),
+            ("write", eddy("eddy: no reply within 5000 ms"), false),
+            ("write", eddy(&stopped), false),
+        ]);
+        assert_eq!(
+            availability(&record, 0.0, &schemas()).witnesses[0]["why"],
+            "no `write` was served: 3 requests; node stopped mid-request (2), no reply (timeout) (1)"
         );
     }
 }

@@ -319,3 +319,12 @@ pub fn merged(results: &[CheckResult]) -> Validity {
         .iter()
         .fold(Validity::Valid, |acc, r| acc.merge(r.valid))
 }
+
+/// `s` for counts other than one.
+pub fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

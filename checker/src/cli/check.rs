@@ -9,7 +9,8 @@ use crate::history::store::read_history;
 use crate::judge::{judge, Stop, Trial};
 use crate::workload::Workload;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 
 /// Options of `eddy check`.
 #[derive(clap::Args, Debug)]
@@ -32,20 +33,38 @@ pub enum Model {
     Kv,
 }
 
+/// The run `store` names (itself when it holds a `results.json`, else its `latest`) and
+/// that `results.json`'s text, for `eddy check` and `eddy report`. No run there is a usage
+/// error (64) saying where eddy looked; one that cannot be read, an I/O error (74).
+pub(super) fn stored_results(store: &Path) -> Result<(PathBuf, String), Error> {
+    let dir = if store.join("results.json").exists() {
+        store.to_path_buf()
+    } else {
+        store.join("latest")
+    };
+    let path = dir.join("results.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((dir, text)),
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+            Err(Error::Usage(format!(
+                "{}: no run here (neither {} nor {}/latest holds a results.json)",
+                store.display(),
+                store.display(),
+                store.display()
+            )))
+        }
+        Err(e) => Err(Error::Io(format!("{}: {e}", path.display()))),
+    }
+}
+
 /// Runs `eddy check`.
 pub fn run_check(args: CheckArgs) -> Result<Outcome, Error> {
     if args.model.is_some() {
         return check_history(&args);
     }
     let started = std::time::Instant::now();
-    let dir = if args.store.join("results.json").exists() {
-        args.store.clone()
-    } else {
-        args.store.join("latest")
-    };
+    let (dir, text) = stored_results(&args.store)?;
     let results_path = dir.join("results.json");
-    let text = std::fs::read_to_string(&results_path)
-        .map_err(|e| Error::Usage(format!("{}: {e}", results_path.display())))?;
     let stored: Value = serde_json::from_str(&text)
         .map_err(|e| Error::Usage(format!("{}: {e}", results_path.display())))?;
     let workload: Workload = serde_json::from_value(stored["workload"].clone()).map_err(|e| {

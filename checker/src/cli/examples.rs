@@ -1,5 +1,6 @@
 //! What every help screen ends with: examples and the docs to read next. The long help
 //! (`--help`) shows them; the short one (`-h`) only points there, so that it stays short.
+//! Every line fits in 100 columns (the help tests hold it to that).
 
 /// The end of `eddy -h` and of every subcommand's `-h`.
 pub const SHORT: &str = "Examples and the docs to read: --help";
@@ -27,22 +28,24 @@ Examples:
   eddy test -w broadcast --bin ./my-node --latency 100 --loss 0.05 --nemesis none
   eddy test -w raft --bin ./my-node --test-count 20 --fail-fast --junit runs.xml
 
-Each run leaves a folder under --store (store/latest is the last): report.html (open it
-in a browser), history.jsonl, net.jsonl, node-logs/, results.json; the summary ends with a `reproduce:` command that
-runs the same schedule again when pasted into a shell. Exit status: 0 valid, 1 invalid,
-2 unknown, 3 the node could not be run, 64 bad usage, 74 I/O failure, 130 interrupted.
-Docs: docs/simulation.md (runs, faults, the store), docs/report.md (the page), docs/workloads.md (each workload's
-checks and flags), docs/protocol.md (what a node must do), docs/maelstrom.md.";
+Each run leaves a folder under --store (store/latest is the last): report.html (open it in
+a browser), history.jsonl, net.jsonl, node-logs/, results.json; the summary ends with a
+`reproduce:` command that runs the same schedule again when pasted into a shell.
+Exit status: 0 valid, 1 invalid, 2 unknown, 3 the node could not be run, 64 bad usage,
+74 I/O failure, 130 interrupted. Docs: docs/simulation.md (runs, faults, the store),
+docs/report.md (the page), docs/workloads.md (each workload's checks and flags),
+docs/protocol.md (what a node must do), docs/maelstrom.md.";
 
 /// The end of `eddy cases --help`.
 pub const CASES: &str = "\
 Examples:
-  eddy cases                                                # the reference node, every bundled case
-  eddy cases --bin \"python3 main.py\"                        # yours, every bundled case (./cases)
-  eddy cases --bin ./my-node cases/seed                     # one folder of cases
-  eddy cases --bin ./my-node --generate 50 -w heartbeat     # 50 random cases of one workload
+  eddy cases                                            # the reference node, every bundled case
+  eddy cases --bin \"python3 main.py\"                    # yours: ./cases, else the built-in ones
+  eddy cases --bin ./my-node -w pn-counter              # one workload's, seed samples included
+  eddy cases --bin ./my-node cases/seed                 # one folder of cases
+  eddy cases --bin ./my-node --generate 50 -w heartbeat # 50 random cases of one workload
   eddy cases --bin ./my-node --junit report.xml --json report.json
-  eddy cases --bin ./my-node --html cases.html              # a page to open in a browser
+  eddy cases --bin ./my-node --html cases.html          # a page to open in a browser
 
 Docs: docs/cases.md (the .case format, generated cases), docs/protocol.md (what a node
 must do, exit statuses).";
@@ -60,7 +63,7 @@ Docs: docs/simulation.md (the run folder), docs/linearizability.md (--model kv).
 pub const NODE: &str = "\
 Examples:
   eddy node --workload raft                                 # serve raft on stdin/stdout
-  eddy test -w raft --bin \"eddy node --workload raft --bug local-reads\"   # a broken mode under test
+  eddy test -w raft --bin \"eddy node --workload raft --bug local-reads\" # a broken mode, tested
 
 Docs: docs/workloads.md (what each workload's node does), docs/protocol.md.";
 

@@ -4,7 +4,6 @@
 use crate::error::Error;
 use crate::exit::Outcome;
 use crate::report::page::{self, run::Run, Window};
-use std::io::ErrorKind;
 use std::path::PathBuf;
 
 /// Options of `eddy report`.
@@ -46,21 +45,8 @@ pub fn run_report(args: ReportArgs) -> Result<Outcome, Error> {
             )));
         }
     }
-    let dir = if args.store.join("results.json").exists() {
-        args.store.clone()
-    } else {
-        args.store.join("latest")
-    };
+    let (dir, text) = super::check::stored_results(&args.store)?;
     let path = dir.join("results.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
-        ErrorKind::NotFound | ErrorKind::NotADirectory => Error::Usage(format!(
-            "{}: no run here (neither {} nor {}/latest holds a results.json)",
-            args.store.display(),
-            args.store.display(),
-            args.store.display()
-        )),
-        _ => Error::Io(format!("{}: {e}", path.display())),
-    })?;
     let results: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::Usage(format!("{}: not a results.json: {e}", path.display())))?;
     let run = Run::load(&dir, results).map_err(Error::Usage)?;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// Why a node could not be started.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start `{program}`: {reason}")]
+#[error("the node `{program}` did not start: {reason}")]
 pub struct SpawnError {
     /// The program that was to run.
     pub program: String,

@@ -53,7 +53,20 @@ pub fn results_json(facts: &RunFacts, checks: &[CheckResult]) -> Value {
     })
 }
 
-/// The terminal summary: verdict, each check in a line under its kind (safety, liveness,
+/// The name of the check that fails a run when a node crashed (exited by itself).
+const CRASHES: &str = "crashes";
+
+/// The first crash's `why`, when the `crashes` check failed the run: the failure most
+/// likely to cause the others, named before them.
+fn crash_first(checks: &[CheckResult]) -> Option<String> {
+    let crashes = checks
+        .iter()
+        .find(|c| c.name == CRASHES && c.valid == Validity::Invalid)?;
+    FailedCheck::of(crashes).witnesses.into_iter().next()
+}
+
+/// The terminal summary: verdict, the first crash's witness when a node crashed (`start
+/// here: ...`), each check in a line under its kind (safety, liveness,
 /// protocol, stats), witnesses of failed and unknown checks, the seed, the store, the
 /// report page (when written) and the command to reproduce.
 pub fn summary(
@@ -73,6 +86,9 @@ pub fn summary(
         facts.seed,
         verdict.word().to_uppercase()
     );
+    if let Some(why) = crash_first(checks) {
+        let _ = writeln!(out, "  start here: {why}");
+    }
     if let Some(why) = facts.stopped {
         let _ = writeln!(out, "  stopped early: {why}");
     }
@@ -172,15 +188,19 @@ impl FailedCheck {
     }
 }
 
-/// The checks of `checks` that did not pass: invalid ones first, then unknown ones.
+/// The checks of `checks` that did not pass, the most causal first (so the first witness
+/// of a run, in the `--test-count` table and JUnit, is its cause rather than a follow-on):
+/// a failed `crashes` (a node that died explains the requests nobody served), then invalid
+/// safety checks, then other invalid ones, then unknown ones; in their order otherwise.
 pub fn failed_checks(checks: &[CheckResult]) -> Vec<FailedCheck> {
-    let mut failed: Vec<FailedCheck> = checks
-        .iter()
-        .filter(|c| is_failed(c))
-        .map(FailedCheck::of)
-        .collect();
-    failed.sort_by_key(|c| c.valid != Validity::Invalid);
-    failed
+    let mut failed: Vec<&CheckResult> = checks.iter().filter(|c| is_failed(c)).collect();
+    failed.sort_by_key(|c| match (c.valid, c.name.as_str(), c.kind) {
+        (Validity::Invalid, CRASHES, _) => 0,
+        (Validity::Invalid, _, crate::check::CheckKind::Safety) => 1,
+        (Validity::Invalid, _, _) => 2,
+        _ => 3,
+    });
+    failed.into_iter().map(FailedCheck::of).collect()
 }
 
 /// What one judged run left: enough for the table of `--test-count`, the JUnit report and
@@ -193,7 +213,7 @@ pub struct RunSummary {
     pub seed: u64,
     /// Valid, invalid, unknown, the node could not be run, or interrupted.
     pub outcome: Outcome,
-    /// The invalid checks, then the unknown ones.
+    /// The checks that did not pass, the most causal first ([`failed_checks`]).
     pub failed: Vec<FailedCheck>,
     /// The first witness of the first failed check (its summary when it has none), or why
     /// the node could not be run, or `interrupted`.
@@ -223,5 +243,74 @@ impl RunSummary {
         } else {
             invalid
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::CheckKind;
+
+    /// A check named `name` with verdict `valid` and one witness saying `why`.
+    fn check(name: &str, valid: Validity, why: &str) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            kind: CheckKind::of(name),
+            valid,
+            summary: format!("{name} summary"),
+            witnesses: vec![json!({ "why": why })],
+            figures: json!({}),
+        }
+    }
+
+    fn facts(stopped: Option<&str>) -> RunFacts<'_> {
+        RunFacts {
+            command: "eddy test",
+            workload: "pn-counter",
+            seed: 1,
+            nodes: &[],
+            options: json!({}),
+            reproduce: "eddy test",
+            stopped,
+            pictures: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_crash_comes_first_then_safety_then_other_invalid_then_unknown() {
+        let checks = [
+            check("convergence", Validity::Unknown, "no quiet moment"),
+            check(
+                "availability",
+                Validity::Invalid,
+                "no `acquire_lease` was served",
+            ),
+            check("final-value", Validity::Invalid, "final read 3, expected 4"),
+            check("stats", Validity::Valid, ""),
+            check(
+                "crashes",
+                Validity::Invalid,
+                "n0 exited with code 4 at 0.2 s",
+            ),
+        ];
+        let names: Vec<String> = failed_checks(&checks).into_iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            ["crashes", "final-value", "availability", "convergence"]
+        );
+        let text = summary(&facts(Some("every node has exited")), &checks, "s", None);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "  start here: n0 exited with code 4 at 0.2 s");
+        assert_eq!(lines[2], "  stopped early: every node has exited");
+        // The checks stay listed by kind: `crashes` under protocol, after the others.
+        assert!(
+            text.find("    final-value").unwrap() < text.find("    crashes").unwrap(),
+            "{text}"
+        );
+
+        // Without a crash there is no such line, and invalid checks come before unknown.
+        let checks = &checks[..4];
+        assert_eq!(failed_checks(checks)[0].name, "final-value");
+        assert!(!summary(&facts(None), checks, "s", None).contains("start here"));
     }
 }

@@ -76,15 +76,28 @@ pub fn describe_failures(verdict: &Verdict) -> String {
 }
 
 /// The closing lines: the time, then the one count line, `N passed, N failed, N skipped`
-/// (every case in exactly one count), which CI systems read.
+/// (every case in exactly one count), which CI systems read; when cases were skipped, a
+/// line saying why and what runs them (a case is skipped only for needing the seed
+/// contract).
 pub fn summary(tally: &Tally, elapsed: std::time::Duration) -> String {
-    format!(
+    let mut out = format!(
         "eddy cases: done in {:.2} s\n{} passed, {} failed, {} skipped\n",
         elapsed.as_secs_f64(),
         tally.passed,
         tally.failed,
         tally.skipped
-    )
+    );
+    let (they, test, them) = match tally.skipped {
+        0 => return out,
+        1 => ("it", "tests", "it"),
+        _ => ("they", "test", "them"),
+    };
+    let _ = writeln!(
+        out,
+        "{} skipped: {they} {test} seed-only rules; --contract seed runs {them}",
+        tally.skipped
+    );
+    out
 }
 
 /// The verdict of a run of `eddy test` in one word, as the table shows it.
@@ -209,18 +222,35 @@ pub fn run_block(run: &crate::report::run::RunSummary, done: usize, total: usize
     out
 }
 
-/// `s` for counts other than one.
-pub fn plural(count: usize) -> &'static str {
-    if count == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
+pub use crate::check::plural;
 
 #[cfg(test)]
 mod tests {
-    use super::shorten;
+    use super::{shorten, summary, Tally};
+    use std::time::Duration;
+
+    #[test]
+    fn skipped_cases_come_with_why_and_what_runs_them() {
+        let tally = |skipped| Tally {
+            cases: 2 + skipped,
+            passed: 2,
+            failed: 0,
+            skipped,
+        };
+        let text = summary(&tally(7), Duration::from_millis(10));
+        assert_eq!(
+            text,
+            "eddy cases: done in 0.01 s\n2 passed, 0 failed, 7 skipped\n\
+             7 skipped: they test seed-only rules; --contract seed runs them\n"
+        );
+        let one = summary(&tally(1), Duration::ZERO);
+        assert!(one.ends_with("\n1 skipped: it tests seed-only rules; --contract seed runs it\n"));
+        let none = summary(&tally(0), Duration::ZERO);
+        assert!(
+            none.ends_with("\n2 passed, 0 failed, 0 skipped\n"),
+            "{none}"
+        );
+    }
 
     #[test]
     fn witnesses_shrink_to_one_line() {

@@ -69,9 +69,10 @@ impl SimConfig {
 
     /// The `eddy test` command line that runs the same schedule again, to be pasted into a
     /// shell; `own` are the workload's own flags. It names `--store` when the run's is not
-    /// the default, and starts with `cd 'DIR' && ` (eddy's working directory) when a word
-    /// of `--bin` or the store is a relative path, which would mean something else
-    /// elsewhere (see [`relative_paths`]).
+    /// the default, and is `(cd 'DIR' && eddy test ...)` (eddy's working directory, in a
+    /// subshell so that pasting it leaves the shell where it was) when a word of `--bin` or
+    /// the store is a relative path, which would mean something else elsewhere (see
+    /// [`relative_paths`]).
     pub fn reproduce(&self, bin: Option<&str>, own: Vec<String>) -> String {
         let mut words = vec![
             "eddy".to_owned(),
@@ -128,9 +129,9 @@ impl SimConfig {
         words.extend(["--seed".into(), self.seed.to_string()]);
         let command = shell_words::join(words);
         match std::env::current_dir() {
-            Ok(dir) if relative_paths(bin, &self.store_root) => {
+            Ok(dir) if relative_paths(bin, &self.store_root, &dir) => {
                 format!(
-                    "cd {} && {command}",
+                    "(cd {} && {command})",
                     shell_words::quote(&dir.display().to_string())
                 )
             }
@@ -142,21 +143,31 @@ impl SimConfig {
 /// The store folder `eddy test` writes into when `--store` is not given.
 pub const DEFAULT_STORE: &str = "store";
 
-/// True when the run's meaning depends on the working directory: the store is a relative
-/// path other than the default (a reproduced run with the default store goes to `store/`
-/// wherever it runs, which changes nothing of its schedule), or a word of the node's
-/// command line is a relative path: it has a `/` and does not start with one (`./node`,
-/// `build/node`), or names a file in the working directory (`python3 node.py`).
-pub fn relative_paths(bin: Option<&str>, store: &Path) -> bool {
+/// Endings of the files a node's command line names for an interpreter to run
+/// (`python3 main.py`, `node index.js`, `java -jar node.jar`).
+const SCRIPT_ENDINGS: [&str; 12] = [
+    ".py", ".js", ".mjs", ".cjs", ".ts", ".rb", ".sh", ".pl", ".php", ".lua", ".jar", ".exs",
+];
+
+/// True when the run's meaning depends on the working directory `dir`: the store is a
+/// relative path other than the default (a reproduced run with the default store goes to
+/// `store/` wherever it runs, which changes nothing of its schedule), or a word of the
+/// node's command line is a relative path. Only words that look like paths count: one
+/// with a `/` that does not start with one (`./node`, `build/node`), or the program word
+/// or a script (`main.py`, see [`SCRIPT_ENDINGS`]) that names a file in `dir` (`python3
+/// main.py`). Any other word is an argument, even when a file of its name happens to be in
+/// `dir` (`/usr/bin/eddy node` run where a `node` folder is).
+pub fn relative_paths(bin: Option<&str>, store: &Path, dir: &Path) -> bool {
     let store_relative = store.is_relative() && store != Path::new(DEFAULT_STORE);
-    let bin_relative = bin
+    let words = bin
         .and_then(|line| shell_words::split(line).ok())
-        .unwrap_or_default()
-        .iter()
-        .any(|word| {
-            !word.starts_with('/')
-                && (word.contains('/') || (!word.starts_with('-') && Path::new(word).exists()))
-        });
+        .unwrap_or_default();
+    let bin_relative = words.iter().enumerate().any(|(i, word)| {
+        let looks_like_a_file = i == 0 || SCRIPT_ENDINGS.iter().any(|e| word.ends_with(e));
+        !word.starts_with('/')
+            && (word.contains('/')
+                || (looks_like_a_file && !word.starts_with('-') && dir.join(word).exists()))
+    });
     store_relative || bin_relative
 }
 
@@ -223,4 +234,34 @@ pub fn sub_seed(seed: u64, concern: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{relative_paths, DEFAULT_STORE};
+    use std::path::Path;
+
+    #[test]
+    fn only_words_that_look_like_paths_tie_a_run_to_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["node", "main.py", "my-node"] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        let store = Path::new(DEFAULT_STORE);
+        let tied = |bin: &str| relative_paths(Some(bin), store, dir.path());
+        assert!(tied("./my-node"));
+        assert!(tied("build/my-node --flag"));
+        assert!(tied("python3 main.py"), "a script in the folder");
+        assert!(tied("my-node"), "the program word, a file in the folder");
+        assert!(
+            !tied("/abs/eddy node --workload raft"),
+            "`node` is an argument"
+        );
+        assert!(!tied("python3 other.py"), "no such script here");
+        assert!(!tied("/abs/node"));
+        assert!(!tied("eddy node"));
+        assert!(relative_paths(None, Path::new("runs"), dir.path()));
+        assert!(!relative_paths(None, Path::new("/tmp/runs"), dir.path()));
+        assert!(!relative_paths(None, store, dir.path()));
+    }
 }

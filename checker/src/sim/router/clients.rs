@@ -1,6 +1,6 @@
 //! eddy's clients `c1`..: the workload's operations sent at `--rate` as clients free up,
-//! each with at most one request in flight; replies, timeouts and requests a killed node
-//! can no longer answer completing them; rounds; and the final phase, whose kinds of
+//! each with at most one request in flight; replies, timeouts and requests a node that
+//! was killed or exited can no longer answer completing them; rounds; and the final phase, whose kinds of
 //! request none of which was served go out again for a while.
 
 use super::Router;
@@ -239,15 +239,30 @@ impl Router<'_> {
         }
     }
 
-    /// The clients waiting on node `node`.
-    pub(super) fn clients_on(&self, node: usize) -> Vec<usize> {
-        (0..self.clients.slots.len())
+    /// Node `node` stopped while clients waited on it (`how`: "was killed", "exited with
+    /// code 4"). Like a client whose connection to a crashed server breaks, each learns at
+    /// once that the outcome of its request is unknown (`info`: the node may have applied
+    /// it before it stopped), instead of waiting for its timeout.
+    pub(super) fn release_clients_on(&mut self, node: usize, how: &str) {
+        let waiting: Vec<usize> = (0..self.clients.slots.len())
             .filter(|&c| {
                 self.clients.slots[c]
                     .as_ref()
                     .is_some_and(|p| p.op.node == node)
             })
-            .collect()
+            .collect();
+        let text = format!(
+            "eddy: {} {how} {}",
+            self.cluster.ids()[node],
+            crate::check::availability::IN_FLIGHT
+        );
+        for client in waiting {
+            self.complete(
+                client,
+                EventType::Info,
+                json!({"type": "error", "code": 0, "text": text}),
+            );
+        }
     }
 
     /// Node `writer` wrote `message` to `client`: a reply to its request in flight completes

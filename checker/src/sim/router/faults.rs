@@ -192,8 +192,8 @@ impl Router<'_> {
         if begins_a_fault {
             self.interrupt_probe(action.name());
         }
-        // Clients waiting on a node that is killed: their requests can have no answer now.
-        let mut orphaned: Vec<usize> = Vec::new();
+        // A node that is killed: the requests waiting on it can have no answer now.
+        let mut killed = None;
         let (node, body) = match &action {
             Action::Partition { shape, groups } => {
                 self.net.partition(groups);
@@ -235,7 +235,7 @@ impl Router<'_> {
             }
             Action::Kill { node } => {
                 self.cluster.kill(*node);
-                orphaned = self.clients_on(*node);
+                killed = Some(*node);
                 self.faults.in_force.push(Fault::Kill(*node));
                 (Some(*node), json!({}))
             }
@@ -279,18 +279,8 @@ impl Router<'_> {
             body,
             false,
         );
-        // Like a client whose connection to a crashed server breaks, each learns at once
-        // that the outcome of its request is unknown, instead of waiting for its timeout.
-        for client in orphaned {
-            let text = format!(
-                "eddy: {} was killed while this request was in flight",
-                node.map_or("the node", |i| ids[i].as_str())
-            );
-            self.complete(
-                client,
-                EventType::Info,
-                json!({"type": "error", "code": 0, "text": text}),
-            );
+        if let Some(node) = killed {
+            self.release_clients_on(node, "was killed");
         }
         None
     }

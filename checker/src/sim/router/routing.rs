@@ -31,8 +31,9 @@ impl Router<'_> {
     }
 
     /// Node `node` closed its stdout on its own: before answering init the run cannot go
-    /// on; later it is a crash, recorded (and told to the played peers), and when it was
-    /// the last real node standing, with no restart due, the run ends early.
+    /// on; later it is a crash, recorded (the requests in flight to it completed as `info`
+    /// at once, as a kill does, and the played peers told), and when it was the last real
+    /// node standing, with no restart due, the run ends early.
     fn on_exit(&mut self, node: usize) -> Option<RunEnd> {
         if crate::process::interrupted() {
             return None;
@@ -53,6 +54,7 @@ impl Router<'_> {
             "crash",
             json!({"exit": exit, "stderr": stderr}),
         );
+        self.release_clients_on(node, &exit);
         self.peers_crash(&id);
         self.all_exited()
     }
