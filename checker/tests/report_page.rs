@@ -134,14 +134,19 @@ fn assert_page(page: &Path, results: &serde_json::Value) {
         section(&html, "latency").matches("<svg").count() >= 2,
         "latency and throughput"
     );
-    assert!(html.contains(
-        results["reproduce"]
-            .as_str()
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap()
-    ));
+    // The whole reproduce command, as the page escapes it, ready to copy.
+    let reproduce = results["reproduce"]
+        .as_str()
+        .unwrap()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    assert!(
+        html.contains(&format!("<pre id=\"reproduce\">{reproduce}</pre>")),
+        "the reproduce command, whole: {reproduce}"
+    );
 }
 
 #[test]
@@ -160,6 +165,10 @@ fn every_run_writes_a_self_contained_page_that_check_and_report_write_again() {
     let why = split["witnesses"][0]["why"].as_str().unwrap();
     assert!(html.contains(why.split(':').next().unwrap()), "{why}");
     assert!(section(&html, "pictures").contains("leases in real time"));
+    assert!(
+        section(&html, "pictures").contains("two holders at once (split-brain)"),
+        "the overlaps are drawn in red, with their key"
+    );
     assert!(
         section(&html, "header").contains("What went wrong")
             && section(&html, "header").contains("href=\"#check-split-brain\""),
