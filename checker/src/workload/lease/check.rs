@@ -198,7 +198,7 @@ pub struct Overlap {
 }
 
 /// Every overlap between holdings of different nodes. A lease overlapping another counts;
-/// a check window counts only when the other node held throughout it.
+/// a check window counts only when the other node held throughout it. Earliest first.
 pub fn overlaps(held: &[Holding]) -> Vec<Overlap> {
     let mut found = Vec::new();
     for (i, a) in held.iter().enumerate() {
@@ -222,6 +222,8 @@ pub fn overlaps(held: &[Holding]) -> Vec<Overlap> {
             }
         }
     }
+    // In real-time order, so that the first witness is the earliest overlap.
+    found.sort_by(|x, y| x.from.total_cmp(&y.from).then(x.until.total_cmp(&y.until)));
     found
 }
 
