@@ -123,7 +123,7 @@ pub fn judge(trial: Trial<'_>, results: Option<&mut Store>) -> Result<RunSummary
     }
     // The page shows the checks just computed (for `eddy check` too); one that cannot be
     // written is said on stderr and changes nothing else.
-    let page = crate::report::page::write_or_warn(&dir, document);
+    let page = crate::report::page::write_or_warn(&dir, document, &record.history);
     let page = page.map(|p| p.display().to_string());
     let text = summary(&facts, &checks, &dir.display().to_string(), page.as_deref());
     let failed = failed_checks(&checks);

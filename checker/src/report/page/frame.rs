@@ -64,6 +64,25 @@ pub fn badness(outcome: EventType) -> u8 {
 /// The chart a page's drawing works on: seconds across, `Y` up.
 pub type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
 
+/// The grid and axes every chart of the page starts from: the page's label sizes, the
+/// light grid, and the axes' descriptions; each chart adds its own labels and draws it.
+pub fn mesh<'c, 'a, 'b, Y>(
+    chart: &'c mut Chart<'a, 'b, Y>,
+    x_desc: &str,
+    y_desc: &str,
+) -> plotters::chart::MeshStyle<'a, 'c, RangedCoordf64, Y, SVGBackend<'b>>
+where
+    Y: Ranged + plotters::coord::ranged1d::ValueFormatter<<Y as Ranged>::ValueType>,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 15))
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .light_line_style(LIGHT);
+    mesh
+}
+
 /// Draws one chart of `height` pixels into an SVG string: a caption, the band of labels,
 /// the axes with their descriptions, the run's faults shaded, then `draw` on the chart,
 /// then the clock steps, crashes and the first failure on top. `x` is seconds over the

@@ -14,6 +14,7 @@ pub mod rates;
 pub mod run;
 pub mod timeline;
 
+use crate::history::HistoryEvent;
 use crate::report::messages::{message_diagram, Diagram, WindowChoice};
 use askama::Template;
 use run::Run;
@@ -212,10 +213,11 @@ pub fn write(run: &Run, window: Window, out: Option<&Path>) -> Result<PathBuf, S
 }
 
 /// Writes the page of the run just judged in `dir` (`results` is the `results.json`
-/// document of its fresh checks): the page's path, or `None` after saying on stderr in one
-/// line why it could not be written (a page never changes a verdict).
-pub fn write_or_warn(dir: &Path, results: Value) -> Option<PathBuf> {
-    let written = Run::load(dir, results).and_then(|run| write(&run, Window::default(), None));
+/// document of its fresh checks, `history` the history they were computed from, already in
+/// memory, so nothing is read back from disk): the page's path, or `None` after saying on
+/// stderr in one line why it could not be written (a page never changes a verdict).
+pub fn write_or_warn(dir: &Path, results: Value, history: &[HistoryEvent]) -> Option<PathBuf> {
+    let written = write(&Run::of(dir, results, history), Window::default(), None);
     match written {
         Ok(path) => Some(path),
         Err(why) => {

@@ -111,20 +111,18 @@ pub fn latency_svg(run: &Run) -> Result<Option<String>, String> {
         run,
         (low..high).log_scale(),
         |chart| {
-            chart
-                .configure_mesh()
-                .label_style(("sans-serif", 15))
-                .axis_desc_style(("sans-serif", 15))
-                .x_desc("seconds since the run started (at completion)")
-                .y_desc("latency (ms, log)")
-                .light_line_style(frame::LIGHT)
-                .y_label_formatter(&|v| {
-                    format!("{v:.3}")
-                        .trim_end_matches('0')
-                        .trim_end_matches('.')
-                        .to_owned()
-                })
-                .draw()
+            frame::mesh(
+                chart,
+                "seconds since the run started (at completion)",
+                "latency (ms, log)",
+            )
+            .y_label_formatter(&|v| {
+                format!("{v:.3}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_owned()
+            })
+            .draw()
         },
         |chart| {
             let bins = (plot_width(chart) / 3) as usize;
@@ -163,16 +161,7 @@ pub fn throughput_svg(run: &Run) -> Result<Option<String>, String> {
         &caption,
         run,
         0.0..high,
-        |chart| {
-            chart
-                .configure_mesh()
-                .label_style(("sans-serif", 15))
-                .axis_desc_style(("sans-serif", 15))
-                .x_desc("seconds since the run started")
-                .y_desc(y_desc)
-                .light_line_style(frame::LIGHT)
-                .draw()
-        },
+        |chart| frame::mesh(chart, "seconds since the run started", y_desc).draw(),
         |chart| {
             for (line, outcome) in lines.iter().zip(OUTCOMES) {
                 if line.iter().all(|p| p.1 == 0.0) {

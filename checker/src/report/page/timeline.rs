@@ -94,16 +94,10 @@ pub fn svg(run: &Run) -> Result<String, String> {
         run,
         -0.5..top,
         |chart| {
-            chart
-                .configure_mesh()
-                .label_style(("sans-serif", 15))
-                .axis_desc_style(("sans-serif", 15))
-                .x_desc("seconds since the run started")
-                .y_desc("client process")
+            frame::mesh(chart, "seconds since the run started", "client process")
                 .y_labels(rows.min(40))
                 .y_label_formatter(&labels)
                 .disable_y_mesh()
-                .light_line_style(frame::LIGHT)
                 .draw()
         },
         |chart| {
