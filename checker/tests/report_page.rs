@@ -385,3 +385,51 @@ fn the_page_renders_in_a_headless_browser() {
         "charts and picture in the DOM"
     );
 }
+
+#[test]
+fn eddy_cases_writes_a_self_contained_html_summary_failures_first() {
+    let out = tempfile::tempdir().unwrap();
+    let page = out.path().join("cases.html");
+    let node = format!(
+        "python3 {} exit-after-init",
+        support::fixture("misbehave.py")
+    );
+    let kv = support::repo().join("cases/raft/kv.case");
+    let ran = eddy(&[
+        "cases",
+        "--bin",
+        &node,
+        "--html",
+        page.to_str().unwrap(),
+        kv.to_str().unwrap(),
+    ]);
+    assert_eq!(ran.status.code(), Some(1), "{}", text(&ran));
+    let html = std::fs::read_to_string(&page).expect("the summary is written");
+    for link in links(&html) {
+        assert!(
+            !link.contains("://"),
+            "the page links outside itself: {link}"
+        );
+    }
+    assert!(!html.contains("<script") && html.contains("<style>"));
+    let counts = String::from_utf8_lossy(&ran.stdout)
+        .lines()
+        .find(|l| l.contains(" passed, "))
+        .unwrap()
+        .to_owned();
+    let passed_failed = counts.split(", ").take(2).collect::<Vec<_>>().join(", ");
+    assert!(
+        html.contains(&passed_failed),
+        "{passed_failed} not in the page"
+    );
+    assert!(
+        html.contains("exited with code 4"),
+        "the crash is told in words"
+    );
+    let first_fail = html.find(">FAIL</span>").expect("a failed case");
+    assert!(
+        html.find(">PASS</span>")
+            .is_none_or(|pass| first_fail < pass),
+        "failed cases come first"
+    );
+}
