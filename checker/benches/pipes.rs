@@ -16,6 +16,7 @@ fn reference() -> NodeCommand {
     NodeCommand {
         program: env!("CARGO_BIN_EXE_eddy").into(),
         args: vec!["node".into()],
+        sandbox: None,
     }
 }
 

@@ -17,6 +17,7 @@ fn reference() -> NodeCommand {
     NodeCommand {
         program: env!("CARGO_BIN_EXE_eddy").into(),
         args: vec!["node".into(), "--workload".into(), "pn-counter".into()],
+        sandbox: None,
     }
 }
 

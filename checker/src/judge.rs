@@ -67,6 +67,8 @@ pub struct Trial<'a> {
     pub seed: u64,
     /// Every option of the run, as `results.json` stores them.
     pub stored_options: serde_json::Value,
+    /// The run's sandbox, as `results.json` stores it (null without one).
+    pub sandbox: serde_json::Value,
     /// The command that runs the same schedule again.
     pub reproduce: String,
     /// When the run started, for the summary's wall time.
@@ -91,6 +93,7 @@ pub fn judge(trial: Trial<'_>, results: Option<&mut Store>) -> Result<RunSummary
         stop,
         seed,
         stored_options,
+        sandbox,
         reproduce,
         started,
         command,
@@ -111,6 +114,7 @@ pub fn judge(trial: Trial<'_>, results: Option<&mut Store>) -> Result<RunSummary
         seed,
         nodes: &record.nodes,
         options: stored_options,
+        sandbox,
         reproduce: &reproduce,
         stopped: stop.why(),
         pictures: workload.pictures(&record, &checks, &dir),

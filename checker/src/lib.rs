@@ -14,6 +14,7 @@ pub mod judge;
 pub mod process;
 pub mod protocol;
 pub mod report;
+pub mod sandbox;
 pub mod schema;
 pub mod sim;
 pub mod workload;

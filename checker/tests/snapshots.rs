@@ -64,6 +64,7 @@ fn reference_transcripts_match_their_snapshots() {
     let reference = NodeCommand {
         program: env!("CARGO_BIN_EXE_eddy").into(),
         args: vec!["node".into()],
+        sandbox: None,
     };
     let results = run_all_under(
         &eddy::workload::rules(Contract::Seed),

@@ -17,7 +17,7 @@
 use super::matcher::Arrival;
 use super::{Case, Step};
 use crate::process::{
-    describe_exit, NodeCommand, NodeProcess, OutputEvent, RawLine, SpawnOptions, MAX_LINE_BYTES,
+    NodeCommand, NodeProcess, OutputEvent, RawLine, SpawnOptions, MAX_LINE_BYTES,
 };
 use crate::protocol::Message;
 use serde_json::Value;
@@ -236,7 +236,13 @@ impl<'a> Feed<'a> {
 /// Runs `case` against a fresh process of `command`.
 pub fn run_case(case: &Case, command: &NodeCommand, limits: Limits) -> Transcript {
     let start = Instant::now();
-    let mut node = match NodeProcess::spawn(command, SpawnOptions::default()) {
+    let mut node = match NodeProcess::spawn(
+        command,
+        SpawnOptions {
+            label: "case".into(),
+            ..SpawnOptions::default()
+        },
+    ) {
         Ok(node) => node,
         Err(error) => {
             return Transcript {
@@ -294,7 +300,9 @@ pub fn run_case(case: &Case, command: &NodeCommand, limits: Limits) -> Transcrip
             Some(OutputEvent::Closed) => {
                 let exit = node
                     .wait_exit(Duration::from_millis(200))
-                    .map_or("closed its stdout".into(), describe_exit);
+                    .map_or("closed its stdout".into(), |status| {
+                        node.describe_end(status)
+                    });
                 break Ending::Exited(exit);
             }
             Some(OutputEvent::Line(at, raw)) => {
@@ -355,7 +363,7 @@ fn finish(
                 let exit = node.wait_exit(left.max(Duration::from_millis(50)));
                 return Ending::Answered {
                     lingered: exit.is_none(),
-                    exit: exit.map_or("did not exit".into(), describe_exit),
+                    exit: exit.map_or("did not exit".into(), |status| node.describe_end(status)),
                 };
             }
             _ if Instant::now() < grace_end && extra < limits.max_output_lines => {}

@@ -195,7 +195,13 @@ fn crash_why(node: Option<&str>, time_s: f64, detail: &Value) -> String {
             stderr[n.saturating_sub(CRASH_STDERR_LINES)..].join(" | ")
         ),
     };
-    format!("{node} {exit} at {time_s:.1} s (not killed by eddy){tail}")
+    // A limit of the sandbox's stopped it: eddy's doing, but the node's fault.
+    let by = if exit.starts_with("exceeded its") {
+        "stopped by eddy's sandbox"
+    } else {
+        "not killed by eddy"
+    };
+    format!("{node} {exit} at {time_s:.1} s ({by}){tail}")
 }
 
 /// Every line a node writes must be a message (UTF-8 JSON envelope of at most 1 MiB).

@@ -1,5 +1,6 @@
 //! `eddy cases`: scripted single-node cases against any node.
 
+use super::sandbox::SandboxArgs;
 use super::Partition;
 use crate::cases::bundled;
 use crate::cases::format::{load, to_case_text};
@@ -85,6 +86,9 @@ pub struct CasesArgs {
     /// once. With --generate it needs --seed, so that every shard generates the same cases.
     #[arg(help_heading = "Which cases", long, value_name = "K/N")]
     pub partition: Option<String>,
+    /// The sandbox for untrusted nodes.
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
 }
 
 /// Runs `eddy cases`.
@@ -115,6 +119,7 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
         ));
     }
     let plan = collect_plan(&args)?;
+    let command = command.sandboxed(args.sandbox.sandbox()?);
     if plan.len() == 0 {
         return Err(Error::Usage("no cases found".into()));
     }
@@ -146,6 +151,9 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
         jobs,
         args.contract.name()
     );
+    if let Some(sandbox) = &command.sandbox {
+        println!("eddy cases: {}", sandbox.summary_line());
+    }
     // Results are kept (compacted) only when a report lists every case; otherwise only the
     // counts.
     let keep_all = args.json.is_some() || args.junit.is_some() || args.html.is_some();
@@ -162,7 +170,13 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
     if let Some(path) = &args.json {
         write_file(
             path,
-            &json::render(&results, &command.display(), args.contract, elapsed),
+            &json::render(
+                &results,
+                &command.display(),
+                args.contract,
+                elapsed,
+                command.sandbox.as_ref().map(|s| s.to_json()),
+            ),
         )?;
     }
     if let Some(path) = &args.junit {

@@ -98,6 +98,7 @@ pub fn run_check(args: CheckArgs) -> Result<Outcome, Error> {
         stop,
         seed: stored["seed"].as_u64().unwrap_or_default(),
         stored_options: stored["options"].clone(),
+        sandbox: stored["sandbox"].clone(),
         reproduce: stored["reproduce"].as_str().unwrap_or_default().to_owned(),
         started,
         command: "eddy check",

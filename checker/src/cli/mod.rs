@@ -4,6 +4,7 @@ pub mod cases;
 pub mod check;
 pub mod examples;
 pub mod report;
+pub mod sandbox;
 pub mod test;
 
 use crate::error::Error;
@@ -25,7 +26,7 @@ pub struct Cli {
 pub enum Command {
     /// Run scripted single-node cases (files, folders, or generated) against a node.
     #[command(after_help = examples::SHORT, after_long_help = examples::CASES)]
-    Cases(cases::CasesArgs),
+    Cases(Box<cases::CasesArgs>),
     /// Run a simulated cluster of a node program under a workload and faults, and check it.
     #[command(after_help = examples::SHORT, after_long_help = examples::TEST)]
     Test(Box<test::TestArgs>),
@@ -73,7 +74,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             Ok(()) => Ok(Outcome::Valid),
             Err(error) => Err(Error::Node(error.to_string())),
         },
-        Command::Cases(args) => cases::run_cases(args),
+        Command::Cases(args) => cases::run_cases(*args),
         Command::Test(args) => test::run_test(*args),
         Command::Check(args) => check::run_check(args),
         Command::Report(args) => report::run_report(args),

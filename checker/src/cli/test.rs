@@ -1,5 +1,6 @@
 //! `eddy test`: a simulated cluster under a workload and faults, recorded and checked.
 
+use super::sandbox::SandboxArgs;
 use super::Partition;
 use crate::contract::Contract;
 use crate::error::Error;
@@ -138,6 +139,9 @@ pub struct TestArgs {
     /// Accepted for Maelstrom's command lines, as --log-net-send.
     #[arg(help_heading = "Run and output", long)]
     pub log_net_recv: bool,
+    /// The sandbox for untrusted nodes.
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// Every workload's own flags, each under its workload's heading.
     #[command(flatten)]
     pub workload_flags: WorkloadFlags,
@@ -301,6 +305,7 @@ impl TestArgs {
             .options(&self.workload_flags, &context)
             .map_err(Error::Usage)?;
         let kinds = self.fault_kinds()?;
+        let command = command.sandboxed(self.sandbox.sandbox()?);
         Ok(SimConfig {
             workload: self.workload.name(),
             workload_options: WorkloadOptions {
@@ -396,6 +401,11 @@ pub fn run_one(
         stop,
         seed: cfg.seed,
         stored_options: serde_json::to_value(cfg).expect("the options serialize"),
+        sandbox: cfg
+            .command
+            .sandbox
+            .as_ref()
+            .map_or(serde_json::Value::Null, |s| s.to_json()),
         reproduce,
         started,
         command: "eddy test",

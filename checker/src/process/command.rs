@@ -1,13 +1,34 @@
-//! A node's command line: parsed like a shell's, shown quoted, or the bundled reference.
+//! A node's command line: parsed like a shell's, shown quoted, or the bundled reference;
+//! and the sandbox it runs in, if any.
 
-/// A node's command line, split the way a shell splits it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::sandbox::Sandbox;
+use std::sync::Arc;
+
+/// A node's command line, split the way a shell splits it, and its sandbox.
+#[derive(Debug, Clone)]
 pub struct NodeCommand {
     /// The program to run.
     pub program: String,
     /// Its arguments.
     pub args: Vec<String>,
+    /// The sandbox every process of this command runs in (`--sandbox`), or none.
+    pub sandbox: Option<Arc<Sandbox>>,
 }
+
+impl PartialEq for NodeCommand {
+    /// The same command line in the same sandbox (the very one, or none).
+    fn eq(&self, other: &NodeCommand) -> bool {
+        self.program == other.program
+            && self.args == other.args
+            && match (&self.sandbox, &other.sandbox) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for NodeCommand {}
 
 impl NodeCommand {
     /// Splits `line` like a POSIX shell (quotes and backslashes), without running a shell.
@@ -18,6 +39,7 @@ impl NodeCommand {
         Ok(NodeCommand {
             program: program.clone(),
             args: args.to_vec(),
+            sandbox: None,
         })
     }
 
@@ -29,6 +51,7 @@ impl NodeCommand {
         NodeCommand {
             program: exe,
             args: vec!["node".into()],
+            sandbox: None,
         }
     }
 
@@ -53,6 +76,12 @@ impl NodeCommand {
             pinned.args.extend(["--workload".into(), workload.into()]);
             pinned
         })
+    }
+
+    /// This command, run in `sandbox`.
+    pub fn sandboxed(mut self, sandbox: Option<Arc<Sandbox>>) -> NodeCommand {
+        self.sandbox = sandbox;
+        self
     }
 
     /// The command line, quoted so that it can be pasted into a shell.

@@ -7,12 +7,14 @@ use std::sync::Mutex;
 /// Process groups of nodes that are running now.
 static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
-/// Kills every node process group this process started and has not yet reaped.
+/// Kills every node process group this process started and has not yet reaped, and
+/// every process of a sandboxed node's control group.
 pub fn kill_all() {
     let groups = LIVE_GROUPS.lock().unwrap_or_else(|e| e.into_inner());
     for &group in groups.iter() {
         kill_group(group);
     }
+    crate::sandbox::kill_every_group();
 }
 
 /// Records `group` as running (its node was just started).

@@ -4,6 +4,7 @@
 use super::groups::{forget, kill_group, register, signal_group};
 use super::pipes::{read_output, read_stderr, write_input, OutputEvent};
 use super::{spawn, NodeCommand, MAX_QUEUED_LINES};
+use crate::sandbox::Confined;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
@@ -33,6 +34,11 @@ pub struct SpawnOptions {
     /// When set, every line the node writes to stderr is also written to eddy's own
     /// stderr after this prefix (`--log-stderr`).
     pub echo_stderr: Option<String>,
+    /// Who the process is, for the names of its sandbox's group and folders (`n1`; `node`
+    /// when empty).
+    pub label: String,
+    /// The node's data folder (`NODE_DATA_DIR`), which its sandbox lets it write to.
+    pub data_dir: Option<std::path::PathBuf>,
     /// Where stdout events go: by default a channel of this process's own, read with
     /// [`NodeProcess::next_output`]; for a cluster, one channel shared by every node, each
     /// event tagged so the reader knows which node (and which incarnation) wrote it.
@@ -60,6 +66,8 @@ pub struct TaggedOutput {
 /// A running node and the threads that serve its pipes.
 pub struct NodeProcess {
     child: spawn::Child,
+    /// Its sandbox (`--sandbox`), dropped after the process is reaped.
+    confined: Option<Confined>,
     group: i32,
     input: Option<Sender<Vec<u8>>>,
     queued: Arc<std::sync::atomic::AtomicUsize>,
@@ -73,13 +81,38 @@ impl NodeProcess {
     /// Starts `command` in a new process group with piped stdin, stdout and stderr, with
     /// `SIGKILL` as its parent-death signal, without copying eddy (see the `spawn` module).
     pub fn spawn(command: &NodeCommand, options: SpawnOptions) -> Result<NodeProcess, SpawnError> {
-        let mut child =
-            spawn::spawn(&command.program, &command.args, &options.env).map_err(|e| {
-                SpawnError {
-                    program: command.program.clone(),
-                    reason: describe_spawn_error(&e),
-                }
-            })?;
+        let failed = |e: std::io::Error| SpawnError {
+            program: command.program.clone(),
+            reason: describe_spawn_error(&e),
+        };
+        let label = if options.label.is_empty() {
+            "node"
+        } else {
+            &options.label
+        };
+        let confined = match &command.sandbox {
+            Some(sandbox) => Some(
+                sandbox
+                    .confine(label, options.data_dir.as_deref())
+                    .map_err(|e| {
+                        failed(std::io::Error::other(format!(
+                            "the sandbox could not be prepared: {e}"
+                        )))
+                    })?,
+            ),
+            None => None,
+        };
+        let mut env = options.env;
+        if let Some(confined) = &confined {
+            env.extend(confined.env().iter().cloned());
+        }
+        let mut child = spawn::spawn(
+            &command.program,
+            &command.args,
+            &env,
+            confined.as_ref().map(Confined::steps),
+        )
+        .map_err(failed)?;
         let group = child.pid;
         register(group);
         let (input, input_rx) = mpsc::channel();
@@ -109,6 +142,7 @@ impl NodeProcess {
         });
         Ok(NodeProcess {
             child,
+            confined,
             group,
             input: Some(input),
             queued,
@@ -184,11 +218,24 @@ impl NodeProcess {
         );
     }
 
-    /// Kills the whole process group and reaps the node.
+    /// How the node ended, in words: the sandbox limit it reached ("exceeded its 512 MiB
+    /// memory limit"), else [`describe_exit`].
+    pub fn describe_end(&self, status: ExitStatus) -> String {
+        self.confined
+            .as_ref()
+            .and_then(|c| c.limit_reached(status, self.child.cpu_time))
+            .unwrap_or_else(|| describe_exit(status))
+    }
+
+    /// Kills the whole process group (and, in a sandbox, every process the node started,
+    /// in its group or not) and reaps the node.
     pub fn kill(&mut self) {
         // The group may outlive its leader (a child the node started), so kill it even
         // when the node itself has exited.
         kill_group(self.group);
+        if let Some(confined) = &self.confined {
+            confined.kill_all();
+        }
         if self.exit.is_none() {
             self.exit = self.child.wait();
         }

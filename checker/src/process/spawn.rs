@@ -12,7 +12,8 @@
 //! `SIGKILL` of eddy leaves a node running), makes its own process group, moves the pipes
 //! to 0, 1 and 2, clears its signal mask and runs `execve` on each candidate of the
 //! `PATH` search in turn (`execvp`'s rules). A failure is handed back through the shared
-//! memory, and the child exits 127.
+//! memory, and the child exits 127. A sandboxed node's child also makes its namespaces
+//! (`clone` flags) and confines itself ([`ChildSteps`]) before `execve`.
 
 use std::ffi::{CString, OsString};
 use std::fs::File;
@@ -22,6 +23,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use crate::sandbox::ChildSteps;
 
 /// Bytes of stack for the child between `clone` and `execve`.
 const STACK_BYTES: usize = 64 * 1024;
@@ -32,36 +36,52 @@ pub(super) struct Child {
     pub stdin: Option<File>,
     pub stdout: Option<File>,
     pub stderr: Option<File>,
+    /// The CPU time (user and system) it used, once reaped.
+    pub cpu_time: Option<Duration>,
 }
 
 impl Child {
     /// The exit status, if the child has exited (reaps it).
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        let mut status = 0;
-        // SAFETY: waitpid(2) writes only `status`.
-        let reaped = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
-        (reaped == self.pid).then(|| ExitStatus::from_raw(status))
+        self.reap(libc::WNOHANG)
     }
 
     /// Waits for the child to exit and reaps it.
     pub fn wait(&mut self) -> Option<ExitStatus> {
         loop {
-            let mut status = 0;
-            // SAFETY: waitpid(2) writes only `status`.
-            let reaped = unsafe { libc::waitpid(self.pid, &mut status, 0) };
-            if reaped == self.pid {
-                return Some(ExitStatus::from_raw(status));
+            if let Some(status) = self.reap(0) {
+                return Some(status);
             }
-            if reaped < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
                 continue;
             }
             return None;
         }
     }
+
+    /// One `wait4` with `options`: the status, and the CPU time kept, when it reaped.
+    fn reap(&mut self, options: libc::c_int) -> Option<ExitStatus> {
+        let mut status = 0;
+        // SAFETY: wait4(2) writes only `status` and `usage`.
+        let (reaped, usage) = unsafe {
+            let mut usage = std::mem::zeroed::<libc::rusage>();
+            let reaped = libc::wait4(self.pid, &mut status, options, &mut usage);
+            (reaped, usage)
+        };
+        if reaped != self.pid {
+            return None;
+        }
+        let seconds = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec.max(0) as u64)
+                + Duration::from_micros(t.tv_usec.max(0) as u64)
+        };
+        self.cpu_time = Some(seconds(usage.ru_utime) + seconds(usage.ru_stime));
+        Some(ExitStatus::from_raw(status))
+    }
 }
 
 /// What the child needs, prepared by the parent (the child must not allocate).
-struct Setup {
+struct Setup<'a> {
     /// Paths to try, in order (the `PATH` search, or the program itself).
     candidates: Vec<*const libc::c_char>,
     /// Arguments, null-terminated.
@@ -72,12 +92,22 @@ struct Setup {
     fds: [RawFd; 3],
     /// An empty signal set, the child's mask.
     empty: libc::sigset_t,
+    /// A sandboxed node's confinement.
+    confine: Option<&'a ChildSteps>,
     /// The child's `errno` when it could not start the program, else 0.
     error: AtomicI32,
+    /// Set when the failure was in confining the child, not in starting the program.
+    confining_failed: std::sync::atomic::AtomicBool,
 }
 
-/// Starts `program` with `args` and eddy's environment plus `env`.
-pub(super) fn spawn(program: &str, args: &[String], env: &[(String, String)]) -> io::Result<Child> {
+/// Starts `program` with `args` and eddy's environment plus `env`, confined by `confine`
+/// when it is set.
+pub(super) fn spawn(
+    program: &str,
+    args: &[String],
+    env: &[(String, String)],
+    confine: Option<&ChildSteps>,
+) -> io::Result<Child> {
     let c_string = |bytes: Vec<u8>| {
         CString::new(bytes).map_err(|_| {
             io::Error::new(
@@ -132,8 +162,11 @@ pub(super) fn spawn(program: &str, args: &[String], env: &[(String, String)]) ->
             child_stderr.as_raw_fd(),
         ],
         empty,
+        confine,
         error: AtomicI32::new(0),
+        confining_failed: std::sync::atomic::AtomicBool::new(false),
     };
+    let namespaces = confine.map_or(0, |steps| steps.clone_flags);
     let mut stack = vec![0u128; STACK_BYTES / 16];
     // SAFETY: the child runs `child_main` on `stack` (which outlives it: with
     // CLONE_VFORK this thread waits until the child has called execve or exited), and
@@ -149,7 +182,7 @@ pub(super) fn spawn(program: &str, args: &[String], env: &[(String, String)]) ->
         let pid = libc::clone(
             child_main,
             top,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | namespaces,
             std::ptr::from_ref(&setup).cast_mut().cast::<libc::c_void>(),
         );
         let clone_error = io::Error::last_os_error();
@@ -165,12 +198,19 @@ pub(super) fn spawn(program: &str, args: &[String], env: &[(String, String)]) ->
         stdin: Some(File::from(parent_stdin)),
         stdout: Some(File::from(parent_stdout)),
         stderr: Some(File::from(parent_stderr)),
+        cpu_time: None,
     };
     match setup.error.load(Ordering::SeqCst) {
         0 => Ok(child),
         error => {
             child.wait();
-            Err(io::Error::from_raw_os_error(error))
+            let error = io::Error::from_raw_os_error(error);
+            if setup.confining_failed.load(Ordering::SeqCst) {
+                return Err(io::Error::other(format!(
+                    "the sandbox could not confine it: {error}"
+                )));
+            }
+            Err(error)
         }
     }
 }
@@ -237,6 +277,13 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         if libc::setpgid(0, 0) != 0 {
             fail(setup);
         }
+        if let Some(steps) = setup.confine {
+            if let Err(error) = steps.apply() {
+                setup.confining_failed.store(true, Ordering::SeqCst);
+                *libc::__errno_location() = error;
+                fail(setup);
+            }
+        }
         for (target, &fd) in setup.fds.iter().enumerate() {
             let target = target as RawFd;
             let moved = if fd == target {
@@ -292,7 +339,7 @@ mod tests {
                       read line; echo \"got $line $EDDY_SPAWN_TEST\"; \
                       echo \"pgid $(cut -d' ' -f5 /proc/$$/stat)\" >&2";
         let env = [("EDDY_SPAWN_TEST".to_owned(), "yes".to_owned())];
-        let mut child = spawn("sh", &["-c".into(), script.into()], &env).unwrap();
+        let mut child = spawn("sh", &["-c".into(), script.into()], &env, None).unwrap();
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(b"hello\n").unwrap();
         drop(stdin);
@@ -326,7 +373,7 @@ mod tests {
 
     #[test]
     fn a_child_dies_with_the_thread_that_started_it() {
-        let child = std::thread::spawn(|| spawn("sleep", &["30".into()], &[]).unwrap())
+        let child = std::thread::spawn(|| spawn("sleep", &["30".into()], &[], None).unwrap())
             .join()
             .unwrap();
         let mut child = child;
@@ -336,13 +383,17 @@ mod tests {
 
     #[test]
     fn failures_say_why() {
-        let missing = spawn("no-such-program-eddy-spawn", &[], &[]).err().unwrap();
+        let missing = spawn("no-such-program-eddy-spawn", &[], &[], None)
+            .err()
+            .unwrap();
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
         let dir = std::env::temp_dir().join(format!("eddy-spawn-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let script = dir.join("not-executable");
         std::fs::write(&script, "#!/bin/sh\n").unwrap();
-        let denied = spawn(script.to_str().unwrap(), &[], &[]).err().unwrap();
+        let denied = spawn(script.to_str().unwrap(), &[], &[], None)
+            .err()
+            .unwrap();
         assert_eq!(denied.kind(), io::ErrorKind::PermissionDenied);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -12,6 +12,9 @@ struct Record<'a> {
     command: &'a str,
     contract: Contract,
     elapsed_ms: u128,
+    /// The sandbox (`--sandbox`): its limits and which protections were in force; null
+    /// without one.
+    sandbox: Option<serde_json::Value>,
     /// The counts: `cases` is `passed + failed + skipped`.
     summary: Tally,
     cases: Vec<CaseRecord<'a>>,
@@ -31,18 +34,20 @@ struct CaseRecord<'a> {
     stderr_tail: &'a [String],
 }
 
-/// The JSON text of a run's results under `contract`.
+/// The JSON text of a run's results under `contract`, in `sandbox` (its `to_json`) if any.
 pub fn render(
     results: &[CaseResult],
     command: &str,
     contract: Contract,
     elapsed: std::time::Duration,
+    sandbox: Option<serde_json::Value>,
 ) -> String {
     let record = Record {
         eddy: env!("CARGO_PKG_VERSION"),
         command,
         contract,
         elapsed_ms: elapsed.as_millis(),
+        sandbox,
         summary: Tally::of(results),
         cases: results
             .iter()

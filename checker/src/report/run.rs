@@ -21,6 +21,8 @@ pub struct RunFacts<'a> {
     pub nodes: &'a [String],
     /// Every option, as stored.
     pub options: Value,
+    /// The sandbox: limits and protections in force (null without one).
+    pub sandbox: Value,
     /// The command that runs the same schedule again.
     pub reproduce: &'a str,
     /// Why the run stopped early, if it did.
@@ -49,6 +51,7 @@ pub fn results_json(facts: &RunFacts, checks: &[CheckResult]) -> Value {
         "checks": checks,
         "pictures": facts.pictures,
         "options": facts.options,
+        "sandbox": facts.sandbox,
         "eddy": env!("CARGO_PKG_VERSION"),
     })
 }
@@ -91,6 +94,9 @@ pub fn summary(
     }
     if let Some(why) = facts.stopped {
         let _ = writeln!(out, "  stopped early: {why}");
+    }
+    if let Some(line) = crate::sandbox::summary_line(&facts.sandbox) {
+        let _ = writeln!(out, "  {line}");
     }
     use crate::check::CheckKind;
     for kind in [
@@ -270,6 +276,7 @@ mod tests {
             seed: 1,
             nodes: &[],
             options: json!({}),
+            sandbox: Value::Null,
             reproduce: "eddy test",
             stopped,
             pictures: Vec::new(),

@@ -1,9 +1,7 @@
 //! The node processes of a simulated cluster: starting (with `NODE_DATA_DIR` and a stderr
 //! log that survives restarts), pausing, killing, restarting, and shutting down.
 
-use crate::process::{
-    describe_exit, NodeCommand, NodeProcess, OutputTag, SpawnError, SpawnOptions, TaggedOutput,
-};
+use crate::process::{NodeCommand, NodeProcess, OutputTag, SpawnError, SpawnOptions, TaggedOutput};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -91,6 +89,8 @@ impl Cluster {
         }
         let options = SpawnOptions {
             env: vec![("NODE_DATA_DIR".into(), data.display().to_string())],
+            label: id.clone(),
+            data_dir: Some(data.clone()),
             stderr_log: log,
             echo_stderr: self.echo_stderr.then(|| format!("{id}:")),
             shared_output: Some((
@@ -161,7 +161,9 @@ impl Cluster {
         let mut process = self.slots[i].process.take()?;
         let exit = process
             .wait_exit(Duration::from_millis(500))
-            .map_or("closed its stdout".into(), describe_exit);
+            .map_or("closed its stdout".into(), |status| {
+                process.describe_end(status)
+            });
         process.kill();
         Some((exit, process.stderr_tail()))
     }

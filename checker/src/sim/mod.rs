@@ -126,6 +126,9 @@ impl SimConfig {
             ]);
         }
         words.extend(own);
+        if let Some(sandbox) = &self.command.sandbox {
+            words.extend(sandbox.flags());
+        }
         words.extend(["--seed".into(), self.seed.to_string()]);
         let command = shell_words::join(words);
         match std::env::current_dir() {

@@ -1,0 +1,238 @@
+//! One node process's sandbox: its private temp folder, its control group, its rules and
+//! limits, a watchdog that stops it when it reaches a limit only its group counts, and the
+//! words for a limit it reached.
+
+use super::cgroup::NodeCgroup;
+use super::child::ChildSteps;
+use super::landlock::{self, Coverage};
+use super::{size_words, ResourceLimits, Sandbox};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How often the watchdog reads a group's counters.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+/// Seconds of CPU a process may go on using after `SIGXCPU` before `SIGKILL`.
+const CPU_GRACE_SECONDS: u64 = 5;
+
+/// A limit a node reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    Memory,
+    Processes,
+}
+
+/// The sandbox of one node process.
+#[derive(Debug)]
+pub struct Confined {
+    limits: ResourceLimits,
+    steps: ChildSteps,
+    env: Vec<(String, String)>,
+    tmp: PathBuf,
+    group: Option<Arc<NodeCgroup>>,
+    /// Kept open until the child has enforced it.
+    _ruleset: Option<OwnedFd>,
+    reached: Arc<Mutex<Option<Reached>>>,
+    stop_watching: Arc<AtomicBool>,
+}
+
+impl Confined {
+    /// Makes the folder, group and rules of one process of `sandbox`.
+    pub(super) fn new(
+        sandbox: &Sandbox,
+        label: &str,
+        tmp: PathBuf,
+        data: Option<&Path>,
+    ) -> io::Result<Confined> {
+        let limits = sandbox.limits;
+        let m = &sandbox.mechanisms;
+        std::fs::create_dir_all(&tmp)?;
+        let group = match &m.cgroups {
+            Ok(parent) => Some(Arc::new(parent.node(
+                label,
+                limits.memory_bytes,
+                limits.processes,
+            )?)),
+            Err(_) => None,
+        };
+        let mut writable: Vec<&Path> = vec![&tmp];
+        writable.extend(data);
+        let ruleset = match m.landlock {
+            Some(abi) => Some(landlock::ruleset(
+                abi,
+                &writable,
+                Coverage::of(abi, !m.own_network),
+            )?),
+            None => None,
+        };
+        let cpu = limits.cpu_seconds;
+        let mut rlimits = vec![
+            (libc::RLIMIT_CPU, cpu, cpu + CPU_GRACE_SECONDS),
+            (
+                libc::RLIMIT_FSIZE,
+                limits.file_size_bytes,
+                limits.file_size_bytes,
+            ),
+            (libc::RLIMIT_NOFILE, limits.open_files, limits.open_files),
+            (libc::RLIMIT_CORE, 0, 0),
+        ];
+        if group.is_none() {
+            rlimits.push((libc::RLIMIT_DATA, limits.memory_bytes, limits.memory_bytes));
+            if !m.privileged && m.namespace_flags & libc::CLONE_NEWUSER != 0 {
+                rlimits.push((libc::RLIMIT_NPROC, limits.processes, limits.processes));
+            }
+        }
+        // Never above what this process may set itself.
+        for (resource, soft, hard) in &mut rlimits {
+            let now = current_hard_limit(*resource);
+            *hard = (*hard).min(now);
+            *soft = (*soft).min(*hard);
+        }
+        let steps = ChildSteps {
+            join: group.as_ref().map(|g| g.join_files()).unwrap_or_default(),
+            rlimits,
+            ruleset: ruleset.as_ref().map(AsRawFd::as_raw_fd),
+            drop_capabilities: m.privileged || m.namespace_flags & libc::CLONE_NEWUSER != 0,
+            clone_flags: m.namespace_flags,
+        };
+        let confined = Confined {
+            limits,
+            steps,
+            env: vec![("TMPDIR".into(), tmp.display().to_string())],
+            tmp,
+            group,
+            _ruleset: ruleset,
+            reached: Arc::new(Mutex::new(None)),
+            stop_watching: Arc::new(AtomicBool::new(false)),
+        };
+        confined.watch();
+        Ok(confined)
+    }
+
+    /// What the child does to itself before `execve`.
+    pub fn steps(&self) -> &ChildSteps {
+        &self.steps
+    }
+
+    /// Variables the node's environment gets (`TMPDIR`, its private temp folder).
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// Kills every process of the node's group (or of its process namespace, with the
+    /// node), even those that left its process group.
+    pub fn kill_all(&self) {
+        if let Some(group) = &self.group {
+            group.kill_all();
+        }
+    }
+
+    /// The limit the node reached, in words ("exceeded its 512 MiB memory limit"), when
+    /// its end was a limit's doing: the group's counters, `SIGXCPU` or a `SIGKILL` after
+    /// using up its CPU time, `SIGXFSZ`.
+    pub fn limit_reached(&self, status: ExitStatus, cpu: Option<Duration>) -> Option<String> {
+        let l = &self.limits;
+        let reached = self
+            .reached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .or_else(|| {
+                self.group.as_ref().and_then(|g| {
+                    if g.oom_kills() > 0 {
+                        Some(Reached::Memory)
+                    } else if g.process_limit_hits() > 0 {
+                        Some(Reached::Processes)
+                    } else {
+                        None
+                    }
+                })
+            });
+        match reached {
+            Some(Reached::Memory) => {
+                return Some(format!(
+                    "exceeded its {} memory limit",
+                    size_words(l.memory_bytes)
+                ))
+            }
+            Some(Reached::Processes) => {
+                return Some(format!(
+                    "exceeded its limit of {} processes and threads",
+                    l.processes
+                ))
+            }
+            None => {}
+        }
+        let used_cpu = cpu.is_some_and(|c| c.as_secs() >= l.cpu_seconds);
+        match status.signal() {
+            Some(libc::SIGXCPU) => {}
+            Some(libc::SIGKILL) if used_cpu => {}
+            Some(libc::SIGXFSZ) => {
+                return Some(format!(
+                    "exceeded its {} file size limit",
+                    size_words(l.file_size_bytes)
+                ))
+            }
+            _ => return None,
+        }
+        Some(format!(
+            "exceeded its CPU time limit of {} s",
+            l.cpu_seconds
+        ))
+    }
+
+    /// Starts the watchdog: a limit that does not end the node by itself (the process
+    /// limit; the memory limit when the kernel killed a child of the node's) stops every
+    /// process of its group.
+    fn watch(&self) {
+        let Some(group) = self.group.clone() else {
+            return;
+        };
+        let reached = Arc::clone(&self.reached);
+        let stop = Arc::clone(&self.stop_watching);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let hit = if group.oom_kills() > 0 {
+                    Some(Reached::Memory)
+                } else if group.process_limit_hits() > 0 {
+                    Some(Reached::Processes)
+                } else {
+                    None
+                };
+                if let Some(hit) = hit {
+                    *reached.lock().unwrap_or_else(|e| e.into_inner()) = Some(hit);
+                    group.kill_all();
+                    return;
+                }
+                std::thread::sleep(WATCH_EVERY);
+            }
+        });
+    }
+}
+
+impl Drop for Confined {
+    fn drop(&mut self) {
+        self.stop_watching.store(true, Ordering::Relaxed);
+        if let Some(group) = &self.group {
+            group.remove();
+        }
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+/// The hard limit of `resource` now.
+fn current_hard_limit(resource: libc::__rlimit_resource_t) -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) writes only `limit`.
+    if unsafe { libc::getrlimit(resource, &mut limit) } != 0 {
+        return u64::MAX;
+    }
+    limit.rlim_max
+}
