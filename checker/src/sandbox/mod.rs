@@ -116,8 +116,10 @@ pub struct InForce {
     pub protection: Protection,
     /// How far it holds.
     pub level: Level,
-    /// By what means, or why not, in words.
+    /// By what means (for a partial one, what stands in), in words; empty when none.
     pub how: String,
+    /// Why it is not in force in full, when it is not.
+    pub why: Option<String>,
 }
 
 /// The sandbox of a run: what every node process gets, and the folders and groups that
@@ -148,7 +150,7 @@ impl Sandbox {
                 return Err(format!(
                     "--sandbox cannot give the {} protection on this machine: {}",
                     wanted.name(),
-                    state.how
+                    state.why.as_deref().unwrap_or("")
                 ));
             }
         }
@@ -212,7 +214,7 @@ impl Sandbox {
             .map(|p| {
                 (
                     p.protection.name().to_owned(),
-                    json!({"level": p.level.word(), "how": p.how}),
+                    json!({"level": p.level.word(), "how": p.how, "why": p.why}),
                 )
             })
             .collect();
@@ -245,6 +247,7 @@ pub fn summary_line(sandbox: &Value) -> Option<String> {
     let mut held = Vec::new();
     let mut partial = Vec::new();
     let mut missing = Vec::new();
+    let mut whys: Vec<String> = Vec::new();
     for (name, state) in protections {
         let words = match name.as_str() {
             "memory" => format!("memory {}", size_words(number("memory_bytes"))),
@@ -260,96 +263,129 @@ pub fn summary_line(sandbox: &Value) -> Option<String> {
             other => other.to_owned(),
         };
         let how = state["how"].as_str().unwrap_or("");
+        if let Some(why) = state["why"].as_str() {
+            if !whys.iter().any(|w| w == why) {
+                whys.push(why.to_owned());
+            }
+        }
         match state["level"].as_str() {
             Some("full") => held.push(words),
-            Some("partial") => partial.push(format!("{name}: {how}")),
-            _ => missing.push(format!("{name}: {how}")),
+            Some("partial") => partial.push(format!("{name} ({how})")),
+            _ => missing.push(name.clone()),
         }
     }
     let mut line = format!("sandbox: {}", held.join(", "));
     if !partial.is_empty() {
-        line.push_str(&format!("; partly: {}", partial.join("; ")));
+        line.push_str(&format!("; only partly: {}", partial.join(", ")));
     }
     if !missing.is_empty() {
-        line.push_str(&format!("; not in force: {}", missing.join("; ")));
+        line.push_str(&format!("; not in force: {}", missing.join(", ")));
+    }
+    if !whys.is_empty() {
+        line.push_str(&format!(" (because {})", whys.join("; ")));
     }
     Some(line)
 }
 
-/// Each protection's level and how, given the mechanisms found.
+/// Each protection's level, how and why not, given the mechanisms found.
 fn in_force(limits: &ResourceLimits, m: &Mechanisms) -> Vec<InForce> {
-    let cgroup_words = match &m.cgroups {
+    let group = match &m.cgroups {
         Ok(parent) => format!("cgroup {:?}", parent.version()).to_lowercase(),
-        Err(_) => String::new(),
+        Err(why) => format!("no control group ({why})"),
     };
-    let no_cgroup = m.cgroups.as_ref().err().cloned().unwrap_or_default();
     let landlock = m.landlock.unwrap_or(0);
-    let state = |protection, level, how: String| InForce {
-        protection,
-        level,
-        how,
+    let own_users = !m.privileged && m.namespace_flags & libc::CLONE_NEWUSER != 0;
+    let full = |p, how: &str| InForce {
+        protection: p,
+        level: Level::Full,
+        how: how.to_owned(),
+        why: None,
     };
+    let partial = |p, how: &str, why: &str| InForce {
+        protection: p,
+        level: Level::Partial,
+        how: how.to_owned(),
+        why: Some(why.to_owned()),
+    };
+    let none = |p, why: &str| InForce {
+        protection: p,
+        level: Level::None,
+        how: String::new(),
+        why: Some(why.to_owned()),
+    };
+    let no_namespace = "no network namespace could be made";
     Protection::ALL
         .iter()
         .map(|&p| match p {
-            Protection::Memory => match &m.cgroups {
-                Ok(_) => state(p, Level::Full, format!("{cgroup_words}, for the node and its children")),
-                Err(_) => state(
-                    p,
-                    Level::Partial,
-                    format!(
-                        "{} of data per process (RLIMIT_DATA): allocations beyond it fail, and eddy cannot tell; no control group ({no_cgroup})",
-                        size_words(limits.memory_bytes)
-                    ),
-                ),
-            },
-            Protection::Processes => match &m.cgroups {
-                Ok(_) => state(p, Level::Full, format!("{cgroup_words} pids.max, for the node and its children")),
-                Err(_) if !m.privileged && m.namespace_flags & libc::CLONE_NEWUSER != 0 => state(
-                    p,
-                    Level::Partial,
-                    format!("RLIMIT_NPROC in the node's own user namespace: a fork beyond it fails, and eddy cannot tell; no control group ({no_cgroup})"),
-                ),
-                Err(_) => state(p, Level::None, format!("no control group ({no_cgroup})")),
-            },
-            Protection::Cpu => state(p, Level::Full, "RLIMIT_CPU, per process".into()),
-            Protection::FileSize => state(p, Level::Full, "RLIMIT_FSIZE, per process".into()),
-            Protection::OpenFiles => state(
+            Protection::Memory if m.cgroups.is_ok() => {
+                full(p, &format!("{group} memory limit, for the node and its children"))
+            }
+            Protection::Memory => partial(
                 p,
-                Level::Full,
-                "RLIMIT_NOFILE, per process (an open beyond it fails; the node is not stopped)".into(),
+                &format!(
+                    "{} of data per process (RLIMIT_DATA): allocations beyond it fail, unseen by eddy",
+                    size_words(limits.memory_bytes)
+                ),
+                &group,
             ),
-            Protection::Network => match (m.own_network, landlock >= 4) {
-                (true, _) => state(p, Level::Full, "its own network namespace, with no interface up".into()),
-                (false, true) => state(
-                    p,
-                    Level::Partial,
-                    format!("TCP denied by Landlock ABI {landlock}; UDP is not (no network namespace could be made)"),
-                ),
-                (false, false) => state(p, Level::None, "no network namespace could be made, and Landlock cannot deny TCP".into()),
-            },
+            Protection::Processes if m.cgroups.is_ok() => {
+                full(p, &format!("{group} pids.max, for the node and its children"))
+            }
+            Protection::Processes if own_users => partial(
+                p,
+                "RLIMIT_NPROC in its own user namespace: forks beyond it fail, unseen by eddy",
+                &group,
+            ),
+            Protection::Processes => none(p, &group),
+            Protection::Cpu => full(p, "RLIMIT_CPU, per process"),
+            Protection::FileSize => full(p, "RLIMIT_FSIZE, per process"),
+            Protection::OpenFiles => full(
+                p,
+                "RLIMIT_NOFILE, per process (an open beyond it fails; the node is not stopped)",
+            ),
+            Protection::Network if m.own_network => {
+                full(p, "its own network namespace, with no interface up")
+            }
+            Protection::Network if landlock >= 4 => partial(
+                p,
+                &format!("TCP denied by Landlock ABI {landlock}; UDP is not"),
+                no_namespace,
+            ),
+            Protection::Network => none(p, &format!("{no_namespace}, and Landlock cannot deny TCP")),
             Protection::Filesystem => match m.landlock {
-                Some(abi) => state(p, Level::Full, format!("Landlock ABI {abi}: writes only beneath its data folder and its private temp folder")),
-                None => state(p, Level::None, "Landlock is not available (kernel older than 5.13, or off)".into()),
-            },
-            Protection::Containment => match (&m.cgroups, m.own_processes) {
-                (Ok(_), _) => state(p, Level::Full, format!("{cgroup_words}: every process of its group is killed with it")),
-                (Err(_), true) => state(p, Level::Full, "its own process namespace, which dies with it".into()),
-                (Err(_), false) => state(
+                Some(abi) => full(
                     p,
-                    Level::Partial,
-                    format!("its process group only: a process that leaves it can outlive the run; no control group ({no_cgroup}) and no process namespace"),
+                    &format!("Landlock ABI {abi}: writes only beneath its data folder and its private temp folder"),
                 ),
+                None => none(p, "Landlock is not available (a kernel before 5.13, or turned off)"),
             },
-            Protection::Signals => match (landlock >= 6, m.own_processes) {
-                (true, _) => state(p, Level::Full, format!("Landlock ABI {landlock} scopes signals and abstract sockets to the sandbox")),
-                (false, true) => state(p, Level::Full, "its own process namespace: no process outside it is visible".into()),
-                (false, false) => state(p, Level::None, format!("Landlock ABI {landlock} cannot scope signals (6 can), and no process namespace")),
-            },
-            Protection::Privileges => match m.privileged {
-                true => state(p, Level::Full, "every capability dropped, and uid 0 cannot regain them at exec".into()),
-                false => state(p, Level::Full, "an unprivileged user, with no capabilities".into()),
-            },
+            Protection::Containment if m.cgroups.is_ok() => {
+                full(p, &format!("{group}: every process of its group is killed with it"))
+            }
+            Protection::Containment if m.own_processes => {
+                full(p, "its own process namespace, which dies with it")
+            }
+            Protection::Containment => partial(
+                p,
+                "its process group: a process that leaves it can outlive the run",
+                &format!("{group}, and no process namespace could be made"),
+            ),
+            Protection::Signals if landlock >= 6 => full(
+                p,
+                &format!("Landlock ABI {landlock} scopes signals and abstract sockets to the sandbox"),
+            ),
+            Protection::Signals if m.own_processes => {
+                full(p, "its own process namespace: no process outside it is visible")
+            }
+            Protection::Signals => none(
+                p,
+                &format!("Landlock ABI {landlock} cannot scope signals (6 can), and no process namespace could be made"),
+            ),
+            Protection::Privileges if m.privileged => full(
+                p,
+                "every capability dropped, and uid 0 cannot regain them at exec",
+            ),
+            Protection::Privileges => full(p, "an unprivileged user, with no capabilities"),
         })
         .collect()
 }
