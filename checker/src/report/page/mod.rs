@@ -52,6 +52,8 @@ pub struct Page {
     verdict: String,
     verdict_class: &'static str,
     stopped: Option<String>,
+    /// The sandbox's summary line without its `sandbox: ` head, when the run had one.
+    sandbox: Option<String>,
     reproduce: String,
     files: Vec<Link>,
     ops: [usize; 3],
@@ -164,6 +166,8 @@ pub fn render(run: &Run, page_dir: &Path, window: Window) -> Result<String, Stri
         verdict: word.to_owned(),
         verdict_class: class,
         stopped: text(&results["stopped_early"]),
+        sandbox: crate::sandbox::summary_line(&results["sandbox"])
+            .map(|line| line.trim_start_matches("sandbox: ").to_owned()),
         reproduce: text(&results["reproduce"]).unwrap_or_default(),
         files: files(run, page_dir),
         ops: [
