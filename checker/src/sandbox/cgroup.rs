@@ -62,16 +62,15 @@ impl CgroupParent {
     /// Makes eddy's folder of node groups where this process may: under its own group in
     /// the v1 `memory` and `pids` hierarchies, else in a v2 group (its own, or the root)
     /// whose `memory` and `pids` controllers can be enabled for children. The error says
-    /// why neither works.
-    pub fn create() -> Result<CgroupParent, String> {
+    /// why neither works. The folder is called `name`.
+    pub fn create(name: &str) -> Result<CgroupParent, String> {
         let mounts = fs::read_to_string("/proc/self/mountinfo")
             .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
         let own = fs::read_to_string("/proc/self/cgroup")
             .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
-        let name = format!("eddy-{}", std::process::id());
         let v1 = (|| {
-            let memory = v1_dir(&mounts, &own, "memory")?.join(&name);
-            let pids = v1_dir(&mounts, &own, "pids")?.join(&name);
+            let memory = v1_dir(&mounts, &own, "memory")?.join(name);
+            let pids = v1_dir(&mounts, &own, "pids")?.join(name);
             fs::create_dir_all(&memory).map_err(|e| cannot("create", &memory, e))?;
             if let Err(e) = fs::create_dir_all(&pids) {
                 let _ = fs::remove_dir(&memory);
@@ -88,7 +87,7 @@ impl CgroupParent {
             Ok(parent) => return Ok(parent),
             Err(e) => e,
         };
-        let v2_error = match v2_parent(&mounts, &own, &name) {
+        let v2_error = match v2_parent(&mounts, &own, name) {
             Ok(dir) => {
                 return Ok(CgroupParent {
                     version: Version::V2,

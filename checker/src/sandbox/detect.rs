@@ -26,11 +26,11 @@ pub struct Mechanisms {
 }
 
 impl Mechanisms {
-    /// Tries each mechanism.
-    pub fn detect() -> Mechanisms {
+    /// Tries each mechanism; eddy's control groups go in folders called `name`.
+    pub fn detect(name: &str) -> Mechanisms {
         // SAFETY: geteuid(2) cannot fail.
         let privileged = unsafe { libc::geteuid() } == 0;
-        let cgroups = CgroupParent::create();
+        let cgroups = CgroupParent::create(name);
         let user = if privileged { 0 } else { libc::CLONE_NEWUSER };
         let own_network = can_clone(user | libc::CLONE_NEWNET);
         // A process namespace is only needed when no control group holds the node.
@@ -60,8 +60,13 @@ fn can_clone(flags: libc::c_int) -> bool {
     }
     let mut stack = vec![0u128; 1024];
     // SAFETY: the child runs `exit_at_once` on `stack`, which outlives it (CLONE_VFORK
-    // waits for the child to exit); it touches nothing.
+    // waits for the child to exit); it touches nothing. Signals are blocked around the
+    // clone, so that no handler of eddy's runs in the child, which shares eddy's memory.
     unsafe {
+        let mut all = std::mem::zeroed::<libc::sigset_t>();
+        libc::sigfillset(&mut all);
+        let mut old = std::mem::zeroed::<libc::sigset_t>();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
         let top = stack.as_mut_ptr().add(stack.len()).cast::<libc::c_void>();
         let pid = libc::clone(
             exit_at_once,
@@ -69,6 +74,7 @@ fn can_clone(flags: libc::c_int) -> bool {
             libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | flags,
             std::ptr::null_mut(),
         );
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         if pid < 0 {
             return false;
         }

@@ -139,22 +139,16 @@ impl Sandbox {
     /// The sandbox this machine allows with `limits`; an error (one line, for exit 64)
     /// when a protection in `demanded` cannot be had in full.
     pub fn new(limits: ResourceLimits, demanded: &[Protection]) -> Result<Sandbox, String> {
-        let mechanisms = Mechanisms::detect();
+        // Each sandbox of this process gets folders of its own.
+        static SANDBOXES: AtomicU64 = AtomicU64::new(0);
+        let name = match SANDBOXES.fetch_add(1, Ordering::Relaxed) {
+            0 => format!("eddy-{}", std::process::id()),
+            n => format!("eddy-{}-{n}", std::process::id()),
+        };
+        let mechanisms = Mechanisms::detect(&name);
         let protections = in_force(&limits, &mechanisms);
-        for wanted in demanded {
-            let state = protections
-                .iter()
-                .find(|p| p.protection == *wanted)
-                .expect("every protection is listed");
-            if state.level != Level::Full {
-                return Err(format!(
-                    "--sandbox cannot give the {} protection on this machine: {}",
-                    wanted.name(),
-                    state.why.as_deref().unwrap_or("")
-                ));
-            }
-        }
-        let scratch = std::env::temp_dir().join(format!("eddy-sandbox-{}", std::process::id()));
+        refuse_missing(&protections, demanded)?;
+        let scratch = std::env::temp_dir().join(name.replace("eddy-", "eddy-sandbox-"));
         std::fs::create_dir_all(&scratch)
             .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
         Ok(Sandbox {
@@ -287,6 +281,24 @@ pub fn summary_line(sandbox: &Value) -> Option<String> {
     Some(line)
 }
 
+/// The error for the first protection of `demanded` that is not in force in full.
+fn refuse_missing(protections: &[InForce], demanded: &[Protection]) -> Result<(), String> {
+    for wanted in demanded {
+        let state = protections
+            .iter()
+            .find(|p| p.protection == *wanted)
+            .expect("every protection is listed");
+        if state.level != Level::Full {
+            return Err(format!(
+                "--sandbox cannot give the {} protection on this machine: {}",
+                wanted.name(),
+                state.why.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Each protection's level, how and why not, given the mechanisms found.
 fn in_force(limits: &ResourceLimits, m: &Mechanisms) -> Vec<InForce> {
     let group = match &m.cgroups {
@@ -388,4 +400,80 @@ fn in_force(limits: &ResourceLimits, m: &Mechanisms) -> Vec<InForce> {
             Protection::Privileges => full(p, "an unprivileged user, with no capabilities"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A machine with nothing but Landlock `landlock` (0: none), unprivileged.
+    fn bare(landlock: u32) -> Mechanisms {
+        Mechanisms {
+            privileged: false,
+            cgroups: Err("not delegated".into()),
+            namespace_flags: 0,
+            own_network: false,
+            own_processes: false,
+            landlock: (landlock > 0).then_some(landlock),
+        }
+    }
+
+    fn level(protections: &[InForce], p: Protection) -> Level {
+        protections
+            .iter()
+            .find(|s| s.protection == p)
+            .unwrap()
+            .level
+    }
+
+    #[test]
+    fn what_is_missing_is_said_and_refused_when_demanded() {
+        let limits = ResourceLimits::default();
+        let protections = in_force(&limits, &bare(0));
+        assert_eq!(level(&protections, Protection::Memory), Level::Partial);
+        assert_eq!(level(&protections, Protection::Processes), Level::None);
+        assert_eq!(level(&protections, Protection::Network), Level::None);
+        assert_eq!(level(&protections, Protection::Filesystem), Level::None);
+        assert_eq!(level(&protections, Protection::Containment), Level::Partial);
+        assert_eq!(level(&protections, Protection::Cpu), Level::Full);
+        let error = refuse_missing(&protections, &[Protection::Cpu, Protection::Memory]);
+        assert_eq!(
+            error.unwrap_err(),
+            "--sandbox cannot give the memory protection on this machine: no control group (not delegated)"
+        );
+        assert!(refuse_missing(&protections, &[Protection::Cpu, Protection::FileSize]).is_ok());
+        // Landlock 4 stands in for the network namespace (TCP only), 6 scopes signals.
+        let protections = in_force(&limits, &bare(6));
+        assert_eq!(level(&protections, Protection::Network), Level::Partial);
+        assert_eq!(level(&protections, Protection::Filesystem), Level::Full);
+        assert_eq!(level(&protections, Protection::Signals), Level::Full);
+        assert!(refuse_missing(&protections, &[Protection::Network]).is_err());
+    }
+
+    #[test]
+    fn the_summary_line_names_what_holds_what_stands_in_and_why() {
+        let limits = ResourceLimits::default();
+        let protections = in_force(&limits, &bare(6));
+        let document = json!({
+            "limits": limits,
+            "protections": protections
+                .iter()
+                .map(|p| (p.protection.name().to_owned(), json!({"level": p.level.word(), "how": p.how, "why": p.why})))
+                .collect::<serde_json::Map<String, Value>>(),
+        });
+        let line = summary_line(&document).unwrap();
+        assert!(
+            line.starts_with(
+                "sandbox: cpu 600 s, files 1 GiB, 1024 open files, writes to its own folders only"
+            ),
+            "{line}"
+        );
+        assert!(
+            line.contains("only partly: memory (1 GiB of data per process"),
+            "{line}"
+        );
+        assert!(line.contains("not in force: processes"), "{line}");
+        assert!(line.ends_with("(because no control group (not delegated); no network namespace could be made; no control group (not delegated), and no process namespace could be made)"), "{line}");
+        assert_eq!(summary_line(&Value::Null), None);
+    }
 }
