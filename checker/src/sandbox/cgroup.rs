@@ -71,6 +71,9 @@ impl CgroupParent {
         let v1 = (|| {
             let memory = v1_dir(&mounts, &own, "memory")?.join(name);
             let pids = v1_dir(&mounts, &own, "pids")?.join(name);
+            for hierarchy in [&memory, &pids] {
+                remove_stale(hierarchy.parent().expect("a group folder has a parent"));
+            }
             fs::create_dir_all(&memory).map_err(|e| cannot("create", &memory, e))?;
             if let Err(e) = fs::create_dir_all(&pids) {
                 let _ = fs::remove_dir(&memory);
@@ -106,7 +109,8 @@ impl CgroupParent {
         self.version
     }
 
-    /// A new group for one node process, with its limits set.
+    /// A new group for one node process, with its limits set (nothing is left behind
+    /// when that fails).
     pub fn node(&self, label: &str, memory_bytes: u64, processes: u64) -> io::Result<NodeCgroup> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let leaf = format!("{label}-{n}");
@@ -115,29 +119,11 @@ impl CgroupParent {
             memory: self.memory.join(&leaf),
             pids: self.pids.join(&leaf),
         };
-        fs::create_dir(&group.memory)?;
-        if group.pids != group.memory {
-            fs::create_dir(&group.pids)?;
+        if let Err(e) = group.make(memory_bytes, processes) {
+            let _ = fs::remove_dir(&group.memory);
+            let _ = fs::remove_dir(&group.pids);
+            return Err(e);
         }
-        match self.version {
-            Version::V1 => {
-                write(&group.memory, "memory.limit_in_bytes", memory_bytes)?;
-                // Swap counts too where the kernel accounts it, so that a node cannot
-                // swap its way past the limit.
-                let swap = group.memory.join("memory.memsw.limit_in_bytes");
-                if swap.exists() {
-                    fs::write(swap, memory_bytes.to_string())?;
-                }
-            }
-            Version::V2 => {
-                write(&group.memory, "memory.max", memory_bytes)?;
-                let swap = group.memory.join("memory.swap.max");
-                if swap.exists() {
-                    fs::write(swap, "0")?;
-                }
-            }
-        }
-        write(&group.pids, "pids.max", processes)?;
         LIVE.lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(group.clone());
@@ -153,6 +139,33 @@ impl Drop for CgroupParent {
 }
 
 impl NodeCgroup {
+    /// Makes the group's folders and sets its limits.
+    fn make(&self, memory_bytes: u64, processes: u64) -> io::Result<()> {
+        fs::create_dir(&self.memory)?;
+        if self.pids != self.memory {
+            fs::create_dir(&self.pids)?;
+        }
+        match self.version {
+            Version::V1 => {
+                write(&self.memory, "memory.limit_in_bytes", memory_bytes)?;
+                // Swap counts too where the kernel accounts it, so that a node cannot
+                // swap its way past the limit.
+                let swap = self.memory.join("memory.memsw.limit_in_bytes");
+                if swap.exists() {
+                    fs::write(swap, memory_bytes.to_string())?;
+                }
+            }
+            Version::V2 => {
+                write(&self.memory, "memory.max", memory_bytes)?;
+                let swap = self.memory.join("memory.swap.max");
+                if swap.exists() {
+                    fs::write(swap, "0")?;
+                }
+            }
+        }
+        write(&self.pids, "pids.max", processes)
+    }
+
     /// The `cgroup.procs` files the node writes `0` to, to join its group.
     pub fn join_files(&self) -> Vec<CString> {
         let mut dirs = vec![&self.memory];
@@ -231,6 +244,36 @@ impl NodeCgroup {
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
+    }
+}
+
+/// Removes the empty group folders an eddy killed by `SIGKILL` left in `dir`: every
+/// `eddy-<pid>` (or `eddy-<pid>-<n>`) whose process is gone, with its node groups (a group
+/// that still holds a process cannot be removed, and stays).
+fn remove_stale(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("eddy-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let folder = entry.path();
+        if let Ok(groups) = fs::read_dir(&folder) {
+            for group in groups.flatten().filter(|g| g.path().is_dir()) {
+                let _ = fs::remove_dir(group.path());
+            }
+        }
+        let _ = fs::remove_dir(&folder);
     }
 }
 

@@ -52,24 +52,31 @@ impl Confined {
         let limits = sandbox.limits;
         let m = &sandbox.mechanisms;
         std::fs::create_dir_all(&tmp)?;
-        let group = match &m.cgroups {
-            Ok(parent) => Some(Arc::new(parent.node(
-                label,
-                limits.memory_bytes,
-                limits.processes,
-            )?)),
-            Err(_) => None,
-        };
         let mut writable: Vec<&Path> = vec![&tmp];
         writable.extend(data);
-        let ruleset = match m.landlock {
-            Some(abi) => Some(landlock::ruleset(
-                abi,
-                &writable,
-                Coverage::of(abi, !m.own_network),
-            )?),
-            None => None,
-        };
+        let made = (|| -> io::Result<_> {
+            let ruleset = match m.landlock {
+                Some(abi) => Some(landlock::ruleset(
+                    abi,
+                    &writable,
+                    Coverage::of(abi, !m.own_network),
+                )?),
+                None => None,
+            };
+            // Last, so that nothing fails after the group exists (`Drop` removes it).
+            let group = match &m.cgroups {
+                Ok(parent) => Some(Arc::new(parent.node(
+                    label,
+                    limits.memory_bytes,
+                    limits.processes,
+                )?)),
+                Err(_) => None,
+            };
+            Ok((ruleset, group))
+        })();
+        let (ruleset, group) = made.inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&tmp);
+        })?;
         let cpu = limits.cpu_seconds;
         let mut rlimits = vec![
             (libc::RLIMIT_CPU, cpu, cpu + CPU_GRACE_SECONDS),

@@ -143,7 +143,9 @@ pub fn first_why(results: &serde_json::Value, name: &str) -> String {
 pub type SimRun = (i32, serde_json::Value, String);
 
 /// Runs `eddy test -w workload` with `args` on the node command `bin` in a fresh store,
-/// without faults unless `args` name them (`--nemesis`).
+/// without faults unless `args` name them (`--nemesis`), in the sandbox (`--sandbox`): so
+/// every node of the suite's simulated runs, correct or broken, is judged sandboxed, and
+/// any that the sandbox changed would fail its test.
 pub fn sim_run(workload: &str, bin: &str, args: &[&str]) -> SimRun {
     let store = tempfile::tempdir().unwrap();
     sim_run_in(store.path(), workload, bin, args)
@@ -160,7 +162,13 @@ pub fn sim_run_in(store: &Path, workload: &str, bin: &str, args: &[&str]) -> Sim
         .args(["test", "-w", workload])
         .args(args)
         .args(faults)
-        .args(["--bin", bin, "--store", store.to_str().unwrap()])
+        .args([
+            "--bin",
+            bin,
+            "--store",
+            store.to_str().unwrap(),
+            "--sandbox",
+        ])
         .output()
         .unwrap();
     let run = store.join("latest");
@@ -168,6 +176,11 @@ pub fn sim_run_in(store: &Path, workload: &str, bin: &str, args: &[&str]) -> Sim
         .unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     let picture = std::fs::read_to_string(run.join("timeline.svg")).unwrap_or_default();
     let results: serde_json::Value = serde_json::from_str(&results).unwrap();
+    assert!(
+        results["sandbox"]["protections"].is_object(),
+        "no sandbox in results.json: {}",
+        results["sandbox"]
+    );
     assert_report_page(&run, &results);
     (out.status.code().unwrap(), results, picture)
 }
