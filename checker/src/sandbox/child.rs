@@ -1,6 +1,6 @@
 //! What a sandboxed node's process does to itself between `clone` and `execve`: join its
-//! control groups, set its resource limits, enforce its Landlock ruleset and drop every
-//! capability. Everything here is prepared by eddy beforehand; [`ChildSteps::apply`] only
+//! control groups, set its resource limits, enforce its Landlock ruleset, refuse itself
+//! Unix sockets and `io_uring` (a seccomp filter), and drop every capability. Everything here is prepared by eddy beforehand; [`ChildSteps::apply`] only
 //! makes system calls (the child shares eddy's memory and must not allocate).
 
 use std::ffi::CString;
@@ -19,7 +19,64 @@ pub struct ChildSteps {
     pub drop_capabilities: bool,
     /// Namespaces for `clone` to make (`CLONE_NEWNET` and the like).
     pub clone_flags: libc::c_int,
+    /// Install [`NO_UNIX_SOCKETS`]: a network namespace does not part path-named Unix
+    /// sockets (a daemon's control socket), nor can Landlock refuse connecting to them.
+    pub refuse_unix_sockets: bool,
 }
+
+/// Where a system call's number, architecture and first argument are in `seccomp_data`.
+const NR: u32 = 0;
+const ARCH: u32 = 4;
+const ARG0: u32 = 16;
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xC000_003E;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xC000_00B7;
+/// The x32 system calls' numbers have this bit.
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+/// A BPF statement without jumps.
+const fn statement(code: u32, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+/// A conditional jump (`BPF_JEQ`, `BPF_JGE`) on the loaded word against `k`, forward
+/// `jt` statements when true, `jf` when false.
+const fn jump(test: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+    libc::sock_filter {
+        code: (libc::BPF_JMP | test | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    }
+}
+
+const LOAD: u32 = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+const RETURN: u32 = libc::BPF_RET | libc::BPF_K;
+const REFUSED: u32 = libc::SECCOMP_RET_ERRNO | libc::EACCES as u32;
+
+/// The seccomp filter: `socket(AF_UNIX, ...)` and `io_uring_setup` (whose rings could make
+/// sockets past this filter) fail with `EACCES`, as do the x32 system calls; everything
+/// else, `socketpair` included (runtimes make their own pipes with it), is allowed. A call
+/// of another architecture than eddy's kills the process.
+pub static NO_UNIX_SOCKETS: [libc::sock_filter; 11] = [
+    /* 0 */ statement(LOAD, ARCH),
+    /* 1 */ jump(libc::BPF_JEQ, AUDIT_ARCH, 1, 0),
+    /* 2 */ statement(RETURN, libc::SECCOMP_RET_KILL_PROCESS),
+    /* 3 */ statement(LOAD, NR),
+    /* 4 */ jump(libc::BPF_JGE, X32_SYSCALL_BIT, 4, 0),
+    /* 5 */ jump(libc::BPF_JEQ, libc::SYS_io_uring_setup as u32, 3, 0),
+    /* 6 */ jump(libc::BPF_JEQ, libc::SYS_socket as u32, 0, 3),
+    /* 7 */ statement(LOAD, ARG0),
+    /* 8 */ jump(libc::BPF_JEQ, libc::AF_UNIX as u32, 0, 1),
+    /* 9 */ statement(RETURN, REFUSED),
+    /* 10 */ statement(RETURN, libc::SECCOMP_RET_ALLOW),
+];
 
 const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
 const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
@@ -68,11 +125,27 @@ impl ChildSteps {
                 return Err(errno());
             }
         }
+        if (self.ruleset.is_some() || self.refuse_unix_sockets)
+            && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+        {
+            return Err(errno());
+        }
         if let Some(ruleset) = self.ruleset {
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            if libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) != 0 {
                 return Err(errno());
             }
-            if libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) != 0 {
+        }
+        if self.refuse_unix_sockets {
+            let program = libc::sock_fprog {
+                len: NO_UNIX_SOCKETS.len() as u16,
+                filter: NO_UNIX_SOCKETS.as_ptr().cast_mut(),
+            };
+            if libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+                &program as *const libc::sock_fprog,
+            ) != 0
+            {
                 return Err(errno());
             }
         }

@@ -106,6 +106,7 @@ impl Confined {
             ruleset: ruleset.as_ref().map(AsRawFd::as_raw_fd),
             drop_capabilities: m.privileged || m.namespace_flags & libc::CLONE_NEWUSER != 0,
             clone_flags: m.namespace_flags,
+            refuse_unix_sockets: m.seccomp,
         };
         let confined = Confined {
             limits,

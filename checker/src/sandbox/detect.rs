@@ -23,6 +23,8 @@ pub struct Mechanisms {
     pub own_processes: bool,
     /// The Landlock ABI, when Landlock is available.
     pub landlock: Option<u32>,
+    /// Seccomp filters can be installed (to refuse Unix sockets).
+    pub seccomp: bool,
 }
 
 impl Mechanisms {
@@ -49,6 +51,8 @@ impl Mechanisms {
             own_network,
             own_processes,
             landlock: landlock::abi(),
+            // SAFETY: PR_GET_SECCOMP only reads this thread's mode (-1 without seccomp).
+            seccomp: unsafe { libc::prctl(libc::PR_GET_SECCOMP) } >= 0,
         }
     }
 }

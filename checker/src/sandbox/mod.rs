@@ -355,9 +355,15 @@ fn in_force(limits: &ResourceLimits, m: &Mechanisms) -> Vec<InForce> {
                 p,
                 "RLIMIT_NOFILE, per process (an open beyond it fails; the node is not stopped)",
             ),
-            Protection::Network if m.own_network => {
-                full(p, "its own network namespace, with no interface up")
-            }
+            Protection::Network if m.own_network && m.seccomp => full(
+                p,
+                "its own network namespace, with no interface up; Unix sockets refused (seccomp)",
+            ),
+            Protection::Network if m.own_network => partial(
+                p,
+                "its own network namespace, with no interface up; Unix sockets named by a path are not refused",
+                "seccomp filters cannot be installed",
+            ),
             Protection::Network if landlock >= 4 => partial(
                 p,
                 &format!("TCP denied by Landlock ABI {landlock}; UDP is not"),
@@ -415,6 +421,7 @@ mod tests {
             own_network: false,
             own_processes: false,
             landlock: (landlock > 0).then_some(landlock),
+            seccomp: false,
         }
     }
 
