@@ -522,6 +522,9 @@ fn many(
         base.workload,
         base.node_count
     );
+    if let Some(sandbox) = &base.command.sandbox {
+        println!("eddy test: {}", sandbox.summary_line());
+    }
     if positions.is_empty() {
         println!("eddy test: shard has no runs");
         return Ok(Vec::new());
