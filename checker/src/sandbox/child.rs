@@ -15,8 +15,11 @@ pub struct ChildSteps {
     pub rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
     /// A Landlock ruleset to enforce.
     pub ruleset: Option<RawFd>,
-    /// Drop every capability (and keep a root node from regaining them at `execve`).
+    /// Drop every capability.
     pub drop_capabilities: bool,
+    /// Also empty the bounding set and lock `SECBIT_NOROOT`, so that a node run as uid 0
+    /// does not regain capabilities at `execve` (needs `CAP_SETPCAP`).
+    pub lock_root: bool,
     /// Namespaces for `clone` to make (`CLONE_NEWNET` and the like).
     pub clone_flags: libc::c_int,
     /// Install [`NO_UNIX_SOCKETS`]: a network namespace does not part path-named Unix
@@ -150,29 +153,34 @@ impl ChildSteps {
             }
         }
         if self.drop_capabilities {
-            drop_capabilities()?;
+            drop_capabilities(self.lock_root)?;
         }
         Ok(())
     }
 }
 
-/// Empties the bounding, ambient, effective, permitted and inheritable sets, and (as
-/// root) sets `SECBIT_NOROOT` so that `execve` does not give uid 0 its capabilities back.
-unsafe fn drop_capabilities() -> Result<(), libc::c_int> {
+/// Empties the ambient, effective, permitted and inheritable sets; with `lock_root`, the
+/// bounding set too, and sets `SECBIT_NOROOT` so that `execve` does not give uid 0 its
+/// capabilities back.
+unsafe fn drop_capabilities(lock_root: bool) -> Result<(), libc::c_int> {
     let errno = || *libc::__errno_location();
-    if libc::prctl(
-        libc::PR_SET_SECUREBITS,
-        SECBIT_NOROOT | SECBIT_NOROOT_LOCKED,
-        0,
-        0,
-        0,
-    ) != 0
-    {
-        return Err(errno());
-    }
-    for capability in 0..64 {
-        if libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 && errno() != libc::EINVAL {
+    if lock_root {
+        if libc::prctl(
+            libc::PR_SET_SECUREBITS,
+            SECBIT_NOROOT | SECBIT_NOROOT_LOCKED,
+            0,
+            0,
+            0,
+        ) != 0
+        {
             return Err(errno());
+        }
+        for capability in 0..64 {
+            if libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0) != 0
+                && errno() != libc::EINVAL
+            {
+                return Err(errno());
+            }
         }
     }
     libc::prctl(

@@ -105,6 +105,7 @@ impl Confined {
             rlimits,
             ruleset: ruleset.as_ref().map(AsRawFd::as_raw_fd),
             drop_capabilities: m.privileged || m.namespace_flags & libc::CLONE_NEWUSER != 0,
+            lock_root: m.can_lock_root,
             clone_flags: m.namespace_flags,
             refuse_unix_sockets: m.seccomp,
         };

@@ -7,9 +7,12 @@ use super::landlock;
 /// The confinement mechanisms available to this process.
 #[derive(Debug)]
 pub struct Mechanisms {
-    /// eddy runs with capabilities (as root): it may create namespaces without a user
-    /// namespace, and the node must drop them.
+    /// eddy runs as root (or with capabilities): the node must drop them.
     pub privileged: bool,
+    /// eddy may empty the bounding set and lock `SECBIT_NOROOT` (it has `CAP_SETPCAP`, or
+    /// the node gets a user namespace of its own), so that a node run as uid 0 cannot
+    /// regain capabilities at `execve`.
+    pub can_lock_root: bool,
     /// Control groups with memory and process limits, or why there are none.
     pub cgroups: Result<CgroupParent, String>,
     /// The `clone` flags that give a node its own namespaces (0 when none can be made),
@@ -30,31 +33,52 @@ pub struct Mechanisms {
 impl Mechanisms {
     /// Tries each mechanism; eddy's control groups go in folders called `name`.
     pub fn detect(name: &str) -> Mechanisms {
+        let capabilities = effective_capabilities();
         // SAFETY: geteuid(2) cannot fail.
-        let privileged = unsafe { libc::geteuid() } == 0;
+        let privileged = unsafe { libc::geteuid() } == 0 || capabilities != 0;
         let cgroups = CgroupParent::create(name);
-        let user = if privileged { 0 } else { libc::CLONE_NEWUSER };
-        let own_network = can_clone(user | libc::CLONE_NEWNET);
-        // A process namespace is only needed when no control group holds the node.
-        let own_processes = cgroups.is_err() && can_clone(user | libc::CLONE_NEWPID);
+        // A network namespace; a process namespace only when no control group holds the
+        // node. Each without a user namespace when this process may, else in one (which,
+        // once needed, the rest share).
+        let mut wanted = vec![libc::CLONE_NEWNET];
+        if cgroups.is_err() {
+            wanted.push(libc::CLONE_NEWPID);
+        }
         let mut namespace_flags = 0;
-        if own_network {
-            namespace_flags |= user | libc::CLONE_NEWNET;
+        for namespace in wanted {
+            for user in [0, libc::CLONE_NEWUSER] {
+                let flags = namespace_flags | user | namespace;
+                if can_clone(flags) {
+                    namespace_flags = flags;
+                    break;
+                }
+            }
         }
-        if own_processes {
-            namespace_flags |= user | libc::CLONE_NEWPID;
-        }
+        let own_users = namespace_flags & libc::CLONE_NEWUSER != 0;
+        const CAP_SETPCAP: u32 = 8;
         Mechanisms {
             privileged,
+            can_lock_root: own_users || capabilities & (1 << CAP_SETPCAP) != 0,
+            own_network: namespace_flags & libc::CLONE_NEWNET != 0,
+            own_processes: namespace_flags & libc::CLONE_NEWPID != 0,
             cgroups,
             namespace_flags,
-            own_network,
-            own_processes,
             landlock: landlock::abi(),
             // SAFETY: PR_GET_SECCOMP only reads this thread's mode (-1 without seccomp).
             seccomp: unsafe { libc::prctl(libc::PR_GET_SECCOMP) } >= 0,
         }
     }
+}
+
+/// This process's effective capabilities (`CapEff` of `/proc/self/status`); 0 when it
+/// cannot be read.
+fn effective_capabilities() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(0)
 }
 
 /// True when a child can be cloned with `flags` (namespaces this process may create).

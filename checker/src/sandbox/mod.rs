@@ -399,9 +399,14 @@ fn in_force(limits: &ResourceLimits, m: &Mechanisms) -> Vec<InForce> {
                 p,
                 &format!("Landlock ABI {landlock} cannot scope signals (6 can), and no process namespace could be made"),
             ),
-            Protection::Privileges if m.privileged => full(
+            Protection::Privileges if m.privileged && m.can_lock_root => full(
                 p,
                 "every capability dropped, and uid 0 cannot regain them at exec",
+            ),
+            Protection::Privileges if m.privileged => partial(
+                p,
+                "its capabilities dropped, but as uid 0 it regains those of its bounding set at exec",
+                "eddy lacks CAP_SETPCAP to empty the bounding set",
             ),
             Protection::Privileges => full(p, "an unprivileged user, with no capabilities"),
         })
@@ -416,6 +421,7 @@ mod tests {
     fn bare(landlock: u32) -> Mechanisms {
         Mechanisms {
             privileged: false,
+            can_lock_root: false,
             cgroups: Err("not delegated".into()),
             namespace_flags: 0,
             own_network: false,
