@@ -27,6 +27,7 @@ Examples:
   eddy test -w pn-counter --bin ./my-node --node-count 5 --nemesis partition-ring,kill-majority
   eddy test -w broadcast --bin ./my-node --latency 100 --loss 0.05 --nemesis none
   eddy test -w raft --bin ./my-node --test-count 20 --fail-fast --junit runs.xml
+  eddy test -w raft --bin ./their-node --sandbox --memory-limit 512M  # someone else's node
 
 Each run leaves a folder under --store (store/latest is the last): report.html (open it in
 a browser), history.jsonl, net.jsonl, node-logs/, results.json; the summary ends with a
@@ -34,7 +35,7 @@ a browser), history.jsonl, net.jsonl, node-logs/, results.json; the summary ends
 Exit status: 0 valid, 1 invalid, 2 unknown, 3 the node could not be run, 64 bad usage,
 74 I/O failure, 130 interrupted. Docs: docs/simulation.md (runs, faults, the store),
 docs/report.md (the page), docs/workloads.md (each workload's checks and flags),
-docs/protocol.md (what a node must do), docs/maelstrom.md.";
+docs/protocol.md (what a node must do), docs/sandbox.md (--sandbox), docs/maelstrom.md.";
 
 /// The end of `eddy cases --help`.
 pub const CASES: &str = "\
@@ -46,9 +47,10 @@ Examples:
   eddy cases --bin ./my-node --generate 50 -w heartbeat # 50 random cases of one workload
   eddy cases --bin ./my-node --junit report.xml --json report.json
   eddy cases --bin ./my-node --html cases.html          # a page to open in a browser
+  eddy cases --bin ./their-node --sandbox               # someone else's node, confined
 
 Docs: docs/cases.md (the .case format, generated cases), docs/protocol.md (what a node
-must do, exit statuses).";
+must do, exit statuses), docs/sandbox.md (--sandbox and its limits).";
 
 /// The end of `eddy check --help`.
 pub const CHECK: &str = "\
