@@ -388,7 +388,8 @@ fn help_screens_have_headings_examples_and_the_docs() {
             "Options:",
             "Node:",
             "Which cases:",
-            "Running and output:"
+            "Running and output:",
+            "Sandbox:"
         ],
         "{cases}"
     );
