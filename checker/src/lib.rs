@@ -17,4 +17,5 @@ pub mod report;
 pub mod sandbox;
 pub mod schema;
 pub mod sim;
+pub mod vfork;
 pub mod workload;

@@ -171,26 +171,14 @@ pub(super) fn spawn(
     // SAFETY: the child runs `child_main` on `stack` (which outlives it: with
     // CLONE_VFORK this thread waits until the child has called execve or exited), and
     // only reads `setup` (all of whose pointers point into strings alive here) and
-    // stores into its atomic. Signals are blocked around the clone so that none of
-    // eddy's handlers runs in the child, which shares eddy's memory.
+    // stores into its atomic.
     let pid = unsafe {
-        let mut all = std::mem::zeroed::<libc::sigset_t>();
-        libc::sigfillset(&mut all);
-        let mut old = std::mem::zeroed::<libc::sigset_t>();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let top = stack.as_mut_ptr().add(stack.len()).cast::<libc::c_void>();
-        let pid = libc::clone(
+        crate::vfork::clone_vfork(
             child_main,
-            top,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | namespaces,
+            &mut stack,
+            namespaces,
             std::ptr::from_ref(&setup).cast_mut().cast::<libc::c_void>(),
-        );
-        let clone_error = io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        if pid < 0 {
-            return Err(clone_error);
-        }
-        pid
+        )?
     };
     drop((child_stdin, child_stdout, child_stderr));
     let mut child = Child {

@@ -88,24 +88,13 @@ fn can_clone(flags: libc::c_int) -> bool {
     }
     let mut stack = vec![0u128; 1024];
     // SAFETY: the child runs `exit_at_once` on `stack`, which outlives it (CLONE_VFORK
-    // waits for the child to exit); it touches nothing. Signals are blocked around the
-    // clone, so that no handler of eddy's runs in the child, which shares eddy's memory.
+    // waits for the child to exit); it touches nothing.
     unsafe {
-        let mut all = std::mem::zeroed::<libc::sigset_t>();
-        libc::sigfillset(&mut all);
-        let mut old = std::mem::zeroed::<libc::sigset_t>();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let top = stack.as_mut_ptr().add(stack.len()).cast::<libc::c_void>();
-        let pid = libc::clone(
-            exit_at_once,
-            top,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | flags,
-            std::ptr::null_mut(),
-        );
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        if pid < 0 {
+        let Ok(pid) =
+            crate::vfork::clone_vfork(exit_at_once, &mut stack, flags, std::ptr::null_mut())
+        else {
             return false;
-        }
+        };
         let mut status = 0;
         libc::waitpid(pid, &mut status, 0);
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
