@@ -1,11 +1,11 @@
 //! eddy's sandbox (`--sandbox`, issue 17) holds hostile nodes (`fixtures/hostile.py`): a
 //! bounded fork bomb, a memory hog, a node that connects to a listener on the loopback, one
-//! that writes outside its folders, and one that ignores SIGTERM and daemonizes a child.
-//! Each is contained; a limit reached is told in words; `results.json` and the summary say
-//! which protections were in force; and nothing is left behind (no process, no control
-//! group, no temp folder). As root, as CI runs, and as an unprivileged user (`nobody`, when
-//! the tests run as root). Without `--sandbox` the same nodes do escape, so that what the
-//! sandboxed runs show means something.
+//! that writes outside its folders, one that ignores SIGTERM and daemonizes a child, and
+//! one that sends SIGKILL to eddy. Each is contained; a limit reached is told in words;
+//! `results.json` and the summary say which protections were in force; and nothing is left
+//! behind (no process, no control group, no temp folder). As root, as CI runs, and as an
+//! unprivileged user (`nobody`, when the tests run as root). Without `--sandbox` the same
+//! nodes do escape, so that what the sandboxed runs show means something.
 
 mod support;
 
@@ -105,6 +105,7 @@ fn folder(user: User) -> tempfile::TempDir {
     dir
 }
 
+/// Lets everyone read, write and enter folder `path`.
 fn open_to_all(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777)).unwrap();
 }
@@ -161,10 +162,12 @@ impl Run {
         Run::eddy(user, dir, &args)
     }
 
+    /// eddy's exit code (`None` when a signal ended it).
     fn code(&self) -> Option<i32> {
         self.out.status.code()
     }
 
+    /// What eddy printed on stdout (the summary).
     fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.out.stdout).into_owned()
     }
@@ -566,6 +569,26 @@ fn a_daemonized_child_that_ignores_sigterm_dies_with_its_node() {
     );
 }
 
+/// A node that sends SIGKILL to its parent, run by `user`: eddy lives on to finish the
+/// run, and the node says its kill failed.
+fn eddy_outlives_a_node_that_kills_it(user: User, test: &str) {
+    let mark = marker(test);
+    let run = Run::sim(user, "kill-parent", &mark, &["--sandbox"]);
+    assert_eq!(run.code(), Some(0), "{}", run.all());
+    let log = run.node_log();
+    assert!(log.contains("hostile: kill failed: "), "{log}");
+    let sandbox = run.results()["sandbox"].clone();
+    assert_reported(&sandbox, &run.stdout(), &[], &[("signals", "full")]);
+    assert_nothing_left(&run, &mark);
+}
+
+#[test]
+fn a_node_cannot_kill_eddy() {
+    if let Some(user) = as_root("kill parent") {
+        eddy_outlives_a_node_that_kills_it(user, "kill-parent");
+    }
+}
+
 #[test]
 fn without_the_sandbox_the_same_nodes_escape() {
     // What the sandboxed runs show (no file, no connection) is the sandbox's doing: the
@@ -586,7 +609,11 @@ fn without_the_sandbox_the_same_nodes_escape() {
     assert!(!run.stdout().contains("sandbox:"), "{}", run.stdout());
     let (listener, port) = listener();
     let run = Run::sim(User::Own, &format!("connect {port}"), &mark, &[]);
-    assert!(run.node_log().contains("hostile: connected"));
+    assert!(
+        run.node_log().contains("hostile: connected"),
+        "{}",
+        run.node_log()
+    );
     assert!(connected(&listener), "{}", run.node_log());
     assert_nothing_left(&run, &mark);
 }
@@ -731,6 +758,13 @@ fn unprivileged_a_daemonized_child_dies_with_its_node() {
     let run = a_daemon_dies_with_its_node(user, "nobody-daemonize");
     let sandbox = run.results()["sandbox"].clone();
     assert_reported(&sandbox, &run.stdout(), &[], &unprivileged_levels(user));
+}
+
+#[test]
+fn unprivileged_a_node_cannot_kill_eddy() {
+    if let Some(user) = unprivileged("unprivileged kill parent") {
+        eddy_outlives_a_node_that_kills_it(user, "nobody-kill-parent");
+    }
 }
 
 #[test]
