@@ -605,6 +605,66 @@ fn eddy_outlives_a_node_that_kills_it(user: User, test: &str) {
 }
 
 #[test]
+fn a_unix_socket_named_by_a_path_is_out_of_reach() {
+    // A network namespace does not part Unix sockets named by a path (a daemon's control
+    // socket): the seccomp filter refuses the node its socket, and only that.
+    let Some(user) = as_root("unix socket") else {
+        return;
+    };
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("daemon.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let mode = format!("connect-unix {}", path.display());
+    let mark = marker("connect-unix");
+    let run = Run::sim(user, &mode, &mark, &["--sandbox"]);
+    assert_eq!(run.code(), Some(0), "{}", run.all());
+    let log = run.node_log();
+    assert!(log.contains("hostile: connect failed: [Errno 13]"), "{log}");
+    assert!(log.contains("hostile: socketpair works: True"), "{log}");
+    assert!(listener.accept().is_err(), "the node reached the socket");
+    assert_nothing_left(&run, &mark);
+    // Unconfined, the same node gets through.
+    let run = Run::sim(User::Own, &mode, &mark, &[]);
+    assert!(
+        run.node_log().contains("hostile: connected"),
+        "{}",
+        run.node_log()
+    );
+    assert!(listener.accept().is_ok(), "{}", run.node_log());
+}
+
+#[test]
+fn cpu_time_and_file_size_limits_stop_a_node_and_are_told() {
+    let Some(user) = as_root("cpu and file size") else {
+        return;
+    };
+    for (mode, flags, words) in [
+        (
+            "cpu-hog",
+            ["--sandbox", "--cpu-limit", "1"],
+            "n0 exceeded its CPU time limit of 1 s",
+        ),
+        (
+            "big-file",
+            ["--sandbox", "--file-size-limit", "1M"],
+            "n0 exceeded its 1 MiB file size limit",
+        ),
+    ] {
+        let mark = marker(mode);
+        let run = Run::sim(user, mode, &mark, &flags);
+        assert_eq!(run.code(), Some(1), "{mode}: {}", run.all());
+        assert!(run.crash().starts_with(words), "{mode}: {}", run.crash());
+        assert!(
+            run.stdout().contains("(stopped by eddy's sandbox)"),
+            "{mode}: {}",
+            run.stdout()
+        );
+        assert_nothing_left(&run, &mark);
+    }
+}
+
+#[test]
 fn a_node_cannot_kill_eddy() {
     if let Some(user) = as_root("kill parent") {
         eddy_outlives_a_node_that_kills_it(user, "kill-parent");

@@ -34,6 +34,8 @@ pub struct Confined {
     steps: ChildSteps,
     env: Vec<(String, String)>,
     tmp: PathBuf,
+    /// Its data folder, if it has one.
+    data: Option<PathBuf>,
     group: Option<Arc<NodeCgroup>>,
     /// Kept open until the child has enforced it.
     _ruleset: Option<OwnedFd>,
@@ -114,6 +116,7 @@ impl Confined {
             steps,
             env: vec![("TMPDIR".into(), tmp.display().to_string())],
             tmp,
+            data: data.map(Path::to_path_buf),
             group,
             _ruleset: ruleset,
             reached: Arc::new(Mutex::new(None)),
@@ -143,55 +146,60 @@ impl Confined {
 
     /// The limit the node reached, in words ("exceeded its 512 MiB memory limit"), when
     /// its end was a limit's doing: the group's counters, `SIGXCPU` or a `SIGKILL` after
-    /// using up its CPU time, `SIGXFSZ`.
+    /// using up its CPU time, `SIGXFSZ`; or, for a node that failed after ignoring
+    /// `SIGXFSZ` (Python does, and gets `EFBIG`), a file of its folders at the limit.
     pub fn limit_reached(&self, status: ExitStatus, cpu: Option<Duration>) -> Option<String> {
         let l = &self.limits;
-        let reached = self
-            .reached
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .or_else(|| {
-                self.group.as_ref().and_then(|g| {
-                    if g.oom_kills() > 0 {
-                        Some(Reached::Memory)
-                    } else if g.process_limit_hits() > 0 {
-                        Some(Reached::Processes)
-                    } else {
-                        None
-                    }
-                })
-            });
-        match reached {
-            Some(Reached::Memory) => {
-                return Some(format!(
-                    "exceeded its {} memory limit",
-                    size_words(l.memory_bytes)
-                ))
-            }
-            Some(Reached::Processes) => {
-                return Some(format!(
-                    "exceeded its limit of {} processes and threads",
-                    l.processes
-                ))
-            }
-            None => {}
-        }
+        let recorded = *self.reached.lock().unwrap_or_else(|e| e.into_inner());
+        let reached = recorded.or_else(|| self.group.as_deref().and_then(reached_now));
         let used_cpu = cpu.is_some_and(|c| c.as_secs() >= l.cpu_seconds);
-        match status.signal() {
-            Some(libc::SIGXCPU) => {}
-            Some(libc::SIGKILL) if used_cpu => {}
-            Some(libc::SIGXFSZ) => {
-                return Some(format!(
-                    "exceeded its {} file size limit",
-                    size_words(l.file_size_bytes)
-                ))
-            }
-            _ => return None,
+        let cpu_words = || format!("exceeded its CPU time limit of {} s", l.cpu_seconds);
+        let file_words = || {
+            format!(
+                "exceeded its {} file size limit",
+                size_words(l.file_size_bytes)
+            )
+        };
+        match (reached, status.signal()) {
+            (Some(Reached::Memory), _) => Some(format!(
+                "exceeded its {} memory limit",
+                size_words(l.memory_bytes)
+            )),
+            (Some(Reached::Processes), _) => Some(format!(
+                "exceeded its limit of {} processes and threads",
+                l.processes
+            )),
+            (None, Some(libc::SIGXCPU)) => Some(cpu_words()),
+            (None, Some(libc::SIGKILL)) if used_cpu => Some(cpu_words()),
+            (None, Some(libc::SIGXFSZ)) => Some(file_words()),
+            _ if !status.success() && self.has_file_at_limit() => Some(file_words()),
+            _ => None,
         }
-        Some(format!(
-            "exceeded its CPU time limit of {} s",
-            l.cpu_seconds
-        ))
+    }
+
+    /// True when a file beneath the node's folders (its temp folder, its data folder) is
+    /// as large as the file size limit lets it be. Looks at no more than 10,000 entries.
+    fn has_file_at_limit(&self) -> bool {
+        let mut folders: Vec<PathBuf> = vec![self.tmp.clone()];
+        folders.extend(self.data.clone());
+        let mut seen = 0;
+        while let Some(folder) = folders.pop() {
+            let Ok(entries) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                seen += 1;
+                if seen > 10_000 {
+                    return false;
+                }
+                match entry.metadata() {
+                    Ok(m) if m.is_dir() => folders.push(entry.path()),
+                    Ok(m) if m.len() >= self.limits.file_size_bytes => return true,
+                    _ => {}
+                }
+            }
+        }
+        false
     }
 
     /// Starts the watchdog: a limit that does not end the node by itself (the process
@@ -205,14 +213,7 @@ impl Confined {
         let stop = Arc::clone(&self.stop_watching);
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let hit = if group.oom_kills() > 0 {
-                    Some(Reached::Memory)
-                } else if group.process_limit_hits() > 0 {
-                    Some(Reached::Processes)
-                } else {
-                    None
-                };
-                if let Some(hit) = hit {
+                if let Some(hit) = reached_now(&group) {
                     *reached.lock().unwrap_or_else(|e| e.into_inner()) = Some(hit);
                     group.kill_all();
                     return;
@@ -230,6 +231,17 @@ impl Drop for Confined {
             group.remove();
         }
         let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+/// The limit the group's counters say a member reached, if any.
+fn reached_now(group: &NodeCgroup) -> Option<Reached> {
+    if group.oom_kills() > 0 {
+        Some(Reached::Memory)
+    } else if group.process_limit_hits() > 0 {
+        Some(Reached::Processes)
+    } else {
+        None
     }
 }
 

@@ -148,7 +148,9 @@ impl Sandbox {
         let mechanisms = Mechanisms::detect(&name);
         let protections = in_force(&limits, &mechanisms);
         refuse_missing(&protections, demanded)?;
-        let scratch = std::env::temp_dir().join(name.replace("eddy-", "eddy-sandbox-"));
+        let temp = std::env::temp_dir();
+        remove_stale_scratch(&temp);
+        let scratch = temp.join(name.replace("eddy-", "eddy-sandbox-"));
         std::fs::create_dir_all(&scratch)
             .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
         Ok(Sandbox {
@@ -232,8 +234,8 @@ impl Drop for Sandbox {
 }
 
 /// The summary's line for a stored `sandbox` object ([`Sandbox::to_json`]): "sandbox:
-/// memory 1 GiB, 256 processes, ..., no network, ...; partly: ... (how); not in force:
-/// ... (why)"; `None` when the run had no sandbox.
+/// memory 1 GiB, 256 processes, ..., no network, ...; only partly: NAME (how), ...; not in
+/// force: NAME, ... (because why; ...)"; `None` when the run had no sandbox.
 pub fn summary_line(sandbox: &Value) -> Option<String> {
     let protections = sandbox["protections"].as_object()?;
     let l = &sandbox["limits"];
@@ -279,6 +281,25 @@ pub fn summary_line(sandbox: &Value) -> Option<String> {
         line.push_str(&format!(" (because {})", whys.join("; ")));
     }
     Some(line)
+}
+
+/// Removes the temp folders (`eddy-sandbox-<pid>`, `eddy-sandbox-<pid>-<n>`) in `temp`
+/// of sandboxes whose eddy is gone (killed by `SIGKILL`, which leaves no time to clean).
+fn remove_stale_scratch(temp: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("eddy-sandbox-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The error for the first protection of `demanded` that is not in force in full.
