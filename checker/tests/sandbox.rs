@@ -605,9 +605,10 @@ fn eddy_outlives_a_node_that_kills_it(user: User, test: &str) {
 }
 
 #[test]
-fn a_unix_socket_named_by_a_path_is_out_of_reach() {
-    // A network namespace does not part Unix sockets named by a path (a daemon's control
-    // socket): the seccomp filter refuses the node its socket, and only that.
+fn a_unix_socket_named_by_a_path_and_vsock_are_out_of_reach() {
+    // A network namespace parts neither Unix sockets named by a path (a daemon's control
+    // socket) nor vsock (a virtual machine's host): the seccomp filter refuses the node
+    // those sockets, and leaves it its socketpairs.
     let Some(user) = as_root("unix socket") else {
         return;
     };
@@ -621,6 +622,10 @@ fn a_unix_socket_named_by_a_path_is_out_of_reach() {
     assert_eq!(run.code(), Some(0), "{}", run.all());
     let log = run.node_log();
     assert!(log.contains("hostile: connect failed: [Errno 13]"), "{log}");
+    assert!(
+        log.contains("hostile: vsock socket refused: [Errno 13]"),
+        "{log}"
+    );
     assert!(log.contains("hostile: socketpair works: True"), "{log}");
     assert!(listener.accept().is_err(), "the node reached the socket");
     assert_nothing_left(&run, &mark);

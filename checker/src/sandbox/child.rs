@@ -1,6 +1,7 @@
 //! What a sandboxed node's process does to itself between `clone` and `execve`: join its
 //! control groups, set its resource limits, enforce its Landlock ruleset, refuse itself
-//! Unix sockets and `io_uring` (a seccomp filter), and drop every capability. Everything here is prepared by eddy beforehand; [`ChildSteps::apply`] only
+//! every socket but internet and netlink ones, and `io_uring` (a seccomp filter), and drop
+//! every capability. Everything here is prepared by eddy beforehand; [`ChildSteps::apply`] only
 //! makes system calls (the child shares eddy's memory and must not allocate).
 
 use std::ffi::CString;
@@ -22,9 +23,10 @@ pub struct ChildSteps {
     pub lock_root: bool,
     /// Namespaces for `clone` to make (`CLONE_NEWNET` and the like).
     pub clone_flags: libc::c_int,
-    /// Install [`NO_UNIX_SOCKETS`]: a network namespace does not part path-named Unix
-    /// sockets (a daemon's control socket), nor can Landlock refuse connecting to them.
-    pub refuse_unix_sockets: bool,
+    /// Install [`SOCKET_FILTER`]: a network namespace parts neither Unix sockets named by
+    /// a path (a daemon's control socket) nor `AF_VSOCK` (a virtual machine's host), and
+    /// Landlock cannot refuse connecting to them.
+    pub filter_sockets: bool,
 }
 
 /// Where a system call's number, architecture and first argument are in `seccomp_data`.
@@ -63,22 +65,27 @@ const LOAD: u32 = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
 const RETURN: u32 = libc::BPF_RET | libc::BPF_K;
 const REFUSED: u32 = libc::SECCOMP_RET_ERRNO | libc::EACCES as u32;
 
-/// The seccomp filter: `socket(AF_UNIX, ...)` and `io_uring_setup` (whose rings could make
-/// sockets past this filter) fail with `EACCES`, as do the x32 system calls; everything
-/// else, `socketpair` included (runtimes make their own pipes with it), is allowed. A call
-/// of another architecture than eddy's kills the process.
-pub static NO_UNIX_SOCKETS: [libc::sock_filter; 11] = [
+/// The seccomp filter: `socket` makes only internet sockets (which reach nothing in the
+/// node's own network namespace) and netlink ones (which runtimes use to list interfaces);
+/// any other family (`AF_UNIX`, whose sockets named by a path no network namespace parts;
+/// `AF_VSOCK`, which reaches a virtual machine's host; and the rest) fails with `EACCES`,
+/// as do `io_uring_setup` (whose rings could make sockets past this filter) and the x32
+/// system calls. `socketpair`, which runtimes use for their own wake-ups, is allowed. A
+/// call of another architecture than eddy's kills the process.
+pub static SOCKET_FILTER: [libc::sock_filter; 13] = [
     /* 0 */ statement(LOAD, ARCH),
     /* 1 */ jump(libc::BPF_JEQ, AUDIT_ARCH, 1, 0),
     /* 2 */ statement(RETURN, libc::SECCOMP_RET_KILL_PROCESS),
     /* 3 */ statement(LOAD, NR),
-    /* 4 */ jump(libc::BPF_JGE, X32_SYSCALL_BIT, 4, 0),
-    /* 5 */ jump(libc::BPF_JEQ, libc::SYS_io_uring_setup as u32, 3, 0),
-    /* 6 */ jump(libc::BPF_JEQ, libc::SYS_socket as u32, 0, 3),
+    /* 4 */ jump(libc::BPF_JGE, X32_SYSCALL_BIT, 6, 0),
+    /* 5 */ jump(libc::BPF_JEQ, libc::SYS_io_uring_setup as u32, 5, 0),
+    /* 6 */ jump(libc::BPF_JEQ, libc::SYS_socket as u32, 0, 5),
     /* 7 */ statement(LOAD, ARG0),
-    /* 8 */ jump(libc::BPF_JEQ, libc::AF_UNIX as u32, 0, 1),
-    /* 9 */ statement(RETURN, REFUSED),
-    /* 10 */ statement(RETURN, libc::SECCOMP_RET_ALLOW),
+    /* 8 */ jump(libc::BPF_JEQ, libc::AF_INET as u32, 3, 0),
+    /* 9 */ jump(libc::BPF_JEQ, libc::AF_INET6 as u32, 2, 0),
+    /* 10 */ jump(libc::BPF_JEQ, libc::AF_NETLINK as u32, 1, 0),
+    /* 11 */ statement(RETURN, REFUSED),
+    /* 12 */ statement(RETURN, libc::SECCOMP_RET_ALLOW),
 ];
 
 const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
@@ -128,7 +135,7 @@ impl ChildSteps {
                 return Err(errno());
             }
         }
-        if (self.ruleset.is_some() || self.refuse_unix_sockets)
+        if (self.ruleset.is_some() || self.filter_sockets)
             && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
         {
             return Err(errno());
@@ -138,10 +145,10 @@ impl ChildSteps {
                 return Err(errno());
             }
         }
-        if self.refuse_unix_sockets {
+        if self.filter_sockets {
             let program = libc::sock_fprog {
-                len: NO_UNIX_SOCKETS.len() as u16,
-                filter: NO_UNIX_SOCKETS.as_ptr().cast_mut(),
+                len: SOCKET_FILTER.len() as u16,
+                filter: SOCKET_FILTER.as_ptr().cast_mut(),
             };
             if libc::prctl(
                 libc::PR_SET_SECCOMP,

@@ -109,7 +109,7 @@ impl Confined {
             drop_capabilities: m.privileged || m.namespace_flags & libc::CLONE_NEWUSER != 0,
             lock_root: m.can_lock_root,
             clone_flags: m.namespace_flags,
-            refuse_unix_sockets: m.seccomp,
+            filter_sockets: m.seccomp,
         };
         let confined = Confined {
             limits,

@@ -26,7 +26,8 @@ pub struct Mechanisms {
     pub own_processes: bool,
     /// The Landlock ABI, when Landlock is available.
     pub landlock: Option<u32>,
-    /// Seccomp filters can be installed (to refuse Unix sockets).
+    /// Seccomp filters can be installed (to refuse every socket but internet and netlink
+    /// ones).
     pub seccomp: bool,
 }
 

@@ -378,11 +378,11 @@ fn in_force(limits: &ResourceLimits, m: &Mechanisms) -> Vec<InForce> {
             ),
             Protection::Network if m.own_network && m.seccomp => full(
                 p,
-                "its own network namespace, with no interface up; Unix sockets refused (seccomp)",
+                "its own network namespace, with no interface up; sockets of every other family (Unix, vsock, ...) refused (seccomp)",
             ),
             Protection::Network if m.own_network => partial(
                 p,
-                "its own network namespace, with no interface up; Unix sockets named by a path are not refused",
+                "its own network namespace, with no interface up; Unix sockets named by a path and vsock are not refused",
                 "seccomp filters cannot be installed",
             ),
             Protection::Network if landlock >= 4 => partial(
