@@ -4,7 +4,8 @@
 //!
 //! 1. `eddy cases` over the repository's `cases/` folder plus `--generate 200 --seed 42`
 //!    (about 2,400 cases, a few seconds), 5 runs each: wall and CPU time (eddy and every node
-//!    it ran, from `getrusage(RUSAGE_CHILDREN)`), both per case, and from the `--json`
+//!    it ran, from `getrusage(RUSAGE_CHILDREN)`; not the kernel's own threads, which tear
+//!    down each node's network namespace after it), both per case, and from the `--json`
 //!    record the median over cases of `init_answered_ms` (from eddy starting to spawn the
 //!    node, its sandbox prepared included, to the node's `init_ok`) and of a case's
 //!    `elapsed_ms`. Each case starts one node, so the per-case difference is the cost of
@@ -185,8 +186,8 @@ fn test(plan: &Plan) {
 
 /// Runs `measure` `runs` times without and with the sandbox, interleaved, and prints a row
 /// of `columns` (name, decimals) for each run, then the medians of each side, their
-/// difference and their ratio. `measure` returns `None` (having said why) for a run that
-/// does not count.
+/// difference and their ratio ("-" where the plain median is 0). `measure` returns `None`
+/// (having said why) for a run that does not count.
 fn compare(
     columns: &[(&str, usize)],
     runs: usize,
@@ -234,7 +235,12 @@ fn compare(
     row("sandbox - plain", &difference);
     let mut ratio = format!("{:<16}", "sandbox / plain");
     for ((s, p), width) in sandbox.iter().zip(plain).zip(&widths) {
-        ratio.push_str(&format!(" {:>width$}", format!("{:.2}x", s / p)));
+        let times = if *p == 0.0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2}x", s / p)
+        };
+        ratio.push_str(&format!(" {times:>width$}"));
     }
     println!("{ratio}");
 }
