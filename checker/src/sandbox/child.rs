@@ -182,10 +182,12 @@ unsafe fn drop_capabilities(lock_root: bool) -> Result<(), libc::c_int> {
         {
             return Err(errno());
         }
+        // Capabilities are numbered from 0 without gaps: the first unknown one ends them.
         for capability in 0..64 {
-            if libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0) != 0
-                && errno() != libc::EINVAL
-            {
+            if libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 {
+                if errno() == libc::EINVAL {
+                    break;
+                }
                 return Err(errno());
             }
         }

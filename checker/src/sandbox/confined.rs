@@ -41,6 +41,8 @@ pub struct Confined {
     _ruleset: Option<OwnedFd>,
     reached: Arc<Mutex<Option<Reached>>>,
     stop_watching: Arc<AtomicBool>,
+    /// The watchdog's thread, woken and joined on drop.
+    watchdog: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Confined {
@@ -111,7 +113,7 @@ impl Confined {
             clone_flags: m.namespace_flags,
             filter_sockets: m.seccomp,
         };
-        let confined = Confined {
+        let mut confined = Confined {
             limits,
             steps,
             env: vec![("TMPDIR".into(), tmp.display().to_string())],
@@ -121,8 +123,9 @@ impl Confined {
             _ruleset: ruleset,
             reached: Arc::new(Mutex::new(None)),
             stop_watching: Arc::new(AtomicBool::new(false)),
+            watchdog: None,
         };
-        confined.watch();
+        confined.watchdog = confined.watch();
         Ok(confined)
     }
 
@@ -205,28 +208,30 @@ impl Confined {
     /// Starts the watchdog: a limit that does not end the node by itself (the process
     /// limit; the memory limit when the kernel killed a child of the node's) stops every
     /// process of its group.
-    fn watch(&self) {
-        let Some(group) = self.group.clone() else {
-            return;
-        };
+    fn watch(&self) -> Option<std::thread::JoinHandle<()>> {
+        let group = self.group.clone()?;
         let reached = Arc::clone(&self.reached);
         let stop = Arc::clone(&self.stop_watching);
-        std::thread::spawn(move || {
+        Some(std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 if let Some(hit) = reached_now(&group) {
                     *reached.lock().unwrap_or_else(|e| e.into_inner()) = Some(hit);
                     group.kill_all();
                     return;
                 }
-                std::thread::sleep(WATCH_EVERY);
+                std::thread::park_timeout(WATCH_EVERY);
             }
-        });
+        }))
     }
 }
 
 impl Drop for Confined {
     fn drop(&mut self) {
         self.stop_watching.store(true, Ordering::Relaxed);
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.thread().unpark();
+            let _ = watchdog.join();
+        }
         if let Some(group) = &self.group {
             group.remove();
         }
