@@ -1,5 +1,5 @@
 //! Benchmark: what a case costs as the count grows. Runs the release `eddy cases --generate
-//! N --seed 42` (N per workload, so 5N cases, Maelstrom's contract, the default `--jobs`)
+//! N --seed 42` (N per workload, so 12N cases, Maelstrom's contract, the default `--jobs`)
 //! for 500, 1,000, 2,000, 5,000, 10,000 and 20,000 cases, each in a fresh child process, and
 //! prints wall time, seconds per 1,000 cases, CPU time (eddy and every node it ran) and
 //! eddy's peak resident memory. Flat cost means the last two columns per 1,000 cases stay
