@@ -183,7 +183,13 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
         write_file(path, &junit::render(&results, elapsed))?;
     }
     if let Some(path) = &args.html {
-        let html = crate::report::page::cases::render(&results, &command.display(), elapsed);
+        let sandbox = command.sandbox.as_ref().map(|s| s.to_json());
+        let html = crate::report::page::cases::render(
+            &results,
+            &command.display(),
+            sandbox.as_ref(),
+            elapsed,
+        );
         write_file(path, &html)?;
     }
     Ok(tally.outcome())

@@ -40,6 +40,8 @@ pub struct CaseView {
 #[template(path = "cases.html")]
 struct CasesPage<'a> {
     command: &'a str,
+    /// The sandbox's summary line without its `sandbox: ` head; `None` unconfined.
+    sandbox: Option<String>,
     tally: Tally,
     elapsed: String,
     cases: Vec<CaseView>,
@@ -85,8 +87,14 @@ fn view(result: &CaseResult) -> CaseView {
     }
 }
 
-/// The HTML page of a case run of `command`: failed cases first, then the rest in order.
-pub fn render(results: &[CaseResult], command: &str, elapsed: std::time::Duration) -> String {
+/// The HTML page of a case run of `command` in `sandbox` (its `to_json`, if any): failed
+/// cases first, then the rest in order.
+pub fn render(
+    results: &[CaseResult],
+    command: &str,
+    sandbox: Option<&serde_json::Value>,
+    elapsed: std::time::Duration,
+) -> String {
     let mut cases: Vec<CaseView> = results.iter().map(view).collect();
     cases.sort_by_key(|c| match c.status {
         "FAIL" | "NODE" => 0,
@@ -94,6 +102,9 @@ pub fn render(results: &[CaseResult], command: &str, elapsed: std::time::Duratio
     });
     CasesPage {
         command,
+        sandbox: sandbox
+            .and_then(crate::sandbox::summary_line)
+            .map(|line| line.trim_start_matches("sandbox: ").to_owned()),
         tally: Tally::of(results),
         elapsed: format!("{:.1}", elapsed.as_secs_f64()),
         cases,
