@@ -23,12 +23,13 @@ use support::{fixture, is_gone, leftovers, marker, text};
 const NOBODY: u32 = 65534;
 
 /// Every protection `results.json` lists.
-const PROTECTIONS: [&str; 10] = [
+const PROTECTIONS: [&str; 11] = [
     "memory",
     "processes",
     "cpu",
     "file-size",
     "open-files",
+    "disk",
     "network",
     "filesystem",
     "containment",
@@ -640,7 +641,7 @@ fn a_unix_socket_named_by_a_path_and_vsock_are_out_of_reach() {
 }
 
 #[test]
-fn cpu_time_and_file_size_limits_stop_a_node_and_are_told() {
+fn cpu_time_file_size_and_disk_limits_stop_a_node_and_are_told() {
     let Some(user) = as_root("cpu and file size") else {
         return;
     };
@@ -654,6 +655,11 @@ fn cpu_time_and_file_size_limits_stop_a_node_and_are_told() {
             "big-file",
             ["--sandbox", "--file-size-limit", "1M"],
             "n0 exceeded its 1 MiB file size limit",
+        ),
+        (
+            "fill-disk",
+            ["--sandbox", "--disk-limit", "8M"],
+            "n0 exceeded its 8 MiB disk limit",
         ),
     ] {
         let mark = marker(mode);

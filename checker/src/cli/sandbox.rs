@@ -30,6 +30,10 @@ pub struct SandboxArgs {
     /// Open files of each node process. Default: 1024.
     #[arg(help_heading = "Sandbox", long, value_name = "N", value_parser = clap::value_parser!(u64).range(16..), requires = "sandbox")]
     pub open_files_limit: Option<u64>,
+    /// Disk the files beneath each node's data and temp folders may take together (256M,
+    /// 2G), added up four times a second. Giving it demands the disk protection. Default: 1G.
+    #[arg(help_heading = "Sandbox", long, value_name = "SIZE", value_parser = parse_size, requires = "sandbox")]
+    pub disk_limit: Option<u64>,
     /// Protections that must be in force in full, as a comma list, or `all`; eddy refuses
     /// to start (exit 64) when this machine cannot give one of them.
     #[arg(help_heading = "Sandbox", long, value_name = "LIST", value_delimiter = ',', value_parser = protection_words(), requires = "sandbox")]
@@ -67,6 +71,7 @@ impl SandboxArgs {
             cpu_seconds: self.cpu_limit.unwrap_or(defaults.cpu_seconds),
             file_size_bytes: self.file_size_limit.unwrap_or(defaults.file_size_bytes),
             open_files: self.open_files_limit.unwrap_or(defaults.open_files),
+            disk_bytes: self.disk_limit.unwrap_or(defaults.disk_bytes),
         };
         let mut demanded: Vec<Protection> = self.sandbox_require.concat();
         let explicit = [
@@ -75,6 +80,7 @@ impl SandboxArgs {
             (self.cpu_limit.is_some(), Protection::Cpu),
             (self.file_size_limit.is_some(), Protection::FileSize),
             (self.open_files_limit.is_some(), Protection::OpenFiles),
+            (self.disk_limit.is_some(), Protection::Disk),
         ];
         demanded.extend(explicit.iter().filter(|(given, _)| *given).map(|(_, p)| *p));
         demanded.sort_unstable();

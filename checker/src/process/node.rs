@@ -90,7 +90,7 @@ impl NodeProcess {
         } else {
             &options.label
         };
-        let confined = match &command.sandbox {
+        let mut confined = match &command.sandbox {
             Some(sandbox) => Some(
                 sandbox
                     .confine(label, options.data_dir.as_deref())
@@ -113,6 +113,9 @@ impl NodeProcess {
             confined.as_ref().map(Confined::steps),
         )
         .map_err(failed)?;
+        if let Some(confined) = &mut confined {
+            confined.watch(child.pid);
+        }
         let group = child.pid;
         register(group);
         let (input, input_rx) = mpsc::channel();

@@ -25,7 +25,15 @@ const CPU_GRACE_SECONDS: u64 = 5;
 enum Reached {
     Memory,
     Processes,
+    Disk,
 }
+
+/// The watchdog adds up a node's folders every this many reads of its counters (a quarter
+/// of a second).
+const DISK_EVERY: u64 = 5;
+/// Entries beneath a node's folders beyond which they count as over the disk limit (many
+/// empty files use up a disk's inodes, not its bytes).
+const MAX_ENTRIES: usize = 100_000;
 
 /// The sandbox of one node process.
 #[derive(Debug)]
@@ -113,7 +121,7 @@ impl Confined {
             clone_flags: m.namespace_flags,
             filter_sockets: m.seccomp,
         };
-        let mut confined = Confined {
+        let confined = Confined {
             limits,
             steps,
             env: vec![("TMPDIR".into(), tmp.display().to_string())],
@@ -125,7 +133,6 @@ impl Confined {
             stop_watching: Arc::new(AtomicBool::new(false)),
             watchdog: None,
         };
-        confined.watchdog = confined.watch();
         Ok(confined)
     }
 
@@ -172,6 +179,10 @@ impl Confined {
                 "exceeded its limit of {} processes and threads",
                 l.processes
             )),
+            (Some(Reached::Disk), _) => Some(format!(
+                "exceeded its {} disk limit (its files beneath its data and temp folders)",
+                size_words(l.disk_bytes)
+            )),
             (None, Some(libc::SIGXCPU)) => Some(cpu_words()),
             (None, Some(libc::SIGKILL)) if used_cpu => Some(cpu_words()),
             (None, Some(libc::SIGXFSZ)) => Some(file_words()),
@@ -181,48 +192,94 @@ impl Confined {
     }
 
     /// True when a file beneath the node's folders (its temp folder, its data folder) is
-    /// as large as the file size limit lets it be. Looks at no more than 10,000 entries.
+    /// as large as the file size limit lets it be.
     fn has_file_at_limit(&self) -> bool {
-        let mut folders: Vec<PathBuf> = vec![self.tmp.clone()];
-        folders.extend(self.data.clone());
-        let mut seen = 0;
-        while let Some(folder) = folders.pop() {
-            let Ok(entries) = std::fs::read_dir(&folder) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                seen += 1;
-                if seen > 10_000 {
-                    return false;
-                }
-                match entry.metadata() {
-                    Ok(m) if m.is_dir() => folders.push(entry.path()),
-                    Ok(m) if m.len() >= self.limits.file_size_bytes => return true,
-                    _ => {}
-                }
-            }
-        }
-        false
+        let mut at_limit = false;
+        for_each_file(&self.folders(), |meta| {
+            at_limit |= meta.len() >= self.limits.file_size_bytes;
+            !at_limit
+        });
+        at_limit
     }
 
-    /// Starts the watchdog: a limit that does not end the node by itself (the process
-    /// limit; the memory limit when the kernel killed a child of the node's) stops every
-    /// process of its group.
-    fn watch(&self) -> Option<std::thread::JoinHandle<()>> {
-        let group = self.group.clone()?;
+    /// The node's folders: its temp folder, and its data folder if it has one.
+    fn folders(&self) -> Vec<PathBuf> {
+        let mut folders = vec![self.tmp.clone()];
+        folders.extend(self.data.clone());
+        folders
+    }
+
+    /// Starts the watchdog of the node whose process group is `process_group`: a limit
+    /// that does not end the node by itself (the process limit; the memory limit when the
+    /// kernel killed a child of the node's; the disk limit, added up four times a second) stops
+    /// every process of its group and its control group.
+    pub fn watch(&mut self, process_group: libc::pid_t) {
+        let group = self.group.clone();
         let reached = Arc::clone(&self.reached);
         let stop = Arc::clone(&self.stop_watching);
-        Some(std::thread::spawn(move || {
+        let folders = self.folders();
+        let disk = self.limits.disk_bytes;
+        self.watchdog = Some(std::thread::spawn(move || {
+            let mut reads = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                if let Some(hit) = reached_now(&group) {
+                let disk_full = || reads.is_multiple_of(DISK_EVERY) && over_disk(&folders, disk);
+                let hit = group
+                    .as_deref()
+                    .and_then(reached_now)
+                    .or_else(|| disk_full().then_some(Reached::Disk));
+                if let Some(hit) = hit {
                     *reached.lock().unwrap_or_else(|e| e.into_inner()) = Some(hit);
-                    group.kill_all();
+                    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid
+                    // names the node's process group.
+                    unsafe {
+                        libc::kill(-process_group, libc::SIGKILL);
+                    }
+                    if let Some(group) = &group {
+                        group.kill_all();
+                    }
                     return;
                 }
+                reads += 1;
                 std::thread::park_timeout(WATCH_EVERY);
             }
-        }))
+        }));
     }
+}
+
+/// Calls `visit` with the metadata of every file and folder beneath `folders` until it
+/// returns false; false when it stopped it or there were more than [`MAX_ENTRIES`].
+fn for_each_file(folders: &[PathBuf], mut visit: impl FnMut(&std::fs::Metadata) -> bool) -> bool {
+    let mut folders = folders.to_vec();
+    let mut seen = 0;
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if seen > MAX_ENTRIES || !visit(&meta) {
+                return false;
+            }
+            if meta.is_dir() {
+                folders.push(entry.path());
+            }
+        }
+    }
+    true
+}
+
+/// True when the files beneath `folders` take more than `limit` bytes of disk (their
+/// blocks, so a sparse file counts what it uses), or are more than [`MAX_ENTRIES`].
+fn over_disk(folders: &[PathBuf], limit: u64) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mut used = 0u64;
+    !for_each_file(folders, |meta| {
+        used += meta.blocks() * 512;
+        used <= limit
+    })
 }
 
 impl Drop for Confined {

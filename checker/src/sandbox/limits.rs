@@ -20,6 +20,8 @@ pub struct ResourceLimits {
     pub file_size_bytes: u64,
     /// Open file descriptors of each process.
     pub open_files: u64,
+    /// Disk the files beneath the node's data and temp folders may take together, in bytes.
+    pub disk_bytes: u64,
 }
 
 impl Default for ResourceLimits {
@@ -30,6 +32,7 @@ impl Default for ResourceLimits {
             cpu_seconds: 600,
             file_size_bytes: 1 << 30,
             open_files: 1024,
+            disk_bytes: 1 << 30,
         }
     }
 }

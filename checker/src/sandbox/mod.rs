@@ -44,6 +44,8 @@ pub enum Protection {
     FileSize,
     /// A limit on a process's open files.
     OpenFiles,
+    /// A limit on the disk its files take.
+    Disk,
     /// No network beyond the node's pipes.
     Network,
     /// Writes only beneath the node's data folder and its private temp folder.
@@ -58,12 +60,13 @@ pub enum Protection {
 
 impl Protection {
     /// Every protection, in the order the summary lists them.
-    pub const ALL: [Protection; 10] = [
+    pub const ALL: [Protection; 11] = [
         Protection::Memory,
         Protection::Processes,
         Protection::Cpu,
         Protection::FileSize,
         Protection::OpenFiles,
+        Protection::Disk,
         Protection::Network,
         Protection::Filesystem,
         Protection::Containment,
@@ -79,6 +82,7 @@ impl Protection {
             Protection::Cpu => "cpu",
             Protection::FileSize => "file-size",
             Protection::OpenFiles => "open-files",
+            Protection::Disk => "disk",
             Protection::Network => "network",
             Protection::Filesystem => "filesystem",
             Protection::Containment => "containment",
@@ -184,6 +188,7 @@ impl Sandbox {
             ("--cpu-limit", l.cpu_seconds, d.cpu_seconds),
             ("--file-size-limit", l.file_size_bytes, d.file_size_bytes),
             ("--open-files-limit", l.open_files, d.open_files),
+            ("--disk-limit", l.disk_bytes, d.disk_bytes),
         ] {
             if value != default {
                 words.extend([flag.to_owned(), value.to_string()]);
@@ -251,6 +256,7 @@ pub fn summary_line(sandbox: &Value) -> Option<String> {
             "cpu" => format!("cpu {} s", number("cpu_seconds")),
             "file-size" => format!("files {}", size_words(number("file_size_bytes"))),
             "open-files" => format!("{} open files", number("open_files")),
+            "disk" => format!("disk {}", size_words(number("disk_bytes"))),
             "network" => "no network".into(),
             "filesystem" => "writes to its own folders only".into(),
             "containment" => "contained".into(),
@@ -376,6 +382,10 @@ fn in_force(limits: &ResourceLimits, m: &Mechanisms) -> Vec<InForce> {
                 p,
                 "RLIMIT_NOFILE, per process (an open beyond it fails; the node is not stopped)",
             ),
+            Protection::Disk => full(
+                p,
+                "eddy adds up the files beneath its data and temp folders four times a second, and stops it beyond",
+            ),
             Protection::Network if m.own_network && m.seccomp => full(
                 p,
                 "its own network namespace, with no interface up; sockets of every other family (Unix, vsock, ...) refused (seccomp)",
@@ -498,7 +508,7 @@ mod tests {
         let line = summary_line(&document).unwrap();
         assert!(
             line.starts_with(
-                "sandbox: cpu 600 s, files 1 GiB, 1024 open files, writes to its own folders only"
+                "sandbox: cpu 600 s, files 1 GiB, 1024 open files, disk 1 GiB, writes to its own folders only"
             ),
             "{line}"
         );
