@@ -9,8 +9,9 @@
 //! own, with every signal blocked so that no handler of eddy's runs in the child; the
 //! child, which must not allocate (it shares eddy's heap), resets handled signals and
 //! `SIGPIPE` to their defaults, sets its parent-death signal (`SIGKILL`: not even a
-//! `SIGKILL` of eddy leaves a node running), makes its own process group, moves the pipes
-//! to 0, 1 and 2, clears its signal mask and runs `execve` on each candidate of the
+//! `SIGKILL` of eddy leaves a node running), makes its own session (and so its own process
+//! group, without a controlling terminal), marks every inherited descriptor past 2
+//! close-on-exec, moves the pipes to 0, 1 and 2, clears its signal mask and runs `execve` on each candidate of the
 //! `PATH` search in turn (`execvp`'s rules). A failure is handed back through the shared
 //! memory, and the child exits 127. A sandboxed node's child also makes its namespaces
 //! (`clone` flags) and confines itself ([`ChildSteps`]) before `execve`.
@@ -262,9 +263,20 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
             fail(setup);
         }
-        if libc::setpgid(0, 0) != 0 {
+        // A session of its own, not only a process group: no controlling terminal, so a
+        // node cannot type into the terminal eddy runs in (TIOCSTI on /dev/tty).
+        if libc::setsid() < 0 {
             fail(setup);
         }
+        // Nothing eddy inherited beyond 0, 1 and 2 (a jobserver pipe, a socket) reaches
+        // the node: every other descriptor closes at execve. (Before 5.11, without
+        // CLOSE_RANGE_CLOEXEC, eddy's own are close-on-exec anyway.)
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        );
         if let Some(steps) = setup.confine {
             if let Err(error) = steps.apply() {
                 setup.confining_failed.store(true, Ordering::SeqCst);
@@ -318,16 +330,23 @@ mod tests {
     }
 
     #[test]
-    fn a_child_gets_its_pipes_environment_group_and_signal_state() {
+    fn a_child_gets_its_pipes_environment_session_descriptors_and_signal_state() {
         // The shell reads its own signal state with builtins first: while it forks a
         // command (the `cut` below) dash blocks every signal for a moment, so a `grep`
         // of its status could catch it mid-fork.
         let script = "while read -r l; do case $l in SigBlk*|SigIgn*) echo \"$l\" >&2;; esac; \
                       done < /proc/$$/status; \
                       read line; echo \"got $line $EDDY_SPAWN_TEST\"; \
-                      echo \"pgid $(cut -d' ' -f5 /proc/$$/stat)\" >&2";
+                      echo \"pgid $(cut -d' ' -f5 /proc/$$/stat)\" >&2; \
+                      echo \"sid $(cut -d' ' -f6 /proc/$$/stat)\" >&2; \
+                      echo \"fds $(ls /proc/$$/fd | tr '\\n' ' ')\" >&2";
         let env = [("EDDY_SPAWN_TEST".to_owned(), "yes".to_owned())];
+        // A descriptor eddy inherited without close-on-exec must not reach the child.
+        // (A number no test of this binary holds, so that the shell cannot own it.)
+        let inherited = unsafe { libc::dup2(2, 917) };
+        assert_eq!(inherited, 917);
         let mut child = spawn("sh", &["-c".into(), script.into()], &env, None).unwrap();
+        unsafe { libc::close(inherited) };
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(b"hello\n").unwrap();
         drop(stdin);
@@ -349,6 +368,14 @@ mod tests {
         assert!(status.success(), "{status:?} {err}");
         assert_eq!(out, "got hello yes\n");
         assert!(err.contains(&format!("pgid {}\n", child.pid)), "{err}");
+        // Its own session: no controlling terminal to type into.
+        assert!(err.contains(&format!("sid {}\n", child.pid)), "{err}");
+        // 0, 1, 2 and the descriptor `ls` reads the folder with.
+        let fds = err.lines().find_map(|l| l.strip_prefix("fds ")).unwrap();
+        assert!(
+            !fds.split_whitespace().any(|fd| fd == inherited.to_string()),
+            "{err}"
+        );
         assert!(
             err.contains("SigBlk:\t0000000000000000") || err.contains("SigBlk: 0000000000000000"),
             "{err}"

@@ -23,6 +23,9 @@ pub struct ChildSteps {
     pub lock_root: bool,
     /// Namespaces for `clone` to make (`CLONE_NEWNET` and the like).
     pub clone_flags: libc::c_int,
+    /// When not empty (the node has a mount namespace of its own): every mount read-only
+    /// but these folders, bound writable over themselves.
+    pub writable: Vec<CString>,
     /// Install [`SOCKET_FILTER`]: a network namespace parts neither Unix sockets named by
     /// a path (a daemon's control socket) nor `AF_VSOCK` (a virtual machine's host), and
     /// Landlock cannot refuse connecting to them.
@@ -33,6 +36,9 @@ pub struct ChildSteps {
 const NR: u32 = 0;
 const ARCH: u32 = 4;
 const ARG0: u32 = 16;
+const ARG1: u32 = 24;
+/// A socket's type without `SOCK_NONBLOCK` and `SOCK_CLOEXEC`.
+const SOCKET_TYPE_MASK: u32 = 0xf;
 #[cfg(target_arch = "x86_64")]
 const AUDIT_ARCH: u32 = 0xC000_003E;
 #[cfg(target_arch = "aarch64")]
@@ -68,24 +74,39 @@ const REFUSED: u32 = libc::SECCOMP_RET_ERRNO | libc::EACCES as u32;
 /// The seccomp filter: `socket` makes only internet sockets (which reach nothing in the
 /// node's own network namespace) and netlink ones (which runtimes use to list interfaces);
 /// any other family (`AF_UNIX`, whose sockets named by a path no network namespace parts;
-/// `AF_VSOCK`, which reaches a virtual machine's host; and the rest) fails with `EACCES`,
-/// as do `io_uring_setup` (whose rings could make sockets past this filter) and the x32
-/// system calls. `socketpair`, which runtimes use for their own wake-ups, is allowed. A
+/// `AF_VSOCK`, which reaches a virtual machine's host; and the rest) fails with `EACCES`.
+/// `socketpair`, which runtimes use for their own wake-ups, makes stream and seqpacket
+/// pairs only (a datagram one could `sendto` a daemon's socket by its path). Refused too:
+/// `io_uring_setup` (its rings could make sockets past this filter), the kernel keyring
+/// calls (a key would outlive the node, in its user's keyring) and the x32 system calls. A
 /// call of another architecture than eddy's kills the process.
-pub static SOCKET_FILTER: [libc::sock_filter; 13] = [
+pub static SOCKET_FILTER: [libc::sock_filter; 22] = [
     /* 0 */ statement(LOAD, ARCH),
     /* 1 */ jump(libc::BPF_JEQ, AUDIT_ARCH, 1, 0),
     /* 2 */ statement(RETURN, libc::SECCOMP_RET_KILL_PROCESS),
     /* 3 */ statement(LOAD, NR),
-    /* 4 */ jump(libc::BPF_JGE, X32_SYSCALL_BIT, 6, 0),
-    /* 5 */ jump(libc::BPF_JEQ, libc::SYS_io_uring_setup as u32, 5, 0),
-    /* 6 */ jump(libc::BPF_JEQ, libc::SYS_socket as u32, 0, 5),
-    /* 7 */ statement(LOAD, ARG0),
-    /* 8 */ jump(libc::BPF_JEQ, libc::AF_INET as u32, 3, 0),
-    /* 9 */ jump(libc::BPF_JEQ, libc::AF_INET6 as u32, 2, 0),
-    /* 10 */ jump(libc::BPF_JEQ, libc::AF_NETLINK as u32, 1, 0),
-    /* 11 */ statement(RETURN, REFUSED),
-    /* 12 */ statement(RETURN, libc::SECCOMP_RET_ALLOW),
+    /* 4 */ jump(libc::BPF_JGE, X32_SYSCALL_BIT, 16, 0),
+    /* 5 */ jump(libc::BPF_JEQ, libc::SYS_io_uring_setup as u32, 15, 0),
+    /* 6 */ jump(libc::BPF_JEQ, libc::SYS_add_key as u32, 14, 0),
+    /* 7 */ jump(libc::BPF_JEQ, libc::SYS_keyctl as u32, 13, 0),
+    /* 8 */ jump(libc::BPF_JEQ, libc::SYS_request_key as u32, 12, 0),
+    /* 9 */ jump(libc::BPF_JEQ, libc::SYS_socketpair as u32, 6, 0),
+    /* 10 */ jump(libc::BPF_JEQ, libc::SYS_socket as u32, 0, 9),
+    /* 11 */ statement(LOAD, ARG0),
+    /* 12 */ jump(libc::BPF_JEQ, libc::AF_INET as u32, 7, 0),
+    /* 13 */ jump(libc::BPF_JEQ, libc::AF_INET6 as u32, 6, 0),
+    /* 14 */ jump(libc::BPF_JEQ, libc::AF_NETLINK as u32, 5, 0),
+    /* 15 */ statement(RETURN, REFUSED),
+    /* 16 */ statement(LOAD, ARG1),
+    /* 17 */
+    statement(
+        libc::BPF_ALU | libc::BPF_AND | libc::BPF_K,
+        SOCKET_TYPE_MASK,
+    ),
+    /* 18 */ jump(libc::BPF_JEQ, libc::SOCK_STREAM as u32, 1, 0),
+    /* 19 */ jump(libc::BPF_JEQ, libc::SOCK_SEQPACKET as u32, 0, 1),
+    /* 20 */ statement(RETURN, libc::SECCOMP_RET_ALLOW),
+    /* 21 */ statement(RETURN, REFUSED),
 ];
 
 const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
@@ -126,6 +147,9 @@ impl ChildSteps {
                 return Err(error);
             }
         }
+        if !self.writable.is_empty() {
+            read_only_except(&self.writable)?;
+        }
         for &(resource, soft, hard) in &self.rlimits {
             let limit = libc::rlimit {
                 rlim_cur: soft,
@@ -164,6 +188,73 @@ impl ChildSteps {
         }
         Ok(())
     }
+}
+
+/// `mount_setattr`'s attribute (`struct mount_attr`).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const MOUNT_ATTR_RDONLY: u64 = 1;
+const AT_RECURSIVE: libc::c_int = 0x8000;
+
+/// Sets (or clears) read-only on the mount at `path` and every mount beneath it.
+unsafe fn set_read_only(path: *const libc::c_char, read_only: bool) -> libc::c_long {
+    let attr = MountAttr {
+        attr_set: if read_only { MOUNT_ATTR_RDONLY } else { 0 },
+        attr_clr: if read_only { 0 } else { MOUNT_ATTR_RDONLY },
+        propagation: 0,
+        userns_fd: 0,
+    };
+    libc::syscall(
+        libc::SYS_mount_setattr,
+        libc::AT_FDCWD,
+        path,
+        AT_RECURSIVE,
+        &attr as *const MountAttr,
+        std::mem::size_of::<MountAttr>(),
+    )
+}
+
+/// In a mount namespace of the caller's own: nothing it does propagates out, every mount
+/// is read-only (no write, and no change of mode, owner, times or attributes of any file,
+/// whoever owns it), and each of `writable` is bound over itself, writable.
+///
+/// # Safety
+/// Only in a child that has a mount namespace of its own (`CLONE_NEWNS`).
+pub unsafe fn read_only_except(writable: &[CString]) -> Result<(), libc::c_int> {
+    let errno = || *libc::__errno_location();
+    let root = c"/".as_ptr();
+    if libc::mount(
+        std::ptr::null(),
+        root,
+        std::ptr::null(),
+        libc::MS_REC | libc::MS_PRIVATE,
+        std::ptr::null(),
+    ) != 0
+        || set_read_only(root, true) != 0
+    {
+        return Err(errno());
+    }
+    for folder in writable {
+        let path = folder.as_ptr();
+        if libc::mount(
+            path,
+            path,
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REC,
+            std::ptr::null(),
+        ) != 0
+            || set_read_only(path, false) != 0
+        {
+            return Err(errno());
+        }
+    }
+    Ok(())
 }
 
 /// Empties the ambient, effective, permitted and inheritable sets; with `lock_root`, the

@@ -119,6 +119,14 @@ impl Confined {
             drop_capabilities: m.privileged || m.namespace_flags & libc::CLONE_NEWUSER != 0,
             lock_root: m.can_lock_root,
             clone_flags: m.namespace_flags,
+            writable: if m.own_mounts {
+                writable
+                    .iter()
+                    .map(|p| c_path(p))
+                    .collect::<io::Result<_>>()?
+            } else {
+                Vec::new()
+            },
             filter_sockets: m.seccomp,
         };
         let confined = Confined {
@@ -305,6 +313,13 @@ fn reached_now(group: &NodeCgroup) -> Option<Reached> {
     } else {
         None
     }
+}
+
+/// `path` for a system call.
+fn c_path(path: &Path) -> io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in a path"))
 }
 
 /// The hard limit of `resource` now.

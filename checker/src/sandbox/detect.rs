@@ -21,6 +21,12 @@ pub struct Mechanisms {
     /// The node gets a network namespace of its own (no interface but a loopback that is
     /// down: it can reach nothing).
     pub own_network: bool,
+    /// The node gets a mount namespace of its own, where every mount is read-only but its
+    /// data and temp folders.
+    pub own_mounts: bool,
+    /// The node gets an IPC namespace of its own: System V and POSIX message queue objects
+    /// it makes die with it, and it cannot reach the host's.
+    pub own_ipc: bool,
     /// The node gets a process namespace of its own, of which it is the first process
     /// (used only when no control group can contain it).
     pub own_processes: bool,
@@ -38,10 +44,11 @@ impl Mechanisms {
         // SAFETY: geteuid(2) cannot fail.
         let privileged = unsafe { libc::geteuid() } == 0 || capabilities != 0;
         let cgroups = CgroupParent::create(name);
-        // A network namespace; a process namespace only when no control group holds the
-        // node. Each without a user namespace when this process may, else in one (which,
-        // once needed, the rest share).
-        let mut wanted = vec![libc::CLONE_NEWNET];
+        // Network, mount (which must also allow read-only mounts: `mount_setattr`, Linux
+        // 5.12) and IPC namespaces; a process namespace only when no control group holds
+        // the node. Each without a user namespace when this process may, else in one
+        // (which, once needed, the rest share).
+        let mut wanted = vec![libc::CLONE_NEWNET, libc::CLONE_NEWNS, libc::CLONE_NEWIPC];
         if cgroups.is_err() {
             wanted.push(libc::CLONE_NEWPID);
         }
@@ -49,7 +56,12 @@ impl Mechanisms {
         for namespace in wanted {
             for user in [0, libc::CLONE_NEWUSER] {
                 let flags = namespace_flags | user | namespace;
-                if can_clone(flags) {
+                let probe = if namespace == libc::CLONE_NEWNS {
+                    mounts_read_only
+                } else {
+                    exit_at_once
+                };
+                if can_clone(flags, probe) {
                     namespace_flags = flags;
                     break;
                 }
@@ -61,6 +73,8 @@ impl Mechanisms {
             privileged,
             can_lock_root: own_users || capabilities & (1 << CAP_SETPCAP) != 0,
             own_network: namespace_flags & libc::CLONE_NEWNET != 0,
+            own_mounts: namespace_flags & libc::CLONE_NEWNS != 0,
+            own_ipc: namespace_flags & libc::CLONE_NEWIPC != 0,
             own_processes: namespace_flags & libc::CLONE_NEWPID != 0,
             cgroups,
             namespace_flags,
@@ -82,17 +96,30 @@ fn effective_capabilities() -> u64 {
         .unwrap_or(0)
 }
 
-/// True when a child can be cloned with `flags` (namespaces this process may create).
-fn can_clone(flags: libc::c_int) -> bool {
-    extern "C" fn exit_at_once(_: *mut libc::c_void) -> libc::c_int {
-        0
+/// A probe that only exits, 0.
+extern "C" fn exit_at_once(_: *mut libc::c_void) -> libc::c_int {
+    0
+}
+
+/// A probe, in a mount namespace of its own, that makes every mount read-only: 0 when it
+/// could.
+extern "C" fn mounts_read_only(_: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: the probe has a mount namespace of its own (CLONE_NEWNS); nothing it does
+    // reaches eddy's.
+    match unsafe { super::child::read_only_except(&[]) } {
+        Ok(()) => 0,
+        Err(_) => 1,
     }
+}
+
+/// True when a child can be cloned with `flags` (namespaces this process may create) and
+/// `probe` then exits 0 in it.
+fn can_clone(flags: libc::c_int, probe: extern "C" fn(*mut libc::c_void) -> libc::c_int) -> bool {
     let mut stack = vec![0u128; 1024];
-    // SAFETY: the child runs `exit_at_once` on `stack`, which outlives it (CLONE_VFORK
-    // waits for the child to exit); it touches nothing.
+    // SAFETY: the child runs `probe` on `stack`, which outlives it (CLONE_VFORK waits for
+    // the child to exit); a probe only makes system calls.
     unsafe {
-        let Ok(pid) =
-            crate::vfork::clone_vfork(exit_at_once, &mut stack, flags, std::ptr::null_mut())
+        let Ok(pid) = crate::vfork::clone_vfork(probe, &mut stack, flags, std::ptr::null_mut())
         else {
             return false;
         };

@@ -362,7 +362,7 @@ fn in_force(limits: &ResourceLimits, m: &Mechanisms) -> Vec<InForce> {
             Protection::Memory => partial(
                 p,
                 &format!(
-                    "{} of data per process (RLIMIT_DATA): allocations beyond it fail, unseen by eddy",
+                    "{} of private memory per process (RLIMIT_DATA): allocations beyond it fail, unseen by eddy; shared mappings are not counted",
                     size_words(limits.memory_bytes)
                 ),
                 &group,
@@ -401,19 +401,34 @@ fn in_force(limits: &ResourceLimits, m: &Mechanisms) -> Vec<InForce> {
                 no_namespace,
             ),
             Protection::Network => none(p, &format!("{no_namespace}, and Landlock cannot deny TCP")),
+            Protection::Filesystem if m.own_mounts => full(
+                p,
+                &match m.landlock {
+                    Some(abi) => format!("its own mount namespace, every mount read-only but its data and temp folders; and Landlock ABI {abi}"),
+                    None => "its own mount namespace, every mount read-only but its data and temp folders".into(),
+                },
+            ),
             Protection::Filesystem => match m.landlock {
-                Some(abi) => full(
+                Some(abi) => partial(
                     p,
-                    &format!("Landlock ABI {abi}: writes only beneath its data folder and its private temp folder"),
+                    &format!("Landlock ABI {abi}: writes only beneath its data and temp folders, but the mode, times and extended attributes of files its user owns can change"),
+                    "no mount namespace could be made",
                 ),
-                None => none(p, "Landlock is not available (a kernel before 5.13, or turned off)"),
+                None => none(p, "no mount namespace could be made, and Landlock is not available (a kernel before 5.13, or turned off)"),
             },
-            Protection::Containment if m.cgroups.is_ok() => {
-                full(p, &format!("{group}: every process of its group is killed with it"))
-            }
-            Protection::Containment if m.own_processes => {
-                full(p, "its own process namespace, which dies with it")
-            }
+            Protection::Containment if !m.own_ipc && (m.cgroups.is_ok() || m.own_processes) => partial(
+                p,
+                "every process it starts dies with it, but shared memory, semaphores and message queues it makes can outlive it",
+                "no IPC namespace could be made",
+            ),
+            Protection::Containment if m.cgroups.is_ok() => full(
+                p,
+                &format!("{group}: every process of its group is killed with it; its own IPC namespace"),
+            ),
+            Protection::Containment if m.own_processes => full(
+                p,
+                "its own process namespace, which dies with it; its own IPC namespace",
+            ),
             Protection::Containment => partial(
                 p,
                 "its process group: a process that leaves it can outlive the run",
@@ -456,6 +471,8 @@ mod tests {
             cgroups: Err("not delegated".into()),
             namespace_flags: 0,
             own_network: false,
+            own_mounts: false,
+            own_ipc: false,
             own_processes: false,
             landlock: (landlock > 0).then_some(landlock),
             seccomp: false,
@@ -489,7 +506,7 @@ mod tests {
         // Landlock 4 stands in for the network namespace (TCP only), 6 scopes signals.
         let protections = in_force(&limits, &bare(6));
         assert_eq!(level(&protections, Protection::Network), Level::Partial);
-        assert_eq!(level(&protections, Protection::Filesystem), Level::Full);
+        assert_eq!(level(&protections, Protection::Filesystem), Level::Partial);
         assert_eq!(level(&protections, Protection::Signals), Level::Full);
         assert!(refuse_missing(&protections, &[Protection::Network]).is_err());
     }
@@ -508,16 +525,20 @@ mod tests {
         let line = summary_line(&document).unwrap();
         assert!(
             line.starts_with(
-                "sandbox: cpu 600 s, files 1 GiB, 1024 open files, disk 1 GiB, writes to its own folders only"
+                "sandbox: cpu 600 s, files 1 GiB, 1024 open files, disk 1 GiB, signals scoped"
             ),
             "{line}"
         );
         assert!(
-            line.contains("only partly: memory (1 GiB of data per process"),
+            line.contains("only partly: memory (1 GiB of private memory per process"),
             "{line}"
         );
         assert!(line.contains("not in force: processes"), "{line}");
-        assert!(line.ends_with("(because no control group (not delegated); no network namespace could be made; no control group (not delegated), and no process namespace could be made)"), "{line}");
+        assert!(
+            line.contains(", filesystem (Landlock ABI 6: writes only beneath"),
+            "{line}"
+        );
+        assert!(line.ends_with("(because no control group (not delegated); no network namespace could be made; no mount namespace could be made; no control group (not delegated), and no process namespace could be made)"), "{line}");
         assert_eq!(summary_line(&Value::Null), None);
     }
 }
