@@ -34,6 +34,17 @@ pub struct SandboxArgs {
     /// 2G), added up four times a second. Giving it demands the disk protection. Default: 1G.
     #[arg(help_heading = "Sandbox", long, value_name = "SIZE", value_parser = parse_size, requires = "sandbox")]
     pub disk_limit: Option<u64>,
+    /// Variables of eddy's environment to pass on to the nodes, as a comma list, besides
+    /// those every sandboxed node gets (PATH, HOME, the locale, where runtimes are: see
+    /// docs/sandbox.md); the rest (a grader's tokens) never reach a node.
+    #[arg(
+        help_heading = "Sandbox",
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        requires = "sandbox"
+    )]
+    pub sandbox_env: Vec<String>,
     /// Protections that must be in force in full, as a comma list, or `all`; eddy refuses
     /// to start (exit 64) when this machine cannot give one of them.
     #[arg(help_heading = "Sandbox", long, value_name = "LIST", value_delimiter = ',', value_parser = protection_words(), requires = "sandbox")]
@@ -85,7 +96,7 @@ impl SandboxArgs {
         demanded.extend(explicit.iter().filter(|(given, _)| *given).map(|(_, p)| *p));
         demanded.sort_unstable();
         demanded.dedup();
-        Sandbox::new(limits, &demanded)
+        Sandbox::new(limits, &demanded, &self.sandbox_env)
             .map(|sandbox| Some(Arc::new(sandbox)))
             .map_err(Error::Usage)
     }

@@ -102,14 +102,22 @@ impl NodeProcess {
             ),
             None => None,
         };
-        let mut env = options.env;
-        if let Some(confined) = &confined {
-            env.extend(confined.env().iter().cloned());
-        }
+        let env = match &confined {
+            Some(confined) => {
+                let mut all = confined.env().to_vec();
+                all.extend(options.env.iter().cloned());
+                all
+            }
+            None => options.env.clone(),
+        };
+        let environment = match &confined {
+            Some(_) => spawn::Environment::Only(&env),
+            None => spawn::Environment::Inherited(&env),
+        };
         let mut child = spawn::spawn(
             &command.program,
             &command.args,
-            &env,
+            environment,
             confined.as_ref().map(Confined::steps),
         )
         .map_err(failed)?;
@@ -139,8 +147,16 @@ impl NodeProcess {
         let stderr = child.stderr.take().expect("stderr is piped");
         let tail = Arc::clone(&stderr_tail);
         let (done, stderr_done) = mpsc::channel();
+        // A sandboxed node's log takes no more disk than its own files may.
+        let log_cap = confined.as_ref().map_or(u64::MAX, Confined::disk_limit);
         thread::spawn(move || {
-            read_stderr(stderr, tail, options.stderr_log, options.echo_stderr);
+            read_stderr(
+                stderr,
+                tail,
+                options.stderr_log,
+                log_cap,
+                options.echo_stderr,
+            );
             let _ = done.send(());
         });
         Ok(NodeProcess {

@@ -109,17 +109,24 @@ pub fn read_capped_line(
 }
 
 /// Keeps the last [`STDERR_TAIL_LINES`] lines of stderr in `tail` (each cut to 500
-/// characters), writes them all to `log` while it accepts them, and, with an `echo`
-/// prefix, to eddy's own stderr after it.
+/// characters), writes them all to `log` while it accepts them and stays within `log_cap`
+/// bytes (then one line says the rest is not kept), and, with an `echo` prefix, to eddy's
+/// own stderr after it.
 pub(super) fn read_stderr(
     stderr: impl Read,
     tail: Arc<Mutex<VecDeque<String>>>,
     mut log: Option<File>,
+    log_cap: u64,
     echo: Option<String>,
 ) {
     const MAX_KEPT_CHARS: usize = 500;
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
+    // The log is appended to across restarts: what earlier starts wrote counts.
+    let mut logged = log
+        .as_ref()
+        .and_then(|f| f.metadata().ok())
+        .map_or(0, |m| m.len());
     while let Ok(Some(raw)) = read_capped_line(&mut reader, &mut line, MAX_LINE_BYTES) {
         let text = match raw {
             RawLine::Text(text) => text,
@@ -127,7 +134,14 @@ pub(super) fn read_stderr(
             RawLine::TooLong(len) => format!("<a line of {len} bytes>"),
         };
         if let Some(file) = &mut log {
-            if writeln!(file, "{text}").is_err() {
+            logged += text.len() as u64 + 1;
+            if logged > log_cap {
+                let _ = writeln!(
+                    file,
+                    "--- eddy: the rest of this node's stderr is not kept: its log reached {log_cap} bytes, the sandbox's disk limit"
+                );
+                log = None;
+            } else if writeln!(file, "{text}").is_err() {
                 log = None;
             }
         }

@@ -101,12 +101,20 @@ struct Setup<'a> {
     confining_failed: std::sync::atomic::AtomicBool,
 }
 
-/// Starts `program` with `args` and eddy's environment plus `env`, confined by `confine`
-/// when it is set.
+/// The environment a node starts with.
+pub(super) enum Environment<'a> {
+    /// eddy's, each of these replacing a variable of the same name.
+    Inherited(&'a [(String, String)]),
+    /// Only these (a sandboxed node's).
+    Only(&'a [(String, String)]),
+}
+
+/// Starts `program` with `args` and the environment `env`, confined by `confine` when it
+/// is set.
 pub(super) fn spawn(
     program: &str,
     args: &[String],
-    env: &[(String, String)],
+    env: Environment<'_>,
     confine: Option<&ChildSteps>,
 ) -> io::Result<Child> {
     let c_string = |bytes: Vec<u8>| {
@@ -117,8 +125,10 @@ pub(super) fn spawn(
             )
         })
     };
-    // The environment: eddy's, each of `env` replacing a variable of the same name.
-    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let (mut vars, env): (Vec<(OsString, OsString)>, _) = match env {
+        Environment::Inherited(extra) => (std::env::vars_os().collect(), extra),
+        Environment::Only(all) => (Vec::new(), all),
+    };
     for (key, value) in env {
         vars.retain(|(k, _)| k.as_bytes() != key.as_bytes());
         vars.push((key.into(), value.into()));
@@ -345,7 +355,13 @@ mod tests {
         // (A number no test of this binary holds, so that the shell cannot own it.)
         let inherited = unsafe { libc::dup2(2, 917) };
         assert_eq!(inherited, 917);
-        let mut child = spawn("sh", &["-c".into(), script.into()], &env, None).unwrap();
+        let mut child = spawn(
+            "sh",
+            &["-c".into(), script.into()],
+            Environment::Inherited(&env),
+            None,
+        )
+        .unwrap();
         unsafe { libc::close(inherited) };
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(b"hello\n").unwrap();
@@ -388,9 +404,11 @@ mod tests {
 
     #[test]
     fn a_child_dies_with_the_thread_that_started_it() {
-        let child = std::thread::spawn(|| spawn("sleep", &["30".into()], &[], None).unwrap())
-            .join()
-            .unwrap();
+        let child = std::thread::spawn(|| {
+            spawn("sleep", &["30".into()], Environment::Inherited(&[]), None).unwrap()
+        })
+        .join()
+        .unwrap();
         let mut child = child;
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
@@ -398,17 +416,27 @@ mod tests {
 
     #[test]
     fn failures_say_why() {
-        let missing = spawn("no-such-program-eddy-spawn", &[], &[], None)
-            .err()
-            .unwrap();
+        let missing = spawn(
+            "no-such-program-eddy-spawn",
+            &[],
+            Environment::Inherited(&[]),
+            None,
+        )
+        .err()
+        .unwrap();
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
         let dir = std::env::temp_dir().join(format!("eddy-spawn-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let script = dir.join("not-executable");
         std::fs::write(&script, "#!/bin/sh\n").unwrap();
-        let denied = spawn(script.to_str().unwrap(), &[], &[], None)
-            .err()
-            .unwrap();
+        let denied = spawn(
+            script.to_str().unwrap(),
+            &[],
+            Environment::Inherited(&[]),
+            None,
+        )
+        .err()
+        .unwrap();
         assert_eq!(denied.kind(), io::ErrorKind::PermissionDenied);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -247,9 +247,10 @@ impl NodeCgroup {
     }
 }
 
-/// Removes the empty group folders an eddy killed by `SIGKILL` left in `dir`: every
-/// `eddy-<pid>` (or `eddy-<pid>-<n>`) whose process is gone, with its node groups (a group
-/// that still holds a process cannot be removed, and stays).
+/// Removes the group folders an eddy killed by `SIGKILL` left in `dir`: every
+/// `eddy-<pid>` (or `eddy-<pid>-<n>`) whose process is gone, with its node groups, after
+/// killing whatever still runs in them (a node's daemon, which its parent-death signal
+/// did not reach).
 fn remove_stale(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -270,7 +271,12 @@ fn remove_stale(dir: &Path) {
         let folder = entry.path();
         if let Ok(groups) = fs::read_dir(&folder) {
             for group in groups.flatten().filter(|g| g.path().is_dir()) {
-                let _ = fs::remove_dir(group.path());
+                let group = NodeCgroup {
+                    version: Version::V1,
+                    memory: group.path(),
+                    pids: group.path(),
+                };
+                group.remove();
             }
         }
         let _ = fs::remove_dir(&folder);
@@ -319,7 +325,7 @@ fn v1_dir(mountinfo: &str, own: &str, controller: &str) -> Result<PathBuf, Strin
 
 /// Makes `name` in a v2 group with the `memory` and `pids` controllers enabled for its
 /// children: this process's own group when it may enable them there (it must then hold no
-/// process, which only the root may), else the root.
+/// process, which only the root group may), else the root group.
 fn v2_parent(mountinfo: &str, own: &str, name: &str) -> Result<PathBuf, String> {
     let mount = mountinfo
         .lines()
@@ -330,7 +336,20 @@ fn v2_parent(mountinfo: &str, own: &str, name: &str) -> Result<PathBuf, String> 
         .lines()
         .find_map(|line| line.strip_prefix("0::"))
         .unwrap_or("/");
-    let group = under(&mount.mount_point, &mount.root, own_path);
+    let own_group = under(&mount.mount_point, &mount.root, own_path);
+    let root = PathBuf::from(&mount.mount_point);
+    match v2_parent_in(&own_group, name) {
+        Ok(dir) => Ok(dir),
+        // eddy's own group holds processes (eddy's), so it may enable no controller for
+        // children (cgroup v2's rule of no process in an inner group): the root may.
+        Err(_) if root != own_group => v2_parent_in(&root, name),
+        Err(e) => Err(e),
+    }
+}
+
+/// Makes `name` in the v2 group `group`, with the memory and pids controllers enabled
+/// for its children.
+fn v2_parent_in(group: &Path, name: &str) -> Result<PathBuf, String> {
     let controllers = fs::read_to_string(group.join("cgroup.controllers")).unwrap_or_default();
     for needed in ["memory", "pids"] {
         if !controllers.split_whitespace().any(|c| c == needed) {
@@ -344,7 +363,8 @@ fn v2_parent(mountinfo: &str, own: &str, name: &str) -> Result<PathBuf, String> 
         fs::write(dir.join("cgroup.subtree_control"), "+memory +pids")
             .map_err(|e| cannot("enable memory and pids in", dir, e))
     };
-    enable(&group)?;
+    enable(group)?;
+    remove_stale(group);
     let dir = group.join(name);
     fs::create_dir_all(&dir).map_err(|e| cannot("create", &dir, e))?;
     if let Err(e) = enable(&dir) {

@@ -132,7 +132,10 @@ impl Confined {
         let confined = Confined {
             limits,
             steps,
-            env: vec![("TMPDIR".into(), tmp.display().to_string())],
+            env: std::env::vars()
+                .filter(|(name, _)| sandbox.passes(name))
+                .chain([("TMPDIR".into(), tmp.display().to_string())])
+                .collect(),
             tmp,
             data: data.map(Path::to_path_buf),
             group,
@@ -144,12 +147,19 @@ impl Confined {
         Ok(confined)
     }
 
+    /// The disk its files may take, in bytes (its stderr log in the run folder is held to
+    /// it too).
+    pub fn disk_limit(&self) -> u64 {
+        self.limits.disk_bytes
+    }
+
     /// What the child does to itself before `execve`.
     pub fn steps(&self) -> &ChildSteps {
         &self.steps
     }
 
-    /// Variables the node's environment gets (`TMPDIR`, its private temp folder).
+    /// The node's environment (before the variables eddy gives every node): the variables
+    /// of eddy's that the sandbox passes on, and `TMPDIR`, its private temp folder.
     pub fn env(&self) -> &[(String, String)] {
         &self.env
     }

@@ -31,6 +31,34 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The variables of eddy's environment a sandboxed node gets (besides `LC_*` and those
+/// named with `--sandbox-env`): where it is, who, the locale and terminal, and where the
+/// common runtimes find themselves.
+pub const PASSED_ENV: [&str; 22] = [
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TERM",
+    "LD_LIBRARY_PATH",
+    "JAVA_HOME",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "VIRTUAL_ENV",
+    "PYENV_ROOT",
+    "PYENV_VERSION",
+    "NODE_PATH",
+    "GOPATH",
+    "GOROOT",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+];
+
 /// One protection the sandbox can give a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Protection {
@@ -132,6 +160,8 @@ pub struct InForce {
 pub struct Sandbox {
     limits: ResourceLimits,
     demanded: Vec<Protection>,
+    /// Variables of eddy's environment passed on besides [`PASSED_ENV`].
+    passed_env: Vec<String>,
     mechanisms: Mechanisms,
     protections: Vec<InForce>,
     /// Private temp folders, one per node process, beneath this folder (removed on drop).
@@ -142,7 +172,11 @@ pub struct Sandbox {
 impl Sandbox {
     /// The sandbox this machine allows with `limits`; an error (one line, for exit 64)
     /// when a protection in `demanded` cannot be had in full.
-    pub fn new(limits: ResourceLimits, demanded: &[Protection]) -> Result<Sandbox, String> {
+    pub fn new(
+        limits: ResourceLimits,
+        demanded: &[Protection],
+        passed_env: &[String],
+    ) -> Result<Sandbox, String> {
         // Each sandbox of this process gets folders of its own.
         static SANDBOXES: AtomicU64 = AtomicU64::new(0);
         let name = match SANDBOXES.fetch_add(1, Ordering::Relaxed) {
@@ -155,16 +189,29 @@ impl Sandbox {
         let temp = std::env::temp_dir();
         remove_stale_scratch(&temp);
         let scratch = temp.join(name.replace("eddy-", "eddy-sandbox-"));
-        std::fs::create_dir_all(&scratch)
+        // Only eddy's, and new: a folder of that name made beforehand by someone else could
+        // hold a link that turns a node's writable folder into one of theirs.
+        std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+            .create(&scratch)
             .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
         Ok(Sandbox {
             limits,
             demanded: demanded.to_vec(),
+            passed_env: passed_env.to_vec(),
             mechanisms,
             protections,
             scratch,
             next: AtomicU64::new(0),
         })
+    }
+
+    /// True when eddy's variable `name` reaches the node: one of [`PASSED_ENV`], an
+    /// `LC_` variable, or one named with `--sandbox-env`. The rest (a grader's tokens)
+    /// stay with eddy, where a node cannot print them into its verdict.
+    pub fn passes(&self, name: &str) -> bool {
+        PASSED_ENV.contains(&name)
+            || name.starts_with("LC_")
+            || self.passed_env.iter().any(|n| n == name)
     }
 
     /// Every protection and how far it is in force.
@@ -197,6 +244,9 @@ impl Sandbox {
         if !self.demanded.is_empty() {
             let names: Vec<&str> = self.demanded.iter().map(|p| p.name()).collect();
             words.extend(["--sandbox-require".to_owned(), names.join(",")]);
+        }
+        if !self.passed_env.is_empty() {
+            words.extend(["--sandbox-env".to_owned(), self.passed_env.join(",")]);
         }
         words
     }
