@@ -124,9 +124,20 @@ struct Run {
 impl Run {
     /// Runs eddy as `user` with `args`, in `dir`.
     fn eddy(user: User, dir: tempfile::TempDir, args: &[&str]) -> Run {
+        Run::eddy_with_env(user, dir, args, &[])
+    }
+
+    /// [`Run::eddy`] with `env` added to eddy's environment.
+    fn eddy_with_env(
+        user: User,
+        dir: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_eddy"));
         command
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -673,6 +684,97 @@ fn cpu_time_file_size_and_disk_limits_stop_a_node_and_are_told() {
         );
         assert_nothing_left(&run, &mark);
     }
+}
+
+/// The System V shared memory keys of the host's IPC namespace.
+fn shm_keys() -> Vec<i64> {
+    std::fs::read_to_string("/proc/sysvipc/shm")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn a_root_node_can_change_no_file_keep_no_ipc_object_and_see_no_secret() {
+    // A node run as root, its capabilities dropped, still owns root's files: only
+    // read-only mounts keep it from their mode and times. Its shared memory must die with
+    // it, its keyring calls and datagram socketpairs are refused, and eddy's environment
+    // stays eddy's.
+    let Some(user) = as_root("escapes") else {
+        return;
+    };
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("roots-file");
+    std::fs::write(&target, "mine\n").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let key = 0x4564_0000 + (std::process::id() as i64 & 0xffff);
+    let mode = format!("escapes {} {key}", target.display());
+    let mark = marker("escapes");
+    let dir = folder(user);
+    let store = dir.path().display().to_string();
+    let bin = format!("python3 {} {mode} {mark}", fixture("hostile.py"));
+    let args = [
+        "test",
+        "-w",
+        "echo",
+        "--node-count",
+        "1",
+        "--time-limit",
+        "1",
+        "--bin",
+        &bin,
+        "--store",
+        &store,
+        "--sandbox",
+    ];
+    let run = Run::eddy_with_env(user, dir, &args, &[("EDDY_TEST_SECRET", "hunter2")]);
+    assert_eq!(run.code(), Some(0), "{}", run.all());
+    let log = run.node_log();
+    for refused in ["chmod", "utime", "add_key", "dgram-socketpair"] {
+        assert!(
+            log.contains(&format!("hostile: {refused} refused: ")),
+            "{refused}: {log}"
+        );
+    }
+    assert!(log.contains("hostile: secret unseen"), "{log}");
+    // It made its segment, in an IPC namespace of its own, gone with it.
+    assert!(log.contains("hostile: shmget done"), "{log}");
+    assert!(!shm_keys().contains(&key), "the node's segment outlived it");
+    let meta = std::fs::metadata(&target).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o644);
+    assert!(meta.modified().unwrap() > std::time::UNIX_EPOCH);
+    assert_nothing_left(&run, &mark);
+    // Unconfined, the same node changes the file, leaves its segment and sees the secret.
+    let dir = folder(User::Own);
+    let store = dir.path().display().to_string();
+    let args = [
+        "test",
+        "-w",
+        "echo",
+        "--node-count",
+        "1",
+        "--time-limit",
+        "1",
+        "--bin",
+        &bin,
+        "--store",
+        &store,
+    ];
+    let run = Run::eddy_with_env(User::Own, dir, &args, &[("EDDY_TEST_SECRET", "hunter2")]);
+    let log = run.node_log();
+    let left = shm_keys().contains(&key);
+    let _ = Command::new("ipcrm")
+        .args(["-M", &key.to_string()])
+        .status();
+    assert!(log.contains("hostile: chmod done"), "{log}");
+    assert!(log.contains("hostile: secret seen"), "{log}");
+    assert!(left, "{log}");
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+        0o4777
+    );
 }
 
 #[test]
