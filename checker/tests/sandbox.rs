@@ -527,6 +527,87 @@ fn connect_is_cut(user: User, test: &str) -> Run {
 }
 
 #[test]
+fn a_node_killed_because_the_machine_ran_out_is_not_said_to_exceed_its_limit() {
+    // eddy and its node in a group of 160 MiB, the node's own limit the default 1 GiB: the
+    // kernel kills the hog when the group above runs out, which is not the node's limit.
+    let Some(user) = as_root("machine out of memory") else {
+        return;
+    };
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let own_memory = own
+        .lines()
+        .find_map(|l| {
+            let mut f = l.splitn(3, ':').skip(1);
+            (f.next()?.split(',').any(|c| c == "memory")).then(|| f.next().unwrap().to_owned())
+        })
+        .expect("a memory hierarchy");
+    let Some(parent) = cgroup_folder("memory", &own_memory) else {
+        eprintln!("skipped: no cgroup v1 memory hierarchy here");
+        return;
+    };
+    let small = parent.join(format!("eddy-test-small-{}", std::process::id()));
+    std::fs::create_dir(&small).unwrap();
+    std::fs::write(
+        small.join("memory.limit_in_bytes"),
+        (160u64 << 20).to_string(),
+    )
+    .unwrap();
+    let procs = std::ffi::CString::new(
+        small
+            .join("cgroup.procs")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    let mark = marker("machine-oom");
+    let dir = folder(user);
+    let store = dir.path().display().to_string();
+    let bin = format!("python3 {} memory-hog {mark}", fixture("hostile.py"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eddy"));
+    command
+        .args([
+            "test",
+            "-w",
+            "echo",
+            "--node-count",
+            "1",
+            "--time-limit",
+            "1",
+        ])
+        .args(["--bin", &bin, "--store", &store, "--sandbox"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: between fork and exec the closure makes system calls only (no allocation:
+    // the test's other threads may hold the allocator's lock).
+    unsafe {
+        command.pre_exec(move || {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+            let joined = fd >= 0 && libc::write(fd, b"0".as_ptr().cast(), 1) == 1;
+            libc::close(fd);
+            if joined {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let out = command.output().unwrap();
+    let run = Run { out, pid: 0, dir };
+    let crash = run.crash();
+    let _ = std::fs::remove_dir(&small);
+    assert!(
+        crash.starts_with(
+            "n0 was killed by the kernel's out-of-memory killer while under its memory limit"
+        ),
+        "{crash}\n{}",
+        run.all()
+    );
+    assert!(crash.contains("(not killed by eddy)"), "{crash}");
+    assert!(leftovers(&mark).is_empty(), "{:?}", leftovers(&mark));
+}
+
+#[test]
 fn a_connection_to_the_loopback_does_not_get_through() {
     let Some(user) = as_root("connect") else {
         return;

@@ -193,6 +193,20 @@ impl NodeCgroup {
         counter(&self.memory.join(file), "oom_kill")
     }
 
+    /// The most memory the group has used, in bytes (`memory.max_usage_in_bytes` under v1,
+    /// `memory.peak` under v2); `None` when the kernel does not say.
+    pub fn peak_memory(&self) -> Option<u64> {
+        let file = match self.version {
+            Version::V1 => "memory.max_usage_in_bytes",
+            Version::V2 => "memory.peak",
+        };
+        fs::read_to_string(self.memory.join(file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// How many times a member could not start a process or thread because of the limit.
     pub fn process_limit_hits(&self) -> u64 {
         counter(&self.pids.join("pids.events"), "max")

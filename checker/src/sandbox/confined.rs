@@ -24,6 +24,9 @@ const CPU_GRACE_SECONDS: u64 = 5;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reached {
     Memory,
+    /// The kernel's out-of-memory killer killed a member while the group was well under
+    /// its limit: the machine (or a group above) ran out.
+    MachineMemory,
     Processes,
     Disk,
 }
@@ -179,7 +182,11 @@ impl Confined {
     pub fn limit_reached(&self, status: ExitStatus, cpu: Option<Duration>) -> Option<String> {
         let l = &self.limits;
         let recorded = *self.reached.lock().unwrap_or_else(|e| e.into_inner());
-        let reached = recorded.or_else(|| self.group.as_deref().and_then(reached_now));
+        let reached = recorded.or_else(|| {
+            self.group
+                .as_deref()
+                .and_then(|g| reached_now(g, l.memory_bytes))
+        });
         let used_cpu = cpu.is_some_and(|c| c.as_secs() >= l.cpu_seconds);
         let cpu_words = || format!("exceeded its CPU time limit of {} s", l.cpu_seconds);
         let file_words = || {
@@ -193,6 +200,9 @@ impl Confined {
                 "exceeded its {} memory limit",
                 size_words(l.memory_bytes)
             )),
+            (Some(Reached::MachineMemory), _) => Some(
+                "was killed by the kernel's out-of-memory killer while under its memory limit: the machine ran out of memory".into(),
+            ),
             (Some(Reached::Processes), _) => Some(format!(
                 "exceeded its limit of {} processes and threads",
                 l.processes
@@ -237,14 +247,17 @@ impl Confined {
         let stop = Arc::clone(&self.stop_watching);
         let folders = self.folders();
         let disk = self.limits.disk_bytes;
+        let memory = self.limits.memory_bytes;
         self.watchdog = Some(std::thread::spawn(move || {
             let mut reads = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let disk_full = || reads.is_multiple_of(DISK_EVERY) && over_disk(&folders, disk);
                 let hit = group
                     .as_deref()
-                    .and_then(reached_now)
-                    .or_else(|| disk_full().then_some(Reached::Disk));
+                    .and_then(|g| reached_now(g, memory))
+                    .or_else(|| disk_full().then_some(Reached::Disk))
+                    // The machine running out is not the node's doing: it is not stopped.
+                    .filter(|hit| *hit != Reached::MachineMemory);
                 if let Some(hit) = hit {
                     *reached.lock().unwrap_or_else(|e| e.into_inner()) = Some(hit);
                     // SAFETY: kill(2) has no memory-safety preconditions; a negative pid
@@ -314,10 +327,16 @@ impl Drop for Confined {
     }
 }
 
-/// The limit the group's counters say a member reached, if any.
-fn reached_now(group: &NodeCgroup) -> Option<Reached> {
+/// The limit the group's counters say a member reached, if any. An out-of-memory kill is
+/// the group's own limit only when the group's peak came near it: the kernel also kills in
+/// a group when the machine, or a group above, runs out, and that is no fault of the node.
+fn reached_now(group: &NodeCgroup, memory_limit: u64) -> Option<Reached> {
+    let near_limit = |peak: u64| peak >= memory_limit / 10 * 9;
     if group.oom_kills() > 0 {
-        Some(Reached::Memory)
+        Some(match group.peak_memory() {
+            Some(peak) if !near_limit(peak) => Reached::MachineMemory,
+            _ => Reached::Memory,
+        })
     } else if group.process_limit_hits() > 0 {
         Some(Reached::Processes)
     } else {
