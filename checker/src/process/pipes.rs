@@ -145,6 +145,10 @@ pub(super) fn read_stderr(
                 log = None;
             }
         }
+        // What reaches a terminal (the echo, the summary's stderr lines) shows control
+        // characters as escapes: a node's escape sequences could clear the screen, forge a
+        // verdict or set the clipboard. The log keeps them as written.
+        let text = printable(&text);
         if let Some(prefix) = &echo {
             let _ = writeln!(std::io::stderr().lock(), "{prefix} {text}");
         }
@@ -157,9 +161,33 @@ pub(super) fn read_stderr(
     }
 }
 
+/// `text` with every control character but tab written as an escape (`\x1b`, `\u{9b}`).
+fn printable(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\t') {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\t' => c.to_string(),
+            c if c.is_control() && (c as u32) < 0x80 => format!("\\x{:02x}", c as u32),
+            c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_reach_no_terminal() {
+        assert_eq!(printable("plain\ttext"), "plain\ttext");
+        assert_eq!(
+            printable("\x1b[2J\x1b]52;c;eA==\x07ok\u{9b}"),
+            "\\x1b[2J\\x1b]52;c;eA==\\x07ok\\u{9b}"
+        );
+    }
 
     #[test]
     fn capped_lines_report_long_and_binary_lines() {

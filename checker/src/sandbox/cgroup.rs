@@ -212,6 +212,15 @@ impl NodeCgroup {
         counter(&self.pids.join("pids.events"), "max")
     }
 
+    /// The pids of the group's members.
+    pub fn members(&self) -> Vec<i32> {
+        fs::read_to_string(self.pids.join("cgroup.procs"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+
     /// Kills every member, again and again until none is left (a member may be forking
     /// while it is killed; the process limit bounds how often). Gives up after a second.
     pub fn kill_all(&self) {

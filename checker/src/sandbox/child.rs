@@ -26,7 +26,7 @@ pub struct ChildSteps {
     /// When not empty (the node has a mount namespace of its own): every mount read-only
     /// but these folders, bound writable over themselves.
     pub writable: Vec<CString>,
-    /// Install [`SOCKET_FILTER`]: a network namespace parts neither Unix sockets named by
+    /// Install [`SECCOMP_FILTER`]: a network namespace parts neither Unix sockets named by
     /// a path (a daemon's control socket) nor `AF_VSOCK` (a virtual machine's host), and
     /// Landlock cannot refuse connecting to them.
     pub filter_sockets: bool,
@@ -37,6 +37,10 @@ const NR: u32 = 0;
 const ARCH: u32 = 4;
 const ARG0: u32 = 16;
 const ARG1: u32 = 24;
+/// `ioprio_set`'s `which` for one process.
+const IOPRIO_WHO_PROCESS: u32 = 1;
+/// `fcntl`'s command to take a lease.
+const F_SETLEASE: u32 = 1024;
 /// A socket's type without `SOCK_NONBLOCK` and `SOCK_CLOEXEC`.
 const SOCKET_TYPE_MASK: u32 = 0xf;
 #[cfg(target_arch = "x86_64")]
@@ -71,42 +75,66 @@ const LOAD: u32 = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
 const RETURN: u32 = libc::BPF_RET | libc::BPF_K;
 const REFUSED: u32 = libc::SECCOMP_RET_ERRNO | libc::EACCES as u32;
 
-/// The seccomp filter: `socket` makes only internet sockets (which reach nothing in the
-/// node's own network namespace) and netlink ones (which runtimes use to list interfaces);
-/// any other family (`AF_UNIX`, whose sockets named by a path no network namespace parts;
-/// `AF_VSOCK`, which reaches a virtual machine's host; and the rest) fails with `EACCES`.
-/// `socketpair`, which runtimes use for their own wake-ups, makes stream and seqpacket
-/// pairs only (a datagram one could `sendto` a daemon's socket by its path). Refused too:
+/// The seccomp filter (made by hand as BPF: a static array, as the child may not
+/// allocate). `socket` makes only internet sockets (which reach nothing in the node's own
+/// network namespace) and netlink ones (which runtimes use to list interfaces); any other
+/// family (`AF_UNIX`, whose sockets named by a path no network namespace parts; `AF_VSOCK`,
+/// which reaches a virtual machine's host; and the rest) fails with `EACCES`. `socketpair`,
+/// which runtimes use for their own wake-ups, makes stream and seqpacket pairs only (a
+/// datagram one could `sendto` a daemon's socket by its path). The calls that act on
+/// another process by its pid and need no capability against one of the same user
+/// (`prlimit64`, the `sched_set*` calls, `setpriority`, `ioprio_set`: a node run as root
+/// could lower eddy's limits, or any root process's) act on the caller only. Refused too:
 /// `io_uring_setup` (its rings could make sockets past this filter), the kernel keyring
-/// calls (a key would outlive the node, in its user's keyring) and the x32 system calls. A
-/// call of another architecture than eddy's kills the process.
-pub static SOCKET_FILTER: [libc::sock_filter; 22] = [
+/// calls (a key would outlive the node, in its user's keyring), `F_SETLEASE` (a lease on
+/// someone else's file stalls its writers) and the x32 system calls. A call of another
+/// architecture than eddy's (`int 0x80`) kills the process.
+pub static SECCOMP_FILTER: [libc::sock_filter; 41] = [
     /* 0 */ statement(LOAD, ARCH),
-    /* 1 */ jump(libc::BPF_JEQ, AUDIT_ARCH, 1, 0),
-    /* 2 */ statement(RETURN, libc::SECCOMP_RET_KILL_PROCESS),
-    /* 3 */ statement(LOAD, NR),
-    /* 4 */ jump(libc::BPF_JGE, X32_SYSCALL_BIT, 16, 0),
-    /* 5 */ jump(libc::BPF_JEQ, libc::SYS_io_uring_setup as u32, 15, 0),
-    /* 6 */ jump(libc::BPF_JEQ, libc::SYS_add_key as u32, 14, 0),
-    /* 7 */ jump(libc::BPF_JEQ, libc::SYS_keyctl as u32, 13, 0),
-    /* 8 */ jump(libc::BPF_JEQ, libc::SYS_request_key as u32, 12, 0),
-    /* 9 */ jump(libc::BPF_JEQ, libc::SYS_socketpair as u32, 6, 0),
-    /* 10 */ jump(libc::BPF_JEQ, libc::SYS_socket as u32, 0, 9),
-    /* 11 */ statement(LOAD, ARG0),
-    /* 12 */ jump(libc::BPF_JEQ, libc::AF_INET as u32, 7, 0),
-    /* 13 */ jump(libc::BPF_JEQ, libc::AF_INET6 as u32, 6, 0),
-    /* 14 */ jump(libc::BPF_JEQ, libc::AF_NETLINK as u32, 5, 0),
-    /* 15 */ statement(RETURN, REFUSED),
-    /* 16 */ statement(LOAD, ARG1),
-    /* 17 */
+    /* 1 */ jump(libc::BPF_JEQ, AUDIT_ARCH, 0, 38),
+    /* 2 */ statement(LOAD, NR),
+    /* 3 */ jump(libc::BPF_JGE, X32_SYSCALL_BIT, 35, 0),
+    /* 4 */ jump(libc::BPF_JEQ, libc::SYS_io_uring_setup as u32, 34, 0),
+    /* 5 */ jump(libc::BPF_JEQ, libc::SYS_add_key as u32, 33, 0),
+    /* 6 */ jump(libc::BPF_JEQ, libc::SYS_keyctl as u32, 32, 0),
+    /* 7 */ jump(libc::BPF_JEQ, libc::SYS_request_key as u32, 31, 0),
+    /* 8 */ jump(libc::BPF_JEQ, libc::SYS_socket as u32, 9, 0),
+    /* 9 */ jump(libc::BPF_JEQ, libc::SYS_socketpair as u32, 12, 0),
+    /* 10 */ jump(libc::BPF_JEQ, libc::SYS_prlimit64 as u32, 15, 0),
+    /* 11 */ jump(libc::BPF_JEQ, libc::SYS_sched_setscheduler as u32, 14, 0),
+    /* 12 */ jump(libc::BPF_JEQ, libc::SYS_sched_setparam as u32, 13, 0),
+    /* 13 */ jump(libc::BPF_JEQ, libc::SYS_sched_setattr as u32, 12, 0),
+    /* 14 */ jump(libc::BPF_JEQ, libc::SYS_sched_setaffinity as u32, 11, 0),
+    /* 15 */ jump(libc::BPF_JEQ, libc::SYS_setpriority as u32, 12, 0),
+    /* 16 */ jump(libc::BPF_JEQ, libc::SYS_ioprio_set as u32, 15, 0),
+    /* 17 */ jump(libc::BPF_JEQ, libc::SYS_fcntl as u32, 18, 20),
+    /* 18 */ statement(LOAD, ARG0),
+    /* 19 */ jump(libc::BPF_JEQ, libc::AF_INET as u32, 18, 0),
+    /* 20 */ jump(libc::BPF_JEQ, libc::AF_INET6 as u32, 17, 0),
+    /* 21 */ jump(libc::BPF_JEQ, libc::AF_NETLINK as u32, 16, 17),
+    /* 22 */ statement(LOAD, ARG1),
+    /* 23 */
     statement(
         libc::BPF_ALU | libc::BPF_AND | libc::BPF_K,
         SOCKET_TYPE_MASK,
     ),
-    /* 18 */ jump(libc::BPF_JEQ, libc::SOCK_STREAM as u32, 1, 0),
-    /* 19 */ jump(libc::BPF_JEQ, libc::SOCK_SEQPACKET as u32, 0, 1),
-    /* 20 */ statement(RETURN, libc::SECCOMP_RET_ALLOW),
-    /* 21 */ statement(RETURN, REFUSED),
+    /* 24 */ jump(libc::BPF_JEQ, libc::SOCK_STREAM as u32, 13, 0),
+    /* 25 */ jump(libc::BPF_JEQ, libc::SOCK_SEQPACKET as u32, 12, 13),
+    /* 26 */ statement(LOAD, ARG0),
+    /* 27 */ jump(libc::BPF_JEQ, 0, 10, 11),
+    /* 28 */ statement(LOAD, ARG0),
+    /* 29 */ jump(libc::BPF_JEQ, libc::PRIO_PROCESS, 0, 9),
+    /* 30 */ statement(LOAD, ARG1),
+    /* 31 */ jump(libc::BPF_JEQ, 0, 6, 7),
+    /* 32 */ statement(LOAD, ARG0),
+    /* 33 */ jump(libc::BPF_JEQ, IOPRIO_WHO_PROCESS, 0, 5),
+    /* 34 */ statement(LOAD, ARG1),
+    /* 35 */ jump(libc::BPF_JEQ, 0, 2, 3),
+    /* 36 */ statement(LOAD, ARG1),
+    /* 37 */ jump(libc::BPF_JEQ, F_SETLEASE, 1, 0),
+    /* 38 */ statement(RETURN, libc::SECCOMP_RET_ALLOW),
+    /* 39 */ statement(RETURN, REFUSED),
+    /* 40 */ statement(RETURN, libc::SECCOMP_RET_KILL_PROCESS),
 ];
 
 const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
@@ -171,8 +199,8 @@ impl ChildSteps {
         }
         if self.filter_sockets {
             let program = libc::sock_fprog {
-                len: SOCKET_FILTER.len() as u16,
-                filter: SOCKET_FILTER.as_ptr().cast_mut(),
+                len: SECCOMP_FILTER.len() as u16,
+                filter: SECCOMP_FILTER.as_ptr().cast_mut(),
             };
             if libc::prctl(
                 libc::PR_SET_SECCOMP,
@@ -222,7 +250,8 @@ unsafe fn set_read_only(path: *const libc::c_char, read_only: bool) -> libc::c_l
 
 /// In a mount namespace of the caller's own: nothing it does propagates out, every mount
 /// is read-only (no write, and no change of mode, owner, times or attributes of any file,
-/// whoever owns it), and each of `writable` is bound over itself, writable.
+/// whoever owns it), no terminal is in reach (`/dev/pts` and `/dev/console` hidden), and
+/// each of `writable` is bound over itself, writable.
 ///
 /// # Safety
 /// Only in a child that has a mount namespace of its own (`CLONE_NEWNS`).
@@ -238,6 +267,28 @@ pub unsafe fn read_only_except(writable: &[CString]) -> Result<(), libc::c_int> 
     ) != 0
         || set_read_only(root, true) != 0
     {
+        return Err(errno());
+    }
+    // The terminals: a node could read what is typed into eddy's, or change its modes. An
+    // empty read-only file system over /dev/pts, /dev/null over the console.
+    let hidden = libc::mount(
+        c"tmpfs".as_ptr(),
+        c"/dev/pts".as_ptr(),
+        c"tmpfs".as_ptr(),
+        libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        c"size=4k,mode=555".as_ptr().cast(),
+    );
+    if hidden != 0 && errno() != libc::ENOENT {
+        return Err(errno());
+    }
+    let hidden = libc::mount(
+        c"/dev/null".as_ptr(),
+        c"/dev/console".as_ptr(),
+        std::ptr::null(),
+        libc::MS_BIND,
+        std::ptr::null(),
+    );
+    if hidden != 0 && errno() != libc::ENOENT {
         return Err(errno());
     }
     for folder in writable {

@@ -31,12 +31,12 @@ enum Reached {
     Disk,
 }
 
-/// The watchdog adds up a node's folders every this many reads of its counters (a quarter
-/// of a second).
-const DISK_EVERY: u64 = 5;
+/// The watchdog adds up a node's folders at most every this many reads of its counters (a
+/// quarter of a second), and less often when that takes long.
+const DISK_EVERY: u32 = 5;
 /// Entries beneath a node's folders beyond which they count as over the disk limit (many
 /// empty files use up a disk's inodes, not its bytes).
-const MAX_ENTRIES: usize = 100_000;
+const MAX_ENTRIES: usize = 20_000;
 
 /// The sandbox of one node process.
 #[derive(Debug)]
@@ -54,6 +54,8 @@ pub struct Confined {
     stop_watching: Arc<AtomicBool>,
     /// The watchdog's thread, woken and joined on drop.
     watchdog: Option<std::thread::JoinHandle<()>>,
+    /// When the node started (its watchdog with it).
+    started: Option<std::time::SystemTime>,
 }
 
 impl Confined {
@@ -146,6 +148,7 @@ impl Confined {
             reached: Arc::new(Mutex::new(None)),
             stop_watching: Arc::new(AtomicBool::new(false)),
             watchdog: None,
+            started: None,
         };
         Ok(confined)
     }
@@ -214,17 +217,28 @@ impl Confined {
             (None, Some(libc::SIGXCPU)) => Some(cpu_words()),
             (None, Some(libc::SIGKILL)) if used_cpu => Some(cpu_words()),
             (None, Some(libc::SIGXFSZ)) => Some(file_words()),
-            _ if !status.success() && self.has_file_at_limit() => Some(file_words()),
+            // Not stopped by the sandbox, but failed on its limit: worded so.
+            _ if !status.success() && self.has_file_at_limit() => Some(format!(
+                "failed after a write reached its {} file size limit",
+                size_words(l.file_size_bytes)
+            )),
             _ => None,
         }
     }
 
-    /// True when a file beneath the node's folders (its temp folder, its data folder) is
-    /// as large as the file size limit lets it be.
+    /// True when a file beneath the node's folders (its temp folder, its data folder),
+    /// written since the node started, takes as much disk as the file size limit lets it
+    /// (its blocks: a sparse file of that length does not count).
     fn has_file_at_limit(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Some(started) = self.started else {
+            return false;
+        };
         let mut at_limit = false;
         for_each_file(&self.folders(), |meta| {
-            at_limit |= meta.len() >= self.limits.file_size_bytes;
+            at_limit |= meta.is_file()
+                && meta.blocks() * 512 >= self.limits.file_size_bytes
+                && meta.modified().is_ok_and(|m| m >= started);
             !at_limit
         });
         at_limit
@@ -248,10 +262,24 @@ impl Confined {
         let folders = self.folders();
         let disk = self.limits.disk_bytes;
         let memory = self.limits.memory_bytes;
+        self.started = Some(std::time::SystemTime::now());
         self.watchdog = Some(std::thread::spawn(move || {
-            let mut reads = 0u64;
+            let mut next_walk = std::time::Instant::now();
             while !stop.load(Ordering::Relaxed) {
-                let disk_full = || reads.is_multiple_of(DISK_EVERY) && over_disk(&folders, disk);
+                let mut disk_full = || {
+                    let now = std::time::Instant::now();
+                    if now < next_walk {
+                        return false;
+                    }
+                    let pids = group
+                        .as_deref()
+                        .map_or_else(|| vec![process_group], NodeCgroup::members);
+                    let over = over_disk(&folders, disk, &pids);
+                    // A big folder is walked less often, so that the walks take no more
+                    // than a tenth of a core.
+                    next_walk = now + (now.elapsed() * 10).max(WATCH_EVERY * DISK_EVERY);
+                    over
+                };
                 let hit = group
                     .as_deref()
                     .and_then(|g| reached_now(g, memory))
@@ -270,7 +298,6 @@ impl Confined {
                     }
                     return;
                 }
-                reads += 1;
                 std::thread::park_timeout(WATCH_EVERY);
             }
         }));
@@ -278,18 +305,30 @@ impl Confined {
 }
 
 /// Calls `visit` with the metadata of every file and folder beneath `folders` until it
-/// returns false; false when it stopped it or there were more than [`MAX_ENTRIES`].
+/// returns false; false when it stopped it, when there were more than [`MAX_ENTRIES`], or
+/// when a folder beneath them could not be read (a node may hide its files in a folder
+/// eddy may not open, or nest them deeper than a path can name): what cannot be added up
+/// counts as too much. A folder of `folders` that is not there is empty.
 fn for_each_file(folders: &[PathBuf], mut visit: impl FnMut(&std::fs::Metadata) -> bool) -> bool {
     let mut folders = folders.to_vec();
     let mut seen = 0;
     while let Some(folder) = folders.pop() {
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            continue;
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            // Not made yet, or removed since its parent was read.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(_) => return false,
         };
-        for entry in entries.flatten() {
+        for entry in entries {
+            let Ok(entry) = entry else {
+                return false;
+            };
             seen += 1;
-            let Ok(meta) = entry.metadata() else {
-                continue;
+            let meta = match entry.metadata() {
+                Ok(meta) => meta,
+                // Removed since the folder was read.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(_) => return false,
             };
             if seen > MAX_ENTRIES || !visit(&meta) {
                 return false;
@@ -302,15 +341,55 @@ fn for_each_file(folders: &[PathBuf], mut visit: impl FnMut(&std::fs::Metadata) 
     true
 }
 
-/// True when the files beneath `folders` take more than `limit` bytes of disk (their
-/// blocks, so a sparse file counts what it uses), or are more than [`MAX_ENTRIES`].
-fn over_disk(folders: &[PathBuf], limit: u64) -> bool {
+/// True when the files of a node take more than `limit` bytes of disk: those beneath
+/// `folders` (their blocks, so a sparse file counts what it uses), and those its processes
+/// `pids` hold open after removing them (which no folder shows, and which take their
+/// space until closed); or when they are more than [`MAX_ENTRIES`] or cannot all be seen.
+fn over_disk(folders: &[PathBuf], limit: u64, pids: &[i32]) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let mut used = 0u64;
+    let mut used = removed_but_open(pids);
     !for_each_file(folders, |meta| {
         used += meta.blocks() * 512;
         used <= limit
     })
+}
+
+/// The bytes of disk taken by the removed files the processes `pids` hold open (each file
+/// once).
+fn removed_but_open(pids: &[i32]) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut files = std::collections::BTreeMap::new();
+    for pid in pids {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(meta) = std::fs::metadata(fd.path()) {
+                if meta.is_file() && meta.nlink() == 0 {
+                    files.insert((meta.dev(), meta.ino()), meta.blocks() * 512);
+                }
+            }
+        }
+    }
+    files.values().sum()
+}
+
+/// Removes `folder` and everything beneath it, first giving its owner back every folder
+/// a node made unreadable or unwritable (as an unprivileged eddy, it could not otherwise).
+fn remove_tree(folder: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut folders = vec![folder.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let _ = std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700));
+        if let Ok(entries) = std::fs::read_dir(&folder) {
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    folders.push(entry.path());
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(folder);
 }
 
 impl Drop for Confined {
@@ -323,7 +402,7 @@ impl Drop for Confined {
         if let Some(group) = &self.group {
             group.remove();
         }
-        let _ = std::fs::remove_dir_all(&self.tmp);
+        remove_tree(&self.tmp);
     }
 }
 

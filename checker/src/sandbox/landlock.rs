@@ -30,6 +30,8 @@ const MAKE_SYM: u64 = 1 << 12;
 const REFER: u64 = 1 << 13;
 /// ABI 3: truncating a file.
 const TRUNCATE: u64 = 1 << 14;
+/// ABI 5: `ioctl` on a device file (a terminal's modes, for one).
+const IOCTL_DEV: u64 = 1 << 15;
 /// ABI 4: binding and connecting TCP sockets.
 const NET_BIND_TCP: u64 = 1 << 0;
 const NET_CONNECT_TCP: u64 = 1 << 1;
@@ -109,6 +111,9 @@ pub fn ruleset(abi: u32, writable: &[&Path], coverage: Coverage) -> io::Result<O
     }
     if abi >= 3 {
         fs |= TRUNCATE;
+    }
+    if abi >= 5 {
+        fs |= IOCTL_DEV;
     }
     let attr = RulesetAttr {
         handled_access_fs: fs,
