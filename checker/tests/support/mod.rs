@@ -138,6 +138,25 @@ pub fn first_why(results: &serde_json::Value, name: &str) -> String {
         .to_owned()
 }
 
+/// Asserts that liveness check `name` of a run whose nodes never agree failed with a
+/// witness whose `why` holds every one of `words`, unless the machine stalled the run so
+/// long that the nodes had no fair chance to agree: then the check rightly cannot decide
+/// (SPEC section 6, a verdict must not depend on how busy the machine is) and says why.
+/// A test of a bug that only liveness sees must catch it some other way too.
+pub fn fails_unless_stalled(results: &serde_json::Value, name: &str, words: &[&str]) {
+    let result = check(results, name);
+    if result["valid"] == "unknown" {
+        let summary = result["summary"].as_str().unwrap_or_default();
+        assert!(summary.contains("the machine stalled"), "{result}");
+        return;
+    }
+    assert_eq!(result["valid"], false, "{result}");
+    let why = first_why(results, name);
+    for word in words {
+        assert!(why.contains(word), "{word:?} not in {why}");
+    }
+}
+
 /// What a simulated run left: exit code, `results.json`, and the picture's text (empty when
 /// none was drawn).
 pub type SimRun = (i32, serde_json::Value, String);
