@@ -154,6 +154,17 @@ impl Run {
     /// `eddy test -w echo` for a second on one node, `python3 hostile.py MODE MARK`
     /// (`mode` with its arguments), with `flags`.
     fn sim(user: User, mode: &str, mark: &str, flags: &[&str]) -> Run {
+        Run::sim_with_env(user, mode, mark, flags, &[])
+    }
+
+    /// [`Run::sim`] with `env` added to eddy's environment.
+    fn sim_with_env(
+        user: User,
+        mode: &str,
+        mark: &str,
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
         let dir = folder(user);
         let store = dir.path().display().to_string();
         let bin = format!("python3 {} {mode} {mark}", fixture("hostile.py"));
@@ -171,7 +182,7 @@ impl Run {
             &store,
         ];
         args.extend_from_slice(flags);
-        Run::eddy(user, dir, &args)
+        Run::eddy_with_env(user, dir, &args, env)
     }
 
     /// eddy's exit code (`None` when a signal ended it).
@@ -458,6 +469,18 @@ fn forks_before_failing(log: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Asserts that the sandbox stopped the run's node at a limit: the run is invalid, and the
+/// summary and the crash's witness say `words`, stopped by the sandbox.
+fn assert_stopped(run: &Run, words: &str) {
+    let stdout = run.stdout();
+    assert_eq!(run.code(), Some(1), "{}", run.all());
+    assert!(
+        stdout.contains(&format!("{words} at ")) && stdout.contains("(stopped by eddy's sandbox)"),
+        "{stdout}"
+    );
+    assert!(run.crash().starts_with(words), "{}", run.crash());
+}
+
 #[test]
 fn a_fork_bomb_is_stopped_at_the_process_limit() {
     let Some(user) = as_root("fork bomb") else {
@@ -467,13 +490,7 @@ fn a_fork_bomb_is_stopped_at_the_process_limit() {
     let flags = ["--sandbox", "--process-limit", "32"];
     let run = Run::sim(user, "fork-bomb 100", &mark, &flags);
     let stdout = run.stdout();
-    assert_eq!(run.code(), Some(1), "{}", run.all());
-    let words = "n0 exceeded its limit of 32 processes and threads";
-    assert!(
-        stdout.contains(&format!("{words} at ")) && stdout.contains("(stopped by eddy's sandbox)"),
-        "{stdout}"
-    );
-    assert!(run.crash().starts_with(words), "{}", run.crash());
+    assert_stopped(&run, "n0 exceeded its limit of 32 processes and threads");
     let log = run.node_log();
     // The node asked for 100 processes; the kernel refused a fork below 32 (with the node
     // itself), whenever it said so before the watchdog stopped it.
@@ -496,13 +513,7 @@ fn a_memory_hog_is_stopped_at_the_memory_limit() {
     let flags = ["--sandbox", "--memory-limit", "64M"];
     let run = Run::sim(user, "memory-hog", &mark, &flags);
     let stdout = run.stdout();
-    assert_eq!(run.code(), Some(1), "{}", run.all());
-    let words = "n0 exceeded its 64 MiB memory limit";
-    assert!(
-        stdout.contains(&format!("{words} at ")) && stdout.contains("(stopped by eddy's sandbox)"),
-        "{stdout}"
-    );
-    assert!(run.crash().starts_with(words), "{}", run.crash());
+    assert_stopped(&run, "n0 exceeded its 64 MiB memory limit");
     assert_reported(
         &run.results()["sandbox"],
         &stdout,
@@ -794,24 +805,8 @@ fn a_root_node_can_change_no_file_keep_no_ipc_object_and_see_no_secret() {
     let key = 0x4564_0000 + (std::process::id() as i64 & 0xffff);
     let mode = format!("escapes {} {key}", target.display());
     let mark = marker("escapes");
-    let dir = folder(user);
-    let store = dir.path().display().to_string();
-    let bin = format!("python3 {} {mode} {mark}", fixture("hostile.py"));
-    let args = [
-        "test",
-        "-w",
-        "echo",
-        "--node-count",
-        "1",
-        "--time-limit",
-        "1",
-        "--bin",
-        &bin,
-        "--store",
-        &store,
-        "--sandbox",
-    ];
-    let run = Run::eddy_with_env(user, dir, &args, &[("EDDY_TEST_SECRET", "hunter2")]);
+    let secret = [("EDDY_TEST_SECRET", "hunter2")];
+    let run = Run::sim_with_env(user, &mode, &mark, &["--sandbox"], &secret);
     assert_eq!(run.code(), Some(0), "{}", run.all());
     let log = run.node_log();
     for refused in ["chmod", "utime", "add_key", "dgram-socketpair"] {
@@ -828,23 +823,16 @@ fn a_root_node_can_change_no_file_keep_no_ipc_object_and_see_no_secret() {
     assert_eq!(meta.permissions().mode() & 0o7777, 0o644);
     assert!(meta.modified().unwrap() > std::time::UNIX_EPOCH);
     assert_nothing_left(&run, &mark);
+    // A variable named with --sandbox-env does reach it.
+    let flags = ["--sandbox", "--sandbox-env", "EDDY_TEST_SECRET"];
+    let run = Run::sim_with_env(user, &mode, &mark, &flags, &secret);
+    assert!(
+        run.node_log().contains("hostile: secret seen"),
+        "{}",
+        run.node_log()
+    );
     // Unconfined, the same node changes the file, leaves its segment and sees the secret.
-    let dir = folder(User::Own);
-    let store = dir.path().display().to_string();
-    let args = [
-        "test",
-        "-w",
-        "echo",
-        "--node-count",
-        "1",
-        "--time-limit",
-        "1",
-        "--bin",
-        &bin,
-        "--store",
-        &store,
-    ];
-    let run = Run::eddy_with_env(User::Own, dir, &args, &[("EDDY_TEST_SECRET", "hunter2")]);
+    let run = Run::sim_with_env(User::Own, &mode, &mark, &[], &secret);
     let log = run.node_log();
     let left = shm_keys().contains(&key);
     let _ = Command::new("ipcrm")

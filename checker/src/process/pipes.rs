@@ -181,6 +181,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stderr_log_is_held_to_its_cap() {
+        let logged = |cap: u64| {
+            let path =
+                std::env::temp_dir().join(format!("eddy-stderr-cap-{}-{cap}", std::process::id()));
+            let log = File::create(&path).unwrap();
+            let tail = Arc::new(Mutex::new(VecDeque::new()));
+            read_stderr(
+                &b"aaaa\nbbbb\ncccc\n"[..],
+                Arc::clone(&tail),
+                Some(log),
+                cap,
+                None,
+            );
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            // The tail keeps every line, whatever the log kept.
+            assert_eq!(tail.lock().unwrap().len(), 3);
+            text
+        };
+        assert_eq!(logged(u64::MAX), "aaaa\nbbbb\ncccc\n");
+        let cut = logged(11);
+        assert!(cut.starts_with("aaaa\nbbbb\n--- eddy: the rest"), "{cut}");
+        assert!(!cut.contains("cccc"), "{cut}");
+    }
+
+    #[test]
     fn control_characters_reach_no_terminal() {
         assert_eq!(printable("plain\ttext"), "plain\ttext");
         assert_eq!(

@@ -72,7 +72,10 @@ impl CgroupParent {
             let memory = v1_dir(&mounts, &own, "memory")?.join(name);
             let pids = v1_dir(&mounts, &own, "pids")?.join(name);
             for hierarchy in [&memory, &pids] {
-                remove_stale(hierarchy.parent().expect("a group folder has a parent"));
+                remove_stale(
+                    hierarchy.parent().expect("a group folder has a parent"),
+                    Version::V1,
+                );
             }
             fs::create_dir_all(&memory).map_err(|e| cannot("create", &memory, e))?;
             if let Err(e) = fs::create_dir_all(&pids) {
@@ -270,11 +273,11 @@ impl NodeCgroup {
     }
 }
 
-/// Removes the group folders an eddy killed by `SIGKILL` left in `dir`: every
-/// `eddy-<pid>` (or `eddy-<pid>-<n>`) whose process is gone, with its node groups, after
-/// killing whatever still runs in them (a node's daemon, which its parent-death signal
-/// did not reach).
-fn remove_stale(dir: &Path) {
+/// Removes the group folders an eddy killed by `SIGKILL` left in `dir`, a folder of the
+/// `version` hierarchy: every `eddy-<pid>` (or `eddy-<pid>-<n>`) whose process is gone,
+/// with its node groups, after killing whatever still runs in them (a node's daemon, which
+/// its parent-death signal did not reach).
+fn remove_stale(dir: &Path, version: Version) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -294,8 +297,9 @@ fn remove_stale(dir: &Path) {
         let folder = entry.path();
         if let Ok(groups) = fs::read_dir(&folder) {
             for group in groups.flatten().filter(|g| g.path().is_dir()) {
+                // One folder stands for the group (under v1, the hierarchy's own).
                 let group = NodeCgroup {
-                    version: Version::V1,
+                    version,
                     memory: group.path(),
                     pids: group.path(),
                 };
@@ -387,7 +391,7 @@ fn v2_parent_in(group: &Path, name: &str) -> Result<PathBuf, String> {
             .map_err(|e| cannot("enable memory and pids in", dir, e))
     };
     enable(group)?;
-    remove_stale(group);
+    remove_stale(group, Version::V2);
     let dir = group.join(name);
     fs::create_dir_all(&dir).map_err(|e| cannot("create", &dir, e))?;
     if let Err(e) = enable(&dir) {

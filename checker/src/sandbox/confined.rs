@@ -137,8 +137,10 @@ impl Confined {
         let confined = Confined {
             limits,
             steps,
-            env: std::env::vars()
-                .filter(|(name, _)| sandbox.passes(name))
+            env: sandbox
+                .environment()
+                .iter()
+                .cloned()
                 .chain([("TMPDIR".into(), tmp.display().to_string())])
                 .collect(),
             tmp,

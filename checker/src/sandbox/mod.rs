@@ -122,7 +122,7 @@ impl Protection {
 
 /// How far a protection is in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
+enum Level {
     /// As the protection's name promises.
     Full,
     /// A weaker stand-in (the `how` says what it leaves open).
@@ -143,15 +143,15 @@ impl Level {
 
 /// One protection as this run has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InForce {
+struct InForce {
     /// Which protection.
-    pub protection: Protection,
+    protection: Protection,
     /// How far it holds.
-    pub level: Level,
+    level: Level,
     /// By what means (for a partial one, what stands in), in words; empty when none.
-    pub how: String,
+    how: String,
     /// Why it is not in force in full, when it is not.
-    pub why: Option<String>,
+    why: Option<String>,
 }
 
 /// The sandbox of a run: what every node process gets, and the folders and groups that
@@ -162,6 +162,8 @@ pub struct Sandbox {
     demanded: Vec<Protection>,
     /// Variables of eddy's environment passed on besides [`PASSED_ENV`].
     passed_env: Vec<String>,
+    /// See [`Sandbox::environment`].
+    environment: Vec<(String, String)>,
     mechanisms: Mechanisms,
     protections: Vec<InForce>,
     /// Private temp folders, one per node process, beneath this folder (removed on drop).
@@ -198,6 +200,13 @@ impl Sandbox {
             limits,
             demanded: demanded.to_vec(),
             passed_env: passed_env.to_vec(),
+            environment: std::env::vars()
+                .filter(|(name, _)| {
+                    PASSED_ENV.contains(&name.as_str())
+                        || name.starts_with("LC_")
+                        || passed_env.contains(name)
+                })
+                .collect(),
             mechanisms,
             protections,
             scratch,
@@ -205,23 +214,11 @@ impl Sandbox {
         })
     }
 
-    /// True when eddy's variable `name` reaches the node: one of [`PASSED_ENV`], an
-    /// `LC_` variable, or one named with `--sandbox-env`. The rest (a grader's tokens)
-    /// stay with eddy, where a node cannot print them into its verdict.
-    pub fn passes(&self, name: &str) -> bool {
-        PASSED_ENV.contains(&name)
-            || name.starts_with("LC_")
-            || self.passed_env.iter().any(|n| n == name)
-    }
-
-    /// Every protection and how far it is in force.
-    pub fn protections(&self) -> &[InForce] {
-        &self.protections
-    }
-
-    /// The limits every node process gets.
-    pub fn limits(&self) -> ResourceLimits {
-        self.limits
+    /// The variables of eddy's environment every node gets, read once at the start: those
+    /// of [`PASSED_ENV`], the `LC_` ones, and those named with `--sandbox-env`. The rest (a
+    /// grader's tokens) stay with eddy, where a node cannot print them into its verdict.
+    pub fn environment(&self) -> &[(String, String)] {
+        &self.environment
     }
 
     /// The flags that ask for this sandbox again, for a reproduce command: `--sandbox`,
