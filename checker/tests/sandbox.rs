@@ -766,7 +766,13 @@ fn cpu_time_file_size_and_disk_limits_stop_a_node_and_are_told() {
         (
             "fill-disk",
             ["--sandbox", "--disk-limit", "8M"],
-            "n0 exceeded its 8 MiB disk limit",
+            "n0 exceeded its 8 MiB disk limit (its files",
+            "(stopped by eddy's sandbox)",
+        ),
+        (
+            "hide-files",
+            ["--sandbox", "--disk-limit", "8M"],
+            "n0 exceeded its 8 MiB disk limit: its files beneath its data and temp folders could not be added up",
             "(stopped by eddy's sandbox)",
         ),
     ] {

@@ -25,10 +25,14 @@ const CPU_GRACE_SECONDS: u64 = 5;
 enum Reached {
     Memory,
     /// The kernel's out-of-memory killer killed a member while the group was well under
-    /// its limit: the machine (or a group above) ran out.
+    /// its limit: the machine (or a group above) ran out. Told, never stopped for.
     MachineMemory,
     Processes,
+    /// Its files took more disk than its limit.
     Disk,
+    /// Its files could not all be added up (more than [`MAX_ENTRIES`], or a folder eddy
+    /// cannot read), which counts as over the disk limit.
+    DiskUncounted,
 }
 
 /// The watchdog adds up a node's folders at most every this many reads of its counters (a
@@ -71,6 +75,14 @@ impl Confined {
         std::fs::create_dir_all(&tmp)?;
         let mut writable: Vec<&Path> = vec![&tmp];
         writable.extend(data);
+        let writable_c: Vec<std::ffi::CString> = if m.own_mounts {
+            writable
+                .iter()
+                .map(|p| c_path(p))
+                .collect::<io::Result<_>>()?
+        } else {
+            Vec::new()
+        };
         let made = (|| -> io::Result<_> {
             let ruleset = match m.landlock {
                 Some(abi) => Some(landlock::ruleset(
@@ -124,14 +136,7 @@ impl Confined {
             drop_capabilities: m.privileged || m.namespace_flags & libc::CLONE_NEWUSER != 0,
             lock_root: m.can_lock_root,
             clone_flags: m.namespace_flags,
-            writable: if m.own_mounts {
-                writable
-                    .iter()
-                    .map(|p| c_path(p))
-                    .collect::<io::Result<_>>()?
-            } else {
-                Vec::new()
-            },
+            writable: writable_c,
             filter_sockets: m.seccomp,
         };
         let confined = Confined {
@@ -172,8 +177,9 @@ impl Confined {
         &self.env
     }
 
-    /// Kills every process of the node's group (or of its process namespace, with the
-    /// node), even those that left its process group.
+    /// Kills every process of the node's control group, even those that left its process
+    /// group. (Without a control group there is nothing more to kill here: the node's own
+    /// process namespace, if it has one, dies with the node.)
     pub fn kill_all(&self) {
         if let Some(group) = &self.group {
             group.kill_all();
@@ -188,9 +194,10 @@ impl Confined {
         let l = &self.limits;
         let recorded = *self.reached.lock().unwrap_or_else(|e| e.into_inner());
         let reached = recorded.or_else(|| {
-            self.group
-                .as_deref()
-                .and_then(|g| reached_now(g, l.memory_bytes))
+            let group = self.group.as_deref()?;
+            reached_now(group, l.memory_bytes).or_else(|| {
+                machine_ran_out(group, l.memory_bytes).then_some(Reached::MachineMemory)
+            })
         });
         let used_cpu = cpu.is_some_and(|c| c.as_secs() >= l.cpu_seconds);
         let cpu_words = || format!("exceeded its CPU time limit of {} s", l.cpu_seconds);
@@ -214,6 +221,10 @@ impl Confined {
             )),
             (Some(Reached::Disk), _) => Some(format!(
                 "exceeded its {} disk limit (its files beneath its data and temp folders)",
+                size_words(l.disk_bytes)
+            )),
+            (Some(Reached::DiskUncounted), _) => Some(format!(
+                "exceeded its {} disk limit: its files beneath its data and temp folders could not be added up (more than {MAX_ENTRIES}, or in a folder eddy cannot read)",
                 size_words(l.disk_bytes)
             )),
             (None, Some(libc::SIGXCPU)) => Some(cpu_words()),
@@ -262,21 +273,21 @@ impl Confined {
         let reached = Arc::clone(&self.reached);
         let stop = Arc::clone(&self.stop_watching);
         let folders = self.folders();
-        let disk = self.limits.disk_bytes;
+        let disk_limit = self.limits.disk_bytes;
         let memory = self.limits.memory_bytes;
         self.started = Some(std::time::SystemTime::now());
         self.watchdog = Some(std::thread::spawn(move || {
             let mut next_walk = std::time::Instant::now();
             while !stop.load(Ordering::Relaxed) {
-                let mut disk_full = || {
+                let mut disk = || {
                     let now = std::time::Instant::now();
                     if now < next_walk {
-                        return false;
+                        return None;
                     }
                     let pids = group
                         .as_deref()
                         .map_or_else(|| vec![process_group], NodeCgroup::members);
-                    let over = over_disk(&folders, disk, &pids);
+                    let over = over_disk(&folders, disk_limit, &pids);
                     // A big folder is walked less often, so that the walks take no more
                     // than a tenth of a core.
                     next_walk = now + (now.elapsed() * 10).max(WATCH_EVERY * DISK_EVERY);
@@ -285,9 +296,7 @@ impl Confined {
                 let hit = group
                     .as_deref()
                     .and_then(|g| reached_now(g, memory))
-                    .or_else(|| disk_full().then_some(Reached::Disk))
-                    // The machine running out is not the node's doing: it is not stopped.
-                    .filter(|hit| *hit != Reached::MachineMemory);
+                    .or_else(&mut disk);
                 if let Some(hit) = hit {
                     *reached.lock().unwrap_or_else(|e| e.into_inner()) = Some(hit);
                     // SAFETY: kill(2) has no memory-safety preconditions; a negative pid
@@ -306,12 +315,22 @@ impl Confined {
     }
 }
 
+/// How a walk of a node's folders ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Every entry was visited.
+    Whole,
+    /// The visitor stopped it.
+    Stopped,
+    /// It could not be finished: more than [`MAX_ENTRIES`], or a folder beneath them
+    /// could not be read (a node may hide its files in a folder eddy may not open, or nest
+    /// them deeper than a path can name).
+    Unfinished,
+}
+
 /// Calls `visit` with the metadata of every file and folder beneath `folders` until it
-/// returns false; false when it stopped it, when there were more than [`MAX_ENTRIES`], or
-/// when a folder beneath them could not be read (a node may hide its files in a folder
-/// eddy may not open, or nest them deeper than a path can name): what cannot be added up
-/// counts as too much. A folder of `folders` that is not there is empty.
-fn for_each_file(folders: &[PathBuf], mut visit: impl FnMut(&std::fs::Metadata) -> bool) -> bool {
+/// returns false. A folder of `folders` that is not there is empty.
+fn for_each_file(folders: &[PathBuf], mut visit: impl FnMut(&std::fs::Metadata) -> bool) -> Walk {
     let mut folders = folders.to_vec();
     let mut seen = 0;
     while let Some(folder) = folders.pop() {
@@ -319,41 +338,48 @@ fn for_each_file(folders: &[PathBuf], mut visit: impl FnMut(&std::fs::Metadata) 
             Ok(entries) => entries,
             // Not made yet, or removed since its parent was read.
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(_) => return false,
+            Err(_) => return Walk::Unfinished,
         };
         for entry in entries {
             let Ok(entry) = entry else {
-                return false;
+                return Walk::Unfinished;
             };
             seen += 1;
             let meta = match entry.metadata() {
                 Ok(meta) => meta,
                 // Removed since the folder was read.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(_) => return false,
+                Err(_) => return Walk::Unfinished,
             };
-            if seen > MAX_ENTRIES || !visit(&meta) {
-                return false;
+            if seen > MAX_ENTRIES {
+                return Walk::Unfinished;
+            }
+            if !visit(&meta) {
+                return Walk::Stopped;
             }
             if meta.is_dir() {
                 folders.push(entry.path());
             }
         }
     }
-    true
+    Walk::Whole
 }
 
-/// True when the files of a node take more than `limit` bytes of disk: those beneath
+/// Whether the files of a node take more than `limit` bytes of disk: those beneath
 /// `folders` (their blocks, so a sparse file counts what it uses), and those its processes
 /// `pids` hold open after removing them (which no folder shows, and which take their
-/// space until closed); or when they are more than [`MAX_ENTRIES`] or cannot all be seen.
-fn over_disk(folders: &[PathBuf], limit: u64, pids: &[i32]) -> bool {
+/// space until closed). What cannot be added up counts as too much.
+fn over_disk(folders: &[PathBuf], limit: u64, pids: &[i32]) -> Option<Reached> {
     use std::os::unix::fs::MetadataExt;
     let mut used = removed_but_open(pids);
-    !for_each_file(folders, |meta| {
+    match for_each_file(folders, |meta| {
         used += meta.blocks() * 512;
         used <= limit
-    })
+    }) {
+        Walk::Whole if used <= limit => None,
+        Walk::Whole | Walk::Stopped => Some(Reached::Disk),
+        Walk::Unfinished => Some(Reached::DiskUncounted),
+    }
 }
 
 /// The bytes of disk taken by the removed files the processes `pids` hold open (each file
@@ -408,21 +434,26 @@ impl Drop for Confined {
     }
 }
 
-/// The limit the group's counters say a member reached, if any. An out-of-memory kill is
-/// the group's own limit only when the group's peak came near it: the kernel also kills in
-/// a group when the machine, or a group above, runs out, and that is no fault of the node.
+/// The limit of its own the group's counters say a member reached, if any: its memory
+/// limit (an out-of-memory kill while its peak came near the limit) or its process limit.
 fn reached_now(group: &NodeCgroup, memory_limit: u64) -> Option<Reached> {
-    let near_limit = |peak: u64| peak >= memory_limit / 10 * 9;
-    if group.oom_kills() > 0 {
-        Some(match group.peak_memory() {
-            Some(peak) if !near_limit(peak) => Reached::MachineMemory,
-            _ => Reached::Memory,
-        })
+    if group.oom_kills() > 0 && !machine_ran_out(group, memory_limit) {
+        Some(Reached::Memory)
     } else if group.process_limit_hits() > 0 {
         Some(Reached::Processes)
     } else {
         None
     }
+}
+
+/// True when the kernel's out-of-memory killer killed a member while the group's peak
+/// stayed under 90% of its limit: the kernel also kills in a group when the machine, or a
+/// group above, runs out, and that is no fault of the node.
+fn machine_ran_out(group: &NodeCgroup, memory_limit: u64) -> bool {
+    group.oom_kills() > 0
+        && group
+            .peak_memory()
+            .is_some_and(|peak| peak < memory_limit / 10 * 9)
 }
 
 /// `path` for a system call.
