@@ -301,7 +301,7 @@ pub fn run_case(case: &Case, command: &NodeCommand, limits: Limits) -> Transcrip
                 let exit = node
                     .wait_exit(Duration::from_millis(200))
                     .map_or("closed its stdout".into(), |status| {
-                        node.describe_end(status)
+                        node.describe_end(status).words
                     });
                 break Ending::Exited(exit);
             }
@@ -363,7 +363,9 @@ fn finish(
                 let exit = node.wait_exit(left.max(Duration::from_millis(50)));
                 return Ending::Answered {
                     lingered: exit.is_none(),
-                    exit: exit.map_or("did not exit".into(), |status| node.describe_end(status)),
+                    exit: exit.map_or("did not exit".into(), |status| {
+                        node.describe_end(status).words
+                    }),
                 };
             }
             _ if Instant::now() < grace_end && extra < limits.max_output_lines => {}

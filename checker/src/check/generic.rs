@@ -196,7 +196,7 @@ fn crash_why(node: Option<&str>, time_s: f64, detail: &Value) -> String {
         ),
     };
     // A limit of the sandbox's stopped it: eddy's doing, but the node's fault.
-    let by = if exit.starts_with("exceeded its") {
+    let by = if detail["stopped_by_sandbox"] == true {
         "stopped by eddy's sandbox"
     } else {
         "not killed by eddy"
@@ -272,5 +272,12 @@ mod tests {
             crash_why(Some("n1"), 0.3, &silent),
             "n1 exited with code 1 at 0.3 s (not killed by eddy); it wrote nothing to stderr"
         );
+        // The sandbox's stop is said so by the event's flag, whatever its words.
+        let stopped = json!({"exit": "exceeded its 64 MiB memory limit", "stderr": [], "stopped_by_sandbox": true});
+        assert!(
+            crash_why(Some("n0"), 1.0, &stopped).contains("at 1.0 s (stopped by eddy's sandbox)")
+        );
+        let told = json!({"exit": "exceeded its 64 MiB memory limit", "stderr": []});
+        assert!(crash_why(Some("n0"), 1.0, &told).contains("(not killed by eddy)"));
     }
 }

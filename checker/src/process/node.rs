@@ -4,7 +4,7 @@
 use super::groups::{forget, kill_group, register, signal_group};
 use super::pipes::{read_output, read_stderr, write_input, OutputEvent};
 use super::{spawn, NodeCommand, MAX_QUEUED_LINES};
-use crate::sandbox::Confined;
+use crate::sandbox::{Confined, NodeEnd};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::process::ExitStatusExt;
@@ -78,8 +78,9 @@ pub struct NodeProcess {
 }
 
 impl NodeProcess {
-    /// Starts `command` in a new process group with piped stdin, stdout and stderr, with
-    /// `SIGKILL` as its parent-death signal, without copying eddy (see the `spawn` module).
+    /// Starts `command` in a session (and process group) of its own with piped stdin,
+    /// stdout and stderr, with `SIGKILL` as its parent-death signal, without copying eddy
+    /// (see the `spawn` module), confined by the command's sandbox if it has one.
     pub fn spawn(command: &NodeCommand, options: SpawnOptions) -> Result<NodeProcess, SpawnError> {
         let failed = |e: std::io::Error| SpawnError {
             program: command.program.clone(),
@@ -102,15 +103,13 @@ impl NodeProcess {
             ),
             None => None,
         };
-        let env = match &confined {
-            Some(confined) => {
-                let mut all = confined.env().to_vec();
-                all.extend(options.env.iter().cloned());
-                all
-            }
-            None => options.env.clone(),
-        };
-        let environment = match &confined {
+        // A sandboxed node gets its sandbox's environment, not eddy's, and then `env`.
+        let env: Vec<(String, String)> = confined
+            .iter()
+            .flat_map(|c| c.env().iter().cloned())
+            .chain(options.env.iter().cloned())
+            .collect();
+        let environment = match confined {
             Some(_) => spawn::Environment::Only(&env),
             None => spawn::Environment::Inherited(&env),
         };
@@ -237,13 +236,16 @@ impl NodeProcess {
         );
     }
 
-    /// How the node ended, in words: the sandbox limit it reached ("exceeded its 512 MiB
-    /// memory limit"), else [`describe_exit`].
-    pub fn describe_end(&self, status: ExitStatus) -> String {
+    /// How the node ended: what its sandbox says of it (the limit it reached, with
+    /// whether the sandbox stopped it), else [`describe_exit`] (not the sandbox's doing).
+    pub fn describe_end(&self, status: ExitStatus) -> NodeEnd {
         self.confined
             .as_ref()
             .and_then(|c| c.limit_reached(status, self.child.cpu_time))
-            .unwrap_or_else(|| describe_exit(status))
+            .unwrap_or_else(|| NodeEnd {
+                words: describe_exit(status),
+                stopped: false,
+            })
     }
 
     /// Kills the whole process group (and, in a sandbox, every process the node started,

@@ -42,6 +42,17 @@ const DISK_EVERY: u32 = 5;
 /// empty files use up a disk's inodes, not its bytes).
 const MAX_ENTRIES: usize = 20_000;
 
+/// How a node ended, in words, and whether its sandbox stopped it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeEnd {
+    /// In words: "exceeded its 512 MiB memory limit".
+    pub words: String,
+    /// True when the sandbox stopped the node (a limit it enforces); false when it only
+    /// tells why the node ended (the machine ran out of memory; a write failed at the
+    /// file size limit and the node gave up).
+    pub stopped: bool,
+}
+
 /// The sandbox of one node process.
 #[derive(Debug)]
 pub struct Confined {
@@ -186,11 +197,13 @@ impl Confined {
         }
     }
 
-    /// The limit the node reached, in words ("exceeded its 512 MiB memory limit"), when
-    /// its end was a limit's doing: the group's counters, `SIGXCPU` or a `SIGKILL` after
-    /// using up its CPU time, `SIGXFSZ`; or, for a node that failed after ignoring
-    /// `SIGXFSZ` (Python does, and gets `EFBIG`), a file of its folders at the limit.
-    pub fn limit_reached(&self, status: ExitStatus, cpu: Option<Duration>) -> Option<String> {
+    /// How the node's end came from its sandbox, when it did: the limit it reached, in
+    /// words ("exceeded its 512 MiB memory limit"), from the group's counters, `SIGXCPU`
+    /// or a `SIGKILL` after using up its CPU time, `SIGXFSZ`; or, not stopped by the
+    /// sandbox, a failure after ignoring `SIGXFSZ` (Python does, and gets `EFBIG`), told
+    /// by a file of its folders at the limit, or a kill by the kernel when the machine ran
+    /// out of memory.
+    pub fn limit_reached(&self, status: ExitStatus, cpu: Option<Duration>) -> Option<NodeEnd> {
         let l = &self.limits;
         let recorded = *self.reached.lock().unwrap_or_else(|e| e.into_inner());
         let reached = recorded.or_else(|| {
@@ -207,34 +220,41 @@ impl Confined {
                 size_words(l.file_size_bytes)
             )
         };
+        let stopped = |words: String| NodeEnd {
+            words,
+            stopped: true,
+        };
+        let told = |words: String| NodeEnd {
+            words,
+            stopped: false,
+        };
         match (reached, status.signal()) {
-            (Some(Reached::Memory), _) => Some(format!(
+            (Some(Reached::Memory), _) => Some(stopped(format!(
                 "exceeded its {} memory limit",
                 size_words(l.memory_bytes)
-            )),
-            (Some(Reached::MachineMemory), _) => Some(
+            ))),
+            (Some(Reached::MachineMemory), _) => Some(told(
                 "was killed by the kernel's out-of-memory killer while under its memory limit: the machine ran out of memory".into(),
-            ),
-            (Some(Reached::Processes), _) => Some(format!(
+            )),
+            (Some(Reached::Processes), _) => Some(stopped(format!(
                 "exceeded its limit of {} processes and threads",
                 l.processes
-            )),
-            (Some(Reached::Disk), _) => Some(format!(
+            ))),
+            (Some(Reached::Disk), _) => Some(stopped(format!(
                 "exceeded its {} disk limit (its files beneath its data and temp folders)",
                 size_words(l.disk_bytes)
-            )),
-            (Some(Reached::DiskUncounted), _) => Some(format!(
+            ))),
+            (Some(Reached::DiskUncounted), _) => Some(stopped(format!(
                 "exceeded its {} disk limit: its files beneath its data and temp folders could not be added up (more than {MAX_ENTRIES}, or in a folder eddy cannot read)",
                 size_words(l.disk_bytes)
-            )),
-            (None, Some(libc::SIGXCPU)) => Some(cpu_words()),
-            (None, Some(libc::SIGKILL)) if used_cpu => Some(cpu_words()),
-            (None, Some(libc::SIGXFSZ)) => Some(file_words()),
-            // Not stopped by the sandbox, but failed on its limit: worded so.
-            _ if !status.success() && self.has_file_at_limit() => Some(format!(
+            ))),
+            (None, Some(libc::SIGXCPU)) => Some(stopped(cpu_words())),
+            (None, Some(libc::SIGKILL)) if used_cpu => Some(stopped(cpu_words())),
+            (None, Some(libc::SIGXFSZ)) => Some(stopped(file_words())),
+            _ if !status.success() && self.has_file_at_limit() => Some(told(format!(
                 "failed after a write reached its {} file size limit",
                 size_words(l.file_size_bytes)
-            )),
+            ))),
             _ => None,
         }
     }

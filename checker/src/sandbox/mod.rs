@@ -23,7 +23,7 @@ mod limits;
 
 pub use cgroup::kill_every_group;
 pub use child::ChildSteps;
-pub use confined::Confined;
+pub use confined::{Confined, NodeEnd};
 pub use limits::{parse_size, size_words, ResourceLimits};
 
 use detect::Mechanisms;

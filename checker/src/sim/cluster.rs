@@ -2,6 +2,7 @@
 //! log that survives restarts), pausing, killing, restarting, and shutting down.
 
 use crate::process::{NodeCommand, NodeProcess, OutputTag, SpawnError, SpawnOptions, TaggedOutput};
+use crate::sandbox::NodeEnd;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -155,15 +156,17 @@ impl Cluster {
         self.slots[i].paused = false;
     }
 
-    /// Node `i` closed its stdout without being killed: reaps it and says how it ended,
-    /// with its last stderr lines.
-    pub fn reap(&mut self, i: usize) -> Option<(String, Vec<String>)> {
+    /// Node `i` closed its stdout without being killed: reaps it and says how it ended
+    /// (and whether its sandbox stopped it), with its last stderr lines.
+    pub fn reap(&mut self, i: usize) -> Option<(NodeEnd, Vec<String>)> {
         let mut process = self.slots[i].process.take()?;
-        let exit = process
-            .wait_exit(Duration::from_millis(500))
-            .map_or("closed its stdout".into(), |status| {
-                process.describe_end(status)
-            });
+        let exit = process.wait_exit(Duration::from_millis(500)).map_or(
+            NodeEnd {
+                words: "closed its stdout".into(),
+                stopped: false,
+            },
+            |status| process.describe_end(status),
+        );
         process.kill();
         Some((exit, process.stderr_tail()))
     }

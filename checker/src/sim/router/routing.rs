@@ -39,7 +39,8 @@ impl Router<'_> {
             return None;
         }
         let id = self.cluster.ids()[node].clone();
-        let (exit, stderr) = self.cluster.reap(node)?;
+        let (end, stderr) = self.cluster.reap(node)?;
+        let exit = end.words;
         if self.phase == Phase::Init && self.awaiting_init.values().any(|&i| i == node) {
             let tail = stderr
                 .last()
@@ -49,11 +50,11 @@ impl Router<'_> {
                 "{id} {exit} before answering init{tail}"
             )));
         }
-        self.harness(
-            Some(id.clone()),
-            "crash",
-            json!({"exit": exit, "stderr": stderr}),
-        );
+        let mut detail = json!({"exit": exit, "stderr": stderr});
+        if end.stopped {
+            detail["stopped_by_sandbox"] = true.into();
+        }
+        self.harness(Some(id.clone()), "crash", detail);
         self.release_clients_on(node, &exit);
         self.peers_crash(&id);
         self.all_exited()
