@@ -119,7 +119,7 @@ pub fn run_cases(args: CasesArgs) -> Result<Outcome, Error> {
         ));
     }
     let plan = collect_plan(&args)?;
-    let command = command.sandboxed(args.sandbox.sandbox()?);
+    let command = command.sandboxed(args.sandbox.sandbox(None)?);
     if plan.len() == 0 {
         return Err(Error::Usage("no cases found".into()));
     }

@@ -21,7 +21,8 @@ pub struct SandboxArgs {
     /// processes protection. Default: 256.
     #[arg(help_heading = "Sandbox", long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), requires = "sandbox")]
     pub process_limit: Option<u64>,
-    /// CPU seconds of each node process. Default: 600.
+    /// CPU seconds of each node process. Default: 600, or for a long run every core's time
+    /// for the whole run and two minutes more.
     #[arg(help_heading = "Sandbox", long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..), requires = "sandbox")]
     pub cpu_limit: Option<u64>,
     /// The largest file a node process may write (64M, 1G). Default: 1G.
@@ -68,14 +69,15 @@ fn protection_words() -> impl clap::builder::TypedValueParser<Value = Vec<Protec
 }
 
 impl SandboxArgs {
-    /// The sandbox these flags ask for, detected and prepared; `None` without
-    /// `--sandbox`. A demanded protection this machine cannot give is a usage error
-    /// (exit 64), before any node starts.
-    pub fn sandbox(&self) -> Result<Option<Arc<Sandbox>>, Error> {
+    /// The sandbox these flags ask for, detected and prepared, for runs of `length`
+    /// seconds of operations (`None`: cases); `None` without `--sandbox`. A demanded
+    /// protection this machine cannot give is a usage error (exit 64), before any node
+    /// starts.
+    pub fn sandbox(&self, length: Option<f64>) -> Result<Option<Arc<Sandbox>>, Error> {
         if !self.sandbox {
             return Ok(None);
         }
-        let defaults = ResourceLimits::default();
+        let defaults = ResourceLimits::for_run(length);
         let limits = ResourceLimits {
             memory_bytes: self.memory_limit.unwrap_or(defaults.memory_bytes),
             processes: self.process_limit.unwrap_or(defaults.processes),
@@ -96,7 +98,7 @@ impl SandboxArgs {
         demanded.extend(explicit.iter().filter(|(given, _)| *given).map(|(_, p)| *p));
         demanded.sort_unstable();
         demanded.dedup();
-        Sandbox::new(limits, &demanded, &self.sandbox_env)
+        Sandbox::new(limits, defaults, &demanded, &self.sandbox_env)
             .map(|sandbox| Some(Arc::new(sandbox)))
             .map_err(Error::Usage)
     }

@@ -305,7 +305,8 @@ impl TestArgs {
             .options(&self.workload_flags, &context)
             .map_err(Error::Usage)?;
         let kinds = self.fault_kinds()?;
-        let command = command.sandboxed(self.sandbox.sandbox()?);
+        let length = self.time_limit.unwrap_or(defaults.time_limit);
+        let command = command.sandboxed(self.sandbox.sandbox(Some(length))?);
         Ok(SimConfig {
             workload: self.workload.name(),
             workload_options: WorkloadOptions {

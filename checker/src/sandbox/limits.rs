@@ -37,6 +37,25 @@ impl Default for ResourceLimits {
     }
 }
 
+impl ResourceLimits {
+    /// The defaults for a run of `length` seconds of operations (`eddy test`; `None` for
+    /// `eddy cases`): the CPU limit grows with a long run so that it can never stop a
+    /// correct node, however busy, before its run ends: every core of the machine for the
+    /// whole run and two minutes more (its final phase, its shutdown), at least 600 s.
+    pub fn for_run(length: Option<f64>) -> ResourceLimits {
+        let defaults = ResourceLimits::default();
+        let Some(length) = length else {
+            return defaults;
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let busiest = (cores * (length + 120.0)).ceil() as u64;
+        ResourceLimits {
+            cpu_seconds: defaults.cpu_seconds.max(busiest),
+            ..defaults
+        }
+    }
+}
+
 /// A size in bytes from `N`, `NK`, `NM`, `NG` (powers of 1024; `KiB`, `MiB`, `GiB` and a
 /// trailing `B` are accepted too), at least 1 MiB.
 pub fn parse_size(text: &str) -> Result<u64, String> {
@@ -74,6 +93,16 @@ pub fn size_words(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_run_gets_cpu_time_for_every_core_all_along() {
+        assert_eq!(ResourceLimits::for_run(None), ResourceLimits::default());
+        assert_eq!(ResourceLimits::for_run(Some(10.0)).cpu_seconds, 600);
+        let cores = std::thread::available_parallelism().unwrap().get() as u64;
+        let hour = ResourceLimits::for_run(Some(3600.0));
+        assert_eq!(hour.cpu_seconds, 600.max(cores * 3720));
+        assert_eq!(hour.memory_bytes, ResourceLimits::default().memory_bytes);
+    }
 
     #[test]
     fn sizes_read_and_print_in_powers_of_1024() {

@@ -159,6 +159,8 @@ struct InForce {
 #[derive(Debug)]
 pub struct Sandbox {
     limits: ResourceLimits,
+    /// The limits a run gets without limit flags (the reproduce command names the rest).
+    defaults: ResourceLimits,
     demanded: Vec<Protection>,
     /// Variables of eddy's environment passed on besides [`PASSED_ENV`].
     passed_env: Vec<String>,
@@ -172,10 +174,12 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// The sandbox this machine allows with `limits`; an error (one line, for exit 64)
+    /// The sandbox this machine allows with `limits` (`defaults` being what they would
+    /// be without limit flags); an error (one line, for exit 64)
     /// when a protection in `demanded` cannot be had in full.
     pub fn new(
         limits: ResourceLimits,
+        defaults: ResourceLimits,
         demanded: &[Protection],
         passed_env: &[String],
     ) -> Result<Sandbox, String> {
@@ -198,6 +202,7 @@ impl Sandbox {
             .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
         Ok(Sandbox {
             limits,
+            defaults,
             demanded: demanded.to_vec(),
             passed_env: passed_env.to_vec(),
             environment: std::env::vars()
@@ -225,7 +230,7 @@ impl Sandbox {
     /// each limit that is not the default, and the protections demanded.
     pub fn flags(&self) -> Vec<String> {
         let mut words = vec!["--sandbox".to_owned()];
-        let (l, d) = (&self.limits, ResourceLimits::default());
+        let (l, d) = (&self.limits, &self.defaults);
         for (flag, value, default) in [
             ("--memory-limit", l.memory_bytes, d.memory_bytes),
             ("--process-limit", l.processes, d.processes),
