@@ -1038,6 +1038,18 @@ fn unprivileged_a_node_cannot_kill_eddy() {
     }
 }
 
+/// The hostile node in `mode` run sandboxed by `user`, when `protection` is held by its
+/// per-process stand-in there (`partial`); `None`, said on stderr, when it is not.
+fn with_stand_in(user: User, mode: &str, mark: &str, protection: &str) -> Option<Run> {
+    let run = Run::sim(user, mode, mark, &["--sandbox"]);
+    let sandbox = run.results()["sandbox"].clone();
+    if sandbox["protections"][protection]["level"] != "partial" {
+        eprintln!("{mode}: skipped: {protection} is not held by a stand-in here: {sandbox}");
+        return None;
+    }
+    Some(run)
+}
+
 #[test]
 fn unprivileged_a_fork_bomb_is_bounded_and_killed_with_its_node() {
     // Without control groups the process limit cannot be lowered (giving it demands it in
@@ -1048,12 +1060,9 @@ fn unprivileged_a_fork_bomb_is_bounded_and_killed_with_its_node() {
         return;
     };
     let mark = marker("nobody-fork-bomb");
-    let run = Run::sim(user, "fork-bomb 300", &mark, &["--sandbox"]);
-    let sandbox = run.results()["sandbox"].clone();
-    if sandbox["protections"]["processes"]["level"] != "partial" {
-        eprintln!("unprivileged fork bomb: skipped: processes are not held by RLIMIT_NPROC here: {sandbox}");
+    let Some(run) = with_stand_in(user, "fork-bomb 300", &mark, "processes") else {
         return;
-    }
+    };
     let log = run.node_log();
     let failed = forks_before_failing(&log);
     assert!(!failed.is_empty(), "no fork failed:\n{log}");
@@ -1069,14 +1078,9 @@ fn unprivileged_a_memory_hog_fails_its_allocations() {
         return;
     };
     let mark = marker("nobody-memory-hog");
-    let run = Run::sim(user, "memory-hog", &mark, &["--sandbox"]);
-    let sandbox = run.results()["sandbox"].clone();
-    if sandbox["protections"]["memory"]["level"] != "partial" {
-        eprintln!(
-            "unprivileged memory hog: skipped: memory is not held by RLIMIT_DATA here: {sandbox}"
-        );
+    let Some(run) = with_stand_in(user, "memory-hog", &mark, "memory") else {
         return;
-    }
+    };
     assert_eq!(run.code(), Some(1), "{}", run.all());
     assert!(run.node_log().contains("MemoryError"), "{}", run.node_log());
     assert!(
