@@ -1,5 +1,6 @@
 //! `lease-read` in simulation (SPEC 3.2, seed 001): every node is first sent the run's lease
-//! configuration, then one the seed's rule calls unsafe, which it must refuse; then random `write`, `cas`, `read` and `lease_read` on a few keys, most
+//! configuration, then, when that one is safe, one the seed's rule calls unsafe, which it
+//! must refuse; then random `write`, `cas`, `read` and `lease_read` on a few keys, most
 //! lease reads aimed at the node eddy last saw leading (a cut-off or paused leader that
 //! still believes in its lease is what stale reads come from). Written values are unique so
 //! the linearizability checker can say which write a read missed.
@@ -48,11 +49,15 @@ impl LeaseReads {
 
 impl Driver for LeaseReads {
     fn next_op(&mut self, rng: &mut ChaCha8Rng, nodes: usize) -> Next {
-        if self.configured < 2 * nodes {
-            // Every node gets the run's configuration, then one the seed's rule calls unsafe
-            // (a longer lease than any election timeout allows), which it must judge so and
-            // refuse, keeping the first: a node that adopts it serves stale lease reads when
-            // a fault cuts it off, which is how the faults that follow show it.
+        // Every node gets the run's configuration, then, when that one is safe, one the
+        // seed's rule calls unsafe (a longer lease than any election timeout allows), which
+        // it must judge so and refuse, keeping the first: a node that adopts it serves stale
+        // lease reads when a fault cuts it off, which is how the faults that follow show it.
+        // A run whose own configuration is unsafe already asks that question, with the
+        // lease its user chose; a probe after it would replace that lease in a node that
+        // adopts both.
+        let probes = if self.settings.safe() { nodes } else { 0 };
+        if self.configured < nodes + probes {
             let node = self.configured % nodes;
             let lease = if self.configured < nodes {
                 self.settings.lease_duration_ms
@@ -132,5 +137,26 @@ mod tests {
             assert!(kinds.iter().any(|k| k == kind), "{kind} is generated");
         }
         assert!(!kinds.iter().any(|k| k == "lease_read_config"));
+    }
+
+    #[test]
+    fn an_unsafe_run_configuration_is_not_followed_by_a_probe() {
+        let unsafe_run = LeaseSettings {
+            lease_duration_ms: 8000,
+            election_timeout_ms: 1000,
+            max_clock_skew_ms: 1000,
+        };
+        assert!(!unsafe_run.safe() && LeaseSettings::default().safe());
+        let mut generator = LeaseReads::new(unsafe_run);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let leases: Vec<Option<i64>> = (0..6)
+            .map(|_| match generator.next_op(&mut rng, 3) {
+                Next::Op(op) => op.body["lease_duration_ms"].as_i64(),
+                _ => panic!("an op"),
+            })
+            .collect();
+        // The run's own lease reaches every node, and nothing replaces it.
+        assert_eq!(&leases[..3], &[Some(8000); 3]);
+        assert_eq!(&leases[3..], &[None; 3]);
     }
 }

@@ -56,6 +56,16 @@ pub struct LeaseSettings {
     pub max_clock_skew_ms: i64,
 }
 
+impl LeaseSettings {
+    /// The seed's rule (SPEC 3.2): the lease less the skew is shorter than the election
+    /// timeout.
+    pub fn safe(&self) -> bool {
+        self.lease_duration_ms
+            .saturating_sub(self.max_clock_skew_ms)
+            < self.election_timeout_ms
+    }
+}
+
 impl Default for LeaseSettings {
     fn default() -> Self {
         LeaseSettings {
