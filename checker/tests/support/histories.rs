@@ -204,3 +204,36 @@ pub fn to_jsonl(events: &[HistoryEvent]) -> String {
     }
     out
 }
+
+/// In [`events`], the completion time of an operation that never completed.
+pub const NEVER: u64 = u64::MAX;
+
+/// Builds events from `(client, call, ret, outcome, request, reply)`.
+pub fn events(ops: &[(u64, u64, u64, EventType, Value, Value)]) -> Vec<HistoryEvent> {
+    let mut all: Vec<(u64, u8, HistoryEvent)> = Vec::new();
+    for (client, call, ret, outcome, request, reply) in ops {
+        let f = request["type"].as_str().unwrap().to_owned();
+        let make = |kind, time, body: &Value| HistoryEvent {
+            index: 0,
+            time,
+            process: Process::Client(*client),
+            node: None,
+            kind,
+            f: f.clone(),
+            body: body.clone(),
+            phase: None,
+        };
+        all.push((*call, 0, make(EventType::Invoke, *call, request)));
+        if *ret != NEVER {
+            all.push((*ret, 1, make(*outcome, *ret, reply)));
+        }
+    }
+    all.sort_by_key(|(t, p, _)| (*t, *p));
+    all.into_iter()
+        .enumerate()
+        .map(|(i, (_, _, mut e))| {
+            e.index = i as u64;
+            e
+        })
+        .collect()
+}

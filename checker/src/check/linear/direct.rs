@@ -32,11 +32,23 @@ pub enum Conflict {
     /// `late` belongs after `early` (a later value of the same chain, or the same value
     /// after its write) but completed before `early` was invoked.
     ChainOrder { late: usize, early: usize },
-    /// The chains of `first` and `second` (their first operations) must each hold across a
-    /// stretch of time, and the stretches overlap.
-    Overlap { first: usize, second: usize },
-    /// The chain of `inner` lies within the stretch the chain of `outer` must hold across.
-    Inside { inner: usize, outer: usize },
+    /// Two chains must each hold across a stretch of time, and the stretches overlap.
+    Overlap { first: Stretch, second: Stretch },
+    /// The chain `inner` lies within the stretch the chain `outer` must hold across.
+    Inside { inner: Stretch, outer: Stretch },
+}
+
+/// A chain, named by its operations: neither of two chains can come first when each has
+/// an operation that completed before the other's latest was invoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    /// Its first operation: its write, or the first to see the initial value.
+    pub first: usize,
+    /// The operation that completed earliest; `None` for the initial value, which holds
+    /// from the start.
+    pub earliest_done: Option<usize>,
+    /// The operation invoked latest.
+    pub latest_call: usize,
 }
 
 /// What [`decide`] found.
@@ -178,8 +190,8 @@ pub fn decide(ops: &[LinOp]) -> Decided {
         let (a, b) = (&chains[pair[0]], &chains[pair[1]]);
         if b.l.0 < a.e.0 {
             return Decided::Invalid(Conflict::Overlap {
-                first: first_op(a),
-                second: first_op(b),
+                first: a.stretch(),
+                second: b.stretch(),
             });
         }
     }
@@ -196,8 +208,8 @@ pub fn decide(ops: &[LinOp]) -> Decided {
         let at = match around {
             Some(f) if chain.l.0 < f.e.0 => {
                 return Decided::Invalid(Conflict::Inside {
-                    inner: first_op(chain),
-                    outer: first_op(f),
+                    inner: chain.stretch(),
+                    outer: f.stretch(),
                 })
             }
             Some(f) if chain.e.0 > f.l.0 && chain.e.0 < f.e.0 => f.e.0,
@@ -218,9 +230,15 @@ pub fn decide(ops: &[LinOp]) -> Decided {
     Decided::Valid(order)
 }
 
-/// The first operation of a chain, to name it by.
-fn first_op(chain: &Chain) -> usize {
-    chain.levels.iter().flatten().copied().next().unwrap_or(0)
+impl Chain {
+    /// The chain named by its operations.
+    fn stretch(&self) -> Stretch {
+        Stretch {
+            first: self.levels.iter().flatten().copied().next().unwrap_or(0),
+            earliest_done: (self.l.0 != Time::MIN).then_some(self.l.1),
+            latest_call: self.e.1,
+        }
+    }
 }
 
 /// True when `order` is a legal sequence of the register from the initial value that
@@ -382,8 +400,16 @@ mod tests {
                 op(Read(2), 8, 9),
             ]),
             Decided::Invalid(Conflict::Overlap {
-                first: 0,
-                second: 1
+                first: Stretch {
+                    first: 0,
+                    earliest_done: Some(0),
+                    latest_call: 2
+                },
+                second: Stretch {
+                    first: 1,
+                    earliest_done: Some(1),
+                    latest_call: 3
+                }
             })
         );
         // 2 was written and read within the time 1 must hold.
@@ -394,7 +420,18 @@ mod tests {
                 op(Read(2), 2, 4),
                 op(Read(1), 6, 7),
             ]),
-            Decided::Invalid(Conflict::Inside { inner: 1, outer: 0 })
+            Decided::Invalid(Conflict::Inside {
+                inner: Stretch {
+                    first: 1,
+                    earliest_done: Some(1),
+                    latest_call: 2
+                },
+                outer: Stretch {
+                    first: 0,
+                    earliest_done: Some(0),
+                    latest_call: 3
+                }
+            })
         );
         assert_eq!(
             decide(&[op(Write(1), 0, 1), op(Write(1), 2, 3)]),

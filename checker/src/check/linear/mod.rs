@@ -1,21 +1,22 @@
 //! Is a key/value history linearizable? Each key on its own (P-compositionality), keys in
 //! parallel with an early stop on the first illegal key. Per key: shrink soundly
-//! ([`shrink`]), look for stale reads directly ([`witness`]), then search segment by
-//! segment ([`search`]), carrying the set of states a segment can end in to the next.
+//! ([`shrink`]), look for stale reads directly ([`witness`]); then, when every value of the
+//! key is written at most once, decide without a search ([`direct`]), and otherwise search
+//! segment by segment ([`search`]), carrying the set of states a segment can end in to the
+//! next.
 
+mod direct;
+mod explain;
 pub mod history;
 pub mod model;
 pub mod search;
 pub mod shrink;
 pub mod witness;
-// Issue 18, step 1: the decision without a search, proven against trying every order;
-// `check_key` does not use it yet (that is the next step), so it is built for its tests.
-#[cfg(test)]
-mod direct;
 
 use super::{CheckResult, Validity};
+use explain::Explain;
 use history::{KvHistory, Outcomes};
-use model::{Interner, LinOp, ABSENT, NEVER};
+use model::{Interner, LinOp, ABSENT};
 use search::{Budget, Stopped};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,6 +32,21 @@ pub struct Limits {
     pub max_cache: usize,
     /// Threads (keys checked at once).
     pub threads: usize,
+    /// How keys are decided.
+    pub engine: Engine,
+    /// Keep a linearization order of every key decided valid without a search
+    /// ([`Report::orders`]).
+    pub orders: bool,
+}
+
+/// How a key is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Without a search when every value of the key is written at most once; by the
+    /// search otherwise.
+    Auto,
+    /// Always by the search (to compare the two).
+    Search,
 }
 
 impl Default for Limits {
@@ -39,6 +55,8 @@ impl Default for Limits {
             timeout: Duration::from_secs(30),
             max_cache: 10_000_000,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            engine: Engine::Auto,
+            orders: false,
         }
     }
 }
@@ -51,8 +69,18 @@ enum KeyVerdict {
     Unknown(String),
 }
 
-/// A key's position in the work list, its verdict, its stale reads and its shrinking.
-type KeyOutcome = (usize, KeyVerdict, Vec<Value>, shrink::ShrinkStats);
+/// What checking one key found.
+struct KeyOutcome {
+    verdict: KeyVerdict,
+    /// Its stale reads, explained.
+    stale: Vec<Value>,
+    /// What shrinking did.
+    stats: shrink::ShrinkStats,
+    /// Why it was searched; `None` when it was decided without a search.
+    searched: Option<&'static str>,
+    /// A linearization order (history indices of the invokes), when asked for and found.
+    order: Option<Vec<u64>>,
+}
 
 /// The verdict on a whole history, with its evidence.
 #[derive(Debug, Clone)]
@@ -61,10 +89,17 @@ pub struct Report {
     pub valid: Validity,
     /// Stale reads found, each explained (they are counted whatever else happens).
     pub stale_reads: Vec<Value>,
-    /// The first illegal key's witness, when the search (not the stale-read scan) found it.
+    /// The first illegal key's witness, when the direct decision or the search (not the
+    /// stale-read scan) found it.
     pub violation: Option<Value>,
     /// Keys whose search ran out of budget.
     pub unknown: Vec<String>,
+    /// Keys that were searched rather than decided directly, each with why ("1: a value is
+    /// written more than once").
+    pub searched: Vec<String>,
+    /// With [`Limits::orders`]: for each key decided valid without a search, the history
+    /// indices of the invokes of the operations that took effect, in a legal order.
+    pub orders: Vec<(String, Vec<u64>)>,
     /// Events of the history that could not be interpreted (see
     /// [`history::Problem`]), as witnesses; any of them makes the verdict invalid.
     pub unreadable: Vec<Value>,
@@ -87,7 +122,7 @@ pub fn check(mut history: KvHistory, limits: Limits) -> Report {
     let values = &history.values;
     let keys = &history.keys;
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<KeyOutcome>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, KeyOutcome)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..limits.threads.clamp(1, keys.len().max(1)) {
             scope.spawn(|| loop {
@@ -100,11 +135,11 @@ pub fn check(mut history: KvHistory, limits: Limits) -> Report {
                     max_cache: limits.max_cache,
                     cancel: &cancel,
                 };
-                let (verdict, stale, stats) = check_key(key, ops.clone(), values, &budget);
-                if matches!(verdict, KeyVerdict::Invalid(_)) {
+                let outcome = check_key(key, ops.clone(), values, &budget, &limits);
+                if matches!(outcome.verdict, KeyVerdict::Invalid(_)) {
                     cancel.store(true, Ordering::Relaxed);
                 }
-                results.lock().unwrap().push((k, verdict, stale, stats));
+                results.lock().unwrap().push((k, outcome));
             });
         }
     });
@@ -115,20 +150,28 @@ pub fn check(mut history: KvHistory, limits: Limits) -> Report {
         stale_reads: Vec::new(),
         violation: None,
         unknown: Vec::new(),
+        searched: Vec::new(),
+        orders: Vec::new(),
         unreadable: history.problems.iter().map(|p| p.witness()).collect(),
         outcomes: history.outcomes,
         figures: Value::Null,
     };
     let (mut dropped, mut resolved) = (0, 0);
-    for (k, verdict, stale, stats) in results {
-        dropped += stats.dropped;
-        resolved += stats.resolved;
-        report.stale_reads.extend(stale);
-        match verdict {
+    for (k, outcome) in results {
+        dropped += outcome.stats.dropped;
+        resolved += outcome.stats.resolved;
+        report.stale_reads.extend(outcome.stale);
+        if let Some(why) = outcome.searched {
+            report.searched.push(format!("{}: {why}", keys[k].0));
+        }
+        if let Some(order) = outcome.order {
+            report.orders.push((keys[k].0.clone(), order));
+        }
+        match outcome.verdict {
             KeyVerdict::Valid => {}
             KeyVerdict::Invalid(witness) => {
                 report.valid = Validity::Invalid;
-                if report.violation.is_none() && witness["kind"] == "search" {
+                if report.violation.is_none() && witness["kind"] != "stale-read" {
                     report.violation = Some(witness);
                 }
             }
@@ -148,18 +191,24 @@ pub fn check(mut history: KvHistory, limits: Limits) -> Report {
     report.figures = json!({
         "keys": keys.len(), "operations": total_ops, "stale_reads": report.stale_reads.len(),
         "indefinite_dropped": dropped, "indefinite_resolved": resolved, "unknown_keys": report.unknown.len(),
+        "keys_decided_directly": keys.len() - report.searched.len(), "keys_searched": report.searched.len(),
         "register_operations": o.total(), "ok": o.ok, "fail": o.fail, "info": o.info,
         "unreadable_events": report.unreadable.len(), "skipped_operations": &history.skipped,
     });
     report
 }
 
+/// Why a key goes to the search under [`Engine::Auto`].
+const NOT_UNIQUE: &str = "a value is written more than once, so what each read saw is not known";
+
+/// Decides one key: its stale reads first, then directly or by the search.
 fn check_key(
     key: &str,
     mut ops: Vec<LinOp>,
     values: &Interner,
     budget: &Budget,
-) -> (KeyVerdict, Vec<Value>, shrink::ShrinkStats) {
+    limits: &Limits,
+) -> KeyOutcome {
     let stats = shrink::shrink(&mut ops);
     let explain = Explain {
         key,
@@ -170,9 +219,37 @@ fn check_key(
         .iter()
         .map(|s| explain.stale(s))
         .collect();
+    let outcome = |verdict, searched, order| KeyOutcome {
+        verdict,
+        stale: stale.clone(),
+        stats,
+        searched,
+        order,
+    };
     if let Some(first) = stale.first() {
-        return (KeyVerdict::Invalid(first.clone()), stale, stats);
+        return outcome(KeyVerdict::Invalid(first.clone()), None, None);
     }
+    let searched = match limits.engine {
+        Engine::Search => "the search was asked for",
+        Engine::Auto => match direct::decide(&ops) {
+            direct::Decided::Valid(order) => {
+                let order = limits
+                    .orders
+                    .then(|| order.iter().map(|&i| ops[i].index).collect());
+                return outcome(KeyVerdict::Valid, None, order);
+            }
+            direct::Decided::Invalid(conflict) => {
+                return outcome(KeyVerdict::Invalid(explain.conflict(&conflict)), None, None)
+            }
+            direct::Decided::NotUnique => NOT_UNIQUE,
+        },
+    };
+    let verdict = search_key(&ops, &explain, budget);
+    outcome(verdict, Some(searched), None)
+}
+
+/// Searches a key's operations segment by segment.
+fn search_key(ops: &[LinOp], explain: &Explain, budget: &Budget) -> KeyVerdict {
     let observed: std::collections::HashSet<model::ValueId> =
         ops.iter().filter_map(|op| op.kind.observes()).collect();
     let blind: Vec<bool> = ops
@@ -180,148 +257,26 @@ fn check_key(
         .map(|op| op.definite && matches!(op.kind, model::Kind::Write(v) if !observed.contains(&v)))
         .collect();
     let mut states = vec![ABSENT];
-    let segments = shrink::segments(&ops);
+    let segments = shrink::segments(ops);
     for (n, range) in segments.iter().enumerate() {
         let last = n + 1 == segments.len();
         let piece = &ops[range.clone()];
         match search::search(piece, &blind[range.clone()], &states, !last, budget) {
-            Err(Stopped::Cancelled) => {
-                return (KeyVerdict::Unknown("cancelled".into()), stale, stats)
-            }
+            Err(Stopped::Cancelled) => return KeyVerdict::Unknown("cancelled".into()),
             Err(Stopped::Timeout) => {
-                return (
-                    KeyVerdict::Unknown("the search ran out of time".into()),
-                    stale,
-                    stats,
-                )
+                return KeyVerdict::Unknown("the search ran out of time".into())
             }
             Ok(found) if found.ends.is_empty() => {
-                let witness = explain.violation(piece, &states, found.stuck);
-                return (KeyVerdict::Invalid(witness), stale, stats);
+                return KeyVerdict::Invalid(explain.violation(piece, &states, found.stuck))
             }
             Ok(found) => states = found.ends,
         }
     }
-    (KeyVerdict::Valid, stale, stats)
-}
-
-/// Words for witnesses.
-struct Explain<'a> {
-    key: &'a str,
-    ops: &'a [LinOp],
-    values: &'a Interner,
-}
-
-fn seconds(ns: u64) -> String {
-    if ns == NEVER {
-        "never".into()
-    } else {
-        format!("{:.3} s", ns as f64 / 1e9)
-    }
-}
-
-impl Explain<'_> {
-    fn describe(&self, op: &LinOp) -> String {
-        let v = |id| self.values.text(id);
-        let what = match op.kind {
-            model::Kind::Read(id) if id == ABSENT => {
-                format!("{} of {} found it absent", op.f, self.key)
-            }
-            model::Kind::Read(id) => format!("{} of {} returned {}", op.f, self.key, v(id)),
-            model::Kind::Write(id) => format!("write {}={}", self.key, v(id)),
-            model::Kind::Cas(from, to) => format!("cas {} from {} to {}", self.key, v(from), v(to)),
-        };
-        let outcome = if op.definite {
-            ""
-        } else {
-            " (outcome unknown)"
-        };
-        format!(
-            "{what}{outcome} [client {}, {} to {}]",
-            op.process,
-            seconds(op.call),
-            seconds(op.ret)
-        )
-    }
-
-    fn op_json(&self, op: &LinOp) -> Value {
-        json!({"index": op.index, "process": op.process, "f": op.f, "op": self.describe(op), "invoked_s": op.call as f64 / 1e9,
-               "completed_s": if op.ret == NEVER { Value::Null } else { json!(op.ret as f64 / 1e9) }})
-    }
-
-    fn stale(&self, s: &witness::StaleRead) -> Value {
-        let read = &self.ops[s.read];
-        let returned = match read.kind {
-            model::Kind::Read(id) => id,
-            _ => unreachable!("stale reads are reads"),
-        };
-        let got = if returned == ABSENT {
-            "found the key absent".to_owned()
-        } else {
-            format!("returned {}", self.values.text(returned))
-        };
-        let why = match s.missed {
-            None => format!(
-                "{} of {} {got} at {}, but nothing ever wrote {}",
-                read.f,
-                self.key,
-                seconds(read.ret),
-                self.values.text(returned)
-            ),
-            Some(m) => {
-                let missed = &self.ops[m];
-                let wrote = self.values.text(missed.kind.writes().expect("a writer"));
-                let after = if returned == ABSENT {
-                    "and keys are never deleted".to_owned()
-                } else {
-                    format!("and nothing wrote {} after it", self.values.text(returned))
-                };
-                format!(
-                    "{} of {} {got} at {}, but {}={wrote} completed at {} {after}",
-                    read.f,
-                    self.key,
-                    seconds(read.ret),
-                    if missed.f == "cas" {
-                        format!("cas {}", self.key)
-                    } else {
-                        format!("write {}", self.key)
-                    },
-                    seconds(missed.ret)
-                )
-            }
-        };
-        json!({
-            "kind": "stale-read", "key": self.key, "why": why, "read": self.op_json(read),
-            "missed": s.missed.map(|m| self.op_json(&self.ops[m])), "source": s.source.map(|w| self.op_json(&self.ops[w])),
-        })
-    }
-
-    fn violation(
-        &self,
-        piece: &[LinOp],
-        starts: &[model::ValueId],
-        stuck: Option<(usize, usize)>,
-    ) -> Value {
-        let states: Vec<&str> = starts.iter().map(|&s| self.values.text(s)).collect();
-        let (why, stuck_op) = match stuck {
-            Some((i, placed)) => {
-                let op = &piece[i];
-                (format!("{} cannot be placed: no order of the {} operations from {} to {} that respects real time and starts from {} allows it (at best {placed} were placed before it)",
-                    self.describe(op), piece.len(), seconds(piece[0].call), seconds(piece.iter().map(|o| o.ret).max().unwrap_or(0)), states.join(" or ")),
-                 Some(self.op_json(op)))
-            }
-            None => ("no order of these operations is legal".into(), None),
-        };
-        const SHOWN: usize = 20;
-        json!({
-            "kind": "search", "key": self.key, "why": why, "cannot_place": stuck_op, "starting_states": states,
-            "piece": piece.iter().take(SHOWN).map(|op| self.op_json(op)).collect::<Vec<_>>(), "piece_len": piece.len(),
-        })
-    }
+    KeyVerdict::Valid
 }
 
 /// The check's verdict as a [`CheckResult`] named `linearizable`: invalid with a stale read,
-/// a search's witness or an event that could not be interpreted; unknown when the search
+/// an order witness (direct or searched) or an event that could not be interpreted; unknown when the search
 /// ran out of budget or when no register operation succeeded (nothing was observed, so
 /// nothing is vouched for); otherwise valid. The summary counts what was judged.
 pub fn to_check_result(report: &Report) -> CheckResult {
@@ -337,6 +292,15 @@ pub fn to_check_result(report: &Report) -> CheckResult {
             "{} history event(s) cannot be judged; first: {}",
             report.unreadable.len(),
             first["why"].as_str().unwrap_or_default()
+        ),
+        None => String::new(),
+    };
+    // Keys the search decided, because their values repeat (or because it was asked for).
+    let searched = match report.searched.first() {
+        Some(first) => format!(
+            "; {} of {} key(s) searched, first {first}",
+            report.searched.len(),
+            f["keys"]
         ),
         None => String::new(),
     };
@@ -365,7 +329,7 @@ pub fn to_check_result(report: &Report) -> CheckResult {
         _ if !unreadable.is_empty() => (Validity::Invalid, format!("{unreadable} ({judged})")),
         (None, None, Validity::Unknown) => (
             Validity::Unknown,
-            format!("undecided: {} ({judged})", report.unknown.join("; ")),
+            format!("undecided: {} ({judged}{searched})", report.unknown.join("; ")),
         ),
         _ if o.ok == 0 => (
             Validity::Unknown,
@@ -377,7 +341,7 @@ pub fn to_check_result(report: &Report) -> CheckResult {
         _ => (
             report.valid,
             format!(
-                "{} operations on {} keys are linearizable (of {} read/lease_read/write/cas: {} ok, {} fail, {} info)",
+                "{} operations on {} keys are linearizable (of {} read/lease_read/write/cas: {} ok, {} fail, {} info{searched})",
                 f["operations"], f["keys"], o.total(), o.ok, o.fail, o.info
             ),
         ),
