@@ -90,9 +90,7 @@ fn replays(events: &[HistoryEvent], report: &Report) -> Result<(), String> {
         let key_value: Value = serde_json::from_str(key).unwrap();
         for (i, done) in &completion {
             let invoke = by_index[i];
-            if invoke.body["key"] == key_value
-                && done.kind == EventType::Ok
-                && !placed.contains(i)
+            if invoke.body["key"] == key_value && done.kind == EventType::Ok && !placed.contains(i)
             {
                 return Err(format!("key {key}: {i} took effect but is not placed"));
             }
