@@ -9,7 +9,7 @@
 //! first present; a list of numbers counts as its earliest). A witness with neither has no
 //! time and is passed over.
 
-use super::witness_ops::{self, FOCUS};
+use super::witness_ops::{self, FOCUS, WRONG};
 use crate::check::{CheckResult, Validity};
 use serde_json::Value;
 
@@ -19,7 +19,7 @@ pub struct FirstFailure {
     /// When it happened, in seconds since the run started.
     pub at_s: f64,
     /// When what led to it began (the earliest invocation of its stale read, the write it
-    /// missed, the operation no order can place), at most `at_s`; the message diagram
+    /// missed, the operation no order can place and those in its way), at most `at_s`; the message diagram
     /// starts its window a little before this.
     pub from_s: f64,
     /// The check whose witness it is.
@@ -43,7 +43,7 @@ pub fn witness_time(witness: &Value) -> Option<(f64, f64)> {
     let focus = ops.iter().filter(|o| FOCUS.contains(&o.part.as_str()));
     let began = focus.clone().map(|o| o.invoked).min_by(f64::total_cmp);
     let failed = focus
-        .filter(|o| o.part != "missed")
+        .filter(|o| WRONG.contains(&o.part.as_str()))
         .map(|o| o.completed.unwrap_or(o.invoked))
         .min_by(f64::total_cmp);
     let at = failed.or_else(|| {

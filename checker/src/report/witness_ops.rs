@@ -125,7 +125,16 @@ const ROW: f64 = 22.0;
 
 /// The parts a witness is about; the picture's time axis is fitted to these, and other
 /// operations that began earlier are drawn from its left edge.
-pub const FOCUS: [&str; 3] = ["read", "missed", "cannot_place"];
+pub const FOCUS: [&str; 5] = [
+    "read",
+    "missed",
+    "cannot_place",
+    "must_follow",
+    "in_its_way",
+];
+
+/// The parts that are the operation that went wrong (the others led to it).
+pub const WRONG: [&str; 2] = ["read", "cannot_place"];
 
 fn draw(ops: &[Op]) -> String {
     // One row per operation, in invocation order, so no two labels share a line.
@@ -270,6 +279,32 @@ mod tests {
             assert!(svg.contains(text), "{text} missing from {svg}");
         }
         assert!(svg.contains(RED));
+    }
+
+    #[test]
+    fn an_order_witness_is_drawn_with_what_stands_in_its_way() {
+        let order = json!({"kind": "order", "why": "read of 1 returned 1 ... cannot be placed",
+            "cannot_place": op(7, 3, "read of 1 returned 1 [client 3]", 0.025, Some(0.04)),
+            "in_its_way": [op(2, 2, "write 1=2 [client 2]", 0.005, Some(0.02)), op(8, 4, "read of 1 returned 2", 0.03, Some(0.05))],
+            "its_stretch": [op(1, 1, "write 1=1 [client 1]", 0.0, Some(0.01))]});
+        let parts: Vec<String> = operations(&order).into_iter().map(|o| o.part).collect();
+        assert_eq!(
+            parts,
+            ["cannot_place", "in_its_way", "in_its_way", "its_stretch"]
+        );
+        let svg = &picture(&order).expect("a picture");
+        for text in [
+            "the operation no order can place",
+            "an operation of the stretch in its way",
+            "an operation of its own stretch",
+        ] {
+            assert!(svg.contains(text), "{text} missing from {svg}");
+        }
+        // It went wrong when the read completed; what led to it began with the write.
+        assert_eq!(
+            crate::report::failure::witness_time(&order),
+            Some((0.04, 0.005))
+        );
     }
 
     #[test]
