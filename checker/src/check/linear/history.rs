@@ -91,33 +91,46 @@ pub struct KvHistory {
     pub torn_line: Option<u64>,
 }
 
-/// A field of a body.
+/// A field of a body: a parsed value, or JSON text already in the compact form that
+/// `Value::to_string` gives (as [`read`]'s scan keeps it).
 #[derive(Debug, Clone, Copy)]
 enum Json<'a> {
     Parsed(&'a Value),
+    Text(&'a str),
 }
 
 impl<'a> Json<'a> {
     /// The compact JSON text.
     fn text(self) -> Cow<'a, str> {
-        let Json::Parsed(value) = self;
-        Cow::Owned(value.to_string())
+        match self {
+            Json::Parsed(value) => Cow::Owned(value.to_string()),
+            Json::Text(text) => Cow::Borrowed(text),
+        }
     }
 
     fn is_null(self) -> bool {
-        let Json::Parsed(value) = self;
-        value.is_null()
+        match self {
+            Json::Parsed(value) => value.is_null(),
+            Json::Text(text) => text == "null",
+        }
     }
 
     /// A string or a number.
     fn is_key(self) -> bool {
-        let Json::Parsed(value) = self;
-        value.is_string() || value.is_number()
+        match self {
+            Json::Parsed(value) => value.is_string() || value.is_number(),
+            Json::Text(text) => {
+                text.starts_with(['"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+            }
+        }
     }
 
     fn as_u64(self) -> Option<u64> {
-        let Json::Parsed(value) = self;
-        value.as_u64()
+        match self {
+            Json::Parsed(value) => value.as_u64(),
+            Json::Text(text) if text.bytes().all(|b| b.is_ascii_digit()) => text.parse().ok(),
+            Json::Text(_) => None,
+        }
     }
 }
 

@@ -1,7 +1,13 @@
 //! [`read`]: a `history.jsonl` stream, line by line, straight from the input's buffer.
+//! A line is first scanned by hand ([`scan`]), with no `Value` built; what the scan does
+//! not take (anything unusual) is parsed as eddy always has ([`Line`]), and every refusal
+//! comes from the parse.
+
+mod scanner;
 
 use super::{short, Builder, Event, Fields, Json, KvHistory};
 use crate::history::{EventType, Process};
+use scanner::scan;
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -20,6 +26,24 @@ struct Line<'a> {
     #[serde(default, borrow)]
     node: Option<Cow<'a, str>>,
     body: Value,
+}
+
+impl Line<'_> {
+    /// The line as the builder takes it, with `body` the fields of its body.
+    fn event<'b>(&'b self, body: &'b Fields<'b>) -> Event<'b> {
+        Event {
+            process: match self.process {
+                Process::Client(n) => Some(n),
+                Process::Named(_) => None,
+            },
+            kind: self.kind,
+            f: &self.f,
+            index: self.index,
+            time: self.time,
+            node: self.node.as_deref(),
+            body,
+        }
+    }
 }
 
 /// Why [`read`] refused a history: the first line it could not accept.
@@ -117,21 +141,11 @@ impl Reader {
             return Ok(true);
         }
         let builder = &mut self.builder;
-        let fed = serde_json::from_str::<Line>(text).map(|line| {
-            let process = match line.process {
-                Process::Client(n) => Some(n),
-                Process::Named(_) => None,
-            };
-            builder.event(Event {
-                process,
-                kind: line.kind,
-                f: &line.f,
-                index: line.index,
-                time: line.time,
-                node: line.node.as_deref(),
-                body: &Fields::of(&line.body),
-            })
-        });
+        let fed = match scan(text) {
+            Some(line) => Ok(builder.event(line.event())),
+            None => serde_json::from_str::<Line>(text)
+                .map(|line| builder.event(line.event(&Fields::of(&line.body)))),
+        };
         match fed {
             Ok(fed) => fed.map_err(|problem| ReadError {
                 line,
