@@ -1,17 +1,17 @@
-//! [`read`]: a `history.jsonl` stream, line by line, straight from the input's buffer.
-//! A line is first scanned by hand ([`scan`]), with no `Value` built; what the scan does
-//! not take (anything unusual) is parsed as eddy always has ([`Line`]), and every refusal
-//! comes from the parse.
+//! [`read`]: a `history.jsonl` stream, line by line. A line is first scanned by hand
+//! ([`scan`]), with no `Value` built; what the scan does not take (anything unusual) is
+//! parsed as eddy always has ([`Line`]), and every refusal comes from the parse.
 
 mod scanner;
 
 use super::{short, Builder, Event, Fields, Json, KvHistory};
 use crate::history::{EventType, Process};
-use scanner::scan;
+use scanner::{scan, Scanned};
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::io::BufRead;
+use std::sync::mpsc::SyncSender;
 
 /// A history line, parsed.
 #[derive(Deserialize)]
@@ -112,114 +112,188 @@ fn diagnose(text: &str, error: &serde_json::Error) -> String {
 /// [`read`] partway through.
 struct Reader {
     builder: Builder,
-    /// Lines read so far.
+    /// Lines taken so far.
     line: u64,
     torn_line: Option<u64>,
 }
 
+/// A line without its line end.
+fn content(line: &str) -> &str {
+    line.trim_end_matches(['\n', '\r'])
+}
+
 impl Reader {
-    /// Takes the next line (with its newline, if it has one); `false` once a torn last
-    /// line ends the history.
-    fn take(&mut self, bytes: &[u8]) -> Result<bool, ReadError> {
-        self.line += 1;
-        let line = self.line;
-        let complete = bytes.last() == Some(&b'\n');
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => text.trim_end_matches(['\n', '\r']),
-            Err(_) if !complete => {
-                self.torn_line = Some(line);
-                return Ok(false);
-            }
-            Err(e) => {
-                return Err(ReadError {
-                    line,
-                    why: format!("not UTF-8 text: {e}"),
-                })
-            }
+    /// Takes the next line, as bytes (with its newline, if it has one).
+    fn take(&mut self, bytes: &[u8]) -> Result<(), ReadError> {
+        let e = match std::str::from_utf8(bytes) {
+            Ok(line) => return self.take_text(line, scan(content(line))),
+            Err(e) => e,
         };
+        self.line += 1;
+        if !bytes.ends_with(b"\n") {
+            self.torn_line = Some(self.line);
+            return Ok(());
+        }
+        Err(ReadError {
+            line: self.line,
+            why: format!("not UTF-8 text: {e}"),
+        })
+    }
+
+    /// Takes the next line (with its newline, if it has one), and its scan.
+    fn take_text(&mut self, line: &str, scanned: Option<Scanned>) -> Result<(), ReadError> {
+        self.line += 1;
+        let number = self.line;
+        let complete = line.ends_with('\n');
+        let text = content(line);
         if text.trim().is_empty() {
-            return Ok(true);
+            return Ok(());
         }
         let builder = &mut self.builder;
-        let fed = match scan(text) {
-            Some(line) => Ok(builder.event(line.event())),
+        let fed = match scanned {
+            Some(scanned) => Ok(builder.event(scanned.event(text, &scanned.fields(text)))),
             None => serde_json::from_str::<Line>(text)
                 .map(|line| builder.event(line.event(&Fields::of(&line.body)))),
         };
         match fed {
             Ok(fed) => fed.map_err(|problem| ReadError {
-                line,
+                line: number,
                 why: problem.sentence(),
-            })?,
+            }),
             // Cut off mid-write: the last line, without its newline, and not even JSON.
             Err(_) if !complete && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() => {
-                self.torn_line = Some(line);
+                self.torn_line = Some(number);
+                Ok(())
             }
-            Err(e) => {
-                return Err(ReadError {
-                    line,
-                    why: diagnose(text, &e),
-                })
-            }
+            Err(e) => Err(ReadError {
+                line: number,
+                why: diagnose(text, &e),
+            }),
         }
-        Ok(true)
     }
 }
 
-/// Reads a `history.jsonl` stream line by line. A line that is not a history event, or a
-/// register event that cannot be interpreted, is an error naming its number; a torn last
-/// line (no newline at its end, not an event) is skipped and its number kept in
-/// [`KvHistory::torn_line`].
-pub fn read(mut input: impl BufRead) -> Result<KvHistory, ReadError> {
+/// Whole lines of the input (the last may lack its newline), as the reading thread hands
+/// them on.
+enum Block {
+    /// UTF-8 text, and each line's end (past its newline) with its scan.
+    Text(String, Vec<(usize, Option<Scanned>)>),
+    /// Bytes that are not all UTF-8, scanned only when taken.
+    Bytes(Vec<u8>),
+    /// Reading failed here.
+    Failed(std::io::Error),
+}
+
+impl Block {
+    fn of(bytes: Vec<u8>) -> Block {
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                let mut end = 0;
+                let lines = (text.split_inclusive('\n'))
+                    .map(|line| {
+                        end += line.len();
+                        (end, scan(content(line)))
+                    })
+                    .collect();
+                Block::Text(text, lines)
+            }
+            Err(e) => Block::Bytes(e.into_bytes()),
+        }
+    }
+}
+
+/// The reading thread: hands `input` on to `to` in blocks of whole lines, of at least
+/// `size` bytes but for the last, until the input ends or fails or `to` hangs up.
+fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>) {
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                // The whole lines before the failure, then the failure.
+                bytes.truncate(memchr::memrchr(b'\n', &bytes).map_or(0, |end| end + 1));
+                if !bytes.is_empty() && to.send(Block::of(bytes)).is_err() {
+                    return;
+                }
+                let _ = to.send(Block::Failed(e));
+                return;
+            }
+        };
+        if chunk.is_empty() {
+            if !bytes.is_empty() {
+                let _ = to.send(Block::of(bytes));
+            }
+            return;
+        }
+        bytes.extend_from_slice(chunk);
+        let used = chunk.len();
+        input.consume(used);
+        if bytes.len() < size {
+            continue;
+        }
+        if let Some(end) = memchr::memrchr(b'\n', &bytes) {
+            // The start of a cut line begins the next block.
+            let mut next = Vec::with_capacity(size + size / 8);
+            next.extend_from_slice(&bytes[end + 1..]);
+            bytes.truncate(end + 1);
+            if to
+                .send(Block::of(std::mem::replace(&mut bytes, next)))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// [`read`] with blocks of `size` bytes.
+fn read_blocks(input: impl BufRead + Send, size: usize) -> Result<KvHistory, ReadError> {
     let mut reader = Reader {
         builder: Builder::default(),
         line: 0,
         torn_line: None,
     };
-    // The start of a line that the input's buffer cut.
-    let mut cut = Vec::new();
-    let mut going = true;
-    while going {
-        let chunk = match input.fill_buf() {
-            Ok(chunk) => chunk,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(ReadError {
-                    line: reader.line + 1,
-                    why: e.to_string(),
-                })
-            }
-        };
-        if chunk.is_empty() {
-            if !cut.is_empty() {
-                reader.take(&cut)?;
-            }
-            break;
-        }
-        let mut start = 0;
-        // Lines are taken straight from the buffer, unless cut.
-        for end in memchr::memchr_iter(b'\n', chunk) {
-            let line = &chunk[start..=end];
-            start = end + 1;
-            going = if cut.is_empty() {
-                reader.take(line)?
-            } else {
-                cut.extend_from_slice(line);
-                let going = reader.take(&cut)?;
-                cut.clear();
-                going
-            };
-            if !going {
-                break;
+    std::thread::scope(|threads| {
+        let (to, from) = std::sync::mpsc::sync_channel(2);
+        threads.spawn(move || hand_on(input, size, to));
+        // Returning early hangs up on the reading thread, which then stops.
+        for block in from {
+            match block {
+                Block::Text(text, lines) => {
+                    let mut start = 0;
+                    for (end, scanned) in lines {
+                        reader.take_text(&text[start..end], scanned)?;
+                        start = end;
+                    }
+                }
+                Block::Bytes(bytes) => {
+                    for line in bytes.split_inclusive(|&b| b == b'\n') {
+                        reader.take(line)?;
+                    }
+                }
+                Block::Failed(e) => {
+                    return Err(ReadError {
+                        line: reader.line + 1,
+                        why: e.to_string(),
+                    })
+                }
             }
         }
-        cut.extend_from_slice(&chunk[start..]);
-        let used = chunk.len();
-        input.consume(used);
-    }
+        Ok(())
+    })?;
     let mut history = reader.builder.finish();
     history.torn_line = reader.torn_line;
     Ok(history)
+}
+
+/// Reads a `history.jsonl` stream line by line: one thread reads and scans blocks of
+/// lines while another takes them in order. A line that is not a history event, or a
+/// register event that cannot be interpreted, is an error naming its number; a torn last
+/// line (no newline at its end, not an event) is skipped and its number kept in
+/// [`KvHistory::torn_line`].
+pub fn read(input: impl BufRead + Send) -> Result<KvHistory, ReadError> {
+    read_blocks(input, 1 << 20)
 }
 
 #[cfg(test)]
@@ -227,6 +301,8 @@ mod tests {
     use super::*;
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    use std::io::BufReader;
 
     #[test]
     fn lines_cut_by_the_buffer_read_as_whole_ones() {
@@ -255,12 +331,38 @@ mod tests {
         }
         text += r#"{"index":999,"time":1"#;
         let whole = format!("{:?}", read(std::io::Cursor::new(&text)).unwrap());
+        let ends: Vec<usize> = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
+        let mut bad = text.clone().into_bytes();
+        bad[ends[48] + 5] = 0xff;
         for capacity in [1, 7, 64, 1000] {
-            let cut = read(std::io::BufReader::with_capacity(
-                capacity,
-                std::io::Cursor::new(&text),
-            ));
-            assert_eq!(format!("{:?}", cut.unwrap()), whole, "buffer of {capacity}");
+            for size in [1, 100, 5000, 1 << 20] {
+                let cut = read_blocks(BufReader::with_capacity(capacity, text.as_bytes()), size);
+                assert_eq!(format!("{:?}", cut.unwrap()), whole, "{capacity}, {size}");
+                let error =
+                    read_blocks(BufReader::with_capacity(capacity, &bad[..]), size).unwrap_err();
+                assert_eq!(error.line, 50);
+                assert!(error.why.starts_with("not UTF-8 text: "), "{error}");
+                // Reading fails partway through line 91.
+                let read = &text.as_bytes()[..ends[89] + 10];
+                let failing = std::io::Read::chain(read, Failing);
+                let error = read_blocks(BufReader::with_capacity(capacity, failing), size);
+                assert_eq!(
+                    error.unwrap_err(),
+                    ReadError {
+                        line: 91,
+                        why: "gone".into()
+                    }
+                );
+            }
+        }
+    }
+
+    /// A reader that fails.
+    struct Failing;
+
+    impl std::io::Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("gone"))
         }
     }
 }

@@ -3,45 +3,87 @@
 //! Anything else is left to the parse (see [`super::read`]), so what the scan takes it
 //! takes exactly as the parse would. The body's `key`, `value`, `from`, `to` and `code`
 //! are kept as their JSON text, and only when that text is already what `Value::to_string`
-//! would write (see [`Scalar`]); no `Value` is built.
+//! would write (see [`Scalar`]); no `Value` is built. What the scan keeps are places in
+//! the line ([`Span`]), so that a line can be scanned on one thread and taken on another.
 
 use super::super::{Event, Fields, Json};
 use crate::history::EventType;
 
+/// Where a piece of a line lies in it.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// The piece of `line`.
+    fn of(self, line: &str) -> &str {
+        &line[self.start as usize..self.end as usize]
+    }
+}
+
+/// What the scan keeps of a body: its `type` when that is a string, and its register
+/// fields.
+#[derive(Default)]
+struct Body {
+    kind: Option<Span>,
+    key: Option<Span>,
+    value: Option<Span>,
+    from: Option<Span>,
+    to: Option<Span>,
+    code: Option<Span>,
+}
+
 /// A history line, scanned.
-pub(super) struct Scanned<'a> {
+pub(super) struct Scanned {
     index: u64,
     time: u64,
     process: Option<u64>,
     kind: EventType,
-    f: &'a str,
-    node: Option<&'a str>,
-    body: Fields<'a>,
+    f: Span,
+    node: Option<Span>,
+    body: Body,
 }
 
-impl Scanned<'_> {
-    /// The line as the builder takes it.
-    pub(super) fn event(&self) -> Event<'_> {
+impl Scanned {
+    /// The fields of the body of `line`, the text that was scanned.
+    pub(super) fn fields<'a>(&self, line: &'a str) -> Fields<'a> {
+        let json = |span: Option<Span>| span.map(|span| Json::Text(span.of(line)));
+        Fields {
+            object: true,
+            kind: self.body.kind.map(|span| span.of(line)),
+            key: json(self.body.key),
+            value: json(self.body.value),
+            from: json(self.body.from),
+            to: json(self.body.to),
+            code: json(self.body.code),
+        }
+    }
+
+    /// `line`, the text that was scanned, as the builder takes it, with `body` its
+    /// [`Scanned::fields`].
+    pub(super) fn event<'a>(&self, line: &'a str, body: &'a Fields<'a>) -> Event<'a> {
         Event {
             process: self.process,
             kind: self.kind,
-            f: self.f,
+            f: self.f.of(line),
             index: self.index,
             time: self.time,
-            node: self.node,
-            body: &self.body,
+            node: self.node.map(|span| span.of(line)),
+            body,
         }
     }
 }
 
 /// A scalar JSON value as the scan sees it.
 #[derive(Clone, Copy)]
-enum Scalar<'a> {
-    /// A string without escapes: its text between the quotes.
-    Str(&'a str),
+enum Scalar {
+    /// A string without escapes: where its text lies, between the quotes.
+    Str(Span),
     /// `null`, `true`, `false` or an integer that serde_json holds exactly (so written
-    /// back the same), as its text.
-    Compact(&'a str),
+    /// back the same): where its text lies.
+    Compact(Span),
     /// Any other number without an exponent (valid, but written back otherwise).
     Number,
 }
@@ -58,6 +100,14 @@ impl<'a> Scan<'a> {
         self.text.as_bytes().get(self.at).copied().unwrap_or(0)
     }
 
+    /// Where the text from `start` to the cursor lies.
+    fn since(&self, start: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: self.at as u32,
+        }
+    }
+
     /// Skips JSON whitespace.
     fn space(&mut self) {
         while matches!(self.byte(), b' ' | b'\t' | b'\n' | b'\r') {
@@ -71,8 +121,9 @@ impl<'a> Scan<'a> {
         (self.byte() == byte).then(|| self.at += 1)
     }
 
-    /// Whitespace, then a string without escapes or control characters; its text.
-    fn string(&mut self) -> Option<&'a str> {
+    /// Whitespace, then a string without escapes or control characters; where its text
+    /// lies.
+    fn string(&mut self) -> Option<Span> {
         self.eat(b'"')?;
         let bytes = self.text.as_bytes();
         let start = self.at;
@@ -83,8 +134,9 @@ impl<'a> Scan<'a> {
                 _ => self.at += 1,
             }
         }
+        let string = self.since(start);
         self.at += 1;
-        Some(&self.text[start..self.at - 1])
+        Some(string)
     }
 
     /// Digits at the cursor, as a number if it fits a `u64`, and how many there were.
@@ -100,13 +152,13 @@ impl<'a> Scan<'a> {
 
     /// Whitespace, then a scalar; `None` for anything the scan leaves to the parse (an
     /// object, an array, an exponent, a long number, anything not JSON).
-    fn scalar(&mut self) -> Option<Scalar<'a>> {
+    fn scalar(&mut self) -> Option<Scalar> {
         self.space();
         let start = self.at;
         for word in ["null", "true", "false"] {
             if self.text[start..].starts_with(word) {
                 self.at += word.len();
-                return Some(Scalar::Compact(word));
+                return Some(Scalar::Compact(self.since(start)));
             }
         }
         let negative = match self.byte() {
@@ -137,9 +189,8 @@ impl<'a> Scan<'a> {
             Some(n) if negative => n != 0 && n <= 1 << 63,
             whole => whole.is_some(),
         };
-        let text = &self.text[start..self.at];
         Some(if exact {
-            Scalar::Compact(text)
+            Scalar::Compact(self.since(start))
         } else {
             Scalar::Number
         })
@@ -163,7 +214,7 @@ impl<'a> Scan<'a> {
             return Some(());
         }
         loop {
-            let name = self.string()?;
+            let name = self.string()?.of(self.text);
             self.eat(b':')?;
             self.space();
             member(self, name)?;
@@ -180,38 +231,38 @@ impl<'a> Scan<'a> {
     }
 
     /// A body: an object of scalars, its register fields compact.
-    fn body(&mut self) -> Option<Fields<'a>> {
-        let mut fields = Fields {
-            object: true,
-            ..Fields::default()
-        };
+    fn body(&mut self) -> Option<Body> {
+        let mut body = Body::default();
         self.object(|scan, name| {
             let value = scan.scalar()?;
             let field = match name {
                 // Given twice, a field counts as its last, as in a `Value`.
                 "type" => {
-                    fields.kind = match value {
-                        Scalar::Str(text) => Some(text),
+                    body.kind = match value {
+                        Scalar::Str(span) => Some(span),
                         _ => None,
                     };
                     return Some(());
                 }
-                "key" => &mut fields.key,
-                "value" => &mut fields.value,
-                "from" => &mut fields.from,
-                "to" => &mut fields.to,
-                "code" => &mut fields.code,
+                "key" => &mut body.key,
+                "value" => &mut body.value,
+                "from" => &mut body.from,
+                "to" => &mut body.to,
+                "code" => &mut body.code,
                 _ => return Some(()),
             };
-            *field = Some(Json::Text(match value {
-                Scalar::Compact(text) => text,
+            *field = Some(match value {
+                Scalar::Compact(span) => span,
                 // With its quotes.
-                Scalar::Str(text) => &scan.text[scan.at - text.len() - 2..scan.at],
+                Scalar::Str(span) => Span {
+                    start: span.start - 1,
+                    end: span.end + 1,
+                },
                 Scalar::Number => return None,
-            }));
+            });
             Some(())
         })?;
-        Some(fields)
+        Some(body)
     }
 }
 
@@ -226,7 +277,8 @@ fn once<T>(field: &mut Option<T>, value: Option<T>) -> Option<()> {
 }
 
 /// A plain line, scanned; `None` leaves it to the parse.
-pub(super) fn scan(text: &str) -> Option<Scanned<'_>> {
+pub(super) fn scan(text: &str) -> Option<Scanned> {
+    u32::try_from(text.len()).ok()?;
     let mut scan = Scan { text, at: 0 };
     let (mut index, mut time, mut process, mut kind) = (None, None, None, None);
     let (mut f, mut node, mut body) = (None, None, None);
@@ -242,7 +294,7 @@ pub(super) fn scan(text: &str) -> Option<Scanned<'_>> {
         ),
         "type" => once(
             &mut kind,
-            match scan.string()? {
+            match scan.string()?.of(scan.text) {
                 "invoke" => Some(EventType::Invoke),
                 "ok" => Some(EventType::Ok),
                 "fail" => Some(EventType::Fail),
@@ -254,8 +306,8 @@ pub(super) fn scan(text: &str) -> Option<Scanned<'_>> {
         "node" => once(
             &mut node,
             match scan.scalar()? {
-                Scalar::Str(text) => Some(Some(text)),
-                Scalar::Compact("null") => Some(None),
+                Scalar::Str(span) => Some(Some(span)),
+                Scalar::Compact(span) if span.of(scan.text) == "null" => Some(None),
                 _ => None,
             },
         ),
@@ -314,7 +366,8 @@ mod tests {
     }
 
     fn scanned(text: &str) -> Option<String> {
-        scan(text).map(|line| digest(&line.event()))
+        let line = scan(text)?;
+        Some(digest(&line.event(text, &line.fields(text))))
     }
 
     /// Values that are not plain (and some that are), for any place in a line.
