@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::io::BufRead;
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 /// A history line, parsed.
 #[derive(Deserialize)]
@@ -173,28 +173,35 @@ impl Reader {
     }
 }
 
+/// Each line's end in a block (past its newline), with its scan.
+type Lines = Vec<(usize, Option<Scanned>)>;
+
 /// Whole lines of the input (the last may lack its newline), as the reading thread hands
 /// them on.
 enum Block {
-    /// UTF-8 text, and each line's end (past its newline) with its scan.
-    Text(String, Vec<(usize, Option<Scanned>)>),
+    /// UTF-8 text, and its lines.
+    Text(String, Lines),
     /// Bytes that are not all UTF-8, scanned only when taken.
     Bytes(Vec<u8>),
     /// Reading failed here.
     Failed(std::io::Error),
 }
 
+/// Buffers that the taking thread is done with, handed back to be filled again (fresh
+/// memory for every block costs the kernel more than scanning it).
+type Spent = (Vec<u8>, Lines);
+
 impl Block {
-    fn of(bytes: Vec<u8>) -> Block {
+    /// The block of `bytes`, its lines listed in `lines` (emptied first).
+    fn of(bytes: Vec<u8>, mut lines: Lines) -> Block {
         match String::from_utf8(bytes) {
             Ok(text) => {
+                lines.clear();
                 let mut end = 0;
-                let lines = (text.split_inclusive('\n'))
-                    .map(|line| {
-                        end += line.len();
-                        (end, scan(content(line)))
-                    })
-                    .collect();
+                lines.extend(text.split_inclusive('\n').map(|line| {
+                    end += line.len();
+                    (end, scan(content(line)))
+                }));
                 Block::Text(text, lines)
             }
             Err(e) => Block::Bytes(e.into_bytes()),
@@ -203,9 +210,10 @@ impl Block {
 }
 
 /// The reading thread: hands `input` on to `to` in blocks of whole lines, of at least
-/// `size` bytes but for the last, until the input ends or fails or `to` hangs up.
-fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>) {
-    let mut bytes = Vec::new();
+/// `size` bytes but for the last, until the input ends or fails or `to` hangs up; reuses
+/// the buffers that come back `spent`.
+fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>, spent: Receiver<Spent>) {
+    let mut bytes = Vec::with_capacity(size + size / 8);
     loop {
         let chunk = match input.fill_buf() {
             Ok(chunk) => chunk,
@@ -213,7 +221,7 @@ fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>) {
             Err(e) => {
                 // The whole lines before the failure, then the failure.
                 bytes.truncate(memchr::memrchr(b'\n', &bytes).map_or(0, |end| end + 1));
-                if !bytes.is_empty() && to.send(Block::of(bytes)).is_err() {
+                if !bytes.is_empty() && to.send(Block::of(bytes, Vec::new())).is_err() {
                     return;
                 }
                 let _ = to.send(Block::Failed(e));
@@ -222,7 +230,7 @@ fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>) {
         };
         if chunk.is_empty() {
             if !bytes.is_empty() {
-                let _ = to.send(Block::of(bytes));
+                let _ = to.send(Block::of(bytes, Vec::new()));
             }
             return;
         }
@@ -233,12 +241,15 @@ fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>) {
             continue;
         }
         if let Some(end) = memchr::memrchr(b'\n', &bytes) {
+            let (mut next, lines) = spent
+                .try_recv()
+                .unwrap_or_else(|_| (Vec::with_capacity(size + size / 8), Vec::new()));
             // The start of a cut line begins the next block.
-            let mut next = Vec::with_capacity(size + size / 8);
+            next.clear();
             next.extend_from_slice(&bytes[end + 1..]);
             bytes.truncate(end + 1);
             if to
-                .send(Block::of(std::mem::replace(&mut bytes, next)))
+                .send(Block::of(std::mem::replace(&mut bytes, next), lines))
                 .is_err()
             {
                 return;
@@ -256,16 +267,18 @@ fn read_blocks(input: impl BufRead + Send, size: usize) -> Result<KvHistory, Rea
     };
     std::thread::scope(|threads| {
         let (to, from) = std::sync::mpsc::sync_channel(2);
-        threads.spawn(move || hand_on(input, size, to));
+        let (give_back, spent) = std::sync::mpsc::channel();
+        threads.spawn(move || hand_on(input, size, to, spent));
         // Returning early hangs up on the reading thread, which then stops.
         for block in from {
             match block {
-                Block::Text(text, lines) => {
+                Block::Text(text, mut lines) => {
                     let mut start = 0;
-                    for (end, scanned) in lines {
+                    for (end, scanned) in lines.drain(..) {
                         reader.take_text(&text[start..end], scanned)?;
                         start = end;
                     }
+                    let _ = give_back.send((text.into_bytes(), lines));
                 }
                 Block::Bytes(bytes) => {
                     for line in bytes.split_inclusive(|&b| b == b'\n') {
