@@ -77,9 +77,9 @@ pub struct LinOp {
 pub struct Noted(u32);
 
 /// Numbers texts densely, from 0, in the order they are first asked for
-/// ([`Names::number`]), not the order they are first seen ([`Names::note`]): a reader
-/// notes a text when it meets it and numbers it only when it is used, so texts it drops
-/// (a failed write's value) take no number and the numbering is that of use alone.
+/// ([`Names::number`]), not the order they are first seen ([`Names::note`]): the history
+/// builder notes a write's value at its invoke and numbers it when the write completes,
+/// so values and keys are numbered in the order of completions, as they always were.
 #[derive(Debug, Default)]
 pub struct Names {
     /// Noted positions, found by the hash of their text.
