@@ -300,15 +300,11 @@ fn completion_problem(f: &str, kind: EventType, body: &Fields) -> Option<String>
 
 /// A JSON value in a few characters.
 fn short(value: Json) -> String {
-    short_text(value.text().into_owned())
-}
-
-/// JSON text in a few characters.
-fn short_text(text: String) -> String {
+    let text = value.text();
     if text.chars().count() > 40 {
         format!("{}...", text.chars().take(37).collect::<String>())
     } else {
-        text
+        text.into_owned()
     }
 }
 
@@ -465,35 +461,30 @@ impl Builder {
             EventType::Info | EventType::Invoke => counts.info += 1,
         }
         let values = &mut self.history.values;
-        let (kind, definite, ret) = match open.effect {
-            Effect::Read => match outcome {
-                EventType::Ok => {
-                    let value = reply.and_then(|r| r.value).map(Json::text);
-                    let noted = values.note(&value.unwrap_or(Cow::Borrowed("null")));
-                    (Kind::Read(values.id(noted)), true, time)
-                }
-                EventType::Fail
-                    if reply.and_then(|r| r.code).and_then(Json::as_u64) == Some(20) =>
-                {
-                    (Kind::Read(ABSENT), true, time)
-                }
-                // A read that failed or whose outcome is unknown tells nothing.
-                _ => return,
-            },
-            Effect::Write(value) | Effect::Cas(_, value) => {
-                let effect = match open.effect {
-                    Effect::Cas(from, _) => {
-                        let from = values.id(from);
-                        Kind::Cas(from, values.id(value))
-                    }
-                    _ => Kind::Write(values.id(value)),
-                };
-                match outcome {
-                    EventType::Ok => (effect, true, time),
-                    EventType::Fail => return,
-                    EventType::Info | EventType::Invoke => (effect, false, NEVER),
-                }
+        let written = match open.effect {
+            Effect::Read => None,
+            Effect::Write(value) => Some(Kind::Write(values.id(value))),
+            Effect::Cas(from, to) => {
+                let from = values.id(from);
+                Some(Kind::Cas(from, values.id(to)))
             }
+        };
+        let (kind, definite, ret) = match (written, outcome) {
+            (None, EventType::Ok) => {
+                let value = reply.and_then(|r| r.value).map(Json::text);
+                let noted = values.note(&value.unwrap_or(Cow::Borrowed("null")));
+                (Kind::Read(values.id(noted)), true, time)
+            }
+            (None, EventType::Fail)
+                if reply.and_then(|r| r.code).and_then(Json::as_u64) == Some(20) =>
+            {
+                (Kind::Read(ABSENT), true, time)
+            }
+            // A read that failed or whose outcome is unknown tells nothing.
+            (None, _) => return,
+            (Some(effect), EventType::Ok) => (effect, true, time),
+            (Some(_), EventType::Fail) => return,
+            (Some(effect), EventType::Info | EventType::Invoke) => (effect, false, NEVER),
         };
         let slot = self.keys.number(open.key) as usize;
         if slot == self.history.keys.len() {
