@@ -13,12 +13,15 @@
 //! completes no operation of its client, are [`Problem`]s. [`from_events`] collects them
 //! (the check turns them into witnesses); [`read`] refuses a file at the first one.
 
-use super::model::{Interner, Kind, LinOp, ABSENT, NEVER};
-use crate::history::{EventType, HistoryEvent, Process};
-use serde::Deserialize;
+use super::model::{Interner, Kind, LinOp, Names, Noted, ABSENT, NEVER};
+use crate::history::{EventType, HistoryEvent};
+use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+mod reader;
+pub use reader::{read, ReadError};
 
 /// How the register operations (`read`, `lease_read`, `write`, `cas`) of a history ended,
 /// each counted once; an operation with no completion (or abandoned by its client) is
@@ -68,7 +71,7 @@ impl Problem {
 }
 
 /// Operations grouped by key, with the interned values, and what was left out.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct KvHistory {
     /// Each key (as JSON text) with its operations, in invoke order.
     pub keys: Vec<(String, Vec<LinOp>)>,
@@ -88,16 +91,74 @@ pub struct KvHistory {
     pub torn_line: Option<u64>,
 }
 
-impl Default for KvHistory {
-    fn default() -> Self {
-        KvHistory {
-            keys: Vec::new(),
-            values: Interner::new(),
-            outcomes: Outcomes::default(),
-            skipped: BTreeMap::new(),
-            problems: Vec::new(),
-            events: 0,
-            torn_line: None,
+/// A field of a body: a parsed value, or JSON text already in the compact form that
+/// `Value::to_string` gives (as [`read`]'s scan keeps it).
+#[derive(Debug, Clone, Copy)]
+enum Json<'a> {
+    Parsed(&'a Value),
+    Text(&'a str),
+}
+
+impl<'a> Json<'a> {
+    /// The compact JSON text.
+    fn text(self) -> Cow<'a, str> {
+        match self {
+            Json::Parsed(value) => Cow::Owned(value.to_string()),
+            Json::Text(text) => Cow::Borrowed(text),
+        }
+    }
+
+    fn is_null(self) -> bool {
+        match self {
+            Json::Parsed(value) => value.is_null(),
+            Json::Text(text) => text == "null",
+        }
+    }
+
+    /// A string or a number.
+    fn is_key(self) -> bool {
+        match self {
+            Json::Parsed(value) => value.is_string() || value.is_number(),
+            Json::Text(text) => {
+                text.starts_with(['"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+            }
+        }
+    }
+
+    fn as_u64(self) -> Option<u64> {
+        match self {
+            Json::Parsed(value) => value.as_u64(),
+            Json::Text(text) if text.bytes().all(|b| b.is_ascii_digit()) => text.parse().ok(),
+            Json::Text(_) => None,
+        }
+    }
+}
+
+/// What the register looks at in the body of an event.
+#[derive(Debug, Default, Clone)]
+pub struct Fields<'a> {
+    object: bool,
+    /// The body's `type`, when it is a string.
+    kind: Option<&'a str>,
+    key: Option<Json<'a>>,
+    value: Option<Json<'a>>,
+    from: Option<Json<'a>>,
+    to: Option<Json<'a>>,
+    code: Option<Json<'a>>,
+}
+
+impl<'a> Fields<'a> {
+    /// The fields of a parsed body.
+    pub fn of(body: &'a Value) -> Fields<'a> {
+        let field = |name| body.get(name).map(Json::Parsed);
+        Fields {
+            object: body.is_object(),
+            kind: body.get("type").and_then(Value::as_str),
+            key: field("key"),
+            value: field("value"),
+            from: field("from"),
+            to: field("to"),
+            code: field("code"),
         }
     }
 }
@@ -118,11 +179,12 @@ pub struct Event<'a> {
     /// The node the request went to, if known.
     pub node: Option<&'a str>,
     /// The request (invoke) or the reply (completion).
-    pub body: &'a Value,
+    pub body: &'a Fields<'a>,
 }
 
-impl<'a> From<&'a HistoryEvent> for Event<'a> {
-    fn from(e: &'a HistoryEvent) -> Self {
+impl<'a> Event<'a> {
+    /// An in-memory event with the fields of its body.
+    pub fn new(e: &'a HistoryEvent, body: &'a Fields<'a>) -> Event<'a> {
         Event {
             process: e.client(),
             kind: e.kind,
@@ -130,16 +192,24 @@ impl<'a> From<&'a HistoryEvent> for Event<'a> {
             index: e.index,
             time: e.time,
             node: e.node.as_deref(),
-            body: &e.body,
+            body,
         }
     }
 }
 
+/// What a register operation would do, its values noted.
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    Read,
+    Write(Noted),
+    Cas(Noted, Noted),
+}
+
 /// A register invoke waiting for its completion.
 struct Open {
-    key: String,
+    key: Noted,
     f: &'static str,
-    body: Value,
+    effect: Effect,
     call: u64,
     index: u64,
 }
@@ -157,8 +227,9 @@ enum InFlight {
 /// Builds a [`KvHistory`] from events fed in order.
 #[derive(Default)]
 pub struct Builder {
-    open: HashMap<u64, InFlight>,
-    by_key: HashMap<String, usize>,
+    open: FxHashMap<u64, InFlight>,
+    /// Keys by their JSON text, numbered by their place in [`KvHistory::keys`].
+    keys: Names,
     history: KvHistory,
 }
 
@@ -177,21 +248,21 @@ fn is_read(f: &str) -> bool {
 }
 
 /// What is wrong with the request of a register invoke, if anything.
-fn invoke_problem(f: &str, body: &Value) -> Option<String> {
-    if !body.is_object() {
+fn invoke_problem(f: &str, body: &Fields) -> Option<String> {
+    if !body.object {
         return Some("has a body that is not a JSON object".into());
     }
-    let needs: &[&str] = match f {
-        "write" => &["key", "value"],
-        "cas" => &["key", "from", "to"],
-        _ => &["key"],
+    let needs: &[(&str, Option<Json>)] = match f {
+        "write" => &[("key", body.key), ("value", body.value)],
+        "cas" => &[("key", body.key), ("from", body.from), ("to", body.to)],
+        _ => &[("key", body.key)],
     };
-    for field in needs {
-        let Some(value) = body.get(field) else {
+    for &(field, value) in needs {
+        let Some(value) = value else {
             return Some(format!("has no `{field}`"));
         };
-        match *field {
-            "key" if !(value.is_string() || value.is_number()) => {
+        match field {
+            "key" if !value.is_key() => {
                 return Some(format!(
                     "has a `key` that is {}, not a string or a number",
                     short(value)
@@ -209,15 +280,15 @@ fn invoke_problem(f: &str, body: &Value) -> Option<String> {
 }
 
 /// What is wrong with the reply completing register operation `f`, if anything.
-fn completion_problem(f: &str, kind: EventType, body: &Value) -> Option<String> {
+fn completion_problem(f: &str, kind: EventType, body: &Fields) -> Option<String> {
     if !is_read(f) {
         return None;
     }
     match kind {
-        EventType::Ok if !body.is_object() => Some("has a body that is not a JSON object".into()),
-        EventType::Ok if body.get("value").is_none() => Some("has no `value`".into()),
-        EventType::Fail | EventType::Info => match body.get("code") {
-            Some(code) if !code.is_u64() => Some(format!(
+        EventType::Ok if !body.object => Some("has a body that is not a JSON object".into()),
+        EventType::Ok if body.value.is_none() => Some("has no `value`".into()),
+        EventType::Fail | EventType::Info => match body.code {
+            Some(code) if code.as_u64().is_none() => Some(format!(
                 "has a `code` that is {}, not an error code",
                 short(code)
             )),
@@ -228,12 +299,12 @@ fn completion_problem(f: &str, kind: EventType, body: &Value) -> Option<String> 
 }
 
 /// A JSON value in a few characters.
-fn short(value: &Value) -> String {
-    let text = value.to_string();
+fn short(value: Json) -> String {
+    let text = value.text();
     if text.chars().count() > 40 {
         format!("{}...", text.chars().take(37).collect::<String>())
     } else {
-        text
+        text.into_owned()
     }
 }
 
@@ -243,7 +314,7 @@ fn seconds(ns: u64) -> String {
 
 /// An event in words: "`read_ok` from n2 to client 3 at 1.204 s".
 fn describe(e: &Event, client: u64) -> String {
-    let what = match e.body.get("type").and_then(Value::as_str) {
+    let what = match e.body.kind {
         Some(t) => format!("`{t}`"),
         None => {
             let kind = match e.kind {
@@ -288,7 +359,7 @@ impl Builder {
         if e.kind == EventType::Invoke {
             // A client invoking again while its last operation is open gave up on it.
             if let Some(InFlight::Register(abandoned)) = self.open.remove(&process) {
-                self.complete(process, abandoned, EventType::Info, NEVER, &Value::Null);
+                self.complete(process, abandoned, EventType::Info, NEVER, None);
             }
             let Some(f) = register_f(e.f) else {
                 match self.history.skipped.get_mut(e.f) {
@@ -304,12 +375,23 @@ impl Builder {
                 self.open.insert(process, InFlight::Unreadable);
                 return Err(problem(why));
             }
+            let values = &mut self.history.values;
+            let mut note =
+                |field: Option<Json>| values.note(&field.map_or(Cow::Borrowed("null"), Json::text));
+            let effect = match f {
+                "write" => Effect::Write(note(e.body.value)),
+                "cas" => Effect::Cas(note(e.body.from), note(e.body.to)),
+                _ => Effect::Read,
+            };
+            let key = self
+                .keys
+                .note(&e.body.key.map(Json::text).unwrap_or_default());
             self.open.insert(
                 process,
                 InFlight::Register(Open {
-                    key: e.body["key"].to_string(),
+                    key,
                     f,
-                    body: e.body.clone(),
+                    effect,
                     call: e.time,
                     index: e.index,
                 }),
@@ -331,14 +413,14 @@ impl Builder {
                     "does not match client {process}'s operation in flight, the `{}` of event {}",
                     open.f, open.index
                 );
-                self.complete(process, open, EventType::Info, NEVER, &Value::Null);
+                self.complete(process, open, EventType::Info, NEVER, None);
                 Err(problem(why))
             }
             (Some(InFlight::Register(open)), _) => {
                 if let Some(why) = completion_problem(open.f, e.kind, e.body) {
                     return Err(problem(why));
                 }
-                self.complete(process, open, e.kind, e.time, e.body);
+                self.complete(process, open, e.kind, e.time, Some(e.body));
                 Ok(())
             }
         }
@@ -356,7 +438,7 @@ impl Builder {
             .collect();
         open.sort_by_key(|(_, o)| o.index);
         for (process, op) in open {
-            self.complete(process, op, EventType::Info, NEVER, &Value::Null);
+            self.complete(process, op, EventType::Info, NEVER, None);
         }
         for (_, ops) in &mut self.history.keys {
             ops.sort_by_key(|op| (op.call, op.index));
@@ -364,7 +446,14 @@ impl Builder {
         self.history
     }
 
-    fn complete(&mut self, process: u64, open: Open, outcome: EventType, time: u64, reply: &Value) {
+    fn complete(
+        &mut self,
+        process: u64,
+        open: Open,
+        outcome: EventType,
+        time: u64,
+        reply: Option<&Fields>,
+    ) {
         let counts = &mut self.history.outcomes;
         match outcome {
             EventType::Ok => counts.ok += 1,
@@ -372,35 +461,36 @@ impl Builder {
             EventType::Info | EventType::Invoke => counts.info += 1,
         }
         let values = &mut self.history.values;
-        let (kind, definite, ret) = match open.f {
-            "read" | "lease_read" => match outcome {
-                EventType::Ok => (
-                    Kind::Read(values.id(reply.get("value").unwrap_or(&Value::Null))),
-                    true,
-                    time,
-                ),
-                EventType::Fail if reply.get("code").and_then(Value::as_u64) == Some(20) => {
-                    (Kind::Read(ABSENT), true, time)
-                }
-                // A read that failed or whose outcome is unknown tells nothing.
-                _ => return,
-            },
-            _ => {
-                let effect = match open.f {
-                    "write" => Kind::Write(values.id(&open.body["value"])),
-                    _ => Kind::Cas(values.id(&open.body["from"]), values.id(&open.body["to"])),
-                };
-                match outcome {
-                    EventType::Ok => (effect, true, time),
-                    EventType::Fail => return,
-                    EventType::Info | EventType::Invoke => (effect, false, NEVER),
-                }
+        let written = match open.effect {
+            Effect::Read => None,
+            Effect::Write(value) => Some(Kind::Write(values.id(value))),
+            Effect::Cas(from, to) => {
+                let from = values.id(from);
+                Some(Kind::Cas(from, values.id(to)))
             }
         };
-        let slot = *self.by_key.entry(open.key.clone()).or_insert_with(|| {
-            self.history.keys.push((open.key.clone(), Vec::new()));
-            self.history.keys.len() - 1
-        });
+        let (kind, definite, ret) = match (written, outcome) {
+            (None, EventType::Ok) => {
+                let value = reply.and_then(|r| r.value).map(Json::text);
+                let noted = values.note(&value.unwrap_or(Cow::Borrowed("null")));
+                (Kind::Read(values.id(noted)), true, time)
+            }
+            (None, EventType::Fail)
+                if reply.and_then(|r| r.code).and_then(Json::as_u64) == Some(20) =>
+            {
+                (Kind::Read(ABSENT), true, time)
+            }
+            // A read that failed or whose outcome is unknown tells nothing.
+            (None, _) => return,
+            (Some(effect), EventType::Ok) => (effect, true, time),
+            (Some(_), EventType::Fail) => return,
+            (Some(effect), EventType::Info | EventType::Invoke) => (effect, false, NEVER),
+        };
+        let slot = self.keys.number(open.key) as usize;
+        if slot == self.history.keys.len() {
+            let key = self.keys.text(slot as u32).to_owned();
+            self.history.keys.push((key, Vec::new()));
+        }
         let op = LinOp {
             kind,
             call: open.call,
@@ -420,7 +510,8 @@ pub fn from_events(events: &[HistoryEvent]) -> KvHistory {
     let mut builder = Builder::default();
     let mut problems = Vec::new();
     for e in events {
-        if let Err(problem) = builder.event(e.into()) {
+        let body = Fields::of(&e.body);
+        if let Err(problem) = builder.event(Event::new(e, &body)) {
             problems.push(problem);
         }
     }
@@ -429,160 +520,10 @@ pub fn from_events(events: &[HistoryEvent]) -> KvHistory {
     history
 }
 
-#[derive(Deserialize)]
-struct Line<'a> {
-    index: u64,
-    time: u64,
-    process: Process,
-    #[serde(rename = "type")]
-    kind: EventType,
-    #[serde(borrow)]
-    f: std::borrow::Cow<'a, str>,
-    #[serde(default, borrow)]
-    node: Option<std::borrow::Cow<'a, str>>,
-    body: Value,
-}
-
-/// Why [`read`] refused a history: the first line it could not accept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadError {
-    /// The line's number, from 1.
-    pub line: u64,
-    /// What is wrong with it.
-    pub why: String,
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.why)
-    }
-}
-
-/// A serde_json error without "at line 1" (a history line is one line).
-fn json_error(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rsplit_once(" at line ") {
-        Some((what, _)) => format!("{what} at column {}", e.column()),
-        None => text,
-    }
-}
-
-/// Why `text` (one line that did not parse as an event) is not a history event.
-fn diagnose(text: &str, error: &serde_json::Error) -> String {
-    let value: Value = match serde_json::from_str(text) {
-        Ok(value) => value,
-        Err(e) => return format!("not JSON: {}", json_error(&e)),
-    };
-    let Some(object) = value.as_object() else {
-        return format!(
-            "not a history event: {} is not a JSON object",
-            short(&value)
-        );
-    };
-    for field in ["index", "time", "process", "type", "f", "body"] {
-        let Some(v) = object.get(field) else {
-            return format!("not a history event: missing field `{field}`");
-        };
-        let expected = match field {
-            "index" | "time" if !v.is_u64() => "a non-negative integer",
-            "process" if !(v.is_u64() || v.is_string()) => "a client number or a name",
-            "type" if !matches!(v.as_str(), Some("invoke" | "ok" | "fail" | "info")) => {
-                "one of \"invoke\", \"ok\", \"fail\", \"info\""
-            }
-            "f" if !v.is_string() => "a string",
-            _ => continue,
-        };
-        return format!(
-            "not a history event: `{field}` is {}, not {expected}",
-            short(v)
-        );
-    }
-    match object.get("node") {
-        Some(node) if !(node.is_string() || node.is_null()) => format!(
-            "not a history event: `node` is {}, not a node id",
-            short(node)
-        ),
-        _ => format!("not a history event: {}", json_error(error)),
-    }
-}
-
-/// Reads a `history.jsonl` stream line by line. A line that is not a history event, or a
-/// register event that cannot be interpreted, is an error naming its number; a torn last
-/// line (no newline at its end, not an event) is skipped and its number kept in
-/// [`KvHistory::torn_line`].
-pub fn read(mut input: impl BufRead) -> Result<KvHistory, ReadError> {
-    let mut builder = Builder::default();
-    let mut torn_line = None;
-    let mut buf = Vec::new();
-    let mut line = 0u64;
-    loop {
-        buf.clear();
-        let got = input.read_until(b'\n', &mut buf).map_err(|e| ReadError {
-            line: line + 1,
-            why: e.to_string(),
-        })?;
-        if got == 0 {
-            break;
-        }
-        line += 1;
-        let complete = buf.last() == Some(&b'\n');
-        let text = match std::str::from_utf8(&buf) {
-            Ok(text) => text.trim_end_matches(['\n', '\r']),
-            Err(_) if !complete => {
-                torn_line = Some(line);
-                break;
-            }
-            Err(e) => {
-                return Err(ReadError {
-                    line,
-                    why: format!("not UTF-8 text: {e}"),
-                })
-            }
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Line>(text) {
-            Ok(event) => {
-                let process = match event.process {
-                    Process::Client(n) => Some(n),
-                    Process::Named(_) => None,
-                };
-                builder
-                    .event(Event {
-                        process,
-                        kind: event.kind,
-                        f: &event.f,
-                        index: event.index,
-                        time: event.time,
-                        node: event.node.as_deref(),
-                        body: &event.body,
-                    })
-                    .map_err(|problem| ReadError {
-                        line,
-                        why: problem.sentence(),
-                    })?;
-            }
-            // Cut off mid-write: the last line, without its newline, and not even JSON.
-            Err(_) if !complete && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() => {
-                torn_line = Some(line);
-            }
-            Err(e) => {
-                return Err(ReadError {
-                    line,
-                    why: diagnose(text, &e),
-                })
-            }
-        }
-    }
-    let mut history = builder.finish();
-    history.torn_line = torn_line;
-    Ok(history)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::Process;
 
     fn read_text(text: &str) -> Result<KvHistory, ReadError> {
         read(std::io::Cursor::new(text))

@@ -2,7 +2,9 @@
 //! effect on its value. Values are interned: equal JSON values share an id, and the id of
 //! an absent key (or a `null` value, which `lease_read` returns for one) is [`ABSENT`].
 
-use std::collections::HashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+use std::hash::BuildHasher;
 
 /// An interned value.
 pub type ValueId = u32;
@@ -70,40 +72,109 @@ pub struct LinOp {
     pub f: &'static str,
 }
 
-/// Interns JSON values (by their compact text) and keys.
+/// A text [`Names::note`]d, not yet given a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Noted(u32);
+
+/// Numbers texts densely, from 0, in the order they are first asked for
+/// ([`Names::number`]), not the order they are first seen ([`Names::note`]): the history
+/// builder notes a write's value at its invoke and numbers it when the write completes,
+/// so values and keys are numbered in the order of completions, as they always were.
 #[derive(Debug, Default)]
+pub struct Names {
+    /// Noted positions, found by the hash of their text.
+    table: HashTable<u32>,
+    /// Every noted text, one after another.
+    texts: String,
+    /// By noted position: where its text ends in `texts`.
+    ends: Vec<usize>,
+    /// By noted position: its number, if it has one.
+    numbers: Vec<Option<u32>>,
+    /// By number: the noted position.
+    numbered: Vec<u32>,
+}
+
+/// The text noted at `position`.
+fn noted_text<'t>(texts: &'t str, ends: &[usize], position: u32) -> &'t str {
+    let n = position as usize;
+    let start = if n == 0 { 0 } else { ends[n - 1] };
+    &texts[start..ends[n]]
+}
+
+impl Names {
+    /// Notes a text (without numbering it).
+    pub fn note(&mut self, text: &str) -> Noted {
+        let hash = FxBuildHasher.hash_one(text);
+        let (texts, ends) = (&self.texts, &self.ends);
+        if let Some(&position) = self
+            .table
+            .find(hash, |&p| noted_text(texts, ends, p) == text)
+        {
+            return Noted(position);
+        }
+        let position = self.ends.len() as u32;
+        self.texts.push_str(text);
+        self.ends.push(self.texts.len());
+        self.numbers.push(None);
+        let (texts, ends) = (&self.texts, &self.ends);
+        self.table.insert_unique(hash, position, |&p| {
+            FxBuildHasher.hash_one(noted_text(texts, ends, p))
+        });
+        Noted(position)
+    }
+
+    /// The number of a noted text, given now if it has none yet.
+    pub fn number(&mut self, noted: Noted) -> u32 {
+        *self.numbers[noted.0 as usize].get_or_insert_with(|| {
+            self.numbered.push(noted.0);
+            self.numbered.len() as u32 - 1
+        })
+    }
+
+    /// The text numbered `number`.
+    pub fn text(&self, number: u32) -> &str {
+        noted_text(&self.texts, &self.ends, self.numbered[number as usize])
+    }
+}
+
+/// Interns JSON values by their compact text (`Value::to_string`); ids are [`Names`]'
+/// numbers. The id of `null` is [`ABSENT`].
+#[derive(Debug)]
 pub struct Interner {
-    ids: HashMap<String, ValueId>,
-    texts: Vec<String>,
+    names: Names,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner::new()
+    }
 }
 
 impl Interner {
     /// An interner that knows only [`ABSENT`].
     pub fn new() -> Interner {
-        Interner {
-            ids: HashMap::new(),
-            texts: vec!["absent".into()],
-        }
+        let mut names = Names::default();
+        let null = names.note("null");
+        names.number(null);
+        Interner { names }
     }
 
-    /// The id of a JSON value; `null` is [`ABSENT`].
-    pub fn id(&mut self, value: &serde_json::Value) -> ValueId {
-        if value.is_null() {
-            return ABSENT;
-        }
-        let text = value.to_string();
-        if let Some(&id) = self.ids.get(&text) {
-            return id;
-        }
-        let id = self.texts.len() as ValueId;
-        self.ids.insert(text.clone(), id);
-        self.texts.push(text);
-        id
+    /// Notes a value by its compact JSON text (see [`Names::note`]).
+    pub fn note(&mut self, text: &str) -> Noted {
+        self.names.note(text)
+    }
+
+    /// The id of a noted value.
+    pub fn id(&mut self, noted: Noted) -> ValueId {
+        self.names.number(noted)
     }
 
     /// The JSON text of an id (`absent` for [`ABSENT`]).
     pub fn text(&self, id: ValueId) -> &str {
-        &self.texts[id as usize]
+        match id {
+            ABSENT => "absent",
+            _ => self.names.text(id),
+        }
     }
 }
 
@@ -133,9 +204,14 @@ mod tests {
         assert_eq!(Kind::Cas(1, 2).step(1), Some(2));
         assert_eq!(Kind::Cas(1, 2).step(ABSENT), None);
         let mut values = Interner::new();
-        assert_eq!(values.id(&serde_json::json!(null)), ABSENT);
-        let a = values.id(&serde_json::json!("1"));
-        assert_ne!(a, values.id(&serde_json::json!(1)));
-        assert_eq!(values.text(a), "\"1\"");
+        let null = values.note("null");
+        assert_eq!(values.id(null), ABSENT);
+        assert_eq!(values.text(ABSENT), "absent");
+        let (one, text_one) = (values.note("1"), values.note("\"1\""));
+        assert_eq!(values.id(text_one), 1, "numbered in the order of use");
+        assert_eq!(values.id(one), 2);
+        let again = values.note("\"1\"");
+        assert_eq!(values.id(again), 1);
+        assert_eq!(values.text(1), "\"1\"");
     }
 }
