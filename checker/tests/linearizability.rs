@@ -9,7 +9,7 @@ use eddy::check::linear::history::from_events;
 use eddy::check::linear::{check, Engine, Limits};
 use eddy::check::Validity;
 use eddy::history::{EventType, HistoryEvent, Process};
-use histories::{events, linearizable, make_one_read_stale, Shape, NEVER};
+use histories::{events, linearizable, make_one_read_stale, small_history, Shape, Values, NEVER};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -242,42 +242,7 @@ fn arbitrary_history() -> impl Strategy<Value = Vec<HistoryEvent>> {
         (0u64..3, 0u8..2, 0u8..3, 0i64..3, 0u64..4, 0u64..6, 0u8..4),
         1..8,
     )
-    .prop_map(|raw| {
-        let mut clock = [0u64; 3];
-        let mut ops = Vec::new();
-        for (client, key, kind, value, gap, dur, outcome) in raw {
-            let call = clock[client as usize] + gap;
-            let ret = call + dur;
-            clock[client as usize] = ret + 1;
-            let key = ["x", "y"][key as usize];
-            let (request, reply) = match kind {
-                0 if value == 0 => (
-                    json!({"type": "read", "key": key}),
-                    json!({"type": "error", "code": 20}),
-                ),
-                0 => (
-                    json!({"type": "read", "key": key}),
-                    json!({"type": "read_ok", "value": value}),
-                ),
-                1 => (
-                    json!({"type": "write", "key": key, "value": value}),
-                    json!({"type": "write_ok"}),
-                ),
-                _ => (
-                    json!({"type": "cas", "key": key, "from": value, "to": (value + 1) % 3}),
-                    json!({"type": "cas_ok"}),
-                ),
-            };
-            let (outcome, ret) = match outcome {
-                0 | 1 if kind == 0 && value == 0 => (Fail, ret),
-                0 | 1 => (Done, ret),
-                2 => (Info, ret),
-                _ => (Info, NEVER),
-            };
-            ops.push((client + 1, call, ret, outcome, request, reply));
-        }
-        events(&ops)
-    })
+    .prop_map(|raw| small_history(&raw, Values::Repeating))
 }
 
 /// Like [`arbitrary_history`], with every kind of outcome: lease reads (`null` for an

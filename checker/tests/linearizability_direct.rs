@@ -12,13 +12,13 @@ use eddy::check::linear::history::from_events;
 use eddy::check::linear::{check, to_check_result, Engine, Limits, Report};
 use eddy::check::Validity;
 use eddy::history::{EventType, HistoryEvent};
-use histories::{events, linearizable, make_one_read_stale, Shape, NEVER};
+use histories::{events, linearizable, make_one_read_stale, small_history, Shape, Values, NEVER};
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
-use EventType::{Fail, Info, Ok as Done};
+use EventType::{Fail, Ok as Done};
 
 fn run(events: &[HistoryEvent], engine: Engine) -> Report {
     let limits = Limits {
@@ -105,61 +105,10 @@ fn replays(events: &[HistoryEvent], report: &Report) -> Result<(), String> {
 fn arbitrary_unique_history() -> impl Strategy<Value = Vec<HistoryEvent>> {
     // (client, key, kind, pick, gap, duration, outcome)
     prop::collection::vec(
-        (0u64..3, 0u8..2, 0u8..3, 0usize..8, 0u64..4, 0u64..6, 0u8..5),
+        (0u64..3, 0u8..2, 0u8..3, 0i64..8, 0u64..4, 0u64..6, 0u8..4),
         1..9,
     )
-    .prop_map(|raw| {
-        let mut clock = [0u64; 3];
-        let writes = raw.iter().filter(|r| r.2 != 0).count() as i64;
-        let mut next = 1;
-        let mut ops = Vec::new();
-        for (client, key, kind, pick, gap, dur, outcome) in raw {
-            let call = clock[client as usize] + gap;
-            let ret = call + dur;
-            clock[client as usize] = ret + 1;
-            let key = ["x", "y"][key as usize];
-            // 0 is the initial (absent) value; writes + 1 is never written.
-            let seen = (pick as i64) % (writes + 2);
-            let (request, reply) = match kind {
-                0 if seen == 0 => (
-                    json!({"type": "read", "key": key}),
-                    json!({"type": "error", "code": 20}),
-                ),
-                0 => (
-                    json!({"type": "read", "key": key}),
-                    json!({"type": "read_ok", "value": seen}),
-                ),
-                1 => {
-                    next += 1;
-                    (
-                        json!({"type": "write", "key": key, "value": next - 1}),
-                        json!({"type": "write_ok"}),
-                    )
-                }
-                _ => {
-                    next += 1;
-                    // Never a cas from the value it writes itself.
-                    let from = match seen {
-                        0 => Value::Null,
-                        _ if seen == next - 1 => json!(writes + 1),
-                        _ => json!(seen),
-                    };
-                    (
-                        json!({"type": "cas", "key": key, "from": from, "to": next - 1}),
-                        json!({"type": "cas_ok"}),
-                    )
-                }
-            };
-            let (outcome, ret) = match outcome {
-                0..=2 if kind == 0 && seen == 0 => (Fail, ret),
-                0..=2 => (Done, ret),
-                3 => (Info, ret),
-                _ => (Info, NEVER),
-            };
-            ops.push((client + 1, call, ret, outcome, request, reply));
-        }
-        events(&ops)
-    })
+    .prop_map(|raw| small_history(&raw, Values::Unique))
 }
 
 proptest! {

@@ -237,3 +237,79 @@ pub fn events(ops: &[(u64, u64, u64, EventType, Value, Value)]) -> Vec<HistoryEv
         })
         .collect()
 }
+
+/// One operation of a small random history: (client 0-2, key 0-1, kind (0 read, 1 write,
+/// 2 cas), pick, gap, duration, outcome (0-1 done, 2 `info` with a completion, 3 none)).
+pub type Raw = (u64, u8, u8, i64, u64, u64, u8);
+
+/// How a small history's values are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    /// `pick` is the value (0 read as absent): 0 to 2, repeated; a cas goes from `pick` to
+    /// `pick + 1` modulo 3.
+    Repeating,
+    /// Every write and cas writes a value never written before; a read or a cas's `from`
+    /// names `pick` modulo the number of writes plus 2 (0 the initial, absent value; the
+    /// last one never written), never the value the cas writes itself.
+    Unique,
+}
+
+/// A small history of clients on keys "x" and "y", each client's operations one after
+/// another with the gaps and durations given.
+pub fn small_history(raw: &[Raw], values: Values) -> Vec<HistoryEvent> {
+    let mut clock = [0u64; 3];
+    let writes = raw.iter().filter(|r| r.2 != 0).count() as i64;
+    let mut next = 0;
+    let mut ops = Vec::new();
+    for &(client, key, kind, pick, gap, dur, outcome) in raw {
+        let call = clock[client as usize] + gap;
+        let ret = call + dur;
+        clock[client as usize] = ret + 1;
+        let key = ["x", "y"][key as usize];
+        let seen = match values {
+            Values::Repeating => pick,
+            Values::Unique => pick.rem_euclid(writes + 2),
+        };
+        let (request, reply) = match kind {
+            0 if seen == 0 => (
+                json!({"type": "read", "key": key}),
+                json!({"type": "error", "code": 20}),
+            ),
+            0 => (
+                json!({"type": "read", "key": key}),
+                json!({"type": "read_ok", "value": seen}),
+            ),
+            _ => {
+                next += 1;
+                let written = match values {
+                    Values::Repeating if kind == 1 => seen,
+                    Values::Repeating => (seen + 1) % 3,
+                    Values::Unique => next,
+                };
+                let from = match (values, seen) {
+                    (Values::Unique, 0) => Value::Null,
+                    (Values::Unique, _) if seen == written => json!(writes + 1),
+                    _ => json!(seen),
+                };
+                match kind {
+                    1 => (
+                        json!({"type": "write", "key": key, "value": written}),
+                        json!({"type": "write_ok"}),
+                    ),
+                    _ => (
+                        json!({"type": "cas", "key": key, "from": from, "to": written}),
+                        json!({"type": "cas_ok"}),
+                    ),
+                }
+            }
+        };
+        let (outcome, ret) = match outcome {
+            0 | 1 if kind == 0 && seen == 0 => (EventType::Fail, ret),
+            0 | 1 => (EventType::Ok, ret),
+            2 => (EventType::Info, ret),
+            _ => (EventType::Info, NEVER),
+        };
+        ops.push((client + 1, call, ret, outcome, request, reply));
+    }
+    events(&ops)
+}
