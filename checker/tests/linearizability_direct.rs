@@ -18,7 +18,7 @@ use rand::{RngExt, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
-use EventType::{Fail, Ok as Done};
+use EventType::{Fail, Info, Ok as Done};
 
 fn run(events: &[HistoryEvent], engine: Engine) -> Report {
     let limits = Limits {
@@ -67,7 +67,7 @@ fn replays(events: &[HistoryEvent], report: &Report) -> Result<(), String> {
             latest_call = latest_call.max(invoke.time);
             let body = &invoke.body;
             match invoke.f.as_str() {
-                "read" => {
+                "read" | "lease_read" => {
                     let seen = match done {
                         Some(d) if d.kind == EventType::Ok => d.body["value"].clone(),
                         _ => Value::Null,
@@ -344,6 +344,90 @@ fn each_conflict_is_told_in_words() {
         overlap,
         "read of \"x\" returned 1 [client 3, 0.025 s to 0.040 s] cannot be placed: the stretch of \"x\" that begins with write \"x\"=1 [client 1, 0.000 s to 0.010 s] and the one that begins with write \"x\"=2 [client 2, 0.005 s to 0.020 s] cannot overlap (no value is written twice), and neither can come first: write \"x\"=2 completed at 0.020 s, before read of \"x\" returned 1 was invoked at 0.025 s; and write \"x\"=1 completed at 0.010 s, before read of \"x\" returned 2 was invoked at 0.030 s"
     );
+}
+
+/// An operation whose outcome was unknown is never shown as completed, and when no order
+/// can place it the witness names what shows it took effect; instants that milliseconds
+/// would show equal get microseconds; objects equal but for the order of their members are
+/// one value.
+#[test]
+fn witnesses_tell_unknown_outcomes_and_close_instants_truly() {
+    let why = |ops: &[(u64, u64, u64, EventType, Value, Value)]| {
+        let report = run(&events(ops), Engine::Auto);
+        assert_eq!(report.valid, Validity::Invalid);
+        let witness = report.violation.expect("an order witness");
+        witness["why"].as_str().unwrap().to_owned()
+    };
+    let ms = 1_000_000;
+    let cas = |a: i64, b: i64| json!({"type": "cas", "key": "x", "from": a, "to": b});
+    let r = json!({"type": "read", "key": "x"});
+    let val = |v: i64| json!({"type": "read_ok", "value": v});
+    let ok = json!({"type": "ok"});
+    // The cas never completed; the read of 2 shows it took effect, before the write of
+    // the 1 it needs began.
+    let resolved = why(&[
+        (2, 0, NEVER, Info, cas(1, 2), Value::Null),
+        (3, 2 * ms, 3 * ms, Done, r.clone(), val(2)),
+        (
+            1,
+            10 * ms,
+            11 * ms,
+            Done,
+            json!({"type": "write", "key": "x", "value": 1}),
+            ok.clone(),
+        ),
+    ]);
+    assert_eq!(
+        resolved,
+        "cas \"x\" from 1 to 2 (outcome unknown; it took effect by 0.003 s, when its value was first seen) [client 2, 0.000 s to never] cannot be placed: it must come after write \"x\"=1 [client 1, 0.010 s to 0.011 s], which wrote the 1 it needs, but it took effect by 0.003 s, before that was invoked at 0.010 s; its outcome was unknown, but it took effect: read of \"x\" returned 2 [client 3, 0.002 s to 0.003 s] depends on what it wrote"
+    );
+    // Two cases of unknown outcome lead to the value a read saw; the first needs a value
+    // nothing wrote.
+    let chained = why(&[
+        (1, 0, NEVER, Info, cas(5, 1), Value::Null),
+        (2, 0, NEVER, Info, cas(1, 2), Value::Null),
+        (3, ms, 2 * ms, Done, r.clone(), val(2)),
+    ]);
+    assert!(
+        chained.starts_with("cas \"x\" from 5 to 1 (outcome unknown) [client 1, 0.000 s to never] cannot be placed: it needs \"x\" to hold 5, which nothing wrote; its outcome was unknown, but it took effect: read of \"x\" returned 2"),
+        "{chained}"
+    );
+    // 0.2 ms apart.
+    let close = why(&[
+        (3, 1_000_000_000, 1_000_100_000, Done, r, val(1)),
+        (
+            1,
+            1_000_300_000,
+            1_000_400_000,
+            Done,
+            json!({"type": "write", "key": "x", "value": 1}),
+            ok.clone(),
+        ),
+    ]);
+    assert!(
+        close.ends_with("but it completed at 1.000100 s, before that was invoked at 1.000300 s"),
+        "{close}"
+    );
+    let objects = events(&[
+        (
+            1,
+            0,
+            1,
+            Done,
+            json!({"type": "write", "key": "x", "value": {"a": 1, "b": 2}}),
+            ok,
+        ),
+        (
+            2,
+            2,
+            3,
+            Done,
+            json!({"type": "read", "key": "x"}),
+            json!({"type": "read_ok", "value": {"b": 2, "a": 1}}),
+        ),
+    ]);
+    assert_eq!(run(&objects, Engine::Auto).valid, Validity::Valid);
+    assert_eq!(run(&objects, Engine::Search).valid, Validity::Valid);
 }
 
 /// 3,000 operations on one key from 100 clients, decided with a budget no search gets far

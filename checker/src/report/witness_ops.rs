@@ -5,8 +5,8 @@
 //! Any witness qualifies: an operation is any JSON object in it with a `process` and an
 //! `invoked_s` (and `completed_s`, null when it never completed), as the linearizability
 //! check writes them; its part is the key it sits under (`read`, `missed`, `source`,
-//! `cannot_place`, `must_follow`, `in_its_way`, `its_stretch`, `piece`, or any other a
-//! check chooses).
+//! `cannot_place`, `must_follow`, `in_its_way`, `its_stretch`, `evidence`, `piece`, or any
+//! other a check chooses).
 
 use super::svg::{cut, escape, legend_entry, seconds, ticks, PALETTE, RED};
 use serde_json::Value;
@@ -28,7 +28,7 @@ pub struct Op {
 
 /// What each part is called in the legend and how it is drawn, the first parts first
 /// (an operation named under two parts is drawn as the first).
-const PARTS: [(&str, &str, &str); 8] = [
+const PARTS: [(&str, &str, &str); 9] = [
     ("read", "the stale read", RED),
     ("cannot_place", "the operation no order can place", RED),
     ("missed", "the write it missed", "#1f77b4"),
@@ -40,6 +40,11 @@ const PARTS: [(&str, &str, &str); 8] = [
     ),
     ("source", "the write whose value it returned", "#2ca02c"),
     ("its_stretch", "an operation of its own stretch", "#2ca02c"),
+    (
+        "evidence",
+        "the operation that shows it took effect",
+        "#2ca02c",
+    ),
     (
         "piece",
         "another operation in the piece searched",

@@ -24,20 +24,43 @@ fn seconds(ns: u64) -> String {
     }
 }
 
+/// When an operation really completed: [`NEVER`] for one whose outcome was unknown, even
+/// when shrinking found it took effect.
+fn completed(op: &LinOp) -> u64 {
+    if op.resolved {
+        NEVER
+    } else {
+        op.ret
+    }
+}
+
+/// Two instants in words, with microseconds when milliseconds would show them equal.
+fn two_times(a: u64, b: u64) -> (String, String) {
+    let (x, y) = (seconds(a), seconds(b));
+    if x != y || a == b || a == NEVER || b == NEVER {
+        return (x, y);
+    }
+    let fine = |ns: u64| format!("{:.6} s", ns as f64 / 1e9);
+    (fine(a), fine(b))
+}
+
 impl Explain<'_> {
     /// An operation in words: "read of 1 returned 5 [client 3, 1.200 s to 1.204 s]".
     pub fn describe(&self, op: &LinOp) -> String {
-        let outcome = if op.definite {
-            ""
-        } else {
-            " (outcome unknown)"
+        let outcome = match (op.definite, op.resolved) {
+            (true, false) => String::new(),
+            (true, true) => format!(
+                " (outcome unknown; it took effect by {}, when its value was first seen)",
+                seconds(op.ret)
+            ),
+            (false, _) => " (outcome unknown)".to_owned(),
         };
         format!(
             "{}{outcome} [client {}, {} to {}]",
             self.brief(op),
             op.process,
             seconds(op.call),
-            seconds(op.ret)
+            seconds(completed(op))
         )
     }
 
@@ -56,8 +79,9 @@ impl Explain<'_> {
 
     /// An operation as a witness names it (drawn by the report's witness pictures).
     pub fn op_json(&self, op: &LinOp) -> Value {
+        let done = completed(op);
         json!({"index": op.index, "process": op.process, "f": op.f, "op": self.describe(op), "invoked_s": op.call as f64 / 1e9,
-               "completed_s": if op.ret == NEVER { Value::Null } else { json!(op.ret as f64 / 1e9) }})
+               "completed_s": if done == NEVER { Value::Null } else { json!(done as f64 / 1e9) }})
     }
 
     /// The witness of a stale read.
@@ -88,8 +112,12 @@ impl Explain<'_> {
                 } else {
                     format!("and nothing wrote {} after it", self.values.text(returned))
                 };
+                let completed = match missed.resolved {
+                    true => "took effect by",
+                    false => "completed at",
+                };
                 format!(
-                    "{} of {} {got} at {}, but {}={wrote} completed at {} {after}",
+                    "{} of {} {got} at {}, but {}={wrote} {completed} {} {after}",
                     read.f,
                     self.key,
                     seconds(read.ret),
@@ -165,24 +193,40 @@ impl Explain<'_> {
                     format!("{} cannot be placed: the value it needs comes only from a circle of cas operations, which neither a write nor the initial value starts", d(i)),
                     vec![],
                 ),
-                Conflict::ChainOrder { late, early } => (
-                    "chain-order",
-                    late,
-                    format!(
-                        "{} cannot be placed: it must come after {}, {}, but it completed at {}, before that was invoked at {}",
-                        d(late),
-                        d(early),
-                        self.reason_after(op(early).kind, op(late).kind),
-                        seconds(op(late).ret),
-                        seconds(op(early).call)
-                    ),
-                    vec![("must_follow", early)],
-                ),
+                Conflict::ChainOrder { late, early } => {
+                    let (done, invoked) = two_times(op(late).ret, op(early).call);
+                    let completed = match op(late).resolved {
+                        true => "it took effect by",
+                        false => "it completed at",
+                    };
+                    (
+                        "chain-order",
+                        late,
+                        format!(
+                            "{} cannot be placed: it must come after {}, {}, but {completed} {done}, before that was invoked at {invoked}",
+                            d(late),
+                            d(early),
+                            self.reason_after(op(early).kind, op(late).kind),
+                        ),
+                        vec![("must_follow", early)],
+                    )
+                }
                 Conflict::Overlap { first, second } => {
                     self.neither_first("overlap", first, second)
                 }
                 Conflict::Inside { inner, outer } => self.neither_first("inside", inner, outer),
             };
+        let mut why = why;
+        let mut parts = parts;
+        if !op(placed).definite || op(placed).resolved {
+            if let Some(seen) = self.evidence(placed) {
+                why.push_str(&format!(
+                    "; its outcome was unknown, but it took effect: {} depends on what it wrote",
+                    d(seen)
+                ));
+                parts.push(("evidence", seen));
+            }
+        }
         let mut witness = json!({
             "kind": "order", "conflict": name, "key": key, "why": why,
             "cannot_place": self.op_json(op(placed)),
@@ -195,6 +239,34 @@ impl Explain<'_> {
             }
         }
         witness
+    }
+
+    /// An operation that certainly took effect and depends on what indefinite operation
+    /// `i` wrote: it saw its value, or saw a value that a chain of indefinite cas
+    /// operations made from it.
+    fn evidence(&self, i: usize) -> Option<usize> {
+        /// Links followed at most (a witness is written once; chains are short).
+        const MAX: usize = 100;
+        let certain = |o: &LinOp| o.definite && !o.resolved;
+        let mut at = i;
+        for _ in 0..MAX {
+            let v = self.ops[at].kind.writes()?;
+            let sees = |o: &&LinOp| o.kind.observes() == Some(v);
+            let next = self
+                .ops
+                .iter()
+                .position(|o| sees(&o) && certain(o))
+                .or_else(|| {
+                    self.ops
+                        .iter()
+                        .position(|o| sees(&o) && o.kind.writes().is_some())
+                })?;
+            if certain(&self.ops[next]) {
+                return Some(next);
+            }
+            at = next;
+        }
+        None
     }
 
     /// A value as witnesses name it: its JSON text, or "absent".
@@ -235,13 +307,18 @@ impl Explain<'_> {
             Some(_) => format!("begins with {}", self.describe(op(s.first))),
         };
         let before = |done: Option<usize>, latest: usize| match done {
-            Some(done) => format!(
-                "{} completed at {}, before {} was invoked at {}",
-                self.brief(op(done)),
-                seconds(op(done).ret),
-                self.brief(op(latest)),
-                seconds(op(latest).call)
-            ),
+            Some(done) => {
+                let (at, invoked) = two_times(op(done).ret, op(latest).call);
+                let completed = match op(done).resolved {
+                    true => "took effect by",
+                    false => "completed at",
+                };
+                format!(
+                    "{} {completed} {at}, before {} was invoked at {invoked}",
+                    self.brief(op(done)),
+                    self.brief(op(latest)),
+                )
+            }
             None => format!("{} was absent at the start", self.key),
         };
         let why = format!(

@@ -91,8 +91,8 @@ pub struct KvHistory {
     pub torn_line: Option<u64>,
 }
 
-/// A field of a body: a parsed value, or JSON text already in the compact form that
-/// `Value::to_string` gives (as [`read`]'s scan keeps it).
+/// A field of a body: a parsed value, or JSON text already in the compact, canonical form
+/// of [`canonical_text`](super::model::canonical_text) (as [`read`]'s scan keeps it).
 #[derive(Debug, Clone, Copy)]
 enum Json<'a> {
     Parsed(&'a Value),
@@ -103,7 +103,7 @@ impl<'a> Json<'a> {
     /// The compact JSON text.
     fn text(self) -> Cow<'a, str> {
         match self {
-            Json::Parsed(value) => Cow::Owned(value.to_string()),
+            Json::Parsed(value) => Cow::Owned(super::model::canonical_text(value)),
             Json::Text(text) => Cow::Borrowed(text),
         }
     }
@@ -499,6 +499,7 @@ impl Builder {
             process,
             index: open.index,
             f: open.f,
+            resolved: false,
         };
         self.history.keys[slot].1.push(op);
     }

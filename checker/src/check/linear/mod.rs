@@ -76,8 +76,10 @@ struct KeyOutcome {
     stale: Vec<Value>,
     /// What shrinking did.
     stats: shrink::ShrinkStats,
-    /// Why it was searched; `None` when it was decided without a search.
+    /// Why it was searched; `None` when it was not.
     searched: Option<&'static str>,
+    /// True when the direct decision decided it (not the stale-read scan, nor the search).
+    direct: bool,
     /// A linearization order (history indices of the invokes), when asked for and found.
     order: Option<Vec<u64>>,
 }
@@ -156,10 +158,11 @@ pub fn check(mut history: KvHistory, limits: Limits) -> Report {
         outcomes: history.outcomes,
         figures: Value::Null,
     };
-    let (mut dropped, mut resolved) = (0, 0);
+    let (mut dropped, mut resolved, mut direct) = (0, 0, 0);
     for (k, outcome) in results {
         dropped += outcome.stats.dropped;
         resolved += outcome.stats.resolved;
+        direct += usize::from(outcome.direct);
         report.stale_reads.extend(outcome.stale);
         if let Some(why) = outcome.searched {
             report.searched.push(format!("{}: {why}", keys[k].0));
@@ -191,7 +194,7 @@ pub fn check(mut history: KvHistory, limits: Limits) -> Report {
     report.figures = json!({
         "keys": keys.len(), "operations": total_ops, "stale_reads": report.stale_reads.len(),
         "indefinite_dropped": dropped, "indefinite_resolved": resolved, "unknown_keys": report.unknown.len(),
-        "keys_decided_directly": keys.len() - report.searched.len(), "keys_searched": report.searched.len(),
+        "keys_decided_directly": direct, "keys_searched": report.searched.len(),
         "register_operations": o.total(), "ok": o.ok, "fail": o.fail, "info": o.info,
         "unreadable_events": report.unreadable.len(), "skipped_operations": &history.skipped,
     });
@@ -219,11 +222,12 @@ fn check_key(
         .iter()
         .map(|s| explain.stale(s))
         .collect();
-    let outcome = |verdict, searched, order| KeyOutcome {
+    let outcome = |verdict, searched: Option<&'static str>, order: Option<Vec<u64>>| KeyOutcome {
         verdict,
         stale: stale.clone(),
         stats,
         searched,
+        direct: searched.is_none() && stale.is_empty(),
         order,
     };
     if let Some(first) = stale.first() {

@@ -73,6 +73,7 @@ pub fn shrink(ops: &mut Vec<LinOp>) -> ShrinkStats {
         if v != ABSENT && writers[&v] == 1 && seen != NEVER && seen >= op.call {
             op.definite = true;
             op.ret = seen;
+            op.resolved = true;
             stats.resolved += 1;
         }
     }
@@ -116,6 +117,7 @@ mod tests {
             process: 0,
             index: call,
             f: "x",
+            resolved: false,
         }
     }
 
