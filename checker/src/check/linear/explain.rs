@@ -77,11 +77,17 @@ impl Explain<'_> {
         }
     }
 
-    /// An operation as a witness names it (drawn by the report's witness pictures).
+    /// An operation as a witness names it (drawn by the report's witness pictures); one of
+    /// unknown outcome that shrinking found took effect has `completed_s` null and
+    /// `took_effect_by_s`.
     pub fn op_json(&self, op: &LinOp) -> Value {
         let done = completed(op);
-        json!({"index": op.index, "process": op.process, "f": op.f, "op": self.describe(op), "invoked_s": op.call as f64 / 1e9,
-               "completed_s": if done == NEVER { Value::Null } else { json!(done as f64 / 1e9) }})
+        let mut named = json!({"index": op.index, "process": op.process, "f": op.f, "op": self.describe(op), "invoked_s": op.call as f64 / 1e9,
+               "completed_s": if done == NEVER { Value::Null } else { json!(done as f64 / 1e9) }});
+        if op.resolved {
+            named["took_effect_by_s"] = json!(op.ret as f64 / 1e9);
+        }
+        named
     }
 
     /// The witness of a stale read.
