@@ -2,6 +2,8 @@
 //! ([`scan`]), with no `Value` built; what the scan does not take (anything unusual) is
 //! parsed as eddy always has ([`Line`]), and every refusal comes from the parse.
 
+#[cfg(test)]
+mod differential;
 mod scanner;
 
 use super::{short, Builder, Event, Fields, Json, KvHistory};
