@@ -527,7 +527,7 @@ mod tests {
     use crate::history::Process;
 
     fn read_text(text: &str) -> Result<KvHistory, ReadError> {
-        read(std::io::Cursor::new(text))
+        read(std::io::Cursor::new(text.to_owned()))
     }
 
     #[test]

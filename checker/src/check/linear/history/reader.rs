@@ -216,6 +216,9 @@ impl Block {
 /// the buffers that come back `spent`.
 fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>, spent: Receiver<Spent>) {
     let mut bytes = Vec::with_capacity(size + size / 8);
+    // Where `bytes` may hold a newline not yet looked for: before it there is none, so a
+    // line of many blocks is searched once, not once per chunk.
+    let mut unsearched = 0;
     loop {
         let chunk = match input.fill_buf() {
             Ok(chunk) => chunk,
@@ -242,7 +245,9 @@ fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>, spent: R
         if bytes.len() < size {
             continue;
         }
-        if let Some(end) = memchr::memrchr(b'\n', &bytes) {
+        let found = memchr::memrchr(b'\n', &bytes[unsearched..]).map(|at| unsearched + at);
+        unsearched = bytes.len();
+        if let Some(end) = found {
             let (mut next, lines) = spent
                 .try_recv()
                 .unwrap_or_else(|_| (Vec::with_capacity(size + size / 8), Vec::new()));
@@ -250,6 +255,7 @@ fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>, spent: R
             next.clear();
             next.extend_from_slice(&bytes[end + 1..]);
             bytes.truncate(end + 1);
+            unsearched = next.len();
             if to
                 .send(Block::of(std::mem::replace(&mut bytes, next), lines))
                 .is_err()
@@ -261,17 +267,18 @@ fn hand_on(mut input: impl BufRead, size: usize, to: SyncSender<Block>, spent: R
 }
 
 /// [`read`] with blocks of `size` bytes.
-fn read_blocks(input: impl BufRead + Send, size: usize) -> Result<KvHistory, ReadError> {
+fn read_blocks(input: impl BufRead + Send + 'static, size: usize) -> Result<KvHistory, ReadError> {
     let mut reader = Reader {
         builder: Builder::default(),
         line: 0,
         torn_line: None,
     };
-    std::thread::scope(|threads| {
-        let (to, from) = std::sync::mpsc::sync_channel(2);
-        let (give_back, spent) = std::sync::mpsc::channel();
-        threads.spawn(move || hand_on(input, size, to, spent));
-        // Returning early hangs up on the reading thread, which then stops.
+    let (to, from) = std::sync::mpsc::sync_channel(2);
+    let (give_back, spent) = std::sync::mpsc::channel();
+    // Not joined: a refusal returns at once, even while the reading thread waits on a
+    // pipe whose writer stays open; hung up on, it stops at its next block.
+    std::thread::spawn(move || hand_on(input, size, to, spent));
+    (|| {
         for block in from {
             match block {
                 Block::Text(text, mut lines) => {
@@ -296,7 +303,7 @@ fn read_blocks(input: impl BufRead + Send, size: usize) -> Result<KvHistory, Rea
             }
         }
         Ok(())
-    })?;
+    })()?;
     let mut history = reader.builder.finish();
     history.torn_line = reader.torn_line;
     Ok(history)
@@ -307,7 +314,7 @@ fn read_blocks(input: impl BufRead + Send, size: usize) -> Result<KvHistory, Rea
 /// register event that cannot be interpreted, is an error naming its number; a torn last
 /// line (no newline at its end, not an event) is skipped and its number kept in
 /// [`KvHistory::torn_line`].
-pub fn read(input: impl BufRead + Send) -> Result<KvHistory, ReadError> {
+pub fn read(input: impl BufRead + Send + 'static) -> Result<KvHistory, ReadError> {
     read_blocks(input, 1 << 20)
 }
 
@@ -345,20 +352,22 @@ mod tests {
             text += if i % 7 == 0 { "\r\n" } else { "\n" };
         }
         text += r#"{"index":999,"time":1"#;
-        let whole = format!("{:?}", read(std::io::Cursor::new(&text)).unwrap());
+        let whole = format!("{:?}", read(std::io::Cursor::new(text.clone())).unwrap());
         let ends: Vec<usize> = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
         let mut bad = text.clone().into_bytes();
         bad[ends[48] + 5] = 0xff;
         for capacity in [1, 7, 64, 1000] {
             for size in [1, 100, 5000, 1 << 20] {
-                let cut = read_blocks(BufReader::with_capacity(capacity, text.as_bytes()), size);
+                let owned = std::io::Cursor::new(text.clone());
+                let cut = read_blocks(BufReader::with_capacity(capacity, owned), size);
                 assert_eq!(format!("{:?}", cut.unwrap()), whole, "{capacity}, {size}");
+                let owned = std::io::Cursor::new(bad.clone());
                 let error =
-                    read_blocks(BufReader::with_capacity(capacity, &bad[..]), size).unwrap_err();
+                    read_blocks(BufReader::with_capacity(capacity, owned), size).unwrap_err();
                 assert_eq!(error.line, 50);
                 assert!(error.why.starts_with("not UTF-8 text: "), "{error}");
                 // Reading fails partway through line 91.
-                let read = &text.as_bytes()[..ends[89] + 10];
+                let read = std::io::Cursor::new(text.as_bytes()[..ends[89] + 10].to_vec());
                 let failing = std::io::Read::chain(read, Failing);
                 let error = read_blocks(BufReader::with_capacity(capacity, failing), size);
                 assert_eq!(

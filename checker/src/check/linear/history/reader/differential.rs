@@ -65,7 +65,7 @@ fn same(bytes: &[u8]) {
         // Small reads, but not so small that the long lines take minutes.
         let capacity = if bytes.len() < 10_000 { 5 } else { 4096 };
         let got = words(read_blocks(
-            std::io::BufReader::with_capacity(capacity, bytes),
+            std::io::BufReader::with_capacity(capacity, std::io::Cursor::new(bytes.to_vec())),
             size,
         ));
         assert_eq!(
