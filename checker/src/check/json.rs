@@ -4,13 +4,28 @@
 
 use serde_json::Value;
 
-/// The value's JSON text with every object's keys sorted: equal values, equal texts.
-/// `1` and `"1"` (and `1` and `1.0`) stay different, as they are different JSON values.
+/// The value's JSON text with every object's keys sorted and `-0.0` written `0.0`: equal
+/// values, equal texts. `1` and `"1"` (and `1` and `1.0`) stay different, as they are
+/// different JSON values to most decoders.
 pub fn canonical(value: &Value) -> String {
-    sorted(value).to_string()
+    if plain(value) {
+        value.to_string()
+    } else {
+        sorted(value).to_string()
+    }
 }
 
-/// The value with every object's keys sorted, recursively.
+/// True when the value's compact text is already canonical: no object, no `-0.0`.
+fn plain(value: &Value) -> bool {
+    match value {
+        Value::Object(_) => false,
+        Value::Number(n) => n.as_f64().is_none_or(|f| f != 0.0 || f.is_sign_positive()),
+        Value::Array(items) => items.iter().all(plain),
+        _ => true,
+    }
+}
+
+/// The value with every object's keys sorted, recursively, and `-0.0` as `0.0`.
 fn sorted(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
@@ -24,6 +39,7 @@ fn sorted(value: &Value) -> Value {
             )
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        Value::Number(n) if n.is_f64() && n.as_f64() == Some(0.0) => serde_json::json!(0.0),
         other => other.clone(),
     }
 }
@@ -48,5 +64,19 @@ mod tests {
         assert_eq!(canonical(&a), canonical(&b));
         assert_ne!(canonical(&json!(1)), canonical(&json!("1")));
         assert_eq!(as_set(&[json!(2), json!(1)]), as_set(&[json!(1), json!(2)]));
+    }
+
+    #[test]
+    fn equal_json_values_have_one_text() {
+        let text = |v: Value| canonical(&v);
+        assert_eq!(
+            text(json!({"b": 2, "a": [{"d": 1, "c": -0.0}]})),
+            text(json!({"a": [{"c": 0.0, "d": 1}], "b": 2}))
+        );
+        assert_eq!(text(json!({"b": 2, "a": 1})), r#"{"a":1,"b":2}"#);
+        assert_eq!(text(json!(-0.0)), "0.0");
+        assert_eq!(text(json!(-1.5)), "-1.5");
+        assert_ne!(text(json!(1)), text(json!(1.0)));
+        assert_eq!(text(json!("x")), "\"x\"");
     }
 }

@@ -92,7 +92,7 @@ pub struct KvHistory {
 }
 
 /// A field of a body: a parsed value, or JSON text already in the compact, canonical form
-/// of [`canonical_text`](super::model::canonical_text) (as [`read`]'s scan keeps it).
+/// of [`canonical`](crate::check::json::canonical) (as [`read`]'s scan keeps it).
 #[derive(Debug, Clone, Copy)]
 enum Json<'a> {
     Parsed(&'a Value),
@@ -103,7 +103,7 @@ impl<'a> Json<'a> {
     /// The compact JSON text.
     fn text(self) -> Cow<'a, str> {
         match self {
-            Json::Parsed(value) => Cow::Owned(super::model::canonical_text(value)),
+            Json::Parsed(value) => Cow::Owned(crate::check::json::canonical(value)),
             Json::Text(text) => Cow::Borrowed(text),
         }
     }
