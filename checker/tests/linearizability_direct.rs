@@ -269,6 +269,10 @@ fn a_key_whose_values_repeat_is_searched_and_the_summary_says_so() {
     );
     assert_eq!(report.figures["keys_searched"], 1);
     assert_eq!(report.figures["keys_decided_directly"], 1);
+    // Asked for, the search decides both keys.
+    let searched = run(&h, Engine::Search);
+    assert_eq!(searched.figures["keys_searched"], 2);
+    assert_eq!(searched.figures["keys_decided_directly"], 0);
     // Only the key decided directly has an order.
     assert_eq!(report.orders, [("\"y\"".to_owned(), vec![6])]);
     let summary = to_check_result(&report).summary;

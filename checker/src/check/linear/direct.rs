@@ -367,6 +367,16 @@ mod tests {
         }
     }
 
+    /// A chain's stretch, named by its first operation, the one that completed earliest
+    /// and the one invoked latest.
+    fn stretch(first: usize, earliest_done: usize, latest_call: usize) -> Stretch {
+        Stretch {
+            first,
+            earliest_done: Some(earliest_done),
+            latest_call,
+        }
+    }
+
     #[test]
     fn each_conflict_is_named() {
         use Kind::*;
@@ -400,16 +410,8 @@ mod tests {
                 op(Read(2), 8, 9),
             ]),
             Decided::Invalid(Conflict::Overlap {
-                first: Stretch {
-                    first: 0,
-                    earliest_done: Some(0),
-                    latest_call: 2
-                },
-                second: Stretch {
-                    first: 1,
-                    earliest_done: Some(1),
-                    latest_call: 3
-                }
+                first: stretch(0, 0, 2),
+                second: stretch(1, 1, 3)
             })
         );
         // 2 was written and read within the time 1 must hold.
@@ -421,16 +423,8 @@ mod tests {
                 op(Read(1), 6, 7),
             ]),
             Decided::Invalid(Conflict::Inside {
-                inner: Stretch {
-                    first: 1,
-                    earliest_done: Some(1),
-                    latest_call: 2
-                },
-                outer: Stretch {
-                    first: 0,
-                    earliest_done: Some(0),
-                    latest_call: 3
-                }
+                inner: stretch(1, 1, 2),
+                outer: stretch(0, 0, 3)
             })
         );
         assert_eq!(

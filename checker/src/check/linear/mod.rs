@@ -69,6 +69,17 @@ enum KeyVerdict {
     Unknown(String),
 }
 
+/// What decided a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecidedBy {
+    /// The stale-read scan found one.
+    StaleRead,
+    /// The direct decision ([`direct`]).
+    Direct,
+    /// The search, for this reason.
+    Search(&'static str),
+}
+
 /// What checking one key found.
 struct KeyOutcome {
     verdict: KeyVerdict,
@@ -76,10 +87,8 @@ struct KeyOutcome {
     stale: Vec<Value>,
     /// What shrinking did.
     stats: shrink::ShrinkStats,
-    /// Why it was searched; `None` when it was not.
-    searched: Option<&'static str>,
-    /// True when the direct decision decided it (not the stale-read scan, nor the search).
-    direct: bool,
+    /// What decided it.
+    by: DecidedBy,
     /// A linearization order (history indices of the invokes), when asked for and found.
     order: Option<Vec<u64>>,
 }
@@ -162,9 +171,9 @@ pub fn check(mut history: KvHistory, limits: Limits) -> Report {
     for (k, outcome) in results {
         dropped += outcome.stats.dropped;
         resolved += outcome.stats.resolved;
-        direct += usize::from(outcome.direct);
+        direct += usize::from(outcome.by == DecidedBy::Direct);
         report.stale_reads.extend(outcome.stale);
-        if let Some(why) = outcome.searched {
+        if let DecidedBy::Search(why) = outcome.by {
             report.searched.push(format!("{}: {why}", keys[k].0));
         }
         if let Some(order) = outcome.order {
@@ -222,34 +231,46 @@ fn check_key(
         .iter()
         .map(|s| explain.stale(s))
         .collect();
-    let outcome = |verdict, searched: Option<&'static str>, order: Option<Vec<u64>>| KeyOutcome {
-        verdict,
-        stale: stale.clone(),
-        stats,
-        searched,
-        direct: searched.is_none() && stale.is_empty(),
-        order,
-    };
-    if let Some(first) = stale.first() {
-        return outcome(KeyVerdict::Invalid(first.clone()), None, None);
-    }
-    let searched = match limits.engine {
-        Engine::Search => "the search was asked for",
-        Engine::Auto => match direct::decide(&ops) {
+    let (verdict, by, order) = match (stale.first(), limits.engine) {
+        (Some(first), _) => (
+            KeyVerdict::Invalid(first.clone()),
+            DecidedBy::StaleRead,
+            None,
+        ),
+        (None, Engine::Search) => {
+            let why = "the search was asked for";
+            (
+                search_key(&ops, &explain, budget),
+                DecidedBy::Search(why),
+                None,
+            )
+        }
+        (None, Engine::Auto) => match direct::decide(&ops) {
             direct::Decided::Valid(order) => {
                 let order = limits
                     .orders
                     .then(|| order.iter().map(|&i| ops[i].index).collect());
-                return outcome(KeyVerdict::Valid, None, order);
+                (KeyVerdict::Valid, DecidedBy::Direct, order)
             }
-            direct::Decided::Invalid(conflict) => {
-                return outcome(KeyVerdict::Invalid(explain.conflict(&conflict)), None, None)
-            }
-            direct::Decided::NotUnique => NOT_UNIQUE,
+            direct::Decided::Invalid(conflict) => (
+                KeyVerdict::Invalid(explain.conflict(&conflict)),
+                DecidedBy::Direct,
+                None,
+            ),
+            direct::Decided::NotUnique => (
+                search_key(&ops, &explain, budget),
+                DecidedBy::Search(NOT_UNIQUE),
+                None,
+            ),
         },
     };
-    let verdict = search_key(&ops, &explain, budget);
-    outcome(verdict, Some(searched), None)
+    KeyOutcome {
+        verdict,
+        stale,
+        stats,
+        by,
+        order,
+    }
 }
 
 /// Searches a key's operations segment by segment.
