@@ -1,5 +1,6 @@
 //! Benchmark: `eddy check --model kv` on generated histories (10 clients unless said, 10% of
-//! operations indefinite), each also with one stale read injected. Wall time includes
+//! operations indefinite), each also with one stale read injected, and with one read of the
+//! future (a value written only after the read completed), which no stale-read scan sees. Wall time includes
 //! parsing; memory is the checking process's peak resident size. Targets (issues 4 and 18)
 //! are printed beside each figure; the single-key histories with 50 and 100 clients are
 //! generated from five seeds each. Run with `cargo bench -p eddy --bench linearizability`;
@@ -10,7 +11,7 @@ mod child;
 #[path = "../tests/support/histories.rs"]
 mod histories;
 
-use histories::{linearizable, make_one_read_stale, to_jsonl, Shape};
+use histories::{linearizable, make_one_read_future, make_one_read_stale, to_jsonl, Shape};
 use std::time::Duration;
 
 struct Case {
@@ -46,6 +47,27 @@ fn measure(file: &std::path::Path) -> (Duration, f64, i32, String) {
         run.code,
         run.stdout.lines().next().unwrap_or_default().to_owned(),
     )
+}
+
+/// What is done to a generated (linearizable) history before it is checked.
+#[derive(Clone, Copy)]
+enum Change {
+    /// Nothing: it must pass.
+    None,
+    /// One read made stale: the stale-read scan refutes it.
+    Stale,
+    /// One read made to return a value written only later: only an order refutes it.
+    Future,
+}
+
+impl Change {
+    fn suffix(self) -> &'static str {
+        match self {
+            Change::None => "",
+            Change::Stale => " + 1 stale",
+            Change::Future => " + 1 future read",
+        }
+    }
 }
 
 fn main() {
@@ -128,9 +150,15 @@ fn main() {
             continue;
         }
         for &seed in case.seeds {
-            let mut events = linearizable(case.shape, seed);
-            for stale in [false, true] {
-                if stale && make_one_read_stale(&mut events).is_none() {
+            let valid = linearizable(case.shape, seed);
+            for change in [Change::None, Change::Stale, Change::Future] {
+                let mut events = valid.clone();
+                let changed = match change {
+                    Change::None => Some(0),
+                    Change::Stale => make_one_read_stale(&mut events),
+                    Change::Future => make_one_read_future(&mut events),
+                };
+                if changed.is_none() {
                     continue;
                 }
                 let file = dir.path().join("history.jsonl");
@@ -141,12 +169,11 @@ fn main() {
                     1 => String::new(),
                     _ => format!(", seed {seed}"),
                 };
-                let name = format!(
-                    "{}{seeded}{}",
-                    case.name,
-                    if stale { " + 1 stale" } else { "" }
-                );
-                let target = if stale { "invalid, < 1 s" } else { case.target };
+                let name = format!("{}{seeded}{}", case.name, change.suffix());
+                let target = match change {
+                    Change::None => case.target,
+                    _ => "invalid, < 1 s",
+                };
                 println!(
                     "{name:<50} {:>7.3} s {:>5.0} MiB {code:>7}  {target:<26} {verdict}",
                     wall.as_secs_f64(),

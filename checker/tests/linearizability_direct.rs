@@ -12,7 +12,10 @@ use eddy::check::linear::history::from_events;
 use eddy::check::linear::{check, to_check_result, Engine, Limits, Report};
 use eddy::check::Validity;
 use eddy::history::{EventType, HistoryEvent};
-use histories::{events, linearizable, make_one_read_stale, small_history, Shape, Values, NEVER};
+use histories::{
+    events, linearizable, make_one_read_future, make_one_read_stale, small_history, Shape, Values,
+    NEVER,
+};
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
 use serde_json::{json, Value};
@@ -455,6 +458,13 @@ fn a_hundred_clients_on_one_key_are_decided_without_the_budget() {
     let direct = check(from_events(&h), limits);
     assert_eq!(direct.valid, Validity::Valid);
     assert_eq!(replays(&h, &direct), Ok(()));
+    // A read of the future: no stale-read scan sees it, the order refutes it.
+    let mut future = h.clone();
+    make_one_read_future(&mut future).expect("a read to send to the future");
+    let report = check(from_events(&future), limits);
+    assert_eq!(report.valid, Validity::Invalid);
+    assert!(report.stale_reads.is_empty());
+    assert_eq!(report.violation.expect("an order witness")["kind"], "order");
     make_one_read_stale(&mut h).expect("a read to make stale");
     assert_eq!(check(from_events(&h), limits).valid, Validity::Invalid);
 }

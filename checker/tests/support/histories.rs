@@ -195,6 +195,40 @@ pub fn make_one_read_stale(events: &mut [HistoryEvent]) -> Option<usize> {
     None
 }
 
+/// Makes one ok read return a value whose write began only after the read completed (a
+/// read of the future, which no stale-read scan sees: only an order can refute it); returns
+/// the index of the read's completion, or `None` when no read qualifies.
+pub fn make_one_read_future(events: &mut [HistoryEvent]) -> Option<usize> {
+    let mut open: HashMap<u64, usize> = HashMap::new();
+    // Invokes of writes, by key: (time, value); ok reads: (completion index, time, key).
+    let mut writes: HashMap<String, Vec<(u64, Value)>> = HashMap::new();
+    let mut reads: Vec<(usize, u64, String)> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let client = e.client()?;
+        if e.kind == EventType::Invoke {
+            open.insert(client, i);
+            if e.f == "write" {
+                let key = e.body["key"].to_string();
+                writes
+                    .entry(key)
+                    .or_default()
+                    .push((e.time, e.body["value"].clone()));
+            }
+            continue;
+        }
+        let invoke = open.remove(&client)?;
+        if e.kind == EventType::Ok && e.f == "read" {
+            reads.push((i, e.time, events[invoke].body["key"].to_string()));
+        }
+    }
+    let (read, value) = reads.iter().find_map(|(i, done, key)| {
+        let later = writes.get(key)?.iter().find(|(at, _)| at > done)?;
+        Some((*i, later.1.clone()))
+    })?;
+    events[read].body["value"] = value;
+    Some(read)
+}
+
 /// The history as `history.jsonl` text.
 pub fn to_jsonl(events: &[HistoryEvent]) -> String {
     let mut out = String::new();
